@@ -1,0 +1,22 @@
+"""WebSocket close codes archviz sends, documented in one place.
+
+Daphne cannot send 1013 or a close reason, so archviz uses the private range 4000-4999.
+Mirrored in static/archviz/js/lib/protocol.js so the page can explain each one.
+Frames over the size limit are refused by daphne itself with the standard 1009.
+"""
+
+MESSAGE_TOO_BIG = 1009  # sent by daphne: a frame over 64 KiB
+FORBIDDEN_ORIGIN = 4003  # the page's origin is not one of ALLOWED_HOSTS
+LOGIN_REQUIRED = 4001  # ARCHVIZ_REQUIRE_LOGIN is on and the user is anonymous
+TOO_SLOW = 4008  # the client could not keep up with its outgoing queue
+FLOODING = 4029  # the client sent more messages per second than allowed
+OVERLOADED = 4013  # the server sheds this connection (the meaning of 1013)
+
+DESCRIPTIONS = {
+    MESSAGE_TOO_BIG: "message too big (over 64 KiB)",
+    FORBIDDEN_ORIGIN: "origin not allowed",
+    LOGIN_REQUIRED: "login required",
+    TOO_SLOW: "client too slow: its outgoing queue overflowed",
+    FLOODING: "too many messages per second",
+    OVERLOADED: "server overloaded: try again later",
+}

@@ -1,0 +1,61 @@
+"""Strict helpers that read archviz settings from the environment.
+
+Every value comes from an `ARCHVIZ_*` variable (or `REDIS_URL`); a bad value stops
+start-up with a message that names the variable and what it accepts.
+"""
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str) -> str:
+    """The variable's text, or the default when unset."""
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """A yes/no flag: 1/0, true/false, yes/no, on/off."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a yes/no value (use 1 or 0).")
+
+
+def env_int(name: str, default: int, *, minimum: int, maximum: int) -> int:
+    """A whole number within [minimum, maximum]."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+    if not minimum <= value <= maximum:
+        raise ImproperlyConfigured(f"{name}={value} is out of range ({minimum}..{maximum}).")
+    return value
+
+
+def env_port(name: str, default: int) -> int:
+    """A TCP port; 0 means "pick a free one"."""
+    return env_int(name, default, minimum=0, maximum=65535)
+
+
+def env_redis_url(name: str = "REDIS_URL") -> str | None:
+    """A redis:// URL, or None to use the embedded Redis that the lab starts."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a Redis URL (expected redis://host:port/db)."
+        )
+    return raw

@@ -1,0 +1,1 @@
+"""The dashboard: what learners, instructors and admins see and do."""

@@ -1,0 +1,158 @@
+"""The lab page's WebSocket: live state and trace events out; pings and commands in."""
+
+import asyncio
+import json
+import time
+
+import aiohttp
+import redis
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from archviz import close_codes
+from archviz.dashboard.control import ControlRefused, may_control, request_control
+from archviz.dashboard.feed import Subscription, feed
+from archviz.dashboard.messages import MAX_FRAME_BYTES, AckFrame, PongFrame, Welcome, error
+from archviz.dashboard.ratelimit import TokenBucket
+from archviz.lab import registry
+from archviz.lab.control import NODE_ID
+from archviz.lab.redis_conn import shared_client
+from archviz.trace.emitter import get_emitter
+from archviz.trace.events import TraceEvent, make_event, new_trace_id, now_ms
+from archviz.trace.reader import recent_events
+
+PING_TIMEOUT_S = 3.0
+FLOOD_CLOSE_AFTER = 100  # messages refused for flooding before the socket is closed
+
+
+class LabConsumer(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        user = self.scope["user"]
+        if settings.ARCHVIZ_REQUIRE_LOGIN and not user.is_authenticated:
+            await self.close(code=close_codes.LOGIN_REQUIRED)
+            return
+        self.bucket = TokenBucket(rate=20, burst=40)
+        self.refused = 0
+        self.subscription: Subscription | None = None
+        await self.accept()
+        await self._send(
+            Welcome(
+                type="welcome",
+                user={
+                    "name": user.get_username() if user.is_authenticated else None,
+                    "instructor": await may_control(user),
+                },
+                recent=await self._recent(),
+            )
+        )
+        self.subscription = feed.subscribe()
+        self.pump = asyncio.create_task(self._pump(self.subscription))
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "subscription", None) is not None:
+            feed.unsubscribe(self.subscription)
+            self.pump.cancel()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self.bucket.take(time.monotonic()):
+            self.refused += 1
+            if self.refused >= FLOOD_CLOSE_AFTER:
+                await self.close(code=close_codes.FLOODING)
+            else:
+                await self._send(error("too many messages: at most 20 per second"))
+            return
+        message, problem = parse_frame(text_data, bytes_data)
+        if problem:
+            await self._send(error(problem))
+            return
+        handler = {"ping": self._ping, "control": self._control}.get(message.get("type"))
+        if handler is None:
+            await self._send(error(f"unknown message type {message.get('type')!r}"))
+            return
+        await handler(message)
+
+    async def _ping(self, message: dict) -> None:
+        """dashboard -> node (HTTP) -> Redis (pub/sub) -> dashboard, each hop traced."""
+        node = message.get("node")
+        if not isinstance(node, str) or not NODE_ID.match(node):
+            await self._send(error(f"bad node id {node!r}"))
+            return
+        found = await asyncio.to_thread(registry.lookup, shared_client(), "node", node)
+        if found is None:
+            await self._send(error(f"{node} is not up: it has no registration in Redis"))
+            return
+        trace = new_trace_id()
+        pong = feed.expect_pong(trace)
+        request = make_event("http.request", "dashboard", node, trace=trace,
+                             detail={"path": "/ping"})  # fmt: skip
+        try:
+            answer = await self._post_ping(found, trace)
+            await asyncio.wait_for(pong, PING_TIMEOUT_S)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            pong.cancel()
+            reason = f"{node} did not answer: {exc.__class__.__name__}"
+            get_emitter().publish(_finished(request, ok=False, reason=reason))
+            await self._send(error(reason))
+            return
+        get_emitter().publish(_finished(request, ok=True))
+        get_emitter().emit(
+            "pubsub.deliver",
+            "dashboard",
+            src="redis",
+            trace=trace,
+            ms=now_ms() - pong.result()["ts"],
+            detail={"from": node},
+        )
+        await self._send(
+            PongFrame(type="pong", trace=trace, node=node, ms=round(now_ms() - request["ts"], 2),
+                      count=answer.get("count", 0))
+        )  # fmt: skip
+
+    async def _post_ping(self, found: registry.Registration, trace: str) -> dict:
+        timeout = aiohttp.ClientTimeout(total=PING_TIMEOUT_S)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            url = f"http://{found.address}/ping"
+            async with session.post(url, params={"trace": trace}) as response:
+                response.raise_for_status()
+                return await response.json()
+
+    async def _control(self, message: dict) -> None:
+        try:
+            await request_control(self.scope["user"], message.get("action"), message.get("node"))
+        except ControlRefused as refused:
+            await self._send(error(refused.reason))
+            return
+        await self._send(AckFrame(type="ack", action=message["action"], node=message["node"]))
+
+    async def _pump(self, subscription: Subscription) -> None:
+        while True:
+            await self._send(await subscription.next_frame())
+
+    async def _recent(self) -> list:
+        try:
+            return await asyncio.to_thread(recent_events, shared_client(), 50)
+        except redis.RedisError:  # Redis away: the page still opens, with an empty log
+            return []
+
+    async def _send(self, frame: dict) -> None:
+        await self.send(text_data=json.dumps(frame))
+
+
+def parse_frame(text_data: str | None, bytes_data: bytes | None) -> tuple[dict, str]:
+    """The frame as a JSON object, or an empty dict and what is wrong with it."""
+    raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
+    if len(raw.encode()) > MAX_FRAME_BYTES:
+        return {}, "message over 64 KiB"
+    try:
+        message = json.loads(raw)
+    except ValueError:
+        return {}, "malformed JSON"
+    if not isinstance(message, dict):
+        return {}, "a message must be a JSON object"
+    return message, ""
+
+
+def _finished(request: TraceEvent, *, ok: bool, reason: str = "") -> TraceEvent:
+    """The request's event, stamped when it started, with its outcome and duration."""
+    detail = request["detail"] | ({"reason": reason} if reason else {})
+    return request | {"ok": ok, "ms": round(now_ms() - request["ts"], 3), "detail": detail}

@@ -1,0 +1,141 @@
+"""The live feed of one dashboard process: Redis in, every open lab page out.
+
+One pub/sub subscription and one state reader per process, however many tabs are
+open; several dashboard processes each run their own against the same Redis, so they
+all show the same lab. A tab that reads too slowly misses frames, and is told how many.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+
+import redis
+
+from archviz.dashboard.messages import LabState, LaggingFrame, StateFrame, TraceFrame
+from archviz.dashboard.state import read_lab_state, unreachable
+from archviz.lab import keys
+from archviz.lab.redis_conn import async_blocking_client, redis_url, shared_client
+from archviz.trace.reader import parse_batch
+
+log = logging.getLogger(__name__)
+
+STATE_EVERY_S = 0.5  # at least this often, even with no heartbeat (catches expiry)
+QUEUE_FRAMES = 256
+
+
+class Subscription:
+    """One open page's outgoing frames."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[dict] = asyncio.Queue(maxsize=QUEUE_FRAMES)
+        self.dropped = 0
+        self._reported = 0
+
+    def offer(self, frame: dict) -> None:
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.dropped += 1
+
+    async def next_frame(self) -> dict:
+        """The next frame, preceded by a `lagging` notice if frames were dropped."""
+        if self.dropped > self._reported:
+            missed = self.dropped - self._reported
+            self._reported = self.dropped
+            return LaggingFrame(type="lagging", dropped=missed)
+        return await self.queue.get()
+
+
+class LabFeed:
+    def __init__(self) -> None:
+        self._subscriptions: set[Subscription] = set()
+        self._pongs: dict[str, asyncio.Future] = {}
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self.last_state: LabState | None = None
+
+    def subscribe(self) -> Subscription:
+        self._start()
+        subscription = Subscription()
+        self._subscriptions.add(subscription)
+        if self.last_state is not None:
+            subscription.offer(StateFrame(type="state", state=self.last_state))
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._subscriptions.discard(subscription)
+
+    def expect_pong(self, trace: str) -> asyncio.Future:
+        """A future resolved when a node's pong with this trace id arrives via Redis."""
+        self._start()
+        future = asyncio.get_running_loop().create_future()
+        self._pongs[trace] = future
+        future.add_done_callback(lambda _: self._pongs.pop(trace, None))
+        return future
+
+    def _start(self) -> None:
+        loop = asyncio.get_running_loop()
+        if not self._tasks or self._tasks[0].get_loop() is not loop:
+            self._wake = asyncio.Event()  # bound to the running loop
+            self._tasks = [
+                asyncio.create_task(self._listen()),
+                asyncio.create_task(self._publish_states()),
+            ]
+
+    def _broadcast(self, frame: dict) -> None:
+        for subscription in list(self._subscriptions):
+            subscription.offer(frame)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                client = async_blocking_client()
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(
+                        keys.TRACE_CHANNEL, keys.HEARTBEAT_CHANNEL, keys.PONG_CHANNEL
+                    )
+                    self._wake.set()
+                    async for message in pubsub.listen():
+                        if message["type"] == "message":
+                            self._on_message(message["channel"], message["data"])
+            except (redis.RedisError, OSError) as exc:
+                log.debug("feed lost Redis (%s); retrying", exc)
+                self._wake.set()
+                await asyncio.sleep(0.5)
+
+    def _on_message(self, channel: bytes, data: bytes) -> None:
+        if channel == keys.TRACE_CHANNEL.encode():
+            events, _invalid = parse_batch(data)
+            if events:
+                self._broadcast(TraceFrame(type="trace", events=events))
+        elif channel == keys.HEARTBEAT_CHANNEL.encode():
+            self._wake.set()
+        elif channel == keys.PONG_CHANNEL.encode():
+            self._on_pong(data)
+
+    def _on_pong(self, data: bytes) -> None:
+        try:
+            pong = json.loads(data)
+            future = self._pongs.get(pong["trace"])
+        except (ValueError, KeyError, TypeError):
+            return
+        if future is not None and not future.done():
+            future.set_result(pong)
+
+    async def _publish_states(self) -> None:
+        """Send the whole picture after every heartbeat (coalesced), and every 0.5 s."""
+        url = redis_url()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), STATE_EVERY_S)
+            self._wake.clear()
+            try:
+                state = await asyncio.to_thread(read_lab_state, shared_client(), url)
+            except redis.RedisError:
+                state = unreachable(self.last_state, url)
+            self.last_state = state
+            self._broadcast(StateFrame(type="state", state=state))
+
+
+feed = LabFeed()

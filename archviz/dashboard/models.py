@@ -1,0 +1,51 @@
+"""Desired state: what the admin wants to run. The supervisor reconciles processes to it."""
+
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+
+from archviz.lab.reconcile import NodeSpec
+
+node_name = RegexValidator(
+    r"^[a-z0-9][a-z0-9-]{0,39}$",
+    "Lower-case letters, digits and dashes, starting with a letter or digit (max 40).",
+)
+
+
+class Node(models.Model):
+    name = models.CharField(
+        max_length=40,
+        unique=True,
+        validators=[node_name],
+        help_text="Its id everywhere in the lab, e.g. node-4. Renaming restarts the node.",
+    )
+    weight = models.PositiveIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Share of traffic under weighted load balancing. Applied live.",
+    )
+    capacity = models.PositiveIntegerField(
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="Requests it works on at once; more wait in a queue. Applied live.",
+    )
+    latency_ms = models.PositiveIntegerField(
+        "added latency (ms)",
+        default=0,
+        validators=[MaxValueValidator(10_000)],
+        help_text="Delay added to every request, to make a slow node. Applied live.",
+    )
+    enabled = models.BooleanField(
+        default=True, help_text="Unticked: the node is stopped gracefully (SIGTERM)."
+    )
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("control_lab", "Can control the lab (kill, stop, restart nodes)")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def spec(self) -> NodeSpec:
+        return NodeSpec(
+            name=self.name, weight=self.weight, capacity=self.capacity, latency_ms=self.latency_ms
+        )

@@ -1,0 +1,90 @@
+"""The lab's live state as the dashboard shows it, read from Redis only."""
+
+import json
+import re
+import time
+
+import redis
+
+from archviz.dashboard.messages import LabState, NodeView, RedisView
+from archviz.lab import keys, registry
+from archviz.lab.registry import Metrics, Registration
+
+
+def _natural(component_id: str) -> list:
+    """Sort node-2 before node-10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", component_id)]
+
+
+def node_view(
+    node_id: str, record: dict | None, registration: Registration | None, metrics: Metrics | None
+) -> NodeView:
+    """One node: the supervisor's record for its life cycle, heartbeats for its numbers."""
+    spec = (record or {}).get("spec") or {}
+    extra = metrics.extra if metrics else {}
+    return NodeView(
+        id=node_id,
+        name=node_id,
+        pid=(record or {}).get("pid") or (registration.pid if registration else None),
+        port=(record or {}).get("port") or (registration.port if registration else None),
+        status=(record or {}).get("status") or ("up" if registration else "down"),
+        detail=(record or {}).get("detail", ""),
+        connections=metrics.connections if metrics else 0,
+        rps=metrics.rps if metrics else 0.0,
+        rss_bytes=metrics.rss_bytes if metrics else 0,
+        started_at=(record or {}).get("started_at")
+        or (registration.started_at if registration else None),
+        restarts=(record or {}).get("restarts", 0),
+        heartbeat_ts=metrics.ts if metrics else None,
+        weight=spec.get("weight", extra.get("weight", 1)),
+        capacity=spec.get("capacity", extra.get("capacity", 10)),
+        latency_ms=spec.get("latency_ms", extra.get("latency_ms", 0)),
+    )
+
+
+def build_state(
+    records: dict[str, dict],
+    registrations: list[Registration],
+    metrics: dict[str, Metrics],
+    redis_view: RedisView,
+    supervisor_up: bool,
+) -> LabState:
+    """Merge the supervisor's records, the registry and the metrics (pure)."""
+    node_regs = {r.id: r for r in registrations if r.kind == "node"}
+    node_ids = {i for i, rec in records.items() if rec.get("kind") == "node"} | set(node_regs)
+    nodes = [
+        node_view(i, records.get(i), node_regs.get(i), metrics.get(i))
+        for i in sorted(node_ids, key=_natural)
+    ]
+    dashboards = [
+        {"id": r.id, "pid": r.pid, "port": r.port} for r in registrations if r.kind == "dashboard"
+    ]
+    return LabState(
+        ts=round(time.time() * 1000, 3),
+        redis=redis_view,
+        supervisor_up=supervisor_up,
+        dashboards=dashboards,
+        nodes=nodes,
+    )
+
+
+def read_lab_state(client: redis.Redis, redis_url: str) -> LabState:
+    """The whole picture from Redis; raises redis.RedisError when Redis is unreachable."""
+    pipe = client.pipeline(transaction=False)
+    pipe.hgetall(keys.PROCESSES)
+    pipe.exists(keys.LAB_INFO)
+    pipe.info("memory")
+    raw_records, supervisor_up, memory = pipe.execute()
+    records = {k.decode(): json.loads(v) for k, v in raw_records.items()}
+    registrations = registry.registered(client)
+    metrics = registry.latest_metrics(client, [r.id for r in registrations])
+    redis_view = RedisView(url=redis_url, up=True, used_memory_bytes=memory.get("used_memory"))
+    return build_state(records, registrations, metrics, redis_view, bool(supervisor_up))
+
+
+def unreachable(last: LabState | None, redis_url: str) -> LabState:
+    """The last known picture, frozen, with Redis marked unreachable."""
+    redis_view = RedisView(url=redis_url, up=False, used_memory_bytes=None)
+    if last is None:
+        return build_state({}, [], {}, redis_view, supervisor_up=False)
+    return LabState(**(last | {"redis": redis_view, "ts": round(time.time() * 1000, 3)}))

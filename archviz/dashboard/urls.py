@@ -1,0 +1,9 @@
+from django.urls import path
+
+from archviz.dashboard import api, views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("api/lab/state", api.lab_state, name="api-lab-state"),
+    path("api/lab/nodes/<str:node>/<str:action>", api.node_command, name="api-node-command"),
+]

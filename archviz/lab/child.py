@@ -1,0 +1,128 @@
+"""One supervised child process and the record the supervisor publishes about it."""
+
+import asyncio
+import ctypes
+import os
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+from django.conf import settings
+
+from archviz.lab.reconcile import NodeSpec
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Called first thing in a child: SIGTERM us if the supervisor dies, even by SIGKILL.
+
+    Linux only; elsewhere a SIGKILLed supervisor leaves its children running.
+    """
+    supervisor_pid = os.environ.get("ARCHVIZ_SUPERVISOR_PID")
+    if not supervisor_pid:
+        return  # started by hand, not by the lab
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != int(supervisor_pid):  # it died before we could ask
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+@dataclass
+class ProcessRecord:
+    """What the supervisor knows about a child; published in Redis for the dashboards."""
+
+    id: str
+    kind: str
+    status: str = "starting"  # starting | up | down | stopped | failed
+    pid: int | None = None
+    port: int | None = None
+    restarts: int = 0
+    detail: str = ""
+    started_at: float | None = None  # unix ms
+    spec: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def describe_exit(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exited with code {returncode}"
+
+
+class Child:
+    """A process the supervisor starts, watches, restarts and stops."""
+
+    def __init__(self, record: ProcessRecord, command: list[str], spec: NodeSpec | None) -> None:
+        self.record = record
+        self.command = command
+        self.spec = spec
+        self.process: asyncio.subprocess.Process | None = None
+        self.started_monotonic = 0.0
+        self.crashes = 0
+        self.restart_at: float | None = None  # monotonic time of a scheduled restart
+        self.stopping = False  # we asked it to exit: do not treat the exit as a crash
+        self.restart_after_stop = False
+        self.remove_after_stop = False
+        self.exit_handled = True
+        self.registered = False
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
+    async def spawn(self, env: dict[str, str]) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            *self.command,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches the supervisor, which stops us in order
+        )
+        self.started_monotonic = time.monotonic()
+        self.stopping = False
+        self.exit_handled = False
+        self.registered = False
+        self.restart_at = None
+        self.record.pid = self.process.pid
+        self.record.status = "starting"
+        self.record.detail = ""
+        self.record.started_at = round(time.time() * 1000, 3)
+
+    def uptime(self) -> float:
+        return time.monotonic() - self.started_monotonic
+
+    def send(self, sig: int) -> bool:
+        if not self.running():
+            return False
+        try:
+            os.kill(self.process.pid, sig)
+        except ProcessLookupError:
+            return False
+        return True
+
+    async def terminate(self, grace_s: float) -> None:
+        """SIGTERM, then SIGKILL if it has not exited within the grace period."""
+        if not self.running():
+            return
+        self.stopping = True
+        self.send(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.process.wait(), grace_s)
+        except TimeoutError:
+            self.send(signal.SIGKILL)
+            await self.process.wait()
+
+
+def manage_py_command(*args: str) -> list[str]:
+    return [sys.executable, str(settings.BASE_DIR / "manage.py"), *args]

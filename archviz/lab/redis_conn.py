@@ -1,0 +1,56 @@
+"""Redis connections: one place that knows the URL and the timeouts.
+
+redis-py 8 sets a 5 s socket timeout by default, which breaks blocking reads (pub/sub
+listeners, XREADGROUP, the channel layer): blocking connections set it to None.
+Short commands keep a short timeout so that a dead Redis is noticed quickly.
+"""
+
+import redis
+import redis.asyncio
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+COMMAND_TIMEOUT_S = 1.0
+CONNECT_TIMEOUT_S = 1.0
+
+
+def redis_url() -> str:
+    """The lab's Redis URL; the supervisor hands it to every process it starts."""
+    url = settings.ARCHVIZ_REDIS_URL
+    if not url:
+        raise ImproperlyConfigured(
+            "REDIS_URL is not set: start everything with `python manage.py lab`, "
+            "which runs an embedded Redis, or set REDIS_URL=redis://host:port/0."
+        )
+    return url
+
+
+def sync_client(url: str | None = None) -> redis.Redis:
+    """A client for short commands, with a short timeout."""
+    return redis.Redis.from_url(
+        url or redis_url(),
+        socket_timeout=COMMAND_TIMEOUT_S,
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        health_check_interval=10,
+    )
+
+
+def async_blocking_client(url: str | None = None) -> redis.asyncio.Redis:
+    """An asyncio client for pub/sub and other blocking reads: no socket timeout."""
+    return redis.asyncio.Redis.from_url(
+        url or redis_url(),
+        socket_timeout=None,
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        health_check_interval=10,
+    )
+
+
+_shared: dict[str, redis.Redis] = {}
+
+
+def shared_client() -> redis.Redis:
+    """This process's pooled client for short commands (thread-safe)."""
+    url = redis_url()
+    if url not in _shared:
+        _shared[url] = sync_client(url)
+    return _shared[url]

@@ -1,0 +1,374 @@
+"""The lab supervisor: starts every process, keeps them to the admin's config, obeys commands.
+
+Like a controller, it reconciles what runs to what the database asks for, restarts
+crashed children with backoff, and publishes what it knows in Redis. It never dies
+because a child crashed or a command was malformed.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+
+import redis
+from asgiref.sync import sync_to_async
+
+from archviz.lab import keys, registry
+from archviz.lab.backoff import RestartPolicy
+from archviz.lab.child import Child, ProcessRecord, describe_exit, manage_py_command
+from archviz.lab.control import ControlCommand, InvalidCommand, parse_command
+from archviz.lab.embedded_redis import EmbeddedRedis
+from archviz.lab.ports import free_port, port_is_free
+from archviz.lab.reconcile import NodeSpec, Start, Stop, Update, plan
+from archviz.lab.redis_conn import async_blocking_client, shared_client
+from archviz.trace.emitter import Emitter
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.25
+RECONCILE_EVERY_S = 1.0
+STOP_TIMEOUT_S = 3.0
+DASHBOARD_ID = "dashboard"
+
+
+class Supervisor:
+    def __init__(
+        self,
+        *,
+        host: str,
+        dashboard_port: int,
+        node_base_port: int,
+        redis_url: str,
+        embedded_redis: EmbeddedRedis | None,
+        emitter: Emitter,
+        load_desired: Callable[[], list[NodeSpec]],
+        policy: RestartPolicy | None = None,
+        announce: Callable[[str], None] = print,
+    ) -> None:
+        self.host = host
+        self.dashboard_port = dashboard_port
+        self.node_base_port = node_base_port
+        self.redis_url = redis_url
+        self.embedded_redis = embedded_redis
+        self.trace = emitter
+        self._load_desired = sync_to_async(load_desired, thread_sensitive=True)
+        self.policy = policy or RestartPolicy()
+        self.announce = announce
+        self.children: dict[str, Child] = {}
+        self._stop = asyncio.Event()
+        self._next_reconcile = 0.0
+        self._redis_restart_at: float | None = None
+        self._redis_crashes = 0
+        self._announced = False
+        self._published: dict[str, str] = {}
+        self._background: set[asyncio.Task] = set()
+
+    # --- lifecycle -------------------------------------------------------------
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._stop.set)
+        await self._redis(self._clear_stale_state)
+        await self._start_dashboard()
+        listener = asyncio.create_task(self._listen_for_commands())
+        try:
+            while not self._stop.is_set():
+                await self._tick()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), TICK_S)
+        finally:
+            listener.cancel()
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        """Stop every child (SIGTERM, then SIGKILL), then Redis: all within about 5 s."""
+        self.announce("stopping the lab…")
+        await asyncio.gather(
+            *(child.terminate(STOP_TIMEOUT_S) for child in self.children.values()),
+            return_exceptions=True,
+        )
+        await asyncio.to_thread(self.trace.close, 0.5)
+        if self.embedded_redis is not None:
+            await asyncio.to_thread(self.embedded_redis.stop)
+        self.announce("lab stopped; no process left running.")
+
+    async def _tick(self) -> None:
+        now = time.monotonic()
+        await self._watch_redis(now)
+        for child in list(self.children.values()):
+            await self._watch_child(child, now)
+        if now >= self._next_reconcile:
+            self._next_reconcile = now + RECONCILE_EVERY_S
+            await self._reconcile()
+        await self._check_registrations()
+        await self._redis(self._publish_records)
+
+    # --- children --------------------------------------------------------------
+
+    def _child_env(self) -> dict[str, str]:
+        return os.environ | {
+            "REDIS_URL": self.redis_url,
+            "ARCHVIZ_SUPERVISOR_PID": str(os.getpid()),
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    async def _start_dashboard(self) -> None:
+        port = self.dashboard_port or free_port(self.host)
+        record = ProcessRecord(id=DASHBOARD_ID, kind="dashboard", port=port)
+        command = manage_py_command(
+            "dashboard", "--id", DASHBOARD_ID, "--port", str(port), "--host", self.host
+        )
+        child = Child(record, command, spec=None)
+        self.children[DASHBOARD_ID] = child
+        await self._spawn(child)
+
+    async def _spawn(self, child: Child) -> None:
+        await child.spawn(self._child_env())
+        if child.spec is not None:
+            await self._redis(self._write_config, child)
+        self.trace.emit(
+            "node.start",
+            child.id,
+            detail={"pid": child.record.pid, "port": child.record.port,
+                    "restarts": child.record.restarts},
+        )  # fmt: skip
+
+    async def _watch_child(self, child: Child, now: float) -> None:
+        if child.process is not None and not child.running() and not child.exit_handled:
+            child.exit_handled = True
+            await self._on_exit(child)
+        if child.restart_at is not None and now >= child.restart_at:
+            child.record.restarts += 1
+            await self._spawn(child)
+
+    async def _on_exit(self, child: Child) -> None:
+        reason = describe_exit(child.process.returncode)
+        await self._redis(registry.deregister, shared_client(), child.record.kind, child.id)
+        if child.remove_after_stop:
+            self.children.pop(child.id, None)
+            await self._redis(self._forget, child.id)
+            self.trace.emit("node.stop", child.id, detail={"reason": "removed in the admin"})
+            return
+        if child.stopping:
+            await self._after_requested_stop(child, reason)
+            return
+        decision = self.policy.after_exit(child.crashes, child.uptime())
+        child.crashes = decision.crashes
+        if decision.delay_s is None:
+            child.record.status = "failed"
+            child.record.detail = (
+                f"crashed {decision.crashes - 1} times in a row ({reason}); gave up — "
+                "press Restart once it is fixed"
+            )
+            self.trace.emit("node.failed", child.id, ok=False, detail={"reason": reason})
+            return
+        child.record.status = "down"
+        child.record.detail = f"{reason}; restarting in {decision.delay_s:.1f} s"
+        child.restart_at = time.monotonic() + decision.delay_s
+        self.trace.emit(
+            "node.down",
+            child.id,
+            ok=False,
+            detail={"reason": reason, "restart_in_s": decision.delay_s},
+        )
+
+    async def _after_requested_stop(self, child: Child, reason: str) -> None:
+        if child.restart_after_stop:
+            child.restart_after_stop = False
+            child.crashes = 0
+            child.record.restarts += 1
+            await self._spawn(child)
+            return
+        child.record.status = "stopped"
+        child.record.detail = "stopped on purpose; press Restart to start it again"
+        self.trace.emit("node.stop", child.id, detail={"reason": reason})
+
+    async def _check_registrations(self) -> None:
+        """Mark children up when they register; notice heartbeats lost while alive."""
+        try:
+            live = await asyncio.to_thread(registry.registered, shared_client())
+        except redis.RedisError:
+            return
+        pids = {r.id: r.pid for r in live}
+        for child in self.children.values():
+            if not child.running():
+                continue
+            is_registered = pids.get(child.id) == child.record.pid
+            if is_registered and child.record.status != "up":
+                child.record.status, child.record.detail = "up", ""
+                child.registered = True
+                if child.id == DASHBOARD_ID:
+                    self._announce_ready()
+            elif not is_registered and child.registered and child.record.status == "up":
+                child.record.status = "down"
+                child.record.detail = "heartbeat lost: the process is alive but silent"
+                self.trace.emit("node.heartbeat_lost", child.id, ok=False)
+
+    def _announce_ready(self) -> None:
+        if self._announced:
+            return
+        self._announced = True
+        port = self.children[DASHBOARD_ID].record.port
+        self.announce(f"archviz lab is running: http://{self.host}:{port}/  (Ctrl-C stops it)")
+
+    def _in_background(self, coroutine) -> None:
+        """Stop a child without holding up the tick loop (the exit is noticed there)."""
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # --- reconcile ---------------------------------------------------------------
+
+    async def _reconcile(self) -> None:
+        try:
+            desired = await self._load_desired()
+        except Exception:  # a locked or half-migrated database must not stop the lab
+            log.exception("could not read the desired nodes; keeping what runs")
+            return
+        running = {c.id: c.spec for c in self.children.values() if c.spec is not None}
+        for action in plan(desired, running):
+            if isinstance(action, Start):
+                await self._start_node(action.spec)
+            elif isinstance(action, Stop):
+                await self._remove_node(self.children[action.name])
+            elif isinstance(action, Update):
+                child = self.children[action.spec.name]
+                child.spec = action.spec
+                child.record.spec = action.spec.runtime_params()
+                await self._redis(self._write_config, child)
+                self.trace.emit("node.update", child.id, detail=action.spec.runtime_params())
+
+    async def _start_node(self, spec: NodeSpec) -> None:
+        port = self._allocate_port()
+        record = ProcessRecord(id=spec.name, kind="node", port=port, spec=spec.runtime_params())
+        command = manage_py_command("node", "--id", spec.name, "--port", str(port))
+        child = Child(record, command, spec)
+        self.children[spec.name] = child
+        await self._spawn(child)
+
+    def _allocate_port(self) -> int:
+        if self.node_base_port == 0:
+            return free_port(self.host)
+        taken = {c.record.port for c in self.children.values()}
+        port = self.node_base_port
+        while port in taken or not port_is_free(self.host, port):
+            port += 1
+        return port
+
+    async def _remove_node(self, child: Child) -> None:
+        child.remove_after_stop = True
+        child.restart_at = None
+        if child.running():
+            self._in_background(child.terminate(STOP_TIMEOUT_S))
+        else:
+            child.exit_handled = False  # let _watch_child forget it on the next tick
+
+    # --- commands ----------------------------------------------------------------
+
+    async def _listen_for_commands(self) -> None:
+        while True:
+            try:
+                client = async_blocking_client(self.redis_url)
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(keys.CONTROL_CHANNEL)
+                    async for message in pubsub.listen():
+                        if message["type"] == "message":
+                            await self._on_command(message["data"])
+            except (redis.RedisError, OSError) as exc:
+                log.debug("control channel lost (%s); resubscribing", exc)
+                await asyncio.sleep(0.5)
+
+    async def _on_command(self, raw: bytes) -> None:
+        try:
+            command = parse_command(raw)
+        except InvalidCommand as exc:
+            log.warning("ignored a malformed control command: %s", exc)
+            return
+        child = self.children.get(command["node"])
+        if child is None or child.spec is None:
+            log.warning("ignored %s for unknown node %r", command["type"], command["node"])
+            return
+        await self._carry_out(command, child)
+
+    async def _carry_out(self, command: ControlCommand, child: Child) -> None:
+        action = command["type"]
+        if action == "node.kill":
+            child.send(signal.SIGKILL)
+        elif action == "node.stop":
+            child.restart_at = None
+            if child.running():
+                self._in_background(child.terminate(STOP_TIMEOUT_S))
+            else:
+                child.record.status = "stopped"
+                child.record.detail = "stopped on purpose; press Restart to start it again"
+        elif action == "node.restart":
+            child.restart_at = None
+            if child.running():
+                child.restart_after_stop = True
+                self._in_background(child.terminate(STOP_TIMEOUT_S))
+            else:
+                child.crashes = 0
+                child.record.restarts += 1
+                await self._spawn(child)
+
+    # --- redis -------------------------------------------------------------------
+
+    async def _watch_redis(self, now: float) -> None:
+        """Restart the embedded Redis if it died, with the same backoff as any child."""
+        server = self.embedded_redis
+        if server is None or server.alive():
+            return
+        if self._redis_restart_at is None:
+            decision = self.policy.after_exit(self._redis_crashes, 0.0)
+            self._redis_crashes = decision.crashes
+            self._redis_restart_at = now + (decision.delay_s or self.policy.max_delay_s)
+            self.trace.emit("redis.down", "redis", ok=False, detail={"port": server.port})
+            self.announce(f"embedded Redis died; restarting it on port {server.port}")
+            return
+        if now >= self._redis_restart_at:
+            self._redis_restart_at = None
+            try:
+                await asyncio.to_thread(server.start)
+            except RuntimeError as exc:
+                log.error("could not restart Redis: %s", exc)
+                return
+            self.trace.emit("redis.up", "redis", detail={"port": server.port})
+
+    async def _redis(self, fn: Callable, *args) -> None:
+        """Run a short Redis write off the event loop; an outage is logged, not fatal."""
+        try:
+            await asyncio.to_thread(fn, *args)
+        except redis.RedisError as exc:
+            log.debug("redis write skipped: %s", exc)
+
+    def _clear_stale_state(self) -> None:
+        shared_client().delete(keys.PROCESSES)
+
+    def _publish_records(self) -> None:
+        """Rewrite the supervisor's view (Redis may have restarted empty); wake dashboards."""
+        records = {c.id: json.dumps(c.record.to_dict()) for c in self.children.values()}
+        pipe = shared_client().pipeline(transaction=True)
+        pipe.delete(keys.PROCESSES)
+        if records:
+            pipe.hset(keys.PROCESSES, mapping=records)
+        for child in self.children.values():
+            if child.spec is not None:
+                pipe.hset(keys.node_config(child.id), mapping=child.spec.runtime_params())
+        pipe.hset(keys.LAB_INFO, mapping={"supervisor_pid": os.getpid(),
+                                          "redis_url": self.redis_url})  # fmt: skip
+        pipe.pexpire(keys.LAB_INFO, registry.TTL_MS)
+        if records != self._published:
+            pipe.publish(keys.HEARTBEAT_CHANNEL, "supervisor")
+        pipe.execute()
+        self._published = records
+
+    def _write_config(self, child: Child) -> None:
+        shared_client().hset(keys.node_config(child.id), mapping=child.spec.runtime_params())
+
+    def _forget(self, child_id: str) -> None:
+        shared_client().delete(keys.node_config(child_id), keys.ping_count(child_id))

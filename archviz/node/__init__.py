@@ -1,0 +1,1 @@
+"""The worker node: the demos' server side, one OS process per node."""

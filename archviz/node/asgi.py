@@ -1,0 +1,39 @@
+"""The node's ASGI application: Django with the node's own URLs, counting its connections."""
+
+from django.core.asgi import get_asgi_application
+from django.core.handlers.asgi import ASGIHandler, ASGIRequest
+
+from archviz.node.runtime import NodeCounters
+
+
+class NodeRequest(ASGIRequest):
+    # Django resolves a request's `urlconf` attribute before ROOT_URLCONF: the node
+    # serves its own endpoints while sharing the project's settings.
+    urlconf = "archviz.node.urls"
+
+
+class NodeHandler(ASGIHandler):
+    request_class = NodeRequest
+
+
+class CountConnections:
+    """ASGI middleware: open connections now, and requests completed so far."""
+
+    def __init__(self, app, counters: NodeCounters) -> None:
+        self.app = app
+        self.counters = counters
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        self.counters.connections += 1
+        try:
+            return await self.app(scope, receive, send)
+        finally:
+            self.counters.connections -= 1
+            self.counters.requests_total += 1
+
+
+def build_application(counters: NodeCounters):
+    get_asgi_application()  # sets Django up exactly as the dashboard does
+    return CountConnections(NodeHandler(), counters)

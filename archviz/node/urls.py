@@ -1,0 +1,8 @@
+from django.urls import path
+
+from archviz.node import views
+
+urlpatterns = [
+    path("health", views.health, name="node-health"),
+    path("ping", views.ping, name="node-ping"),
+]

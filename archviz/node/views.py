@@ -1,0 +1,49 @@
+"""The node's HTTP endpoints."""
+
+import asyncio
+import json
+import time
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from archviz.lab import keys
+from archviz.lab.redis_conn import shared_client
+from archviz.node.runtime import get_runtime
+from archviz.trace.emitter import get_emitter
+from archviz.trace.events import now_ms
+
+
+@require_GET
+async def health(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"node": get_runtime().node_id, "ok": True})
+
+
+@csrf_exempt  # called by lab components, never from a browser form
+@require_POST
+async def ping(request: HttpRequest) -> JsonResponse:
+    """Answer a ping through Redis: record it, then publish the pong for the dashboard."""
+    runtime = get_runtime()
+    trace = request.GET.get("trace", "")[:64]
+    if runtime.config.latency_ms:
+        await asyncio.sleep(runtime.config.latency_ms / 1000)
+    started = time.perf_counter()
+    pong = {"trace": trace, "node": runtime.node_id, "ts": now_ms()}
+    count = await asyncio.to_thread(_record_pong, runtime.node_id, pong)
+    get_emitter().emit(
+        "pubsub.publish",
+        "redis",
+        trace=trace or None,
+        ms=(time.perf_counter() - started) * 1000,
+        detail={"channel": keys.PONG_CHANNEL, "pings_answered": count},
+    )
+    return JsonResponse(pong | {"count": count})
+
+
+def _record_pong(node_id: str, pong: dict) -> int:
+    pipe = shared_client().pipeline(transaction=True)
+    pipe.incr(keys.ping_count(node_id))
+    pipe.publish(keys.PONG_CHANNEL, json.dumps(pong))
+    count, _receivers = pipe.execute()
+    return count

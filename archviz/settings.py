@@ -1,0 +1,125 @@
+"""Settings for archviz: one file, every value from the environment via archviz.conf."""
+
+import secrets
+from pathlib import Path
+
+from archviz.conf import env_bool, env_int, env_port, env_redis_url, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("ARCHVIZ_VAR_DIR", str(BASE_DIR / "var")))
+
+
+def _secret_key() -> str:
+    """ARCHVIZ_SECRET_KEY, else one generated on first run and kept in var/."""
+    configured = env_str("ARCHVIZ_SECRET_KEY", "")
+    if configured:
+        return configured
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("ARCHVIZ_DEBUG", False)
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"] + [
+    h for h in env_str("ARCHVIZ_ALLOWED_HOSTS", "").split(",") if h
+]
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "archviz.lab",
+    "archviz.dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "archviz.urls"
+ASGI_APPLICATION = "archviz.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": env_str("ARCHVIZ_DB_PATH", str(VAR_DIR / "archviz.sqlite3")),
+        # The supervisor and the dashboard share the file; wait rather than fail on a lock.
+        "OPTIONS": {"timeout": 20},
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# The dashboard's own WebSockets fan out through Redis pub/sub read by each process
+# (archviz.dashboard.feed), so the dashboard needs no channel layer; the demos that
+# teach channel layers configure theirs on the nodes.
+CHANNEL_LAYERS: dict = {}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(name)s %(levelname)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "archviz": {"handlers": ["console"], "level": env_str("ARCHVIZ_LOG_LEVEL", "INFO")},
+        "django": {"handlers": ["console"], "level": "WARNING"},
+    },
+}
+
+# --- archviz ---
+ARCHVIZ_HOST = env_str("ARCHVIZ_HOST", "127.0.0.1")
+ARCHVIZ_DASHBOARD_PORT = env_port("ARCHVIZ_DASHBOARD_PORT", 8000)
+# Nodes take consecutive ports from this one (0: each picks a free port).
+ARCHVIZ_NODE_PORT = env_port("ARCHVIZ_NODE_PORT", 8101)
+ARCHVIZ_LB_PORT = env_port("ARCHVIZ_LB_PORT", 8100)
+# None: the lab starts an embedded redis-server and hands its URL to every child.
+ARCHVIZ_REDIS_URL = env_redis_url("REDIS_URL")
+ARCHVIZ_REQUIRE_LOGIN = env_bool("ARCHVIZ_REQUIRE_LOGIN", False)
+ARCHVIZ_DEFAULT_NODES = env_int("ARCHVIZ_DEFAULT_NODES", 3, minimum=0, maximum=16)
+ARCHVIZ_ADMIN_PASSWORD_FILE = VAR_DIR / "admin-password-shown"

@@ -1,0 +1,115 @@
+"""The trace-event schema, defined once (mirrored in static/archviz/js/lib/protocol.js)."""
+
+import time
+import uuid
+from typing import Any, Literal, TypedDict
+
+SCHEMA_VERSION = 1
+
+KINDS = frozenset(
+    {
+        "node.start",  # supervisor -> node: a process was started
+        "node.up",  # node -> redis: the node registered itself
+        "node.down",  # supervisor -> node: the process exited
+        "node.heartbeat_lost",  # supervisor -> node: its registry entry expired
+        "node.failed",  # supervisor -> node: crashed too often, given up on
+        "node.stop",  # supervisor -> node: stopped on purpose
+        "node.update",  # supervisor -> node: runtime parameters changed
+        "redis.down",  # supervisor -> redis
+        "redis.up",  # supervisor -> redis
+        "fault.inject",  # dashboard -> supervisor: an instructor's command
+        "http.request",  # client -> server
+        "http.response",  # server -> client
+        "pubsub.publish",  # publisher -> redis
+        "pubsub.deliver",  # redis -> subscriber
+        "trace.dropped",  # emitter -> redis: events it had to drop
+    }
+)
+
+
+class TraceEvent(TypedDict):
+    v: Literal[1]
+    id: str
+    trace: str
+    ts: float  # unix time in milliseconds
+    kind: str
+    src: str
+    dst: str
+    demo: str
+    ok: bool
+    ms: float | None
+    detail: dict[str, Any]
+
+
+class InvalidEvent(ValueError):
+    """A trace event that does not follow the schema; the message says why."""
+
+
+def new_trace_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def now_ms() -> float:
+    return round(time.time() * 1000, 3)
+
+
+def make_event(
+    kind: str,
+    src: str,
+    dst: str,
+    *,
+    trace: str | None = None,
+    demo: str = "lab",
+    ok: bool = True,
+    ms: float | None = None,
+    detail: dict[str, Any] | None = None,
+) -> TraceEvent:
+    """A new, valid event stamped with the current time."""
+    if kind not in KINDS:
+        raise InvalidEvent(f"unknown kind {kind!r}")
+    return TraceEvent(
+        v=SCHEMA_VERSION,
+        id=uuid.uuid4().hex[:16],
+        trace=trace or new_trace_id(),
+        ts=now_ms(),
+        kind=kind,
+        src=src,
+        dst=dst,
+        demo=demo,
+        ok=ok,
+        ms=None if ms is None else round(ms, 3),
+        detail=detail or {},
+    )
+
+
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "id": str,
+    "trace": str,
+    "ts": (int, float),
+    "kind": str,
+    "src": str,
+    "dst": str,
+    "demo": str,
+    "ok": bool,
+    "ms": (int, float, type(None)),
+    "detail": dict,
+}
+
+
+def validate_event(obj: object) -> TraceEvent:
+    """Return obj as a TraceEvent, or raise InvalidEvent naming the first problem."""
+    if not isinstance(obj, dict):
+        raise InvalidEvent("an event must be a JSON object")
+    if obj.get("v") != SCHEMA_VERSION:
+        raise InvalidEvent(f"unsupported schema version {obj.get('v')!r}")
+    for field, expected in _FIELD_TYPES.items():
+        if field not in obj:
+            raise InvalidEvent(f"missing field {field!r}")
+        value = obj[field]
+        if isinstance(value, bool) and expected in ((int, float), (int, float, type(None))):
+            raise InvalidEvent(f"field {field!r} must be a number")
+        if not isinstance(value, expected):
+            raise InvalidEvent(f"field {field!r} has the wrong type")
+    if obj["kind"] not in KINDS:
+        raise InvalidEvent(f"unknown kind {obj['kind']!r}")
+    return TraceEvent(**{k: obj[k] for k in TraceEvent.__annotations__})

@@ -1,0 +1,37 @@
+"""Reading trace events back: parsing published batches and replaying the log."""
+
+import json
+
+import redis
+
+from archviz.lab import keys
+from archviz.trace.events import InvalidEvent, TraceEvent, validate_event
+
+
+def parse_batch(raw: bytes | str) -> tuple[list[TraceEvent], int]:
+    """The valid events of one published batch, and how many were invalid."""
+    try:
+        items = json.loads(raw)
+    except ValueError:
+        return [], 1
+    if not isinstance(items, list):
+        return [], 1
+    events: list[TraceEvent] = []
+    for item in items:
+        try:
+            events.append(validate_event(item))
+        except InvalidEvent:
+            continue
+    return events, len(items) - len(events)
+
+
+def recent_events(client: redis.Redis, count: int = 50) -> list[TraceEvent]:
+    """The newest events of the replay stream, oldest first."""
+    entries = client.xrevrange(keys.TRACE_LOG, count=count)
+    events: list[TraceEvent] = []
+    for _entry_id, fields in reversed(entries):
+        try:
+            events.append(validate_event(json.loads(fields[b"e"])))
+        except (KeyError, ValueError):
+            continue
+    return events

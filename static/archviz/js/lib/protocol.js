@@ -1,0 +1,119 @@
+// The dashboard WebSocket's wire vocabulary, mirrored from Python:
+// archviz/dashboard/messages.py (frames), archviz/trace/events.py (trace events)
+// and archviz/close_codes.py (close codes). Change them together.
+
+export const SCHEMA_VERSION = 1;
+
+export const NODE_STATUSES = Object.freeze(["starting", "up", "down", "stopped", "failed"]);
+
+export const CONTROL_ACTIONS = Object.freeze(["kill", "stop", "restart"]);
+
+export const SERVER_FRAME_TYPES = Object.freeze([
+  "welcome",
+  "state",
+  "trace",
+  "pong",
+  "ack",
+  "error",
+  "lagging",
+]);
+
+// kind -> what it means, in words a learner can read.
+export const TRACE_KINDS = Object.freeze({
+  "node.start": "the supervisor started a node process",
+  "node.up": "a node registered itself in Redis",
+  "node.down": "a node process exited",
+  "node.heartbeat_lost": "a node's registry entry in Redis expired",
+  "node.failed": "a node crashed too often; the supervisor gave up",
+  "node.stop": "a node was stopped on purpose",
+  "node.update": "a node's runtime parameters changed",
+  "redis.down": "Redis became unreachable",
+  "redis.up": "Redis is reachable again",
+  "fault.inject": "an instructor's command",
+  "http.request": "an HTTP request",
+  "http.response": "an HTTP response",
+  "pubsub.publish": "a message published to a Redis channel",
+  "pubsub.deliver": "a Redis channel delivered a message to a subscriber",
+  "trace.dropped": "a process had to drop trace events",
+});
+
+// Close codes archviz sends (archviz/close_codes.py). `retry` says whether
+// reconnecting can help: a missing login or a wrong origin will not fix itself.
+export const CLOSE_CODES = Object.freeze({
+  1009: { name: "MESSAGE_TOO_BIG", description: "message too big (over 64 KiB)", retry: true },
+  4001: { name: "LOGIN_REQUIRED", description: "login required", retry: false },
+  4003: { name: "FORBIDDEN_ORIGIN", description: "origin not allowed", retry: false },
+  4008: {
+    name: "TOO_SLOW",
+    description: "client too slow: its outgoing queue overflowed",
+    retry: true,
+  },
+  4029: { name: "FLOODING", description: "too many messages per second", retry: true },
+  4013: { name: "OVERLOADED", description: "server overloaded: try again later", retry: true },
+});
+
+export const MAX_FRAME_BYTES = 64 * 1024;
+
+/** The human description of a close code, or null when archviz does not send it. */
+export function describeClose(code) {
+  const known = CLOSE_CODES[code];
+  return known ? known.description : null;
+}
+
+/** Whether reconnecting after this close code can succeed. */
+export function closeIsRetryable(code) {
+  const known = CLOSE_CODES[code];
+  return known ? known.retry : true;
+}
+
+export class ProtocolError extends Error {}
+
+/** Parse one server frame; throws ProtocolError naming the problem. */
+export function parseServerFrame(text) {
+  let frame;
+  try {
+    frame = JSON.parse(text);
+  } catch (err) {
+    throw new ProtocolError(`frame is not JSON: ${err.message}`);
+  }
+  if (frame === null || typeof frame !== "object" || Array.isArray(frame)) {
+    throw new ProtocolError("frame is not a JSON object");
+  }
+  if (!SERVER_FRAME_TYPES.includes(frame.type)) {
+    throw new ProtocolError(`unknown frame type ${JSON.stringify(frame.type)}`);
+  }
+  return frame;
+}
+
+/** Whether obj looks like a TraceEvent we can draw and log. */
+export function isTraceEvent(obj) {
+  return (
+    obj !== null &&
+    typeof obj === "object" &&
+    obj.v === SCHEMA_VERSION &&
+    typeof obj.id === "string" &&
+    typeof obj.trace === "string" &&
+    typeof obj.ts === "number" &&
+    typeof obj.kind === "string" &&
+    typeof obj.src === "string" &&
+    typeof obj.dst === "string" &&
+    typeof obj.ok === "boolean"
+  );
+}
+
+/** A dashboard process may call itself "dashboard-8000"; they all share one box. */
+export function componentBoxId(componentId) {
+  return componentId.startsWith("dashboard") ? "dashboard" : componentId;
+}
+
+// client -> server
+export function pingRequest(nodeId) {
+  return { type: "ping", node: nodeId };
+}
+
+export function controlRequest(action, nodeId) {
+  if (!CONTROL_ACTIONS.includes(action)) {
+    throw new ProtocolError(`unknown control action ${JSON.stringify(action)}`);
+  }
+  return { type: "control", action, node: nodeId };
+}

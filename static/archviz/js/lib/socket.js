@@ -1,0 +1,142 @@
+// A WebSocket client that reconnects with exponential backoff and jitter.
+//
+// Status callbacks receive {state, ...}:
+//   {state: "connecting"}                        a connection attempt is under way
+//   {state: "live"}                              open
+//   {state: "reconnecting", retryAt, delayMs, code, description}
+//   {state: "closed", code, description}         given up (a close code that retrying cannot fix, or close())
+import { ProtocolError, closeIsRetryable, describeClose, parseServerFrame } from "./protocol.js";
+
+const DEFAULTS = {
+  url: null,
+  onMessage: () => {},
+  onStatus: () => {},
+  onProtocolError: () => {},
+  minDelayMs: 500,
+  maxDelayMs: 8000,
+  jitter: 0.25, // each delay is scaled by a random factor in [1 - jitter, 1 + jitter]
+  parse: parseServerFrame,
+  WebSocketImpl: globalThis.WebSocket,
+};
+
+/** The delay before reconnect attempt number `attempt` (0-based), before jitter. */
+export function backoffDelay(attempt, minDelayMs, maxDelayMs) {
+  return Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt, 30));
+}
+
+/** `delayMs` spread by ±jitter so that many tabs do not reconnect in lockstep. */
+export function withJitter(delayMs, jitter, random = Math.random) {
+  return Math.round(delayMs * (1 - jitter + 2 * jitter * random()));
+}
+
+export class ReconnectingSocket {
+  constructor(options) {
+    this.options = { ...DEFAULTS, ...options };
+    if (!this.options.url) {
+      throw new Error("ReconnectingSocket needs a url");
+    }
+    this.ws = null;
+    this.attempt = 0;
+    this.retryTimer = null;
+    this.stopped = false;
+  }
+
+  start() {
+    this.stopped = false;
+    this.connect();
+    return this;
+  }
+
+  /** Send obj as JSON; returns false (and queues nothing) unless the socket is open. */
+  send(obj) {
+    const { WebSocketImpl } = this.options;
+    if (!this.ws || this.ws.readyState !== WebSocketImpl.OPEN) {
+      return false;
+    }
+    this.ws.send(JSON.stringify(obj));
+    return true;
+  }
+
+  get isOpen() {
+    return Boolean(this.ws) && this.ws.readyState === this.options.WebSocketImpl.OPEN;
+  }
+
+  close() {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    if (this.ws) {
+      this.ws.close(1000);
+    }
+    this.options.onStatus({ state: "closed", code: 1000, description: "closed by this page" });
+  }
+
+  connect() {
+    const { WebSocketImpl, onStatus } = this.options;
+    onStatus({ state: "connecting", attempt: this.attempt });
+    let ws;
+    try {
+      ws = new WebSocketImpl(this.options.url);
+    } catch (err) {
+      this.options.onProtocolError(new ProtocolError(`cannot open WebSocket: ${err.message}`));
+      this.scheduleReconnect(null);
+      return;
+    }
+    this.ws = ws;
+    ws.addEventListener("open", () => {
+      this.attempt = 0;
+      onStatus({ state: "live" });
+    });
+    ws.addEventListener("message", (event) => this.handleMessage(event.data));
+    ws.addEventListener("close", (event) => {
+      if (this.ws !== ws) {
+        return;
+      }
+      this.ws = null;
+      this.handleClose(event.code);
+    });
+    // An "error" event is always followed by "close", which does the work.
+  }
+
+  handleMessage(data) {
+    let frame;
+    try {
+      frame = this.options.parse(data);
+    } catch (err) {
+      this.options.onProtocolError(err);
+      return;
+    }
+    this.options.onMessage(frame);
+  }
+
+  handleClose(code) {
+    const description = describeClose(code);
+    if (this.stopped) {
+      return;
+    }
+    if (!closeIsRetryable(code)) {
+      this.options.onStatus({ state: "closed", code, description });
+      return;
+    }
+    this.scheduleReconnect(code, description);
+  }
+
+  scheduleReconnect(code, description = null) {
+    const { minDelayMs, maxDelayMs, jitter } = this.options;
+    const base = backoffDelay(this.attempt, minDelayMs, maxDelayMs);
+    const delayMs = Math.min(maxDelayMs, withJitter(base, jitter));
+    this.attempt += 1;
+    this.options.onStatus({
+      state: "reconnecting",
+      retryAt: Date.now() + delayMs,
+      delayMs,
+      code,
+      description,
+    });
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      if (!this.stopped) {
+        this.connect();
+      }
+    }, delayMs);
+  }
+}

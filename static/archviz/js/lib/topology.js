@@ -1,0 +1,415 @@
+// The lab's topology drawn in SVG: one class per box on screen.
+// Boxes are created once and updated in place (keyed by component id), so a
+// state frame several times a second changes text and attributes, never the DOM shape.
+import { componentBoxId } from "./protocol.js";
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** Create an SVG element with attributes (set with setAttribute) and append it to parent. */
+export function svgElement(tag, attrs = {}, parent = null) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    el.setAttribute(name, String(value));
+  }
+  if (parent) {
+    parent.appendChild(el);
+  }
+  return el;
+}
+
+export function formatMegabytes(bytes) {
+  if (bytes === null || bytes === undefined || bytes <= 0) {
+    return "—";
+  }
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+export function truncate(text, maxChars) {
+  return text.length <= maxChars ? text : `${text.slice(0, Math.max(0, maxChars - 1))}…`;
+}
+
+/** Rectangles for `count` node boxes inside `area`: one column up to 4 nodes, then more columns. */
+export function nodeGrid(count, area, { maxRows = 4, gap = 12, maxWidth = 260, maxHeight = 104 } = {}) {
+  if (count <= 0) {
+    return [];
+  }
+  const cols = Math.ceil(count / maxRows);
+  const rows = Math.ceil(count / cols);
+  const w = Math.min(maxWidth, (area.w - (cols - 1) * gap) / cols);
+  const h = Math.min(maxHeight, (area.h - (rows - 1) * gap) / rows);
+  const left = area.x + (area.w - (cols * w + (cols - 1) * gap)) / 2;
+  const top = area.y + (area.h - (rows * h + (rows - 1) * gap)) / 2;
+  const rects = [];
+  for (let i = 0; i < count; i += 1) {
+    const col = Math.floor(i / rows);
+    const row = i % rows;
+    rects.push({ x: left + col * (w + gap), y: top + row * (h + gap), w, h });
+  }
+  return rects;
+}
+
+/** Where the segment from the centre of `from` towards the centre of `to` leaves `from`'s rectangle. */
+export function edgePoint(from, to) {
+  const cx = from.x + from.w / 2;
+  const cy = from.y + from.h / 2;
+  const dx = to.x + to.w / 2 - cx;
+  const dy = to.y + to.h / 2 - cy;
+  if (dx === 0 && dy === 0) {
+    return { x: cx, y: cy };
+  }
+  const t = Math.min(
+    dx === 0 ? Infinity : from.w / 2 / Math.abs(dx),
+    dy === 0 ? Infinity : from.h / 2 / Math.abs(dy),
+  );
+  return { x: cx + dx * t, y: cy + dy * t };
+}
+
+const ROW_HEIGHT = 16;
+
+/** A labelled box: frame, a coloured status stripe, a title, text rows and a caption below. */
+class Box {
+  constructor({ parent, id, title, caption = [], className = "", rows = 3 }) {
+    this.id = id;
+    this.rect = { x: 0, y: 0, w: 0, h: 0 };
+    this.group = svgElement("g", { class: `box ${className}`.trim(), "data-component": id }, parent);
+    this.tooltip = svgElement("title", {}, this.group);
+    this.frame = svgElement("rect", { class: "frame", rx: 8, ry: 8 }, this.group);
+    this.stripe = svgElement("rect", { class: "stripe", rx: 2, ry: 2 }, this.group);
+    this.title = svgElement("text", { class: "box-title" }, this.group);
+    this.title.textContent = title;
+    this.rows = [];
+    for (let i = 0; i < rows; i += 1) {
+      this.rows.push(svgElement("text", { class: "box-row" }, this.group));
+    }
+    this.captionLines = caption.map((line) => {
+      const text = svgElement("text", { class: "box-caption" }, this.group);
+      text.textContent = line;
+      return text;
+    });
+    this.tooltip.textContent = `${title}: ${caption.join(" ")}`;
+  }
+
+  /** Add a tspan to row `index` and return it. */
+  span(index, className = "", text = "") {
+    const tspan = svgElement("tspan", className ? { class: className } : {}, this.rows[index]);
+    tspan.textContent = text;
+    return tspan;
+  }
+
+  place(rect) {
+    this.rect = rect;
+    const { x, y, w, h } = rect;
+    const set = (el, attrs) => Object.entries(attrs).forEach(([k, v]) => el.setAttribute(k, v));
+    set(this.frame, { x, y, width: w, height: h });
+    set(this.stripe, { x: x + 4, y: y + 6, width: 4, height: h - 12 });
+    set(this.title, { x: x + 16, y: y + 20 });
+    this.rows.forEach((row, i) => set(row, { x: x + 16, y: y + 38 + i * ROW_HEIGHT }));
+    this.captionLines.forEach((line, i) => set(line, { x, y: y + h + 15 + i * 14 }));
+  }
+
+  setTone(tone) {
+    if (this.tone !== tone) {
+      this.group.classList.remove(`tone-${this.tone}`);
+      this.group.classList.add(`tone-${tone}`);
+      this.tone = tone;
+    }
+  }
+
+  flash(ok) {
+    this.frame.animate(
+      [{ strokeWidth: 5, stroke: ok ? "#16a34a" : "#dc2626" }, { strokeWidth: 1.5 }],
+      { duration: 450, easing: "ease-out" },
+    );
+  }
+}
+
+export class SupervisorBox extends Box {
+  constructor(parent) {
+    super({
+      parent,
+      id: "supervisor",
+      title: "lab supervisor",
+      caption: ["the lab process: starts every process,", "restarts crashed ones"],
+      className: "supervisor",
+      rows: 2,
+    });
+    this.status = this.span(0, "status-word");
+    this.managed = this.span(1);
+  }
+
+  update(state) {
+    const up = state.supervisor_up;
+    this.setTone(up ? "up" : "down");
+    this.status.textContent = up ? "running" : "not reporting";
+    const count = state.nodes.length;
+    this.managed.textContent = `manages ${count} node${count === 1 ? "" : "s"}`;
+  }
+}
+
+export class DashboardBox extends Box {
+  constructor(parent) {
+    super({
+      parent,
+      id: "dashboard",
+      title: "dashboard",
+      caption: ["Django + daphne: serves this page", "and its WebSocket"],
+      className: "dashboard",
+      rows: 3,
+    });
+    this.processes = this.span(0);
+    this.pid = this.span(1, "mono");
+    this.port = this.span(2, "mono");
+  }
+
+  update(state) {
+    const dashboards = state.dashboards || [];
+    this.setTone(dashboards.length > 0 ? "up" : "down");
+    const count = dashboards.length;
+    this.processes.textContent = count === 1 ? "1 process" : `${count} processes`;
+    this.pid.textContent = `pid ${dashboards.map((d) => d.pid ?? "—").join(", ") || "—"}`;
+    this.pid.textContent = truncate(this.pid.textContent, 24);
+    this.port.textContent = truncate(`port ${dashboards.map((d) => d.port ?? "—").join(", ") || "—"}`, 24);
+  }
+}
+
+export class RedisBox extends Box {
+  constructor(parent) {
+    super({
+      parent,
+      id: "redis",
+      title: "Redis",
+      caption: ["Redis: registry, heartbeats, pub/sub"],
+      className: "redis",
+      rows: 3,
+    });
+    this.status = this.span(0, "status-word");
+    this.memory = this.span(1);
+    this.url = this.span(2, "mono small");
+  }
+
+  update(state) {
+    const redis = state.redis;
+    this.setTone(redis.up ? "up" : "down");
+    this.status.textContent = redis.up ? "up" : "unreachable";
+    this.memory.textContent = `memory ${formatMegabytes(redis.used_memory_bytes)}`;
+    this.url.textContent = truncate(redis.url || "", 28);
+  }
+}
+
+/** One worker node; a keyboard-focusable button that selects it. */
+export class NodeBox extends Box {
+  constructor(parent, nodeId, onSelect) {
+    super({ parent, id: nodeId, title: nodeId, className: "node", rows: 4 });
+    const g = this.group;
+    g.setAttribute("data-node-id", nodeId);
+    g.setAttribute("role", "button");
+    g.setAttribute("tabindex", "0");
+    g.setAttribute("aria-pressed", "false");
+    this.focusRing = svgElement("rect", { class: "focus-ring", rx: 11, ry: 11 }, g);
+    g.insertBefore(this.focusRing, this.frame);
+    this.cross = [svgElement("line", { class: "cross" }, g), svgElement("line", { class: "cross" }, g)];
+    this.status = this.span(0, "status-word");
+    this.status.setAttribute("data-field", "status");
+    this.detail = this.span(0, "detail");
+    this.pidLabel = this.span(1, "", "pid ");
+    this.pid = this.span(1, "mono");
+    this.pid.setAttribute("data-field", "pid");
+    this.portLabel = this.span(1, "", " · port ");
+    this.port = this.span(1, "mono");
+    this.port.setAttribute("data-field", "port");
+    this.connections = this.span(2);
+    this.connections.setAttribute("data-field", "connections");
+    this.connectionsLabel = this.span(2);
+    this.rps = this.span(2);
+    this.rps.setAttribute("data-field", "rps");
+    this.memory = this.span(3);
+    this.memory.setAttribute("data-field", "memory");
+    this.compact = null;
+    this.view = null;
+    g.addEventListener("click", () => onSelect(nodeId));
+    g.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        onSelect(nodeId);
+      }
+    });
+  }
+
+  place(rect) {
+    super.place(rect);
+    const { x, y, w, h } = rect;
+    const set = (el, attrs) => Object.entries(attrs).forEach(([k, v]) => el.setAttribute(k, v));
+    set(this.focusRing, { x: x - 4, y: y - 4, width: w + 8, height: h + 8 });
+    set(this.cross[0], { x1: x + 6, y1: y + 6, x2: x + w - 6, y2: y + h - 6 });
+    set(this.cross[1], { x1: x + w - 6, y1: y + 6, x2: x + 6, y2: y + h - 6 });
+    this.compact = w < 180;
+    this.group.classList.toggle("compact", this.compact);
+    this.pidLabel.textContent = "pid ";
+    this.portLabel.textContent = this.compact ? " :" : " · port ";
+    if (this.view) {
+      this.update(this.view);
+    }
+  }
+
+  update(view) {
+    this.view = view;
+    const status = view.status;
+    this.setTone(status);
+    this.group.setAttribute("data-status", status);
+    this.group.setAttribute("aria-label", `${view.id}, ${status}`);
+    this.title.textContent = view.name && view.name !== view.id ? `${view.id} · ${view.name}` : view.id;
+    this.title.textContent = truncate(this.title.textContent, this.compact ? 14 : 30);
+    this.status.textContent = status;
+    const detail = this.compact ? "" : view.detail || "";
+    this.detail.textContent = detail ? ` · ${truncate(detail, 26)}` : "";
+    this.pid.textContent = view.pid ?? "—";
+    this.port.textContent = view.port ?? "—";
+    this.connections.textContent = String(view.connections ?? 0);
+    this.connectionsLabel.textContent = this.compact ? " conn · " : " connections · ";
+    this.rps.textContent = `${Number(view.rps ?? 0).toFixed(1)} ${this.compact ? "r/s" : "req/s"}`;
+    this.memory.textContent = `${this.compact ? "" : "memory "}${formatMegabytes(view.rss_bytes)}`;
+    this.tooltip.textContent = `${view.id}: worker node, its own OS process (daphne). ${status}${
+      view.detail ? `: ${view.detail}` : ""
+    }. Click for details.`;
+  }
+
+  setSelected(selected) {
+    this.group.classList.toggle("selected", selected);
+    this.group.setAttribute("aria-pressed", selected ? "true" : "false");
+  }
+
+  remove() {
+    this.group.remove();
+  }
+}
+
+const DEFAULTS = {
+  svg: null,
+  onSelect: () => {},
+  width: 1000,
+  height: 500,
+  nodeArea: { x: 250, y: 46, w: 500, h: 440 },
+  supervisorRect: { x: 20, y: 46, w: 190, h: 74 },
+  dashboardRect: { x: 20, y: 210, w: 190, h: 90 },
+  redisRect: { x: 790, y: 210, w: 190, h: 90 },
+};
+
+/** The whole picture: fixed boxes for supervisor, dashboard and Redis, one box per node. */
+export class Topology {
+  constructor(options) {
+    this.options = { ...DEFAULTS, ...options };
+    const { svg, width, height } = this.options;
+    svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    this.edgeLayer = svgElement("g", { class: "edges", "aria-hidden": "true" }, svg);
+    this.boxLayer = svgElement("g", { class: "boxes" }, svg);
+    this.dotLayer = svgElement("g", { class: "dots", "aria-hidden": "true" }, svg);
+    this.nodeCaption = svgElement("text", { class: "area-caption", "text-anchor": "middle" }, this.boxLayer);
+    this.nodeCaption.setAttribute("x", this.options.nodeArea.x + this.options.nodeArea.w / 2);
+    this.nodeCaption.setAttribute("y", 24);
+    this.emptyNote = svgElement("text", { class: "empty-note", "text-anchor": "middle" }, this.boxLayer);
+    this.emptyNote.setAttribute("x", this.options.nodeArea.x + this.options.nodeArea.w / 2);
+    this.emptyNote.setAttribute("y", this.options.nodeArea.y + this.options.nodeArea.h / 2);
+    this.emptyNote.textContent = "no nodes configured: an admin can add some in the Django admin";
+    this.supervisor = new SupervisorBox(this.boxLayer);
+    this.supervisor.place(this.options.supervisorRect);
+    this.dashboard = new DashboardBox(this.boxLayer);
+    this.dashboard.place(this.options.dashboardRect);
+    this.redis = new RedisBox(this.boxLayer);
+    this.redis.place(this.options.redisRect);
+    this.nodes = new Map();
+    this.nodeOrder = "";
+    this.selectedId = null;
+  }
+
+  update(state) {
+    this.supervisor.update(state);
+    this.dashboard.update(state);
+    this.redis.update(state);
+    this.syncNodes(state.nodes);
+    const count = state.nodes.length;
+    this.nodeCaption.textContent =
+      count === 0 ? "worker nodes" : `${count} worker node${count === 1 ? "" : "s"}: each its own OS process (daphne)`;
+    this.emptyNote.style.display = count === 0 ? "" : "none";
+  }
+
+  syncNodes(views) {
+    const seen = new Set();
+    for (const view of views) {
+      seen.add(view.id);
+      if (!this.nodes.has(view.id)) {
+        const box = new NodeBox(this.boxLayer, view.id, this.options.onSelect);
+        box.setSelected(view.id === this.selectedId);
+        this.nodes.set(view.id, box);
+      }
+    }
+    for (const [id, box] of this.nodes) {
+      if (!seen.has(id)) {
+        box.remove();
+        this.nodes.delete(id);
+      }
+    }
+    const order = views.map((v) => v.id).join("\n");
+    if (order !== this.nodeOrder) {
+      this.nodeOrder = order;
+      this.relayout(views.map((v) => v.id));
+    }
+    for (const view of views) {
+      this.nodes.get(view.id).update(view);
+    }
+  }
+
+  relayout(ids) {
+    const rects = nodeGrid(ids.length, this.options.nodeArea);
+    ids.forEach((id, i) => this.nodes.get(id).place(rects[i]));
+    this.drawEdges(ids);
+  }
+
+  drawEdges(ids) {
+    this.edgeLayer.replaceChildren();
+    for (const id of ids) {
+      const node = this.nodes.get(id).rect;
+      for (const other of [this.dashboard.rect, this.redis.rect]) {
+        const a = edgePoint(other, node);
+        const b = edgePoint(node, other);
+        svgElement("line", { class: "edge", x1: a.x, y1: a.y, x2: b.x, y2: b.y }, this.edgeLayer);
+      }
+    }
+  }
+
+  select(nodeId) {
+    this.selectedId = nodeId;
+    for (const [id, box] of this.nodes) {
+      box.setSelected(id === nodeId);
+    }
+  }
+
+  /** The box drawn for a component id from a trace event, or null when it has none on screen. */
+  boxFor(componentId) {
+    const id = componentBoxId(componentId);
+    if (id === "supervisor") return this.supervisor;
+    if (id === "dashboard") return this.dashboard;
+    if (id === "redis") return this.redis;
+    return this.nodes.get(id) || null;
+  }
+
+  /** Start and end points for a dot travelling from src to dst, or null if either has no box. */
+  pathBetween(src, dst) {
+    const from = this.boxFor(src);
+    const to = this.boxFor(dst);
+    if (!from || !to) {
+      return null;
+    }
+    if (from === to) {
+      const c = { x: from.rect.x + from.rect.w / 2, y: from.rect.y + from.rect.h / 2 };
+      return { from: c, to: c, same: true };
+    }
+    return { from: edgePoint(from.rect, to.rect), to: edgePoint(to.rect, from.rect), same: false };
+  }
+
+  flash(componentId, ok) {
+    const box = this.boxFor(componentId);
+    if (box) {
+      box.flash(ok);
+    }
+  }
+}

@@ -1,0 +1,123 @@
+// The trace log: one row per trace event, newest at the top, capped.
+
+const pad = (n, width = 2) => String(n).padStart(width, "0");
+
+/** Local wall-clock time of a unix-ms timestamp as HH:MM:SS.mmm. */
+export function formatClock(tsMs) {
+  const d = new Date(tsMs);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+export function formatMs(ms) {
+  if (ms === null || ms === undefined) {
+    return "";
+  }
+  return ms < 10 ? `${ms.toFixed(2)} ms` : `${ms.toFixed(1)} ms`;
+}
+
+const DETAIL_KEYS = ["reason", "action", "error", "message", "channel", "path", "status"];
+
+/** A short, plain-text summary of an event's detail object. */
+export function shortDetail(detail, maxChars = 90) {
+  if (!detail || typeof detail !== "object") {
+    return "";
+  }
+  const keys = [...DETAIL_KEYS.filter((k) => k in detail), ...Object.keys(detail).filter((k) => !DETAIL_KEYS.includes(k))];
+  const parts = keys.map((key) => {
+    const value = detail[key];
+    const text = typeof value === "string" ? value : JSON.stringify(value);
+    return key === "reason" || key === "action" ? text : `${key}=${text}`;
+  });
+  const joined = parts.join(" · ");
+  return joined.length <= maxChars ? joined : `${joined.slice(0, maxChars - 1)}…`;
+}
+
+function cell(row, className, text) {
+  const span = document.createElement("span");
+  span.className = className;
+  span.textContent = text;
+  row.appendChild(span);
+  return span;
+}
+
+const DEFAULTS = {
+  list: null, // the <ol>
+  maxRows: 200,
+  isMine: () => false, // (event) -> highlight the row as the user's own
+  describeKind: () => "", // (kind) -> tooltip text
+};
+
+export class TraceLog {
+  constructor(options) {
+    this.options = { ...DEFAULTS, ...options };
+    this.list = this.options.list;
+    this.ids = new Set();
+    this.total = 0;
+  }
+
+  /** Add events (oldest first) so that the newest ends up on top; skips ids already shown. */
+  add(events) {
+    const fresh = events.filter((e) => !this.ids.has(e.id)).sort((a, b) => a.ts - b.ts);
+    if (fresh.length === 0) {
+      return;
+    }
+    const fragment = document.createDocumentFragment();
+    for (const event of fresh) {
+      this.ids.add(event.id);
+      fragment.prepend(this.row(event));
+    }
+    const scrollBox = this.list.parentElement;
+    const keepView = scrollBox.scrollTop > 0;
+    const heightBefore = scrollBox.scrollHeight;
+    this.list.prepend(fragment);
+    this.total += fresh.length;
+    this.trim();
+    if (keepView) {
+      // The reader scrolled down to read: keep the rows they were reading in place.
+      scrollBox.scrollTop += scrollBox.scrollHeight - heightBefore;
+    }
+  }
+
+  row(event) {
+    const li = document.createElement("li");
+    li.setAttribute("data-id", event.id);
+    li.setAttribute("data-kind", event.kind);
+    li.setAttribute("data-src", event.src);
+    li.setAttribute("data-dst", event.dst);
+    li.setAttribute("data-trace", event.trace);
+    li.setAttribute("data-ok", event.ok ? "true" : "false");
+    li.classList.toggle("failed", !event.ok);
+    li.classList.toggle("mine", this.options.isMine(event));
+    cell(li, "time mono", formatClock(event.ts));
+    const kind = cell(li, "kind mono", event.kind);
+    kind.title = this.options.describeKind(event.kind);
+    cell(li, "route mono", `${event.src} → ${event.dst}`);
+    cell(li, "ms mono", formatMs(event.ms));
+    const outcome = cell(li, "outcome", event.ok ? "" : "failed");
+    outcome.setAttribute("aria-label", event.ok ? "ok" : "failed");
+    const detail = cell(li, "detail", shortDetail(event.detail));
+    detail.title = JSON.stringify(event.detail ?? {});
+    return li;
+  }
+
+  trim() {
+    while (this.list.children.length > this.options.maxRows) {
+      const last = this.list.lastElementChild;
+      this.ids.delete(last.getAttribute("data-id"));
+      last.remove();
+    }
+  }
+
+  /** Highlight every row of one trace (e.g. the trace a pong names). */
+  markTrace(trace) {
+    for (const li of this.list.children) {
+      if (li.getAttribute("data-trace") === trace) {
+        li.classList.add("mine");
+      }
+    }
+  }
+
+  get rowCount() {
+    return this.list.children.length;
+  }
+}

@@ -121,5 +121,6 @@ ARCHVIZ_LB_PORT = env_port("ARCHVIZ_LB_PORT", 8100)
 # None: the lab starts an embedded redis-server and hands its URL to every child.
 ARCHVIZ_REDIS_URL = env_redis_url("REDIS_URL")
 ARCHVIZ_REQUIRE_LOGIN = env_bool("ARCHVIZ_REQUIRE_LOGIN", False)
-ARCHVIZ_DEFAULT_NODES = env_int("ARCHVIZ_DEFAULT_NODES", 3, minimum=0, maximum=16)
+# A node that crashes this many times in a row (each within 10 s of starting) is given up on.
+ARCHVIZ_RESTART_MAX_CRASHES = env_int("ARCHVIZ_RESTART_MAX_CRASHES", 5, minimum=1, maximum=100)
 ARCHVIZ_ADMIN_PASSWORD_FILE = VAR_DIR / "admin-password-shown"

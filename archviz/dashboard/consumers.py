@@ -74,7 +74,7 @@ class LabConsumer(AsyncWebsocketConsumer):
     async def _ping(self, message: dict) -> None:
         """dashboard -> node (HTTP) -> Redis (pub/sub) -> dashboard, each hop traced."""
         node = message.get("node")
-        if not isinstance(node, str) or not NODE_ID.match(node):
+        if not isinstance(node, str) or not NODE_ID.fullmatch(node):
             await self._send(error(f"bad node id {node!r}"))
             return
         found = await asyncio.to_thread(registry.lookup, shared_client(), "node", node)

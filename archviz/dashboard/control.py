@@ -35,7 +35,7 @@ async def request_control(
         raise ControlRefused("only instructors (permission control_lab) can do that", 403)
     if action not in CONTROL_ACTIONS:
         raise ControlRefused(f"unknown action {action!r}; use one of {CONTROL_ACTIONS}", 400)
-    if not isinstance(node, str) or not NODE_ID.match(node):
+    if not isinstance(node, str) or not NODE_ID.fullmatch(node):
         raise ControlRefused(f"bad node id {node!r}", 400)
     command = ControlCommand(
         type=f"node.{action}", node=node, by=user.get_username(), trace=new_trace_id()

@@ -9,7 +9,7 @@ import redis
 from archviz.lab import keys
 
 COMMANDS = ("node.kill", "node.stop", "node.restart")
-NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+NODE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # use with fullmatch
 
 
 class ControlCommand(TypedDict):
@@ -33,7 +33,7 @@ def parse_command(raw: bytes | str) -> ControlCommand:
     if obj.get("type") not in COMMANDS:
         raise InvalidCommand(f"unknown command {obj.get('type')!r}")
     node = obj.get("node")
-    if not isinstance(node, str) or not NODE_ID.match(node):
+    if not isinstance(node, str) or not NODE_ID.fullmatch(node):
         raise InvalidCommand(f"bad node id {node!r}")
     by = obj.get("by", "")
     trace = obj.get("trace", "")

@@ -16,6 +16,9 @@ class _Server(Server):
 
     def listen_success(self, port) -> None:
         super().listen_success(port)
+        # Close oversized frames with a close frame (1009) rather than dropping the TCP
+        # connection, so the page can tell the user what happened.
+        self.ws_factory.setProtocolOptions(failByDrop=False)
         self._on_listening()
 
 

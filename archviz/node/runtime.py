@@ -18,8 +18,8 @@ class NodeConfig:
 
     @classmethod
     def from_hash(cls, raw: dict[bytes, bytes]) -> "NodeConfig":
-        data = {k.decode(): int(v) for k, v in raw.items()}
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        data = {k.decode(): v for k, v in raw.items()}
+        return cls(**{k: int(v) for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
 @dataclass

@@ -100,8 +100,10 @@ def validate_event(obj: object) -> TraceEvent:
     """Return obj as a TraceEvent, or raise InvalidEvent naming the first problem."""
     if not isinstance(obj, dict):
         raise InvalidEvent("an event must be a JSON object")
-    if obj.get("v") != SCHEMA_VERSION:
-        raise InvalidEvent(f"unsupported schema version {obj.get('v')!r}")
+    if "v" not in obj:
+        raise InvalidEvent("missing field 'v'")
+    if type(obj["v"]) is not int or obj["v"] != SCHEMA_VERSION:
+        raise InvalidEvent(f"field 'v': unsupported schema version {obj['v']!r}")
     for field, expected in _FIELD_TYPES.items():
         if field not in obj:
             raise InvalidEvent(f"missing field {field!r}")

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from archviz.lab.backoff import RestartPolicy
 from archviz.lab.embedded_redis import EmbeddedRedis
 from archviz.lab.ports import require_free
 from archviz.lab.reconcile import NodeSpec
@@ -50,6 +51,7 @@ class Command(BaseCommand):
             embedded_redis=embedded,
             emitter=emitter.configure("supervisor"),
             load_desired=_desired_nodes,
+            policy=RestartPolicy(max_crashes=settings.ARCHVIZ_RESTART_MAX_CRASHES),
             announce=self._say,
         )
         try:

@@ -1,5 +1,6 @@
 """`manage.py node`: one worker node, daphne serving the node app (the lab starts these)."""
 
+import logging
 import os
 
 from django.conf import settings
@@ -32,8 +33,10 @@ class Command(BaseCommand):
 
         def read_config(client) -> None:
             raw = client.hgetall(keys.node_config(id))
-            if raw:
-                runtime.config = NodeConfig.from_hash(raw)
+            try:
+                runtime.config = NodeConfig.from_hash(raw) if raw else runtime.config
+            except ValueError:  # a bad value keeps the last good config, and the heartbeat
+                logging.getLogger(__name__).warning("%s: ignored bad config %r", id, raw)
 
         heartbeat = Heartbeat(
             registration,

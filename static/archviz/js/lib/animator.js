@@ -2,7 +2,7 @@
 // Hops of one trace play one after another in ts order; different traces play side by side.
 // The picture never lies about what it leaves out: every hop it does not draw is counted,
 // by reason, and reported through onSkipped.
-import { svgElement } from "./topology.js";
+import { pointAlong, polylineLength, svgElement } from "./topology.js";
 
 export const SKIP_REASONS = Object.freeze({
   cap: "too many dots on screen at once",
@@ -12,11 +12,14 @@ export const SKIP_REASONS = Object.freeze({
 
 const DEFAULTS = {
   layer: null, // the SVG <g> the dots are drawn in
-  pathBetween: () => null, // (src, dst) -> {from: {x, y}, to: {x, y}, same} | null
+  pathBetween: () => null, // (src, dst) -> {points: [{x, y}, ...], same} | null
   onArrive: () => {}, // (event) when a dot reaches its destination
   onSkipped: () => {}, // (counts by reason, total)
   isHighlighted: () => false, // (event) draws the dot larger, labelled with its kind
-  hopMs: 350,
+  hopMs: 350, // a hop on a long, routed wire takes up to twice as long
+  // Events of one trace come from several processes, each publishing in 50 ms batches, so
+  // they can arrive out of order: hold each for a moment, then play the trace in ts order.
+  holdMs: 250,
   maxDots: 40,
   maxAgeMs: 3000,
   maxQueued: 1000,
@@ -114,6 +117,9 @@ export class TraceAnimator {
   /** Take queued events of one trace until one can be drawn; skip (and count) the rest. */
   startNextHop(entry, now) {
     while (entry.pending.length > 0) {
+      if (now - entry.pending[0].arrivedAt < this.options.holdMs) {
+        return null;
+      }
       const { event, arrivedAt } = entry.pending.shift();
       this.queued -= 1;
       if (now - arrivedAt > this.options.maxAgeMs) {
@@ -131,24 +137,25 @@ export class TraceAnimator {
       }
       const highlighted = this.options.isHighlighted(event);
       const dot = new Dot({ layer: this.options.layer, ok: event.ok, highlighted, label: event.kind });
-      dot.moveTo(path.from.x, path.from.y);
+      dot.moveTo(path.points[0].x, path.points[0].y);
       this.active += 1;
-      return { event, path, dot, startedAt: now };
+      const stretch = Math.min(2, Math.max(1, polylineLength(path.points) / 500));
+      return { event, path, dot, startedAt: now, durationMs: this.options.hopMs * stretch };
     }
     return null;
   }
 
   /** Move a hop's dot; returns true when it has arrived (and is removed). */
   advance(hop, now) {
-    const t = Math.min(1, (now - hop.startedAt) / this.options.hopMs);
-    const { from, to, same } = hop.path;
+    const t = Math.min(1, (now - hop.startedAt) / hop.durationMs);
+    const { points, same } = hop.path;
     if (same) {
-      // A hop within one component: the dot circles its box once.
+      // A hop within one component: the dot circles above its box's centre once.
       const angle = t * 2 * Math.PI;
-      hop.dot.moveTo(from.x + 24 * Math.sin(angle), from.y - 24 * (1 - Math.cos(angle)) / 2);
+      hop.dot.moveTo(points[0].x + 24 * Math.sin(angle), points[0].y - (24 * (1 - Math.cos(angle))) / 2);
     } else {
-      const e = easeInOut(t);
-      hop.dot.moveTo(from.x + (to.x - from.x) * e, from.y + (to.y - from.y) * e);
+      const p = pointAlong(points, easeInOut(t));
+      hop.dot.moveTo(p.x, p.y);
     }
     if (t < 1) {
       return false;

@@ -68,8 +68,9 @@ const ROW_HEIGHT = 16;
 
 /** A labelled box: frame, a coloured status stripe, a title, text rows and a caption below. */
 class Box {
-  constructor({ parent, id, title, caption = [], className = "", rows = 3 }) {
+  constructor({ parent, id, title, caption = [], captionAbove = false, className = "", rows = 3 }) {
     this.id = id;
+    this.captionAbove = captionAbove;
     this.rect = { x: 0, y: 0, w: 0, h: 0 };
     this.group = svgElement("g", { class: `box ${className}`.trim(), "data-component": id }, parent);
     this.tooltip = svgElement("title", {}, this.group);
@@ -104,7 +105,10 @@ class Box {
     set(this.stripe, { x: x + 4, y: y + 6, width: 4, height: h - 12 });
     set(this.title, { x: x + 16, y: y + 20 });
     this.rows.forEach((row, i) => set(row, { x: x + 16, y: y + 38 + i * ROW_HEIGHT }));
-    this.captionLines.forEach((line, i) => set(line, { x, y: y + h + 15 + i * 14 }));
+    const count = this.captionLines.length;
+    this.captionLines.forEach((line, i) => {
+      set(line, { x, y: this.captionAbove ? y - 7 - (count - 1 - i) * 14 : y + h + 15 + i * 14 });
+    });
   }
 
   setTone(tone) {
@@ -153,6 +157,7 @@ export class DashboardBox extends Box {
       id: "dashboard",
       title: "dashboard",
       caption: ["Django + daphne: serves this page", "and its WebSocket"],
+      captionAbove: true,
       className: "dashboard",
       rows: 3,
     });
@@ -179,6 +184,7 @@ export class RedisBox extends Box {
       id: "redis",
       title: "Redis",
       caption: ["Redis: registry, heartbeats, pub/sub"],
+      captionAbove: true,
       className: "redis",
       rows: 3,
     });
@@ -287,28 +293,59 @@ const DEFAULTS = {
   svg: null,
   onSelect: () => {},
   width: 1000,
-  height: 500,
+  height: 530,
   nodeArea: { x: 250, y: 46, w: 500, h: 440 },
   supervisorRect: { x: 20, y: 46, w: 190, h: 74 },
-  dashboardRect: { x: 20, y: 210, w: 190, h: 90 },
-  redisRect: { x: 790, y: 210, w: 190, h: 90 },
+  dashboardRect: { x: 20, y: 226, w: 190, h: 90 },
+  redisRect: { x: 790, y: 226, w: 190, h: 90 },
+  topLaneY: 12, // supervisor <-> Redis runs above everything
+  bottomLaneY: 514, // Redis <-> dashboard runs below the nodes
 };
+
+const centre = (r) => ({ x: r.x + r.w / 2, y: r.y + r.h / 2 });
+
+/** Total length of a polyline. */
+export function polylineLength(points) {
+  let length = 0;
+  for (let i = 1; i < points.length; i += 1) {
+    length += Math.hypot(points[i].x - points[i - 1].x, points[i].y - points[i - 1].y);
+  }
+  return length;
+}
+
+/** The point a fraction t (0..1) of the way along a polyline. */
+export function pointAlong(points, t) {
+  const total = polylineLength(points);
+  let remaining = Math.max(0, Math.min(1, t)) * total;
+  for (let i = 1; i < points.length; i += 1) {
+    const a = points[i - 1];
+    const b = points[i];
+    const segment = Math.hypot(b.x - a.x, b.y - a.y);
+    if (remaining <= segment && segment > 0) {
+      const f = remaining / segment;
+      return { x: a.x + (b.x - a.x) * f, y: a.y + (b.y - a.y) * f };
+    }
+    remaining -= segment;
+  }
+  return points[points.length - 1];
+}
 
 /** The whole picture: fixed boxes for supervisor, dashboard and Redis, one box per node. */
 export class Topology {
   constructor(options) {
     this.options = { ...DEFAULTS, ...options };
-    const { svg, width, height } = this.options;
+    const { svg, width, height, nodeArea } = this.options;
     svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    this.laneLayer = svgElement("g", { class: "lanes", "aria-hidden": "true" }, svg);
     this.edgeLayer = svgElement("g", { class: "edges", "aria-hidden": "true" }, svg);
     this.boxLayer = svgElement("g", { class: "boxes" }, svg);
     this.dotLayer = svgElement("g", { class: "dots", "aria-hidden": "true" }, svg);
     this.nodeCaption = svgElement("text", { class: "area-caption", "text-anchor": "middle" }, this.boxLayer);
-    this.nodeCaption.setAttribute("x", this.options.nodeArea.x + this.options.nodeArea.w / 2);
-    this.nodeCaption.setAttribute("y", 24);
+    this.nodeCaption.setAttribute("x", nodeArea.x + nodeArea.w / 2);
+    this.nodeCaption.setAttribute("y", nodeArea.y - 12);
     this.emptyNote = svgElement("text", { class: "empty-note", "text-anchor": "middle" }, this.boxLayer);
-    this.emptyNote.setAttribute("x", this.options.nodeArea.x + this.options.nodeArea.w / 2);
-    this.emptyNote.setAttribute("y", this.options.nodeArea.y + this.options.nodeArea.h / 2);
+    this.emptyNote.setAttribute("x", nodeArea.x + nodeArea.w / 2);
+    this.emptyNote.setAttribute("y", nodeArea.y + nodeArea.h / 2);
     this.emptyNote.textContent = "no nodes configured: an admin can add some in the Django admin";
     this.supervisor = new SupervisorBox(this.boxLayer);
     this.supervisor.place(this.options.supervisorRect);
@@ -317,8 +354,9 @@ export class Topology {
     this.redis = new RedisBox(this.boxLayer);
     this.redis.place(this.options.redisRect);
     this.nodes = new Map();
-    this.nodeOrder = "";
+    this.nodeOrder = null;
     this.selectedId = null;
+    this.drawLanes();
   }
 
   update(state) {
@@ -361,19 +399,71 @@ export class Topology {
   relayout(ids) {
     const rects = nodeGrid(ids.length, this.options.nodeArea);
     ids.forEach((id, i) => this.nodes.get(id).place(rects[i]));
-    this.drawEdges(ids);
-  }
-
-  drawEdges(ids) {
     this.edgeLayer.replaceChildren();
     for (const id of ids) {
-      const node = this.nodes.get(id).rect;
-      for (const other of [this.dashboard.rect, this.redis.rect]) {
-        const a = edgePoint(other, node);
-        const b = edgePoint(node, other);
-        svgElement("line", { class: "edge", x1: a.x, y1: a.y, x2: b.x, y2: b.y }, this.edgeLayer);
+      for (const other of [this.dashboard, this.redis]) {
+        this.drawWire(this.edgeLayer, this.route(other, this.nodes.get(id)));
       }
     }
+  }
+
+  /** The two wires that go around the nodes, each labelled with what travels on it. */
+  drawLanes() {
+    const bottom = this.route(this.redis, this.dashboard);
+    this.drawWire(this.laneLayer, bottom, "lane");
+    this.laneLabel(bottom, "pub/sub: Redis pushes messages to the dashboard");
+    const top = this.route(this.supervisor, this.redis);
+    this.drawWire(this.laneLayer, top, "lane");
+    this.laneLabel(top, "supervisor ↔ Redis: registry and commands");
+  }
+
+  drawWire(layer, points, className = "edge") {
+    const attr = points.map((p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(" ");
+    svgElement("polyline", { class: className, points: attr }, layer);
+  }
+
+  laneLabel(points, text) {
+    const a = points[1];
+    const b = points[2];
+    const label = svgElement(
+      "text",
+      { class: "lane-label", x: (a.x + b.x) / 2, y: a.y - 4, "text-anchor": "middle" },
+      this.laneLayer,
+    );
+    label.textContent = text;
+  }
+
+  /** The points a message follows from box a to box b. */
+  route(a, b) {
+    const { bottomLaneY, topLaneY, width } = this.options;
+    const pair = new Set([a.id, b.id]);
+    let points;
+    if (pair.has("redis") && pair.has("dashboard")) {
+      const [r, d] = a.id === "redis" ? [a.rect, b.rect] : [b.rect, a.rect];
+      const rx = r.x + r.w / 2;
+      const dx = d.x + d.w / 2;
+      points = [
+        { x: rx, y: r.y + r.h },
+        { x: rx, y: bottomLaneY },
+        { x: dx, y: bottomLaneY },
+        { x: dx, y: d.y + d.h },
+      ];
+      return a.id === "redis" ? points : points.reverse();
+    }
+    if (pair.has("redis") && pair.has("supervisor")) {
+      const [s, r] = a.id === "supervisor" ? [a.rect, b.rect] : [b.rect, a.rect];
+      const sx = s.x + s.w / 2;
+      const rightX = width - 8;
+      points = [
+        { x: sx, y: s.y },
+        { x: sx, y: topLaneY },
+        { x: rightX, y: topLaneY },
+        { x: rightX, y: r.y + r.h / 2 },
+        { x: r.x + r.w, y: r.y + r.h / 2 },
+      ];
+      return a.id === "supervisor" ? points : points.reverse();
+    }
+    return [edgePoint(a.rect, b.rect), edgePoint(b.rect, a.rect)];
   }
 
   select(nodeId) {
@@ -392,7 +482,7 @@ export class Topology {
     return this.nodes.get(id) || null;
   }
 
-  /** Start and end points for a dot travelling from src to dst, or null if either has no box. */
+  /** The path of a dot from src to dst ({points, same}), or null if either has no box. */
   pathBetween(src, dst) {
     const from = this.boxFor(src);
     const to = this.boxFor(dst);
@@ -400,10 +490,9 @@ export class Topology {
       return null;
     }
     if (from === to) {
-      const c = { x: from.rect.x + from.rect.w / 2, y: from.rect.y + from.rect.h / 2 };
-      return { from: c, to: c, same: true };
+      return { points: [centre(from.rect)], same: true };
     }
-    return { from: edgePoint(from.rect, to.rect), to: edgePoint(to.rect, from.rect), same: false };
+    return { points: this.route(from, to), same: false };
   }
 
   flash(componentId, ok) {

@@ -55,21 +55,19 @@ export class TraceLog {
     this.total = 0;
   }
 
-  /** Add events (oldest first) so that the newest ends up on top; skips ids already shown. */
+  /** Add events, keeping the list in ts order, newest on top; skips ids already shown. */
   add(events) {
     const fresh = events.filter((e) => !this.ids.has(e.id)).sort((a, b) => a.ts - b.ts);
     if (fresh.length === 0) {
       return;
     }
-    const fragment = document.createDocumentFragment();
-    for (const event of fresh) {
-      this.ids.add(event.id);
-      fragment.prepend(this.row(event));
-    }
     const scrollBox = this.list.parentElement;
     const keepView = scrollBox.scrollTop > 0;
     const heightBefore = scrollBox.scrollHeight;
-    this.list.prepend(fragment);
+    for (const event of fresh) {
+      this.ids.add(event.id);
+      this.insert(this.row(event), event.ts);
+    }
     this.total += fresh.length;
     this.trim();
     if (keepView) {
@@ -78,9 +76,19 @@ export class TraceLog {
     }
   }
 
+  /** Processes publish in batches, so events can arrive a little out of order: sort them in. */
+  insert(li, ts) {
+    let after = this.list.firstElementChild;
+    while (after && Number(after.getAttribute("data-ts")) > ts) {
+      after = after.nextElementSibling;
+    }
+    this.list.insertBefore(li, after);
+  }
+
   row(event) {
     const li = document.createElement("li");
     li.setAttribute("data-id", event.id);
+    li.setAttribute("data-ts", String(event.ts));
     li.setAttribute("data-kind", event.kind);
     li.setAttribute("data-src", event.src);
     li.setAttribute("data-dst", event.dst);

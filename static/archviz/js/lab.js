@@ -1,0 +1,374 @@
+// The lab page: wires the WebSocket to the topology, the animator, the trace log and the panels.
+import { TRACE_KINDS, componentBoxId, controlRequest, pingRequest } from "./lib/protocol.js";
+import { ReconnectingSocket } from "./lib/socket.js";
+import { SKIP_REASONS, TraceAnimator } from "./lib/animator.js";
+import { Topology, formatMegabytes } from "./lib/topology.js";
+import { TraceLog, formatMs } from "./lib/tracelog.js";
+
+const PING_TIMEOUT_MS = 10_000;
+const MAX_REMEMBERED_TRACES = 50;
+
+/** "4.2 s", "3 min 5 s", "2 h 14 min" */
+function formatDuration(ms) {
+  const s = Math.max(0, ms) / 1000;
+  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${Math.floor(s % 60)} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+function webSocketUrl(path) {
+  const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${window.location.host}${path}`;
+}
+
+/** The "live / reconnecting in N s… / closed" indicator. */
+class ConnectionIndicator {
+  constructor({ element }) {
+    this.element = element;
+    this.text = element.querySelector(".text");
+    this.status = { state: "connecting" };
+  }
+
+  show(status) {
+    this.status = status;
+    this.render();
+  }
+
+  render() {
+    const { state, retryAt, code, description } = this.status;
+    const cause = description ? ` (${description}, code ${code})` : "";
+    if (state === "live") {
+      this.set("live", "live");
+    } else if (state === "connecting") {
+      this.set("reconnecting", "connecting…");
+    } else if (state === "reconnecting") {
+      const seconds = Math.max(0, Math.ceil((retryAt - Date.now()) / 1000));
+      this.set("reconnecting", `reconnecting in ${seconds} s…${cause}`);
+    } else {
+      this.set("closed", `closed${cause}`);
+    }
+  }
+
+  set(dataState, text) {
+    this.element.setAttribute("data-state", dataState);
+    if (this.text.textContent !== text) {
+      this.text.textContent = text;
+    }
+  }
+}
+
+/** Dismissable toasts in a corner; they float over the page, so nothing shifts. */
+class Notices {
+  constructor({ container, timeoutMs = 12_000 }) {
+    this.container = container;
+    this.timeoutMs = timeoutMs;
+  }
+
+  show(text, tone = "info") {
+    const toast = document.createElement("div");
+    toast.className = `toast toast-${tone}`;
+    toast.setAttribute("role", tone === "error" ? "alert" : "status");
+    const message = document.createElement("p");
+    message.textContent = text;
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast-close";
+    close.setAttribute("aria-label", "Dismiss");
+    close.textContent = "×";
+    close.addEventListener("click", () => toast.remove());
+    toast.append(message, close);
+    this.container.append(toast);
+    while (this.container.children.length > 4) {
+      this.container.firstElementChild.remove();
+    }
+    setTimeout(() => toast.remove(), this.timeoutMs);
+  }
+}
+
+/** Remembers this tab's pings so their dots and log rows can be highlighted. */
+class PingTracker {
+  constructor() {
+    this.pending = null; // {node, sentAt, trace}
+    this.traces = new Set();
+  }
+
+  sent(node) {
+    this.pending = { node, sentAt: Date.now(), trace: null };
+  }
+
+  remember(trace) {
+    this.traces.add(trace);
+    if (this.traces.size > MAX_REMEMBERED_TRACES) {
+      this.traces.delete(this.traces.values().next().value);
+    }
+  }
+
+  /** While a ping is pending, the dashboard's request to that node starts our trace. */
+  observe(event) {
+    const p = this.pending;
+    if (p && !p.trace && event.kind === "http.request" && componentBoxId(event.src) === "dashboard" && event.dst === p.node) {
+      p.trace = event.trace;
+      this.remember(event.trace);
+    }
+  }
+
+  isMine(event) {
+    return this.traces.has(event.trace);
+  }
+
+  answered(pong) {
+    this.remember(pong.trace);
+    this.pending = null;
+  }
+
+  timedOut() {
+    const p = this.pending;
+    if (p && Date.now() - p.sentAt > PING_TIMEOUT_MS) {
+      this.pending = null;
+      return p;
+    }
+    return null;
+  }
+}
+
+/** The details panel of the selected node. */
+class NodeDetails {
+  constructor({ root, onAction }) {
+    this.root = root;
+    this.nodeId = null;
+    this.view = null;
+    this.gone = false;
+    this.fields = {};
+    for (const el of root.querySelectorAll("[data-detail]")) {
+      this.fields[el.getAttribute("data-detail")] = el;
+    }
+    this.sections = {};
+    for (const el of root.querySelectorAll("[data-show]")) {
+      this.sections[el.getAttribute("data-show")] = el;
+    }
+    this.buttons = [...root.querySelectorAll("button[data-action]")];
+    for (const button of this.buttons) {
+      button.addEventListener("click", () => {
+        if (this.nodeId) onAction(button.getAttribute("data-action"), this.nodeId);
+      });
+    }
+    this.pingResult = root.querySelector("#ping-result");
+  }
+
+  select(nodeId, view) {
+    if (nodeId !== this.nodeId) {
+      this.pingResult.textContent = "";
+    }
+    this.nodeId = nodeId;
+    this.root.setAttribute("data-node-id", nodeId);
+    this.view = view;
+    this.gone = !view;
+    this.showSection(view ? "node" : "gone");
+  }
+
+  showSection(name) {
+    for (const [key, el] of Object.entries(this.sections)) {
+      el.hidden = key !== name;
+    }
+  }
+
+  update(state) {
+    if (!this.nodeId) return;
+    const view = state.nodes.find((n) => n.id === this.nodeId) || null;
+    if (!view !== this.gone) {
+      this.select(this.nodeId, view);
+    }
+    this.view = view;
+  }
+
+  render(serverNow) {
+    const v = this.view;
+    if (!v) return;
+    const f = this.fields;
+    const set = (name, text) => {
+      if (f[name] && f[name].textContent !== text) f[name].textContent = text;
+    };
+    set("id", v.id);
+    set("name", v.name && v.name !== v.id ? v.name : "");
+    set("status", v.status);
+    f.status.setAttribute("data-status", v.status);
+    set("detail", v.detail || "—");
+    set("pid", v.pid === null ? "— (no process)" : String(v.pid));
+    set("port", v.port === null ? "—" : String(v.port));
+    set("connections", String(v.connections));
+    set("rps", Number(v.rps).toFixed(1));
+    set("rss", formatMegabytes(v.rss_bytes));
+    const running = v.started_at !== null && (v.status === "up" || v.status === "starting");
+    set("uptime", running ? formatDuration(serverNow - v.started_at) : "not running");
+    set("heartbeat", v.heartbeat_ts === null ? "none yet" : `${formatDuration(serverNow - v.heartbeat_ts)} ago`);
+    set("restarts", String(v.restarts));
+    set("weight", String(v.weight));
+    set("capacity", `${v.capacity} connections`);
+    set("latency", `${v.latency_ms} ms added to every request`);
+    for (const button of this.buttons) {
+      button.disabled = false;
+    }
+  }
+
+  showPingResult(text) {
+    this.pingResult.textContent = text;
+  }
+}
+
+class LabPage {
+  constructor(config) {
+    this.config = config;
+    this.serverOffsetMs = 0;
+    this.ready = false;
+    this.nodes = [];
+    this.connection = new ConnectionIndicator({ element: document.getElementById("connection-status") });
+    this.notices = new Notices({ container: document.getElementById("notices") });
+    this.pings = new PingTracker();
+    this.topologyPanel = document.getElementById("topology-panel");
+    this.redisBanner = document.getElementById("redis-banner");
+    this.lastUpdate = document.getElementById("last-update");
+    this.lagging = document.getElementById("lagging-notice");
+    this.laggingDropped = 0;
+    this.laggingTimer = null;
+    this.topology = new Topology({
+      svg: document.getElementById("topology"),
+      onSelect: (id) => this.select(id),
+    });
+    this.details = new NodeDetails({
+      root: document.getElementById("node-details"),
+      onAction: (action, node) => this.act(action, node),
+    });
+    this.skippedCounter = document.getElementById("animations-skipped");
+    this.animator = new TraceAnimator({
+      layer: this.topology.dotLayer,
+      pathBetween: (src, dst) => this.topology.pathBetween(src, dst),
+      onArrive: (event) => this.topology.flash(event.dst, event.ok),
+      onSkipped: (counts, total) => this.showSkipped(counts, total),
+      isHighlighted: (event) => this.pings.isMine(event),
+    });
+    this.log = new TraceLog({
+      list: document.getElementById("trace-log"),
+      isMine: (event) => this.pings.isMine(event),
+      describeKind: (kind) => TRACE_KINDS[kind] || "",
+    });
+    this.socket = new ReconnectingSocket({
+      url: webSocketUrl(config.ws_path),
+      onMessage: (frame) => this.handle(frame),
+      onStatus: (status) => this.onStatus(status),
+      onProtocolError: (err) => this.notices.show(`A message from the server could not be read: ${err.message}`, "error"),
+    });
+  }
+
+  start() {
+    this.socket.start();
+    setInterval(() => this.tick(), 500);
+  }
+
+  tick() {
+    this.connection.render();
+    this.details.render(this.serverNow());
+    const timedOut = this.pings.timedOut();
+    if (timedOut) {
+      this.details.showPingResult(`No pong from ${timedOut.node} within ${PING_TIMEOUT_MS / 1000} s. Is it up?`);
+    }
+  }
+
+  serverNow() {
+    return Date.now() + this.serverOffsetMs;
+  }
+
+  onStatus(status) {
+    this.connection.show(status);
+    this.topologyPanel.classList.toggle("stale", status.state !== "live");
+    if (status.state !== "live") {
+      this.animator.clear();
+    }
+  }
+
+  handle(frame) {
+    const handler = {
+      welcome: () => this.log.add(frame.recent || []),
+      state: () => this.renderState(frame.state),
+      trace: () => this.onTrace(frame.events || []),
+      pong: () => this.onPong(frame),
+      ack: () => this.notices.show(`${frame.action} accepted for ${frame.node}: watch the supervisor carry it out.`),
+      error: () => this.notices.show(frame.reason, "error"),
+      lagging: () => this.onLagging(frame.dropped),
+    }[frame.type];
+    handler();
+  }
+
+  renderState(state) {
+    this.serverOffsetMs = state.ts - Date.now();
+    this.nodes = state.nodes;
+    this.topology.update(state);
+    this.details.update(state);
+    this.details.render(this.serverNow());
+    this.redisBanner.hidden = state.redis.up;
+    this.topologyPanel.classList.toggle("redis-down", !state.redis.up);
+    this.lastUpdate.textContent = new Date(state.ts).toLocaleTimeString([], { hour12: false });
+    if (!this.ready) {
+      this.ready = true;
+      document.body.setAttribute("data-ready", "1");
+    }
+  }
+
+  onTrace(events) {
+    for (const event of events) {
+      this.pings.observe(event);
+    }
+    this.log.add(events);
+    this.animator.play(events);
+  }
+
+  onPong(pong) {
+    this.pings.answered(pong);
+    this.log.markTrace(pong.trace);
+    this.details.showPingResult(
+      `Pong from ${pong.node} after ${formatMs(pong.ms)}. Pings ${pong.node} has answered so far: ${pong.count} (counted in Redis, so the count outlives the process).`,
+    );
+  }
+
+  onLagging(dropped) {
+    this.laggingDropped += dropped;
+    this.lagging.textContent = `your tab missed ${this.laggingDropped} updates (slow connection)`;
+    this.lagging.hidden = false;
+    clearTimeout(this.laggingTimer);
+    this.laggingTimer = setTimeout(() => {
+      this.lagging.hidden = true;
+      this.laggingDropped = 0;
+    }, 20_000);
+  }
+
+  showSkipped(counts, total) {
+    this.skippedCounter.textContent = String(total);
+    const why = Object.entries(counts)
+      .filter(([, n]) => n > 0)
+      .map(([reason, n]) => `${n}: ${SKIP_REASONS[reason]}`)
+      .join("; ");
+    this.skippedCounter.parentElement.title = `Not animated (the trace log still lists every event). ${why}`;
+    this.skippedCounter.parentElement.classList.toggle("nonzero", total > 0);
+  }
+
+  select(nodeId) {
+    this.topology.select(nodeId);
+    this.details.select(nodeId, this.nodes.find((n) => n.id === nodeId) || null);
+    this.details.render(this.serverNow());
+  }
+
+  act(action, node) {
+    const message = action === "ping" ? pingRequest(node) : controlRequest(action, node);
+    if (!this.socket.send(message)) {
+      this.notices.show("Not connected to the lab right now; try again when the indicator says live.", "error");
+      return;
+    }
+    if (action === "ping") {
+      this.pings.sent(node);
+      this.details.showPingResult(`Ping sent to ${node}… watch the highlighted dots.`);
+    }
+  }
+}
+
+const config = JSON.parse(document.getElementById("lab-config").textContent);
+new LabPage(config).start();

@@ -1,0 +1,61 @@
+"""Shared fixtures: a real embedded Redis for the whole session, a clean database per test."""
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+import redis
+from django.conf import settings
+
+from archviz.lab.embedded_redis import EmbeddedRedis
+from archviz.lab.redis_conn import sync_client
+from archviz.trace import emitter
+from tests.running_lab import RunningLab
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[EmbeddedRedis]:
+    """A real redis-server (the one the lab embeds), for the whole test session."""
+    server = EmbeddedRedis().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: EmbeddedRedis) -> Iterator[str]:
+    """The session Redis, emptied, and set as this process's REDIS_URL."""
+    previous = settings.ARCHVIZ_REDIS_URL
+    settings.ARCHVIZ_REDIS_URL = redis_server.url
+    sync_client(redis_server.url).flushdb()
+    yield redis_server.url
+    settings.ARCHVIZ_REDIS_URL = previous
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> redis.Redis:
+    return sync_client(redis_url)
+
+
+@pytest.fixture
+def dashboard_emitter(redis_url: str) -> emitter.Emitter:
+    """This process speaks as the dashboard, as `manage.py dashboard` would."""
+    return emitter.configure("dashboard")
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def browser_required() -> bool:
+    return os.environ.get("ARCHVIZ_REQUIRE_BROWSER") == "1"
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory) -> Iterator[RunningLab]:
+    """A whole lab (embedded Redis, dashboard, 3 nodes) on free ports, shared by a module."""
+    running = RunningLab(tmp_path_factory.mktemp("lab")).start()
+    running.wait_for_nodes_up(3)
+    yield running
+    if running.process.poll() is None:
+        running.stop()

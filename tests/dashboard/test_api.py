@@ -1,0 +1,107 @@
+"""The JSON API of a real dashboard: the lab's state, and commands checked on the server."""
+
+import os
+import re
+
+import aiohttp
+import yarl
+import pytest
+
+from tests.lab_socket import lab_socket, next_frame
+from tests.running_lab import RunningLab
+
+pytestmark = pytest.mark.integration
+
+
+async def _logged_in(session: aiohttp.ClientSession, base: str, user: str, password: str) -> str:
+    """Log in through the real login form; returns the CSRF token for later POSTs."""
+    async with session.get(base + "/accounts/login/") as page:
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', await page.text())[1]
+    form = {"username": user, "password": password, "csrfmiddlewaretoken": token}
+    async with session.post(base + "/accounts/login/", data=form, headers={"Referer": base}) as r:
+        assert r.status == 200 and "/accounts/login/" not in str(r.url), "login failed"
+    return session.cookie_jar.filter_cookies(yarl.URL(base))["csrftoken"].value
+
+
+@pytest.fixture(scope="module")
+def users(lab: RunningLab) -> dict[str, str]:
+    lab.create_user("ingrid", "instructor-pw-93", instructor=True)
+    lab.create_user("lena", "learner-pw-93", instructor=False)
+    return {"ingrid": "instructor-pw-93", "lena": "learner-pw-93"}
+
+
+def test_state_api_describes_redis_and_every_node(lab: RunningLab) -> None:
+    """GET /api/lab/state has Redis and the nodes with the documented fields."""
+    state = lab.state()
+    assert state["redis"]["up"] is True and state["redis"]["url"] == lab.redis_url
+    for node in state["nodes"]:
+        assert {"id", "name", "pid", "port", "status", "connections", "rps", "rss_bytes",
+                "started_at"} <= node.keys()  # fmt: skip
+
+
+async def test_learner_gets_403_and_instructor_can_restart_a_node(lab, users) -> None:
+    """The same POST is refused for a learner and carried out for an instructor."""
+    before = lab.node("node-3")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as learner:
+        token = await _logged_in(learner, lab.url, "lena", users["lena"])
+        async with learner.post(
+            f"{lab.url}/api/lab/nodes/node-3/restart",
+            headers={"X-CSRFToken": token, "Referer": lab.url},
+        ) as refused:
+            assert refused.status == 403
+            assert "only instructors" in (await refused.json())["error"]
+    assert lab.node("node-3")["pid"] == before["pid"]
+
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as instructor:
+        token = await _logged_in(instructor, lab.url, "ingrid", users["ingrid"])
+        headers = {"X-CSRFToken": token, "Referer": lab.url}
+        async with instructor.post(f"{lab.url}/api/lab/nodes/node-3/dance", headers=headers) as r:
+            assert r.status == 400
+        async with instructor.post(f"{lab.url}/api/lab/nodes/node-3/restart", headers=headers) as r:
+            assert r.status == 202
+    lab.wait_until(
+        lambda s: any(
+            n["id"] == "node-3" and n["status"] == "up" and n["pid"] != before["pid"]
+            for n in s["nodes"]
+        ),
+        "node-3 restarted by the instructor",
+    )
+
+
+async def test_post_without_csrf_token_is_refused(lab: RunningLab, users) -> None:
+    """A logged-in instructor's POST without the CSRF token is refused."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as instructor:
+        await _logged_in(instructor, lab.url, "ingrid", users["ingrid"])
+        async with instructor.post(f"{lab.url}/api/lab/nodes/node-1/kill") as r:
+            assert r.status == 403
+    assert lab.node("node-1")["status"] == "up"
+
+
+async def test_instructor_kills_and_stops_over_the_socket(lab: RunningLab, users) -> None:
+    """Instructor frames are acknowledged: kill is a crash (restarted), stop stays stopped."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        await _logged_in(session, lab.url, "ingrid", users["ingrid"])
+        cookies = {c.key: c.value for c in session.cookie_jar}
+    before = lab.node("node-2")["pid"]
+    async with lab_socket(lab.url, cookies=cookies) as ws:
+        welcome = await next_frame(ws, "welcome")
+        assert welcome["user"] == {"name": "ingrid", "instructor": True}
+        await ws.send_json({"type": "control", "action": "kill", "node": "node-2"})
+        assert (await next_frame(ws, "ack"))["action"] == "kill"
+        await next_frame(ws, "trace", lambda f: any(e["kind"] == "node.down" for e in f["events"]))
+        lab.wait_until(
+            lambda s: any(n["id"] == "node-2" and n["status"] == "up" and n["pid"] != before
+                          for n in s["nodes"]),
+            "node-2 back after the kill",
+        )  # fmt: skip
+        await ws.send_json({"type": "control", "action": "stop", "node": "node-2"})
+        await next_frame(ws, "ack")
+        lab.wait_until(
+            lambda s: any(n["id"] == "node-2" and n["status"] == "stopped" for n in s["nodes"]),
+            "node-2 stopped",
+        )
+        await ws.send_json({"type": "control", "action": "restart", "node": "node-2"})
+        await next_frame(ws, "ack")
+    lab.wait_for_nodes_up(3)
+    with pytest.raises(ProcessLookupError):
+        os.kill(before, 0)

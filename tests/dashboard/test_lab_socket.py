@@ -1,0 +1,119 @@
+"""The lab page's WebSocket on a real dashboard process (daphne) with real nodes and Redis."""
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+
+import aiohttp
+import pytest
+
+from archviz import close_codes
+from archviz.lab.ports import free_port
+from tests.lab_socket import lab_socket, next_frame, trace_events
+from tests.running_lab import ROOT, RunningLab
+
+pytestmark = pytest.mark.integration
+
+
+async def test_ping_hops_dashboard_node_redis_dashboard_in_order(lab: RunningLab) -> None:
+    """A ping is traced as three hops, each emitted by the process that made it."""
+    async with lab_socket(lab.url) as ws:
+        await next_frame(ws, "welcome")
+        await ws.send_json({"type": "ping", "node": "node-1"})
+        pong = await next_frame(ws, "pong")
+        assert pong["node"] == "node-1" and pong["count"] >= 1
+        events = sorted(await trace_events(ws, pong["trace"], 3), key=lambda e: e["ts"])
+    hops = [(e["kind"], e["src"], e["dst"]) for e in events]
+    assert hops == [
+        ("http.request", "dashboard", "node-1"),
+        ("pubsub.publish", "node-1", "redis"),
+        ("pubsub.deliver", "redis", "dashboard"),
+    ]
+    assert all(e["ok"] for e in events)
+
+
+async def test_bad_frames_get_an_error_and_the_socket_stays_open(lab: RunningLab) -> None:
+    """Malformed JSON, a non-object and an unknown type each get an error frame."""
+    async with lab_socket(lab.url) as ws:
+        await next_frame(ws, "welcome")
+        for bad, reason in [
+            ("{not json", "malformed JSON"),
+            ("[1, 2]", "JSON object"),
+            (json.dumps({"type": "explode"}), "unknown message type"),
+            (json.dumps({"type": "ping", "node": "../etc"}), "bad node id"),
+            (json.dumps({"type": "ping", "node": "node-77"}), "not up"),
+        ]:
+            await ws.send_str(bad)
+            frame = await next_frame(ws, "error")
+            assert reason in frame["reason"]
+        await ws.send_json({"type": "ping", "node": "node-3"})
+        assert (await next_frame(ws, "pong"))["node"] == "node-3"
+
+
+async def test_oversized_frame_is_refused_with_close_code_1009(lab: RunningLab) -> None:
+    """A frame over 64 KiB closes the socket with 1009 (message too big)."""
+    async with lab_socket(lab.url) as ws:
+        await next_frame(ws, "welcome")
+        await ws.send_str(json.dumps({"type": "ping", "node": "x" * 70_000}))
+        while (await asyncio.wait_for(ws.receive(), 10)).type == aiohttp.WSMsgType.TEXT:
+            pass
+        assert ws.close_code == close_codes.MESSAGE_TOO_BIG
+    async with lab_socket(lab.url) as ws:  # and the dashboard goes on serving
+        assert (await next_frame(ws, "welcome"))["type"] == "welcome"
+
+
+async def test_socket_from_a_foreign_origin_is_refused(lab: RunningLab) -> None:
+    """A page on another site cannot open the lab's socket."""
+    with pytest.raises(aiohttp.WSServerHandshakeError):
+        async with lab_socket(lab.url, origin="http://evil.example"):
+            pass
+
+
+async def test_learner_cannot_kill_a_node_over_the_socket(lab: RunningLab) -> None:
+    """A control frame from a non-instructor gets an error and nothing happens."""
+    before = lab.node("node-1")["pid"]
+    async with lab_socket(lab.url) as ws:
+        welcome = await next_frame(ws, "welcome")
+        assert welcome["user"] == {"name": None, "instructor": False}
+        await ws.send_json({"type": "control", "action": "kill", "node": "node-1"})
+        assert "only instructors" in (await next_frame(ws, "error"))["reason"]
+    assert lab.node("node-1")["pid"] == before
+
+
+async def test_idle_socket_stays_open_and_still_receives_events(lab: RunningLab) -> None:
+    """After more than 6 s without a trace event (redis-py's 5 s timeout), events still flow."""
+    async with lab_socket(lab.url) as ws:
+        await next_frame(ws, "welcome")
+        await asyncio.sleep(6.5)  # the idle period is the behaviour under test
+        assert not ws.closed
+        async with lab_socket(lab.url) as other:
+            await other.send_json({"type": "ping", "node": "node-2"})
+            pong = await next_frame(other, "pong")
+        assert len(await trace_events(ws, pong["trace"], 3)) == 3
+
+
+async def test_a_second_dashboard_process_shows_the_same_live_lab(lab: RunningLab) -> None:
+    """Two dashboards on one Redis: an event made through one reaches pages on both."""
+    port = free_port("127.0.0.1")
+    second = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "dashboard", "--port", str(port)],
+        cwd=ROOT,
+        env=lab.env | {"REDIS_URL": lab.redis_url},
+    )
+    try:
+        second_url = f"http://127.0.0.1:{port}"
+        lab.wait_until(lambda s: len(s["dashboards"]) == 2, "second dashboard registered")
+        async with lab_socket(lab.url) as first_ws, lab_socket(second_url) as second_ws:
+            await next_frame(second_ws, "welcome")
+            state = await next_frame(second_ws, "state")
+            assert [n["id"] for n in state["state"]["nodes"]] == ["node-1", "node-2", "node-3"]
+            await first_ws.send_json({"type": "ping", "node": "node-1"})
+            pong = await next_frame(first_ws, "pong")
+            seen = await trace_events(second_ws, pong["trace"], 3)
+        assert {e["kind"] for e in seen} == {"http.request", "pubsub.publish", "pubsub.deliver"}
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(10)
+    assert second.returncode == 0

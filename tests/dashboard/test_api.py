@@ -4,8 +4,8 @@ import os
 import re
 
 import aiohttp
-import yarl
 import pytest
+import yarl
 
 from tests.lab_socket import lab_socket, next_frame
 from tests.running_lab import RunningLab

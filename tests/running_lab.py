@@ -51,8 +51,12 @@ class RunningLab:
             start_new_session=True,
         )
         threading.Thread(target=self._read_output, daemon=True).start()
-        self.url = self.wait_for_line(r"running: (http://\S+?)/? ").group(1)
-        redis_line = self.wait_for_line(r"(?:embedded Redis|using Redis at): ?(redis://\S+)")
+        try:
+            self.url = self.wait_for_line(r"running: (http://\S+?)/? ").group(1)
+            redis_line = self.wait_for_line(r"(?:embedded Redis:|using Redis at) (redis://\S+)")
+        except LabError:
+            os.killpg(self.process.pid, signal.SIGKILL)  # never leave a half-started lab
+            raise
         self.redis_url = redis_line.group(1)
         password = re.search(r"password '([^']+)'", "\n".join(self.lines))
         self.admin_password = password.group(1) if password else ""

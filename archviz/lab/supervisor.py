@@ -333,7 +333,8 @@ class Supervisor:
         if now >= self._redis_restart_at:
             self._redis_restart_at = None
             try:
-                await asyncio.to_thread(server.start)
+                server.spawn()  # from the main thread: the parent-death signal follows it
+                await asyncio.to_thread(server.wait_until_ready)
             except RuntimeError as exc:
                 log.error("could not restart Redis: %s", exc)
                 return

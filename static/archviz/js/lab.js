@@ -7,6 +7,7 @@ import { TraceLog, formatMs } from "./lib/tracelog.js";
 
 const PING_TIMEOUT_MS = 10_000;
 const MAX_REMEMBERED_TRACES = 50;
+const STACKED_LAYOUT = window.matchMedia("(max-width: 1200px)"); // mirrors lab.css
 
 /** "4.2 s", "3 min 5 s", "2 h 14 min" */
 function formatDuration(ms) {
@@ -65,7 +66,7 @@ class Notices {
     this.timeoutMs = timeoutMs;
   }
 
-  show(text, tone = "info") {
+  show(text, tone = "info", timeoutMs = tone === "error" ? this.timeoutMs : this.timeoutMs / 2) {
     const toast = document.createElement("div");
     toast.className = `toast toast-${tone}`;
     toast.setAttribute("role", tone === "error" ? "alert" : "status");
@@ -82,7 +83,7 @@ class Notices {
     while (this.container.children.length > 4) {
       this.container.firstElementChild.remove();
     }
-    setTimeout(() => toast.remove(), this.timeoutMs);
+    setTimeout(() => toast.remove(), timeoutMs);
   }
 }
 
@@ -120,6 +121,16 @@ class PingTracker {
   answered(pong) {
     this.remember(pong.trace);
     this.pending = null;
+  }
+
+  /** The pending ping, if `reason` is about its node (then it is no longer pending). */
+  failedWith(reason) {
+    const p = this.pending;
+    if (p && typeof reason === "string" && reason.includes(p.node)) {
+      this.pending = null;
+      return p;
+    }
+    return null;
   }
 
   timedOut() {
@@ -194,7 +205,7 @@ class NodeDetails {
     set("status", v.status);
     f.status.setAttribute("data-status", v.status);
     set("detail", v.detail || "—");
-    set("pid", v.pid === null ? "— (no process)" : String(v.pid));
+    set("pid", v.pid === null ? "—" : String(v.pid));
     set("port", v.port === null ? "—" : String(v.port));
     set("connections", String(v.connections));
     set("rps", Number(v.rps).toFixed(1));
@@ -204,15 +215,13 @@ class NodeDetails {
     set("heartbeat", v.heartbeat_ts === null ? "none yet" : `${formatDuration(serverNow - v.heartbeat_ts)} ago`);
     set("restarts", String(v.restarts));
     set("weight", String(v.weight));
-    set("capacity", `${v.capacity} connections`);
-    set("latency", `${v.latency_ms} ms added to every request`);
-    for (const button of this.buttons) {
-      button.disabled = false;
-    }
+    set("capacity", String(v.capacity));
+    set("latency", `${v.latency_ms} ms`);
   }
 
-  showPingResult(text) {
+  showPingResult(text, ok = true) {
     this.pingResult.textContent = text;
+    this.pingResult.classList.toggle("failed", !ok);
   }
 }
 
@@ -270,7 +279,7 @@ class LabPage {
     this.details.render(this.serverNow());
     const timedOut = this.pings.timedOut();
     if (timedOut) {
-      this.details.showPingResult(`No pong from ${timedOut.node} within ${PING_TIMEOUT_MS / 1000} s. Is it up?`);
+      this.details.showPingResult(`No pong from ${timedOut.node} within ${PING_TIMEOUT_MS / 1000} s. Is it up?`, false);
     }
   }
 
@@ -293,7 +302,7 @@ class LabPage {
       trace: () => this.onTrace(frame.events || []),
       pong: () => this.onPong(frame),
       ack: () => this.notices.show(`${frame.action} accepted for ${frame.node}: watch the supervisor carry it out.`),
-      error: () => this.notices.show(frame.reason, "error"),
+      error: () => this.onError(frame.reason),
       lagging: () => this.onLagging(frame.dropped),
     }[frame.type];
     handler();
@@ -330,6 +339,15 @@ class LabPage {
     );
   }
 
+  onError(reason) {
+    // Error frames name no request; one that names the node we are pinging answers the ping.
+    const failed = this.pings.failedWith(reason);
+    if (failed) {
+      this.details.showPingResult(`Ping to ${failed.node} failed: ${reason}`, false);
+    }
+    this.notices.show(reason, "error");
+  }
+
   onLagging(dropped) {
     this.laggingDropped += dropped;
     this.lagging.textContent = `your tab missed ${this.laggingDropped} updates (slow connection)`;
@@ -355,6 +373,10 @@ class LabPage {
     this.topology.select(nodeId);
     this.details.select(nodeId, this.nodes.find((n) => n.id === nodeId) || null);
     this.details.render(this.serverNow());
+    if (STACKED_LAYOUT.matches) {
+      // The details sit below the picture on narrow screens: bring them into view.
+      this.details.root.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    }
   }
 
   act(action, node) {

@@ -14,6 +14,8 @@ from archviz.trace import emitter
 
 
 class Command(BaseCommand):
+    # The lab runs Django's system checks once before starting its children.
+    requires_system_checks: list[str] = []
     help = "Serve the dashboard (pages, admin, /api/, WebSockets) under daphne."
 
     def add_arguments(self, parser) -> None:

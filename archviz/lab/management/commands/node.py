@@ -17,6 +17,8 @@ from archviz.trace import emitter
 
 
 class Command(BaseCommand):
+    # The lab runs Django's system checks once before starting its children.
+    requires_system_checks: list[str] = []
     help = "Run one worker node on the given port; it registers itself in Redis."
 
     def add_arguments(self, parser) -> None:

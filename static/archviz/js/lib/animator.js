@@ -2,7 +2,7 @@
 // Hops of one trace play one after another in ts order; different traces play side by side.
 // The picture never lies about what it leaves out: every hop it does not draw is counted,
 // by reason, and reported through onSkipped.
-import { pointAlong, polylineLength, svgElement } from "./topology.js";
+import { svgElement } from "./topology.js";
 
 export const SKIP_REASONS = Object.freeze({
   cap: "too many dots on screen at once",
@@ -26,6 +26,32 @@ const DEFAULTS = {
   now: () => performance.now(),
   isHidden: () => document.hidden,
 };
+
+/** Total length of a polyline. */
+export function polylineLength(points) {
+  let length = 0;
+  for (let i = 1; i < points.length; i += 1) {
+    length += Math.hypot(points[i].x - points[i - 1].x, points[i].y - points[i - 1].y);
+  }
+  return length;
+}
+
+/** The point a fraction t (0..1) of the way along a polyline. */
+export function pointAlong(points, t) {
+  const total = polylineLength(points);
+  let remaining = Math.max(0, Math.min(1, t)) * total;
+  for (let i = 1; i < points.length; i += 1) {
+    const a = points[i - 1];
+    const b = points[i];
+    const segment = Math.hypot(b.x - a.x, b.y - a.y);
+    if (remaining <= segment && segment > 0) {
+      const f = remaining / segment;
+      return { x: a.x + (b.x - a.x) * f, y: a.y + (b.y - a.y) * f };
+    }
+    remaining -= segment;
+  }
+  return points[points.length - 1];
+}
 
 const easeInOut = (t) => (t < 0.5 ? 2 * t * t : 1 - (-2 * t + 2) ** 2 / 2);
 

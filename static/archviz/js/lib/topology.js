@@ -5,12 +5,16 @@ import { componentBoxId } from "./protocol.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
-/** Create an SVG element with attributes (set with setAttribute) and append it to parent. */
-export function svgElement(tag, attrs = {}, parent = null) {
-  const el = document.createElementNS(SVG_NS, tag);
+function setAttributes(el, attrs) {
   for (const [name, value] of Object.entries(attrs)) {
     el.setAttribute(name, String(value));
   }
+}
+
+/** Create an SVG element with attributes (set with setAttribute) and append it to parent. */
+export function svgElement(tag, attrs = {}, parent = null) {
+  const el = document.createElementNS(SVG_NS, tag);
+  setAttributes(el, attrs);
   if (parent) {
     parent.appendChild(el);
   }
@@ -100,14 +104,14 @@ class Box {
   place(rect) {
     this.rect = rect;
     const { x, y, w, h } = rect;
-    const set = (el, attrs) => Object.entries(attrs).forEach(([k, v]) => el.setAttribute(k, v));
-    set(this.frame, { x, y, width: w, height: h });
-    set(this.stripe, { x: x + 4, y: y + 6, width: 4, height: h - 12 });
-    set(this.title, { x: x + 16, y: y + 20 });
-    this.rows.forEach((row, i) => set(row, { x: x + 16, y: y + 38 + i * ROW_HEIGHT }));
+    setAttributes(this.frame, { x, y, width: w, height: h });
+    setAttributes(this.stripe, { x: x + 4, y: y + 6, width: 4, height: h - 12 });
+    setAttributes(this.title, { x: x + 16, y: y + 20 });
+    this.rows.forEach((row, i) => setAttributes(row, { x: x + 16, y: y + 38 + i * ROW_HEIGHT }));
     const count = this.captionLines.length;
     this.captionLines.forEach((line, i) => {
-      set(line, { x, y: this.captionAbove ? y - 7 - (count - 1 - i) * 14 : y + h + 15 + i * 14 });
+      const captionY = this.captionAbove ? y - 7 - (count - 1 - i) * 14 : y + h + 15 + i * 14;
+      setAttributes(line, { x, y: captionY });
     });
   }
 
@@ -171,9 +175,9 @@ export class DashboardBox extends Box {
     this.setTone(dashboards.length > 0 ? "up" : "down");
     const count = dashboards.length;
     this.processes.textContent = count === 1 ? "1 process" : `${count} processes`;
-    this.pid.textContent = `pid ${dashboards.map((d) => d.pid ?? "—").join(", ") || "—"}`;
-    this.pid.textContent = truncate(this.pid.textContent, 24);
-    this.port.textContent = truncate(`port ${dashboards.map((d) => d.port ?? "—").join(", ") || "—"}`, 24);
+    const list = (field) => dashboards.map((d) => d[field] ?? "—").join(", ") || "—";
+    this.pid.textContent = truncate(`pid ${list("pid")}`, 24);
+    this.port.textContent = truncate(`port ${list("port")}`, 24);
   }
 }
 
@@ -183,7 +187,7 @@ export class RedisBox extends Box {
       parent,
       id: "redis",
       title: "Redis",
-      caption: ["Redis: registry, heartbeats, pub/sub"],
+      caption: ["Redis: registry, heartbeats", "and pub/sub"],
       captionAbove: true,
       className: "redis",
       rows: 3,
@@ -214,22 +218,22 @@ export class NodeBox extends Box {
     this.focusRing = svgElement("rect", { class: "focus-ring", rx: 11, ry: 11 }, g);
     g.insertBefore(this.focusRing, this.frame);
     this.cross = [svgElement("line", { class: "cross" }, g), svgElement("line", { class: "cross" }, g)];
-    this.status = this.span(0, "status-word");
-    this.status.setAttribute("data-field", "status");
-    this.detail = this.span(0, "detail");
-    this.pidLabel = this.span(1, "", "pid ");
-    this.pid = this.span(1, "mono");
-    this.pid.setAttribute("data-field", "pid");
-    this.portLabel = this.span(1, "", " · port ");
-    this.port = this.span(1, "mono");
-    this.port.setAttribute("data-field", "port");
-    this.connections = this.span(2);
-    this.connections.setAttribute("data-field", "connections");
+    // data-field marks the values browser tests read.
+    const field = (row, name, className = "") => {
+      const tspan = this.span(row, className);
+      tspan.setAttribute("data-field", name);
+      return tspan;
+    };
+    this.status = field(0, "status", "status-word");
+    this.detail = field(0, "detail", "detail");
+    this.span(1, "", "pid ");
+    this.pid = field(1, "pid", "mono");
+    this.portLabel = this.span(1);
+    this.port = field(1, "port", "mono");
+    this.connections = field(2, "connections");
     this.connectionsLabel = this.span(2);
-    this.rps = this.span(2);
-    this.rps.setAttribute("data-field", "rps");
-    this.memory = this.span(3);
-    this.memory.setAttribute("data-field", "memory");
+    this.rps = field(2, "rps");
+    this.memory = field(3, "memory");
     this.compact = null;
     this.view = null;
     g.addEventListener("click", () => onSelect(nodeId));
@@ -244,13 +248,11 @@ export class NodeBox extends Box {
   place(rect) {
     super.place(rect);
     const { x, y, w, h } = rect;
-    const set = (el, attrs) => Object.entries(attrs).forEach(([k, v]) => el.setAttribute(k, v));
-    set(this.focusRing, { x: x - 4, y: y - 4, width: w + 8, height: h + 8 });
-    set(this.cross[0], { x1: x + 6, y1: y + 6, x2: x + w - 6, y2: y + h - 6 });
-    set(this.cross[1], { x1: x + w - 6, y1: y + 6, x2: x + 6, y2: y + h - 6 });
+    setAttributes(this.focusRing, { x: x - 4, y: y - 4, width: w + 8, height: h + 8 });
+    setAttributes(this.cross[0], { x1: x + 6, y1: y + 6, x2: x + w - 6, y2: y + h - 6 });
+    setAttributes(this.cross[1], { x1: x + w - 6, y1: y + 6, x2: x + 6, y2: y + h - 6 });
     this.compact = w < 180;
     this.group.classList.toggle("compact", this.compact);
-    this.pidLabel.textContent = "pid ";
     this.portLabel.textContent = this.compact ? " :" : " · port ";
     if (this.view) {
       this.update(this.view);
@@ -271,7 +273,8 @@ export class NodeBox extends Box {
     this.pid.textContent = view.pid ?? "—";
     this.port.textContent = view.port ?? "—";
     this.connections.textContent = String(view.connections ?? 0);
-    this.connectionsLabel.textContent = this.compact ? " conn · " : " connections · ";
+    const plural = view.connections === 1 ? "" : "s";
+    this.connectionsLabel.textContent = this.compact ? " conn · " : ` connection${plural} · `;
     this.rps.textContent = `${Number(view.rps ?? 0).toFixed(1)} ${this.compact ? "r/s" : "req/s"}`;
     this.memory.textContent = `${this.compact ? "" : "memory "}${formatMegabytes(view.rss_bytes)}`;
     this.tooltip.textContent = `${view.id}: worker node, its own OS process (daphne). ${status}${
@@ -304,32 +307,6 @@ const DEFAULTS = {
 
 const centre = (r) => ({ x: r.x + r.w / 2, y: r.y + r.h / 2 });
 
-/** Total length of a polyline. */
-export function polylineLength(points) {
-  let length = 0;
-  for (let i = 1; i < points.length; i += 1) {
-    length += Math.hypot(points[i].x - points[i - 1].x, points[i].y - points[i - 1].y);
-  }
-  return length;
-}
-
-/** The point a fraction t (0..1) of the way along a polyline. */
-export function pointAlong(points, t) {
-  const total = polylineLength(points);
-  let remaining = Math.max(0, Math.min(1, t)) * total;
-  for (let i = 1; i < points.length; i += 1) {
-    const a = points[i - 1];
-    const b = points[i];
-    const segment = Math.hypot(b.x - a.x, b.y - a.y);
-    if (remaining <= segment && segment > 0) {
-      const f = remaining / segment;
-      return { x: a.x + (b.x - a.x) * f, y: a.y + (b.y - a.y) * f };
-    }
-    remaining -= segment;
-  }
-  return points[points.length - 1];
-}
-
 /** The whole picture: fixed boxes for supervisor, dashboard and Redis, one box per node. */
 export class Topology {
   constructor(options) {
@@ -340,12 +317,9 @@ export class Topology {
     this.edgeLayer = svgElement("g", { class: "edges", "aria-hidden": "true" }, svg);
     this.boxLayer = svgElement("g", { class: "boxes" }, svg);
     this.dotLayer = svgElement("g", { class: "dots", "aria-hidden": "true" }, svg);
-    this.nodeCaption = svgElement("text", { class: "area-caption", "text-anchor": "middle" }, this.boxLayer);
-    this.nodeCaption.setAttribute("x", nodeArea.x + nodeArea.w / 2);
-    this.nodeCaption.setAttribute("y", nodeArea.y - 12);
-    this.emptyNote = svgElement("text", { class: "empty-note", "text-anchor": "middle" }, this.boxLayer);
-    this.emptyNote.setAttribute("x", nodeArea.x + nodeArea.w / 2);
-    this.emptyNote.setAttribute("y", nodeArea.y + nodeArea.h / 2);
+    const middle = { x: nodeArea.x + nodeArea.w / 2, "text-anchor": "middle" };
+    this.nodeCaption = svgElement("text", { ...middle, class: "area-caption", y: nodeArea.y - 12 }, this.boxLayer);
+    this.emptyNote = svgElement("text", { ...middle, class: "empty-note", y: nodeArea.y + nodeArea.h / 2 }, this.boxLayer);
     this.emptyNote.textContent = "no nodes configured: an admin can add some in the Django admin";
     this.supervisor = new SupervisorBox(this.boxLayer);
     this.supervisor.place(this.options.supervisorRect);
@@ -437,12 +411,11 @@ export class Topology {
   route(a, b) {
     const { bottomLaneY, topLaneY, width } = this.options;
     const pair = new Set([a.id, b.id]);
-    let points;
     if (pair.has("redis") && pair.has("dashboard")) {
       const [r, d] = a.id === "redis" ? [a.rect, b.rect] : [b.rect, a.rect];
       const rx = r.x + r.w / 2;
       const dx = d.x + d.w / 2;
-      points = [
+      const points = [
         { x: rx, y: r.y + r.h },
         { x: rx, y: bottomLaneY },
         { x: dx, y: bottomLaneY },
@@ -453,8 +426,8 @@ export class Topology {
     if (pair.has("redis") && pair.has("supervisor")) {
       const [s, r] = a.id === "supervisor" ? [a.rect, b.rect] : [b.rect, a.rect];
       const sx = s.x + s.w / 2;
-      const rightX = width - 8;
-      points = [
+      const rightX = width - 5;
+      const points = [
         { x: sx, y: s.y },
         { x: sx, y: topLaneY },
         { x: rightX, y: topLaneY },

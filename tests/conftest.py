@@ -59,3 +59,9 @@ def lab(tmp_path_factory) -> Iterator[RunningLab]:
     yield running
     if running.process.poll() is None:
         running.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop running for the rest
+    of the session, which would stop pytest-asyncio from running the async tests."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -18,7 +18,7 @@ from archviz.lab import registry
 from archviz.lab.control import NODE_ID
 from archviz.lab.redis_conn import shared_client
 from archviz.trace.emitter import get_emitter
-from archviz.trace.events import TraceEvent, make_event, new_trace_id, now_ms
+from archviz.trace.events import new_trace_id, now_ms
 from archviz.trace.reader import recent_events
 
 PING_TIMEOUT_S = 3.0
@@ -75,26 +75,28 @@ class LabConsumer(AsyncWebsocketConsumer):
         """dashboard -> node (HTTP) -> Redis (pub/sub) -> dashboard, each hop traced."""
         node = message.get("node")
         if not isinstance(node, str) or not NODE_ID.fullmatch(node):
-            await self._send(error(f"bad node id {node!r}"))
+            await self._send(error(f"bad node id {node!r}", request="ping", node=node))
             return
         found = await asyncio.to_thread(registry.lookup, shared_client(), "node", node)
         if found is None:
-            await self._send(error(f"{node} is not up: it has no registration in Redis"))
+            reason = f"{node} is not up: it has no registration in Redis"
+            await self._send(error(reason, request="ping", node=node))
             return
         trace = new_trace_id()
         pong = feed.expect_pong(trace)
-        request = make_event("http.request", "dashboard", node, trace=trace,
-                             detail={"path": "/ping"})  # fmt: skip
+        request = get_emitter().emit("http.request", node, trace=trace, detail={"path": "/ping"})
         try:
             answer = await self._post_ping(found, trace)
             await asyncio.wait_for(pong, PING_TIMEOUT_S)
         except (aiohttp.ClientError, TimeoutError) as exc:
             pong.cancel()
-            reason = f"{node} did not answer: {exc.__class__.__name__}"
-            get_emitter().publish(_finished(request, ok=False, reason=reason))
-            await self._send(error(reason))
+            reason = f"{node} did not answer: {exc.__class__.__name__ or 'timeout'}"
+            get_emitter().emit(
+                "http.response", "dashboard", src=node, trace=trace, ok=False,
+                ms=now_ms() - request["ts"], detail={"reason": reason},
+            )  # fmt: skip
+            await self._send(error(reason, request="ping", node=node))
             return
-        get_emitter().publish(_finished(request, ok=True))
         get_emitter().emit(
             "pubsub.deliver",
             "dashboard",
@@ -120,7 +122,7 @@ class LabConsumer(AsyncWebsocketConsumer):
         try:
             await request_control(self.scope["user"], message.get("action"), message.get("node"))
         except ControlRefused as refused:
-            await self._send(error(refused.reason))
+            await self._send(error(refused.reason, request="control", node=message.get("node")))
             return
         await self._send(AckFrame(type="ack", action=message["action"], node=message["node"]))
 
@@ -150,9 +152,3 @@ def parse_frame(text_data: str | None, bytes_data: bytes | None) -> tuple[dict, 
     if not isinstance(message, dict):
         return {}, "a message must be a JSON object"
     return message, ""
-
-
-def _finished(request: TraceEvent, *, ok: bool, reason: str = "") -> TraceEvent:
-    """The request's event, stamped when it started, with its outcome and duration."""
-    detail = request["detail"] | ({"reason": reason} if reason else {})
-    return request | {"ok": ok, "ms": round(now_ms() - request["ts"], 3), "detail": detail}

@@ -43,6 +43,7 @@ class LabState(TypedDict):
     ts: float
     redis: RedisView
     supervisor_up: bool
+    supervisor_pid: int | None
     dashboards: list[dict[str, Any]]
     nodes: list[NodeView]
 
@@ -78,9 +79,11 @@ class AckFrame(TypedDict):
     node: str
 
 
-class ErrorFrame(TypedDict):
+class ErrorFrame(TypedDict, total=False):
     type: Literal["error"]
     reason: str
+    request: str  # the type of the client message it answers, when there was one
+    node: str  # the node that message was about, when there was one
 
 
 class LaggingFrame(TypedDict):
@@ -100,5 +103,10 @@ class ControlRequest(TypedDict):
     node: str
 
 
-def error(reason: str) -> ErrorFrame:
-    return ErrorFrame(type="error", reason=reason)
+def error(reason: str, *, request: str | None = None, node: object = None) -> ErrorFrame:
+    frame = ErrorFrame(type="error", reason=reason)
+    if request is not None:
+        frame["request"] = request
+    if isinstance(node, str):
+        frame["node"] = node
+    return frame

@@ -50,7 +50,7 @@ def build_state(
     registrations: list[Registration],
     metrics: dict[str, Metrics],
     redis_view: RedisView,
-    supervisor_up: bool,
+    supervisor_pid: int | None,
 ) -> LabState:
     """Merge the supervisor's records, the registry and the metrics (pure)."""
     node_regs = {r.id: r for r in registrations if r.kind == "node"}
@@ -65,7 +65,8 @@ def build_state(
     return LabState(
         ts=round(time.time() * 1000, 3),
         redis=redis_view,
-        supervisor_up=supervisor_up,
+        supervisor_up=supervisor_pid is not None,
+        supervisor_pid=supervisor_pid,
         dashboards=dashboards,
         nodes=nodes,
     )
@@ -75,19 +76,21 @@ def read_lab_state(client: redis.Redis, redis_url: str) -> LabState:
     """The whole picture from Redis; raises redis.RedisError when Redis is unreachable."""
     pipe = client.pipeline(transaction=False)
     pipe.hgetall(keys.PROCESSES)
-    pipe.exists(keys.LAB_INFO)
+    pipe.hget(keys.LAB_INFO, "supervisor_pid")
     pipe.info("memory")
-    raw_records, supervisor_up, memory = pipe.execute()
+    raw_records, supervisor_pid, memory = pipe.execute()
     records = {k.decode(): json.loads(v) for k, v in raw_records.items()}
     registrations = registry.registered(client)
     metrics = registry.latest_metrics(client, [r.id for r in registrations])
     redis_view = RedisView(url=redis_url, up=True, used_memory_bytes=memory.get("used_memory"))
-    return build_state(records, registrations, metrics, redis_view, bool(supervisor_up))
+    return build_state(
+        records, registrations, metrics, redis_view, int(supervisor_pid) if supervisor_pid else None
+    )
 
 
 def unreachable(last: LabState | None, redis_url: str) -> LabState:
     """The last known picture, frozen, with Redis marked unreachable."""
     redis_view = RedisView(url=redis_url, up=False, used_memory_bytes=None)
     if last is None:
-        return build_state({}, [], {}, redis_view, supervisor_up=False)
+        return build_state({}, [], {}, redis_view, supervisor_pid=None)
     return LabState(**(last | {"redis": redis_view, "ts": round(time.time() * 1000, 3)}))

@@ -72,6 +72,7 @@ class Child:
         self.stopping = False  # we asked it to exit: do not treat the exit as a crash
         self.restart_after_stop = False
         self.remove_after_stop = False
+        self.killed_by = ""  # who asked for the last SIGKILL, so the log can say so
         self.exit_handled = True
         self.registered = False
 

@@ -148,6 +148,8 @@ class Supervisor:
 
     async def _on_exit(self, child: Child) -> None:
         reason = describe_exit(child.process.returncode)
+        if child.killed_by:
+            reason, child.killed_by = f"{reason} on {child.killed_by}'s command", ""
         await self._redis(registry.deregister, shared_client(), child.record.kind, child.id)
         if child.remove_after_stop:
             self.children.pop(child.id, None)
@@ -298,6 +300,7 @@ class Supervisor:
     async def _carry_out(self, command: ControlCommand, child: Child) -> None:
         action = command["type"]
         if action == "node.kill":
+            child.killed_by = command["by"] or "an instructor"
             child.send(signal.SIGKILL)
         elif action == "node.stop":
             child.restart_at = None

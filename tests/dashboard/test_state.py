@@ -23,7 +23,7 @@ def _record(component_id: str, **fields) -> dict:
 
 def test_registered_node_without_record_shows_up():
     """A node known only from its heartbeat is up, with the registry's pid and port."""
-    state = build_state({}, [_registration("node-1")], {}, REDIS_UP, supervisor_up=False)
+    state = build_state({}, [_registration("node-1")], {}, REDIS_UP, supervisor_pid=None)
     (node,) = state["nodes"]
     assert (node["id"], node["status"], node["pid"], node["port"]) == ("node-1", "up", 500, 9001)
     assert node["started_at"] == 7.0
@@ -33,7 +33,7 @@ def test_registered_node_without_record_shows_up():
 def test_record_status_wins_over_registration():
     """The supervisor's record decides the status, pid and restarts."""
     record = _record("node-1", status="down", pid=321, restarts=2, detail="restarting in 1.0 s")
-    state = build_state({"node-1": record}, [_registration("node-1")], {}, REDIS_UP, True)
+    state = build_state({"node-1": record}, [_registration("node-1")], {}, REDIS_UP, 4242)
     (node,) = state["nodes"]
     assert node["status"] == "down"
     assert node["pid"] == 321
@@ -43,7 +43,7 @@ def test_record_status_wins_over_registration():
 
 def test_recorded_node_without_heartbeat_shows_its_record():
     """A node the supervisor knows but that never registered keeps its record status."""
-    state = build_state({"node-1": _record("node-1")}, [], {}, REDIS_UP, True)
+    state = build_state({"node-1": _record("node-1")}, [], {}, REDIS_UP, 4242)
     assert state["nodes"][0]["status"] == "starting"
 
 
@@ -53,7 +53,7 @@ def test_metrics_and_spec_fill_the_node_view():
         id="node-1", ts=99.0, connections=4, rps=12.5, rss_bytes=2048, extra={"weight": 9}
     )
     record = _record("node-1", status="up", spec={"weight": 3, "capacity": 20})
-    state = build_state({"node-1": record}, [], {"node-1": metrics}, REDIS_UP, True)
+    state = build_state({"node-1": record}, [], {"node-1": metrics}, REDIS_UP, 4242)
     node = state["nodes"][0]
     assert (node["connections"], node["rps"], node["rss_bytes"]) == (4, 12.5, 2048)
     assert node["heartbeat_ts"] == 99.0
@@ -63,7 +63,7 @@ def test_metrics_and_spec_fill_the_node_view():
 def test_nodes_are_in_natural_order():
     """node-2 sorts before node-10."""
     regs = [_registration(i) for i in ("node-10", "node-2", "node-1")]
-    state = build_state({}, regs, {}, REDIS_UP, True)
+    state = build_state({}, regs, {}, REDIS_UP, 4242)
     assert [n["id"] for n in state["nodes"]] == ["node-1", "node-2", "node-10"]
 
 
@@ -71,7 +71,7 @@ def test_dashboards_are_listed_apart_from_nodes():
     """Dashboard registrations appear under dashboards, not nodes; non-node records are skipped."""
     records = {"dash-1": ProcessRecord(id="dash-1", kind="dashboard").to_dict()}
     regs = [_registration("dash-1", kind="dashboard", port=8000), _registration("node-1")]
-    state = build_state(records, regs, {}, REDIS_UP, True)
+    state = build_state(records, regs, {}, REDIS_UP, 4242)
     assert state["dashboards"] == [{"id": "dash-1", "pid": 500, "port": 8000}]
     assert [n["id"] for n in state["nodes"]] == ["node-1"]
     assert state["redis"] == REDIS_UP
@@ -80,7 +80,7 @@ def test_dashboards_are_listed_apart_from_nodes():
 
 def test_unreachable_keeps_last_nodes_and_marks_redis_down():
     """When Redis is away, the last picture stays, with Redis marked down."""
-    last = build_state({}, [_registration("node-1")], {}, REDIS_UP, True)
+    last = build_state({}, [_registration("node-1")], {}, REDIS_UP, 4242)
     frozen = unreachable(last, "redis://127.0.0.1:1/0")
     assert frozen["nodes"] == last["nodes"]
     assert frozen["supervisor_up"] is True
@@ -106,7 +106,7 @@ def test_read_lab_state_from_real_redis(redis_url: str, redis_client: redis.Redi
     )
     record = _record("node-1", status="failed", detail="gave up after 5 crashes")
     redis_client.hset(keys.PROCESSES, "node-1", json.dumps(record))
-    redis_client.hset(keys.LAB_INFO, "pid", "1")
+    redis_client.hset(keys.LAB_INFO, "supervisor_pid", "4242")
     state = read_lab_state(redis_client, redis_url)
     assert [(n["id"], n["status"]) for n in state["nodes"]] == [
         ("node-1", "failed"),
@@ -114,6 +114,7 @@ def test_read_lab_state_from_real_redis(redis_url: str, redis_client: redis.Redi
     ]
     assert state["nodes"][1]["connections"] == 1
     assert state["supervisor_up"] is True
+    assert state["supervisor_pid"] == 4242
     assert state["redis"]["up"] is True
     assert state["redis"]["url"] == redis_url
     assert state["redis"]["used_memory_bytes"] > 0

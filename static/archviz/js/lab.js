@@ -2,7 +2,8 @@
 import { TRACE_KINDS, componentBoxId, controlRequest, pingRequest } from "./lib/protocol.js";
 import { ReconnectingSocket } from "./lib/socket.js";
 import { SKIP_REASONS, TraceAnimator } from "./lib/animator.js";
-import { Topology, formatMegabytes } from "./lib/topology.js";
+import { formatMegabytes } from "./lib/svg.js";
+import { Topology } from "./lib/topology.js";
 import { TraceLog, formatMs } from "./lib/tracelog.js";
 
 const PING_TIMEOUT_MS = 10_000;
@@ -123,10 +124,10 @@ class PingTracker {
     this.pending = null;
   }
 
-  /** The pending ping, if `reason` is about its node (then it is no longer pending). */
-  failedWith(reason) {
+  /** The pending ping, if this error frame answers it (then it is no longer pending). */
+  failedWith(frame) {
     const p = this.pending;
-    if (p && typeof reason === "string" && reason.includes(p.node)) {
+    if (p && frame.request === "ping" && frame.node === p.node) {
       this.pending = null;
       return p;
     }
@@ -302,7 +303,7 @@ class LabPage {
       trace: () => this.onTrace(frame.events || []),
       pong: () => this.onPong(frame),
       ack: () => this.notices.show(`${frame.action} accepted for ${frame.node}: watch the supervisor carry it out.`),
-      error: () => this.onError(frame.reason),
+      error: () => this.onError(frame),
       lagging: () => this.onLagging(frame.dropped),
     }[frame.type];
     handler();
@@ -339,13 +340,12 @@ class LabPage {
     );
   }
 
-  onError(reason) {
-    // Error frames name no request; one that names the node we are pinging answers the ping.
-    const failed = this.pings.failedWith(reason);
+  onError(frame) {
+    const failed = this.pings.failedWith(frame);
     if (failed) {
-      this.details.showPingResult(`Ping to ${failed.node} failed: ${reason}`, false);
+      this.details.showPingResult(`Ping to ${failed.node} failed: ${frame.reason}`, false);
     }
-    this.notices.show(reason, "error");
+    this.notices.show(frame.reason, "error");
   }
 
   onLagging(dropped) {

@@ -2,7 +2,7 @@
 // Hops of one trace play one after another in ts order; different traces play side by side.
 // The picture never lies about what it leaves out: every hop it does not draw is counted,
 // by reason, and reported through onSkipped.
-import { svgElement } from "./topology.js";
+import { svgElement } from "./svg.js";
 
 export const SKIP_REASONS = Object.freeze({
   cap: "too many dots on screen at once",

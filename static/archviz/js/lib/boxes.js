@@ -1,0 +1,229 @@
+// One class per box on screen: created once, then updated in place from each state frame.
+import { formatMegabytes, setAttributes, svgElement, truncate } from "./svg.js";
+
+const ROW_HEIGHT = 16;
+
+/** A labelled box: frame, a coloured status stripe, a title, text rows and a caption below. */
+export class Box {
+  constructor({ parent, id, title, caption = [], captionAbove = false, className = "", rows = 3 }) {
+    this.id = id;
+    this.captionAbove = captionAbove;
+    this.rect = { x: 0, y: 0, w: 0, h: 0 };
+    this.group = svgElement("g", { class: `box ${className}`.trim(), "data-component": id }, parent);
+    this.tooltip = svgElement("title", {}, this.group);
+    this.frame = svgElement("rect", { class: "frame", rx: 8, ry: 8 }, this.group);
+    this.stripe = svgElement("rect", { class: "stripe", rx: 2, ry: 2 }, this.group);
+    this.title = svgElement("text", { class: "box-title" }, this.group);
+    this.title.textContent = title;
+    this.rows = [];
+    for (let i = 0; i < rows; i += 1) {
+      this.rows.push(svgElement("text", { class: "box-row" }, this.group));
+    }
+    this.captionLines = caption.map((line) => {
+      const text = svgElement("text", { class: "box-caption" }, this.group);
+      text.textContent = line;
+      return text;
+    });
+    this.tooltip.textContent = `${title}: ${caption.join(" ")}`;
+  }
+
+  /** Add a tspan to row `index` and return it. */
+  span(index, className = "", text = "") {
+    const tspan = svgElement("tspan", className ? { class: className } : {}, this.rows[index]);
+    tspan.textContent = text;
+    return tspan;
+  }
+
+  place(rect) {
+    this.rect = rect;
+    const { x, y, w, h } = rect;
+    setAttributes(this.frame, { x, y, width: w, height: h });
+    setAttributes(this.stripe, { x: x + 4, y: y + 6, width: 4, height: h - 12 });
+    setAttributes(this.title, { x: x + 16, y: y + 20 });
+    this.rows.forEach((row, i) => setAttributes(row, { x: x + 16, y: y + 38 + i * ROW_HEIGHT }));
+    const count = this.captionLines.length;
+    this.captionLines.forEach((line, i) => {
+      const captionY = this.captionAbove ? y - 7 - (count - 1 - i) * 14 : y + h + 15 + i * 14;
+      setAttributes(line, { x, y: captionY });
+    });
+  }
+
+  setTone(tone) {
+    if (this.tone !== tone) {
+      this.group.classList.remove(`tone-${this.tone}`);
+      this.group.classList.add(`tone-${tone}`);
+      this.tone = tone;
+    }
+  }
+
+  flash(ok) {
+    this.frame.animate(
+      [{ strokeWidth: 5, stroke: ok ? "#16a34a" : "#dc2626" }, { strokeWidth: 1.5 }],
+      { duration: 450, easing: "ease-out" },
+    );
+  }
+}
+
+export class SupervisorBox extends Box {
+  constructor(parent) {
+    super({
+      parent,
+      id: "supervisor",
+      title: "lab supervisor",
+      caption: ["the lab process: starts every process,", "restarts crashed ones"],
+      className: "supervisor",
+      rows: 3,
+    });
+    this.status = this.span(0, "status-word");
+    this.pid = this.span(1, "mono");
+    this.managed = this.span(2);
+  }
+
+  update(state) {
+    const up = state.supervisor_up;
+    this.setTone(up ? "up" : "down");
+    this.status.textContent = up ? "running" : "not reporting";
+    this.pid.textContent = state.supervisor_pid ? `pid ${state.supervisor_pid}` : "pid —";
+    const count = state.nodes.length;
+    this.managed.textContent = `manages ${count} node${count === 1 ? "" : "s"}`;
+  }
+}
+
+export class DashboardBox extends Box {
+  constructor(parent) {
+    super({
+      parent,
+      id: "dashboard",
+      title: "dashboard",
+      caption: ["Django + daphne: serves this page", "and its WebSocket"],
+      captionAbove: true,
+      className: "dashboard",
+      rows: 3,
+    });
+    this.processes = this.span(0);
+    this.pid = this.span(1, "mono");
+    this.port = this.span(2, "mono");
+  }
+
+  update(state) {
+    const dashboards = state.dashboards || [];
+    this.setTone(dashboards.length > 0 ? "up" : "down");
+    const count = dashboards.length;
+    this.processes.textContent = count === 1 ? "1 process" : `${count} processes`;
+    const list = (field) => dashboards.map((d) => d[field] ?? "—").join(", ") || "—";
+    this.pid.textContent = truncate(`pid ${list("pid")}`, 24);
+    this.port.textContent = truncate(`port ${list("port")}`, 24);
+  }
+}
+
+export class RedisBox extends Box {
+  constructor(parent) {
+    super({
+      parent,
+      id: "redis",
+      title: "Redis",
+      caption: ["Redis: registry, heartbeats", "and pub/sub"],
+      captionAbove: true,
+      className: "redis",
+      rows: 3,
+    });
+    this.status = this.span(0, "status-word");
+    this.memory = this.span(1);
+    this.url = this.span(2, "mono small");
+  }
+
+  update(state) {
+    const redis = state.redis;
+    this.setTone(redis.up ? "up" : "down");
+    this.status.textContent = redis.up ? "up" : "unreachable";
+    this.memory.textContent = `memory ${formatMegabytes(redis.used_memory_bytes)}`;
+    this.url.textContent = truncate(redis.url || "", 28);
+  }
+}
+
+/** One worker node; a keyboard-focusable button that selects it. */
+export class NodeBox extends Box {
+  constructor(parent, nodeId, onSelect) {
+    super({ parent, id: nodeId, title: nodeId, className: "node", rows: 4 });
+    const g = this.group;
+    g.setAttribute("data-node-id", nodeId);
+    g.setAttribute("role", "button");
+    g.setAttribute("tabindex", "0");
+    g.setAttribute("aria-pressed", "false");
+    this.focusRing = svgElement("rect", { class: "focus-ring", rx: 11, ry: 11 }, g);
+    g.insertBefore(this.focusRing, this.frame);
+    this.cross = [svgElement("line", { class: "cross" }, g), svgElement("line", { class: "cross" }, g)];
+    // data-field marks the values browser tests read.
+    const field = (row, name, className = "") => {
+      const tspan = this.span(row, className);
+      tspan.setAttribute("data-field", name);
+      return tspan;
+    };
+    this.status = field(0, "status", "status-word");
+    this.detail = field(0, "detail", "detail");
+    this.span(1, "", "pid ");
+    this.pid = field(1, "pid", "mono");
+    this.portLabel = this.span(1);
+    this.port = field(1, "port", "mono");
+    this.connections = field(2, "connections");
+    this.connectionsLabel = this.span(2);
+    this.rps = field(2, "rps");
+    this.memory = field(3, "memory");
+    this.compact = null;
+    this.view = null;
+    g.addEventListener("click", () => onSelect(nodeId));
+    g.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        onSelect(nodeId);
+      }
+    });
+  }
+
+  place(rect) {
+    super.place(rect);
+    const { x, y, w, h } = rect;
+    setAttributes(this.focusRing, { x: x - 4, y: y - 4, width: w + 8, height: h + 8 });
+    setAttributes(this.cross[0], { x1: x + 6, y1: y + 6, x2: x + w - 6, y2: y + h - 6 });
+    setAttributes(this.cross[1], { x1: x + w - 6, y1: y + 6, x2: x + 6, y2: y + h - 6 });
+    this.compact = w < 180;
+    this.group.classList.toggle("compact", this.compact);
+    this.portLabel.textContent = this.compact ? " :" : " · port ";
+    if (this.view) {
+      this.update(this.view);
+    }
+  }
+
+  update(view) {
+    this.view = view;
+    const status = view.status;
+    this.setTone(status);
+    this.group.setAttribute("data-status", status);
+    this.group.setAttribute("aria-label", `${view.id}, ${status}`);
+    this.title.textContent = view.name && view.name !== view.id ? `${view.id} · ${view.name}` : view.id;
+    this.title.textContent = truncate(this.title.textContent, this.compact ? 14 : 30);
+    this.status.textContent = status;
+    const detail = this.compact ? "" : view.detail || "";
+    this.detail.textContent = detail ? ` · ${truncate(detail, 26)}` : "";
+    this.pid.textContent = view.pid ?? "—";
+    this.port.textContent = view.port ?? "—";
+    this.connections.textContent = String(view.connections ?? 0);
+    const plural = view.connections === 1 ? "" : "s";
+    this.connectionsLabel.textContent = this.compact ? " conn · " : ` connection${plural} · `;
+    this.rps.textContent = `${Number(view.rps ?? 0).toFixed(1)} ${this.compact ? "r/s" : "req/s"}`;
+    this.memory.textContent = `${this.compact ? "" : "memory "}${formatMegabytes(view.rss_bytes)}`;
+    this.tooltip.textContent = `${view.id}: worker node, its own OS process (daphne). ${status}${
+      view.detail ? `: ${view.detail}` : ""
+    }. Click for details.`;
+  }
+
+  setSelected(selected) {
+    this.group.classList.toggle("selected", selected);
+    this.group.setAttribute("aria-pressed", selected ? "true" : "false");
+  }
+
+  remove() {
+    this.group.remove();
+  }
+}
+

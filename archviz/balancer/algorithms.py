@@ -229,7 +229,7 @@ class PowerOfTwoChoices(Balancer):
         first, second = self.rng.sample(backends, 2)
         a = stats.get(first.id, _NO_STATS).in_flight
         b = stats.get(second.id, _NO_STATS).in_flight
-        chosen = second if b > a else first
+        chosen = second if b < a else first
         return chosen, (
             f"power of two choices: sampled {first.id} ({a} in flight) and {second.id} ({b}),"
             f" took {chosen.id}"
@@ -267,7 +267,7 @@ class ConsistentHash(Balancer):
         ring = sorted(
             (_stable_hash(f"{backend_id}#{i}"), backend_id)
             for backend_id, weight in members
-            for i in range(self.replicas * weight)
+            for i in range(self.replicas)
         )
         self._ring_of = members
         self._points = [point for point, _ in ring]

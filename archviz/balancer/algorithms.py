@@ -267,7 +267,7 @@ class ConsistentHash(Balancer):
         ring = sorted(
             (_stable_hash(f"{backend_id}#{i}"), backend_id)
             for backend_id, weight in members
-            for i in range(self.replicas)
+            for i in range(self.replicas * weight)
         )
         self._ring_of = members
         self._points = [point for point, _ in ring]

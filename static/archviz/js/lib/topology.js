@@ -33,7 +33,7 @@ export class Topology {
     const middle = { x: nodeArea.x + nodeArea.w / 2, "text-anchor": "middle" };
     this.nodeCaption = svgElement("text", { ...middle, class: "area-caption", y: nodeArea.y - 12 }, this.boxLayer);
     this.emptyNote = svgElement("text", { ...middle, class: "empty-note", y: nodeArea.y + nodeArea.h / 2 }, this.boxLayer);
-    this.emptyNote.textContent = "no nodes configured: an admin can add some in the Django admin";
+    this.emptyNote.textContent = "waiting for the lab's first update…";
     this.supervisor = new SupervisorBox(this.boxLayer);
     this.supervisor.place(this.options.supervisorRect);
     this.dashboard = new DashboardBox(this.boxLayer);
@@ -54,6 +54,7 @@ export class Topology {
     const count = state.nodes.length;
     this.nodeCaption.textContent =
       count === 0 ? "worker nodes" : `${count} worker node${count === 1 ? "" : "s"}: each its own OS process (daphne)`;
+    this.emptyNote.textContent = "no nodes configured: an admin can add some in the Django admin";
     this.emptyNote.style.display = count === 0 ? "" : "none";
   }
 

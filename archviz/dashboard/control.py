@@ -1,17 +1,21 @@
 """Instructor commands from the page (WebSocket) or the API (HTTP), checked on the server."""
 
 import asyncio
+import json
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from archviz.dashboard.messages import CONTROL_ACTIONS
-from archviz.lab.control import NODE_ID, ControlCommand, send_command
+from archviz.lab.control import ControlCommand, InvalidCommand, parse_command, send_command
 from archviz.lab.redis_conn import shared_client
 from archviz.trace.emitter import get_emitter
 from archviz.trace.events import new_trace_id
 
 PERMISSION = "dashboard.control_lab"
+CARRIED_OUT_BY = {"node": "supervisor", "lb": "lb", "traffic": "traffic"}
+
+User = AbstractBaseUser | AnonymousUser
 
 
 class ControlRefused(Exception):
@@ -23,29 +27,38 @@ class ControlRefused(Exception):
         self.status = status
 
 
-async def may_control(user: AbstractBaseUser | AnonymousUser) -> bool:
+async def may_control(user: User) -> bool:
     return await sync_to_async(user.has_perm)(PERMISSION)
 
 
-async def request_control(
-    user: AbstractBaseUser | AnonymousUser, action: object, node: object
-) -> None:
-    """Check permission and input, then hand the command to the supervisor."""
+async def require_instructor(user: User) -> None:
     if not await may_control(user):
         raise ControlRefused("only instructors (permission control_lab) can do that", 403)
+
+
+async def send_as(user: User, fields: dict) -> ControlCommand:
+    """Check permission and input, then publish the command to whoever carries it out."""
+    await require_instructor(user)
+    try:
+        command = parse_command(
+            json.dumps(fields | {"by": user.get_username(), "trace": new_trace_id()})
+        )
+    except InvalidCommand as exc:
+        raise ControlRefused(str(exc), 400) from None
+    receivers = await asyncio.to_thread(send_command, shared_client(), command)
+    target = CARRIED_OUT_BY[command["type"].split(".")[0]]
+    if receivers == 0:
+        raise ControlRefused(f"nothing is listening for commands ({target} not running?)", 503)
+    detail = {k: v for k, v in command.items() if k not in ("type", "trace")}
+    get_emitter().emit(
+        "fault.inject", target, trace=command["trace"], detail={"action": command["type"]} | detail
+    )
+    return command
+
+
+async def request_control(user: User, action: object, node: object) -> None:
+    """A node action from the page or the API: kill, stop, restart, pause or resume."""
+    await require_instructor(user)
     if action not in CONTROL_ACTIONS:
         raise ControlRefused(f"unknown action {action!r}; use one of {CONTROL_ACTIONS}", 400)
-    if not isinstance(node, str) or not NODE_ID.fullmatch(node):
-        raise ControlRefused(f"bad node id {node!r}", 400)
-    command = ControlCommand(
-        type=f"node.{action}", node=node, by=user.get_username(), trace=new_trace_id()
-    )
-    receivers = await asyncio.to_thread(send_command, shared_client(), command)
-    if receivers == 0:
-        raise ControlRefused("no lab supervisor is listening; is `manage.py lab` running?", 503)
-    get_emitter().emit(
-        "fault.inject",
-        "supervisor",
-        trace=command["trace"],
-        detail={"action": action, "node": node, "by": command["by"]},
-    )
+    await send_as(user, {"type": f"node.{action}", "node": node})

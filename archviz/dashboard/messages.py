@@ -11,8 +11,8 @@ from archviz.trace.events import TraceEvent
 MAX_FRAME_BYTES = 64 * 1024
 
 NodeStatus = Literal["starting", "up", "down", "stopped", "failed"]
-ControlAction = Literal["kill", "stop", "restart"]
-CONTROL_ACTIONS: tuple[str, ...] = ("kill", "stop", "restart")
+ControlAction = Literal["kill", "stop", "restart", "pause", "resume"]
+CONTROL_ACTIONS: tuple[str, ...] = ("kill", "stop", "restart", "pause", "resume")
 
 
 class NodeView(TypedDict):
@@ -31,12 +31,54 @@ class NodeView(TypedDict):
     weight: int
     capacity: int
     latency_ms: int
+    jitter_ms: int
+    in_flight: int
+    queued: int
+    websockets: int
+    rejected_total: int
 
 
 class RedisView(TypedDict):
     url: str
     up: bool
     used_memory_bytes: int | None
+
+
+class BackendView(TypedDict):
+    id: str
+    health: str  # "unknown" | "healthy" | "unhealthy" | "ejected"
+    health_detail: str  # in words: "down: 3 failed checks in a row"
+    in_flight: int
+    ewma_ms: float
+    requests_total: int
+    errors_total: int
+    websockets: int  # WebSockets the LB holds open to this backend
+
+
+class BalancerView(TypedDict):
+    up: bool
+    port: int | None
+    algorithm: str
+    requests_total: int
+    no_backend_total: int  # 503s: no healthy backend
+    backends: list[BackendView]
+
+
+class TrafficView(TypedDict):
+    up: bool
+    rate: float  # requests/s asked for (0: stopped)
+    work_ms: float
+    variance_ms: float
+    ws_clients: int  # long-lived WebSockets asked for
+    ws_open: int
+    window_s: float
+    sent: int  # in the last window
+    ok: int
+    queued: int
+    rejected: int  # 503 from a node at capacity or from the LB
+    failed: int  # connection errors, 504s, other 5xx
+    per_node: dict[str, int]  # answered requests in the last window, by node
+    latency_ms: dict[str, float]  # {"p50", "p95", "p99"} over the last window
 
 
 class LabState(TypedDict):
@@ -46,6 +88,8 @@ class LabState(TypedDict):
     supervisor_pid: int | None
     dashboards: list[dict[str, Any]]
     nodes: list[NodeView]
+    lb: BalancerView | None  # None until the load balancer has registered
+    traffic: TrafficView | None
 
 
 # server -> client

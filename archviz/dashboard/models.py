@@ -34,6 +34,12 @@ class Node(models.Model):
         validators=[MaxValueValidator(10_000)],
         help_text="Delay added to every request, to make a slow node. Applied live.",
     )
+    jitter_ms = models.PositiveIntegerField(
+        "latency jitter (ms)",
+        default=0,
+        validators=[MaxValueValidator(10_000)],
+        help_text="Up to this much more delay, at random, per request. Applied live.",
+    )
     enabled = models.BooleanField(
         default=True, help_text="Unticked: the node is stopped gracefully (SIGTERM)."
     )
@@ -47,5 +53,9 @@ class Node(models.Model):
 
     def spec(self) -> NodeSpec:
         return NodeSpec(
-            name=self.name, weight=self.weight, capacity=self.capacity, latency_ms=self.latency_ms
+            name=self.name,
+            weight=self.weight,
+            capacity=self.capacity,
+            latency_ms=self.latency_ms,
+            jitter_ms=self.jitter_ms,
         )

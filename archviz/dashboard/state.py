@@ -42,6 +42,11 @@ def node_view(
         weight=spec.get("weight", extra.get("weight", 1)),
         capacity=spec.get("capacity", extra.get("capacity", 10)),
         latency_ms=spec.get("latency_ms", extra.get("latency_ms", 0)),
+        jitter_ms=spec.get("jitter_ms", extra.get("jitter_ms", 0)),
+        in_flight=extra.get("in_flight", 0),
+        queued=extra.get("queued", 0),
+        websockets=extra.get("websockets", 0),
+        rejected_total=extra.get("rejected_total", 0),
     )
 
 

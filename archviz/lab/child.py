@@ -73,6 +73,7 @@ class Child:
         self.restart_after_stop = False
         self.remove_after_stop = False
         self.killed_by = ""  # who asked for the last SIGKILL, so the log can say so
+        self.paused_by = ""  # who sent SIGSTOP, while the process is paused
         self.exit_handled = True
         self.registered = False
 
@@ -92,6 +93,7 @@ class Child:
         )
         self.started_monotonic = time.monotonic()
         self.stopping = False
+        self.paused_by = ""
         self.exit_handled = False
         self.registered = False
         self.restart_at = None
@@ -118,6 +120,7 @@ class Child:
             return
         self.stopping = True
         self.send(signal.SIGTERM)
+        self.send(signal.SIGCONT)  # a paused (SIGSTOPped) process must wake to see SIGTERM
         try:
             await asyncio.wait_for(self.process.wait(), grace_s)
         except TimeoutError:

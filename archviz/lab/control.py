@@ -1,4 +1,9 @@
-"""Control commands to the supervisor: their schema, validation, and how to send one."""
+"""Control commands on the `archviz:control` channel: schema, validation, and sending.
+
+The supervisor carries out `node.*`, the load balancer `lb.*`, the traffic generator
+`traffic.*`; each ignores the others' commands. The dashboard checks permissions
+before it sends any of them.
+"""
 
 import json
 import re
@@ -6,17 +11,47 @@ from typing import Literal, TypedDict
 
 import redis
 
+from archviz.balancer.algorithms import NAMES as ALGORITHM_NAMES
 from archviz.lab import keys
 
-COMMANDS = ("node.kill", "node.stop", "node.restart")
+NODE_COMMANDS = ("node.kill", "node.stop", "node.restart", "node.pause", "node.resume")
+COMMANDS = (*NODE_COMMANDS, "lb.algorithm", "traffic.set")
 NODE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # use with fullmatch
 
+# traffic.set limits: (field, type, minimum, maximum)
+TRAFFIC_LIMITS = (
+    ("rate", float, 0, 500),
+    ("work_ms", float, 0, 5_000),
+    ("variance_ms", float, 0, 5_000),
+    ("ws_clients", int, 0, 500),
+)
 
-class ControlCommand(TypedDict):
-    type: Literal["node.kill", "node.stop", "node.restart"]
+
+class NodeCommand(TypedDict):
+    type: Literal["node.kill", "node.stop", "node.restart", "node.pause", "node.resume"]
     node: str
     by: str  # who asked, for the trace log
     trace: str
+
+
+class AlgorithmCommand(TypedDict):
+    type: Literal["lb.algorithm"]
+    algorithm: str
+    by: str
+    trace: str
+
+
+class TrafficCommand(TypedDict):
+    type: Literal["traffic.set"]
+    rate: float  # requests per second, Poisson arrivals; 0 stops
+    work_ms: float  # mean work each request asks of a node
+    variance_ms: float  # standard deviation of that work
+    ws_clients: int  # long-lived WebSocket clients to hold through the LB
+    by: str
+    trace: str
+
+
+ControlCommand = NodeCommand | AlgorithmCommand | TrafficCommand
 
 
 class InvalidCommand(ValueError):
@@ -30,18 +65,45 @@ def parse_command(raw: bytes | str) -> ControlCommand:
         raise InvalidCommand("not JSON") from None
     if not isinstance(obj, dict):
         raise InvalidCommand("a command must be a JSON object")
-    if obj.get("type") not in COMMANDS:
-        raise InvalidCommand(f"unknown command {obj.get('type')!r}")
-    node = obj.get("node")
-    if not isinstance(node, str) or not NODE_ID.fullmatch(node):
-        raise InvalidCommand(f"bad node id {node!r}")
-    by = obj.get("by", "")
-    trace = obj.get("trace", "")
+    kind = obj.get("type")
+    if kind not in COMMANDS:
+        raise InvalidCommand(f"unknown command {kind!r}")
+    by, trace = obj.get("by", ""), obj.get("trace", "")
     if not isinstance(by, str) or not isinstance(trace, str):
         raise InvalidCommand("'by' and 'trace' must be strings")
-    return ControlCommand(type=obj["type"], node=node, by=by[:150], trace=trace[:64])
+    common = {"type": kind, "by": by[:150], "trace": trace[:64]}
+    if kind == "lb.algorithm":
+        return AlgorithmCommand(**common, algorithm=validate_algorithm(obj.get("algorithm")))
+    if kind == "traffic.set":
+        return TrafficCommand(**common, **validate_traffic(obj))
+    return NodeCommand(**common, node=validate_node_id(obj.get("node")))
+
+
+def validate_node_id(node: object) -> str:
+    if not isinstance(node, str) or not NODE_ID.fullmatch(node):
+        raise InvalidCommand(f"bad node id {node!r}")
+    return node
+
+
+def validate_algorithm(name: object) -> str:
+    if name not in ALGORITHM_NAMES:
+        raise InvalidCommand(f"unknown algorithm {name!r}; use one of {', '.join(ALGORITHM_NAMES)}")
+    return name
+
+
+def validate_traffic(obj: dict) -> dict:
+    """The traffic settings, each a number within its limits."""
+    settings = {}
+    for field, kind, low, high in TRAFFIC_LIMITS:
+        value = obj.get(field)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidCommand(f"{field} must be a number")
+        if not low <= value <= high:
+            raise InvalidCommand(f"{field} must be from {low} to {high}")
+        settings[field] = kind(value)
+    return settings
 
 
 def send_command(client: redis.Redis, command: ControlCommand) -> int:
-    """Publish a command; returns how many supervisors received it (0: none running)."""
+    """Publish a command; returns how many processes received it (0: none listening)."""
     return client.publish(keys.CONTROL_CHANNEL, json.dumps(command))

@@ -37,3 +37,7 @@ def node_config(node_id: str) -> str:
 
 def ping_count(node_id: str) -> str:
     return f"archviz:pings:{node_id}"
+
+
+# the load balancer's current algorithm (a string), kept so that restarts keep it
+LB_ALGORITHM = "archviz:lb:algorithm"

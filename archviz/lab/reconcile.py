@@ -12,10 +12,16 @@ class NodeSpec:
     weight: int = 1
     capacity: int = 10
     latency_ms: int = 0
+    jitter_ms: int = 0
 
     def runtime_params(self) -> dict[str, int]:
         """The parameters a running node applies live, without a restart."""
-        return {"weight": self.weight, "capacity": self.capacity, "latency_ms": self.latency_ms}
+        return {
+            "weight": self.weight,
+            "capacity": self.capacity,
+            "latency_ms": self.latency_ms,
+            "jitter_ms": self.jitter_ms,
+        }
 
 
 @dataclass(frozen=True)

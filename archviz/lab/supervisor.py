@@ -20,7 +20,7 @@ from asgiref.sync import sync_to_async
 from archviz.lab import keys, registry
 from archviz.lab.backoff import RestartPolicy
 from archviz.lab.child import Child, ProcessRecord, describe_exit, manage_py_command
-from archviz.lab.control import ControlCommand, InvalidCommand, parse_command
+from archviz.lab.control import NODE_COMMANDS, InvalidCommand, NodeCommand, parse_command
 from archviz.lab.embedded_redis import EmbeddedRedis
 from archviz.lab.ports import free_port, port_is_free
 from archviz.lab.reconcile import NodeSpec, Start, Stop, Update, plan
@@ -209,7 +209,11 @@ class Supervisor:
             elif not is_registered and child.registered and child.record.status == "up":
                 child.record.status = "down"
                 child.record.detail = "heartbeat lost: the process is alive but silent"
-                self.trace.emit("node.heartbeat_lost", child.id, ok=False)
+                if child.paused_by:
+                    child.record.detail = f"paused (SIGSTOP) by {child.paused_by}: alive, frozen"
+                self.trace.emit(
+                    "node.heartbeat_lost", child.id, ok=False, detail={"why": child.record.detail}
+                )
 
     def _announce_ready(self) -> None:
         if self._announced:
@@ -291,13 +295,15 @@ class Supervisor:
         except InvalidCommand as exc:
             log.warning("ignored a malformed control command: %s", exc)
             return
+        if command["type"] not in NODE_COMMANDS:
+            return  # the load balancer's or the traffic generator's
         child = self.children.get(command["node"])
         if child is None or child.spec is None:
             log.warning("ignored %s for unknown node %r", command["type"], command["node"])
             return
         await self._carry_out(command, child)
 
-    async def _carry_out(self, command: ControlCommand, child: Child) -> None:
+    async def _carry_out(self, command: NodeCommand, child: Child) -> None:
         action = command["type"]
         if action == "node.kill":
             child.killed_by = command["by"] or "an instructor"
@@ -309,6 +315,12 @@ class Supervisor:
             else:
                 child.record.status = "stopped"
                 child.record.detail = "stopped on purpose; press Restart to start it again"
+        elif action == "node.pause":
+            if child.send(signal.SIGSTOP):
+                child.paused_by = command["by"] or "an instructor"
+        elif action == "node.resume":
+            child.paused_by = ""
+            child.send(signal.SIGCONT)
         elif action == "node.restart":
             child.restart_at = None
             if child.running():

@@ -36,4 +36,18 @@ class CountConnections:
 
 def build_application(counters: NodeCounters):
     get_asgi_application()  # sets Django up exactly as the dashboard does
-    return CountConnections(NodeHandler(), counters)
+    from channels.routing import ProtocolTypeRouter, URLRouter
+    from channels.security.websocket import AllowedHostsOriginValidator
+    from django.urls import path
+
+    from archviz.node.consumers import HoldConsumer
+
+    application = ProtocolTypeRouter(
+        {
+            "http": NodeHandler(),
+            "websocket": AllowedHostsOriginValidator(
+                URLRouter([path("ws/hold/", HoldConsumer.as_asgi())])
+            ),
+        }
+    )
+    return CountConnections(application, counters)

@@ -6,6 +6,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from archviz.lab.registry import Metrics, now_ms
+from archviz.node.work import WorkGate
 
 
 @dataclass
@@ -15,6 +16,7 @@ class NodeConfig:
     weight: int = 1
     capacity: int = 10
     latency_ms: int = 0
+    jitter_ms: int = 0
 
     @classmethod
     def from_hash(cls, raw: dict[bytes, bytes]) -> "NodeConfig":
@@ -26,7 +28,8 @@ class NodeConfig:
 class NodeCounters:
     """Counters updated on the event loop and read by the heartbeat thread."""
 
-    connections: int = 0
+    connections: int = 0  # open HTTP requests and WebSockets
+    websockets: int = 0
     requests_total: int = 0
     _samples: deque = field(default_factory=lambda: deque(maxlen=8))
 
@@ -54,6 +57,7 @@ class NodeRuntime:
         self.node_id = node_id
         self.config = NodeConfig()
         self.counters = NodeCounters()
+        self.gate = WorkGate(self.config.capacity)
 
     def metrics(self) -> Metrics:
         return Metrics(
@@ -64,9 +68,15 @@ class NodeRuntime:
             rss_bytes=rss_bytes(),
             extra={
                 "requests_total": self.counters.requests_total,
+                "websockets": self.counters.websockets,
+                "in_flight": self.gate.in_flight,
+                "queued": self.gate.queued,
+                "served_total": self.gate.served_total,
+                "rejected_total": self.gate.rejected_total,
                 "weight": self.config.weight,
                 "capacity": self.config.capacity,
                 "latency_ms": self.config.latency_ms,
+                "jitter_ms": self.config.jitter_ms,
             },
         )
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import random
 import time
 
 from django.http import HttpRequest, JsonResponse
@@ -11,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from archviz.lab import keys
 from archviz.lab.redis_conn import shared_client
 from archviz.node.runtime import get_runtime
+from archviz.node.work import QueueFull
 from archviz.trace.emitter import get_emitter
 from archviz.trace.events import now_ms
 
@@ -47,3 +49,47 @@ def _record_pong(node_id: str, pong: dict) -> int:
     pipe.publish(keys.PONG_CHANNEL, json.dumps(pong))
     count, _receivers = pipe.execute()
     return count
+
+
+MAX_WORK_MS = 10_000
+
+
+@require_GET
+async def work(request: HttpRequest) -> JsonResponse:
+    """Do `ms` of work (a wait, like a call to a database) within the node's capacity."""
+    runtime = get_runtime()
+    headers = {"X-Archviz-Node": runtime.node_id}
+    try:
+        work_ms = float(request.GET.get("ms", "10"))
+    except ValueError:
+        work_ms = -1.0
+    if not 0 <= work_ms <= MAX_WORK_MS:
+        return JsonResponse(
+            {"node": runtime.node_id, "error": f"ms must be a number from 0 to {MAX_WORK_MS}"},
+            status=400,
+            headers=headers,
+        )
+    gate = runtime.gate
+    gate.set_capacity(runtime.config.capacity)
+    arrived = time.perf_counter()
+    try:
+        async with gate.slot() as queued:
+            started = time.perf_counter()
+            config = runtime.config
+            delay_ms = work_ms + config.latency_ms + random.uniform(0, config.jitter_ms)
+            await asyncio.sleep(delay_ms / 1000)
+    except QueueFull as full:
+        return JsonResponse(
+            {"node": runtime.node_id, "error": "over capacity", "detail": str(full)},
+            status=503,
+            headers=headers | {"Retry-After": "1"},
+        )
+    return JsonResponse(
+        {
+            "node": runtime.node_id,
+            "queued": queued,
+            "queued_ms": round((started - arrived) * 1000, 3),
+            "worked_ms": round((time.perf_counter() - started) * 1000, 3),
+        },
+        headers=headers,
+    )

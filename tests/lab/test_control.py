@@ -6,7 +6,7 @@ import pytest
 import redis
 
 from archviz.lab import keys
-from archviz.lab.control import ControlCommand, InvalidCommand, parse_command, send_command
+from archviz.lab.control import InvalidCommand, NodeCommand, parse_command, send_command
 
 
 def _raw(**overrides) -> str:
@@ -69,7 +69,7 @@ def test_non_string_by_or_trace_is_rejected(field: str):
 
 def test_send_command_without_supervisor_reaches_nobody(redis_client: redis.Redis):
     """With no subscriber on the control channel, send_command returns 0."""
-    command = ControlCommand(type="node.stop", node="node-1", by="t", trace="")
+    command = NodeCommand(type="node.stop", node="node-1", by="t", trace="")
     assert send_command(redis_client, command) == 0
 
 
@@ -80,7 +80,7 @@ def test_send_command_reaches_a_subscribed_supervisor(redis_client: redis.Redis)
     try:
         confirmation = pubsub.get_message(timeout=5.0)
         assert confirmation is not None and confirmation["type"] == "subscribe"
-        command = ControlCommand(type="node.restart", node="node-2", by="bob", trace="t1")
+        command = NodeCommand(type="node.restart", node="node-2", by="bob", trace="t1")
         assert send_command(redis_client, command) == 1
         message = pubsub.get_message(timeout=5.0)
         assert message is not None

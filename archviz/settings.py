@@ -1,6 +1,7 @@
 """Settings for archviz: one file, every value from the environment via archviz.conf."""
 
 import secrets
+from importlib.util import find_spec
 from pathlib import Path
 
 from archviz.conf import env_bool, env_int, env_port, env_redis_url, env_str
@@ -93,7 +94,12 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    # Plotly.js from the installed plotly package: the lab works offline, with no CDN.
+    # (Located without importing plotly, which would slow every process's start.)
+    ("archviz/vendor", Path(find_spec("plotly").origin).parent / "package_data"),
+]
 
 # The dashboard's own WebSockets fan out through Redis pub/sub read by each process
 # (archviz.dashboard.feed), so the dashboard needs no channel layer; the demos that

@@ -10,9 +10,17 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from archviz import close_codes
-from archviz.dashboard.control import ControlRefused, may_control, request_control
+from archviz.dashboard.control import (
+    ControlRefused,
+    add_node,
+    configure_node,
+    may_control,
+    remove_node,
+    request_control,
+    send_as,
+)
 from archviz.dashboard.feed import Subscription, feed
-from archviz.dashboard.messages import MAX_FRAME_BYTES, AckFrame, PongFrame, Welcome, error
+from archviz.dashboard.messages import MAX_FRAME_BYTES, PongFrame, Welcome, ack, error
 from archviz.dashboard.ratelimit import TokenBucket
 from archviz.lab import registry
 from archviz.lab.control import NODE_ID
@@ -65,7 +73,15 @@ class LabConsumer(AsyncWebsocketConsumer):
         if problem:
             await self._send(error(problem))
             return
-        handler = {"ping": self._ping, "control": self._control}.get(message.get("type"))
+        handler = {
+            "ping": self._ping,
+            "control": self._control,
+            "lb.algorithm": self._algorithm,
+            "traffic": self._traffic,
+            "node.config": self._node_config,
+            "node.add": self._node_add,
+            "node.remove": self._node_remove,
+        }.get(message.get("type"))
         if handler is None:
             await self._send(error(f"unknown message type {message.get('type')!r}"))
             return
@@ -119,12 +135,46 @@ class LabConsumer(AsyncWebsocketConsumer):
                 return await response.json()
 
     async def _control(self, message: dict) -> None:
+        await self._instructor_action(
+            message,
+            message.get("action"),
+            request_control(self.scope["user"], message.get("action"), message.get("node")),
+        )
+
+    async def _algorithm(self, message: dict) -> None:
+        fields = {"type": "lb.algorithm", "algorithm": message.get("algorithm")}
+        await self._instructor_action(message, "lb.algorithm", send_as(self.scope["user"], fields))
+
+    async def _traffic(self, message: dict) -> None:
+        fields = {k: message.get(k) for k in ("rate", "work_ms", "variance_ms", "ws_clients")}
+        command = send_as(self.scope["user"], {"type": "traffic.set"} | fields)
+        await self._instructor_action(message, "traffic", command)
+
+    async def _node_config(self, message: dict) -> None:
+        settings = message.get("settings")
+        command = configure_node(
+            self.scope["user"], message.get("node"), settings if isinstance(settings, dict) else {}
+        )
+        await self._instructor_action(message, "node.config", command)
+
+    async def _node_add(self, message: dict) -> None:
+        await self._instructor_action(message, "node.add", add_node(self.scope["user"]))
+
+    async def _node_remove(self, message: dict) -> None:
+        command = remove_node(self.scope["user"], message.get("node"))
+        await self._instructor_action(message, "node.remove", command)
+
+    async def _instructor_action(self, message: dict, action: object, carry_out) -> None:
+        """Await an instructor command; answer with an ack or an error naming the request."""
         try:
-            await request_control(self.scope["user"], message.get("action"), message.get("node"))
+            result = await carry_out
         except ControlRefused as refused:
-            await self._send(error(refused.reason, request="control", node=message.get("node")))
+            await self._send(
+                error(refused.reason, request=str(message.get("type")), node=message.get("node"))
+            )
             return
-        await self._send(AckFrame(type="ack", action=message["action"], node=message["node"]))
+        node = result if isinstance(result, str) else message.get("node")
+        await self._send(ack(str(action), node))
 
     async def _pump(self, subscription: Subscription) -> None:
         while True:

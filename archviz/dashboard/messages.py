@@ -117,10 +117,10 @@ class PongFrame(TypedDict):
     count: int
 
 
-class AckFrame(TypedDict):
+class AckFrame(TypedDict, total=False):
     type: Literal["ack"]
-    action: str
-    node: str
+    action: str  # kill, stop, restart, pause, resume, lb.algorithm, traffic, node.config, ...
+    node: str  # the node it was about, when there was one
 
 
 class ErrorFrame(TypedDict, total=False):
@@ -151,6 +151,13 @@ def error(reason: str, *, request: str | None = None, node: object = None) -> Er
     frame = ErrorFrame(type="error", reason=reason)
     if request is not None:
         frame["request"] = request
+    if isinstance(node, str):
+        frame["node"] = node
+    return frame
+
+
+def ack(action: str, node: object = None) -> AckFrame:
+    frame = AckFrame(type="ack", action=action)
     if isinstance(node, str):
         frame["node"] = node
     return frame

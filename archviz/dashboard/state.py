@@ -6,7 +6,13 @@ import time
 
 import redis
 
-from archviz.dashboard.messages import LabState, NodeView, RedisView
+from archviz.dashboard.messages import (
+    BalancerView,
+    LabState,
+    NodeView,
+    RedisView,
+    TrafficView,
+)
 from archviz.lab import keys, registry
 from archviz.lab.registry import Metrics, Registration
 
@@ -67,6 +73,7 @@ def build_state(
     dashboards = [
         {"id": r.id, "pid": r.pid, "port": r.port} for r in registrations if r.kind == "dashboard"
     ]
+    by_kind = {r.kind: r for r in registrations}
     return LabState(
         ts=round(time.time() * 1000, 3),
         redis=redis_view,
@@ -74,7 +81,36 @@ def build_state(
         supervisor_pid=supervisor_pid,
         dashboards=dashboards,
         nodes=nodes,
+        lb=balancer_view(by_kind.get("balancer"), metrics),
+        traffic=traffic_view(by_kind.get("traffic"), metrics),
     )
+
+
+def balancer_view(
+    registration: Registration | None, metrics: dict[str, Metrics]
+) -> BalancerView | None:
+    """The load balancer as its heartbeat describes it; None while it is not registered."""
+    if registration is None:
+        return None
+    extra = metrics[registration.id].extra if registration.id in metrics else {}
+    return BalancerView(
+        up=True,
+        port=registration.port,
+        algorithm=extra.get("algorithm", ""),
+        requests_total=extra.get("requests_total", 0),
+        no_backend_total=extra.get("no_backend_total", 0),
+        backends=extra.get("backends", []),
+    )
+
+
+def traffic_view(
+    registration: Registration | None, metrics: dict[str, Metrics]
+) -> TrafficView | None:
+    """The traffic generator's last snapshot; None while it is not registered."""
+    if registration is None or registration.id not in metrics:
+        return None
+    fields = TrafficView.__annotations__
+    return TrafficView(**{k: v for k, v in metrics[registration.id].extra.items() if k in fields})
 
 
 def read_lab_state(client: redis.Redis, redis_url: str) -> LabState:

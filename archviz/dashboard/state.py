@@ -25,7 +25,10 @@ def _natural(component_id: str) -> list:
 def node_view(
     node_id: str, record: dict | None, registration: Registration | None, metrics: Metrics | None
 ) -> NodeView:
-    """One node: the supervisor's record for its life cycle, heartbeats for its numbers."""
+    """One node: the supervisor's record for its life cycle, heartbeats for its numbers.
+
+    Runtime parameters are the ones the node reports applying, else the desired ones.
+    """
     spec = (record or {}).get("spec") or {}
     extra = metrics.extra if metrics else {}
     status = (record or {}).get("status") or ("up" if registration else "down")
@@ -45,10 +48,10 @@ def node_view(
         or (registration.started_at if registration else None),
         restarts=(record or {}).get("restarts", 0),
         heartbeat_ts=metrics.ts if metrics else None,
-        weight=spec.get("weight", extra.get("weight", 1)),
-        capacity=spec.get("capacity", extra.get("capacity", 10)),
-        latency_ms=spec.get("latency_ms", extra.get("latency_ms", 0)),
-        jitter_ms=spec.get("jitter_ms", extra.get("jitter_ms", 0)),
+        weight=extra.get("weight", spec.get("weight", 1)),
+        capacity=extra.get("capacity", spec.get("capacity", 10)),
+        latency_ms=extra.get("latency_ms", spec.get("latency_ms", 0)),
+        jitter_ms=extra.get("jitter_ms", spec.get("jitter_ms", 0)),
         in_flight=extra.get("in_flight", 0),
         queued=extra.get("queued", 0),
         websockets=extra.get("websockets", 0),

@@ -23,6 +23,11 @@ KINDS = frozenset(
         "pubsub.publish",  # publisher -> redis
         "pubsub.deliver",  # redis -> subscriber
         "trace.dropped",  # emitter -> redis: events it had to drop
+        "lb.route",  # lb -> node: where the balancer sent a request, and why
+        "lb.algorithm",  # lb -> lb: the balancing algorithm was switched
+        "lb.health",  # lb -> node: a backend's health changed
+        "lb.retry",  # lb -> node: a request that could not connect is tried on another node
+        "lb.reject",  # lb -> client: no healthy backend, the request was refused
     }
 )
 

@@ -1,26 +1,13 @@
 """The JSON API of a real dashboard: the lab's state, and commands checked on the server."""
 
 import os
-import re
 
-import aiohttp
 import pytest
-import yarl
 
-from tests.lab_socket import lab_socket, next_frame
+from tests.clients import lab_socket, log_in, login_cookies, next_frame, session
 from tests.running_lab import RunningLab
 
 pytestmark = pytest.mark.integration
-
-
-async def _logged_in(session: aiohttp.ClientSession, base: str, user: str, password: str) -> str:
-    """Log in through the real login form; returns the CSRF token for later POSTs."""
-    async with session.get(base + "/accounts/login/") as page:
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', await page.text())[1]
-    form = {"username": user, "password": password, "csrfmiddlewaretoken": token}
-    async with session.post(base + "/accounts/login/", data=form, headers={"Referer": base}) as r:
-        assert r.status == 200 and "/accounts/login/" not in str(r.url), "login failed"
-    return session.cookie_jar.filter_cookies(yarl.URL(base))["csrftoken"].value
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +29,8 @@ def test_state_api_describes_redis_and_every_node(lab: RunningLab) -> None:
 async def test_learner_gets_403_and_instructor_can_restart_a_node(lab, users) -> None:
     """The same POST is refused for a learner and carried out for an instructor."""
     before = lab.node("node-3")
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as learner:
-        token = await _logged_in(learner, lab.url, "lena", users["lena"])
+    async with session() as learner:
+        token = await log_in(learner, lab.url, "lena", users["lena"])
         async with learner.post(
             f"{lab.url}/api/lab/nodes/node-3/restart",
             headers={"X-CSRFToken": token, "Referer": lab.url},
@@ -52,8 +39,8 @@ async def test_learner_gets_403_and_instructor_can_restart_a_node(lab, users) ->
             assert "only instructors" in (await refused.json())["error"]
     assert lab.node("node-3")["pid"] == before["pid"]
 
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as instructor:
-        token = await _logged_in(instructor, lab.url, "ingrid", users["ingrid"])
+    async with session() as instructor:
+        token = await log_in(instructor, lab.url, "ingrid", users["ingrid"])
         headers = {"X-CSRFToken": token, "Referer": lab.url}
         async with instructor.post(f"{lab.url}/api/lab/nodes/node-3/dance", headers=headers) as r:
             assert r.status == 400
@@ -70,8 +57,8 @@ async def test_learner_gets_403_and_instructor_can_restart_a_node(lab, users) ->
 
 async def test_post_without_csrf_token_is_refused(lab: RunningLab, users) -> None:
     """A logged-in instructor's POST without the CSRF token is refused."""
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as instructor:
-        await _logged_in(instructor, lab.url, "ingrid", users["ingrid"])
+    async with session() as instructor:
+        await log_in(instructor, lab.url, "ingrid", users["ingrid"])
         async with instructor.post(f"{lab.url}/api/lab/nodes/node-1/kill") as r:
             assert r.status == 403
     assert lab.node("node-1")["status"] == "up"
@@ -79,9 +66,7 @@ async def test_post_without_csrf_token_is_refused(lab: RunningLab, users) -> Non
 
 async def test_instructor_kills_and_stops_over_the_socket(lab: RunningLab, users) -> None:
     """Instructor frames are acknowledged: kill is a crash (restarted), stop stays stopped."""
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
-        await _logged_in(session, lab.url, "ingrid", users["ingrid"])
-        cookies = {c.key: c.value for c in session.cookie_jar}
+    cookies = await login_cookies(lab.url, "ingrid", users["ingrid"])
     before = lab.node("node-2")["pid"]
     async with lab_socket(lab.url, cookies=cookies) as ws:
         welcome = await next_frame(ws, "welcome")

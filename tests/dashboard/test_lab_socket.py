@@ -11,7 +11,7 @@ import pytest
 
 from archviz import close_codes
 from archviz.lab.ports import free_port
-from tests.lab_socket import lab_socket, next_frame, trace_events
+from tests.clients import lab_socket, next_frame, trace_events
 from tests.running_lab import ROOT, RunningLab
 
 pytestmark = pytest.mark.integration

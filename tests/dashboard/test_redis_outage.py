@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from archviz.lab.embedded_redis import EmbeddedRedis
-from tests.lab_socket import lab_socket, next_frame
+from tests.clients import lab_socket, next_frame
 from tests.running_lab import RunningLab
 
 pytestmark = pytest.mark.integration

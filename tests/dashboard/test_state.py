@@ -48,7 +48,7 @@ def test_recorded_node_without_heartbeat_shows_its_record():
 
 
 def test_metrics_and_spec_fill_the_node_view():
-    """Metrics give the numbers; the record's spec wins over heartbeat extras for params."""
+    """Metrics give the numbers; what the node reports applying wins over the desired spec."""
     metrics = Metrics(
         id="node-1", ts=99.0, connections=4, rps=12.5, rss_bytes=2048, extra={"weight": 9}
     )
@@ -57,7 +57,7 @@ def test_metrics_and_spec_fill_the_node_view():
     node = state["nodes"][0]
     assert (node["connections"], node["rps"], node["rss_bytes"]) == (4, 12.5, 2048)
     assert node["heartbeat_ts"] == 99.0
-    assert (node["weight"], node["capacity"], node["latency_ms"]) == (3, 20, 0)
+    assert (node["weight"], node["capacity"], node["latency_ms"]) == (9, 20, 0)
 
 
 def test_nodes_are_in_natural_order():

@@ -1,12 +1,14 @@
-"""A test's own WebSocket client for the lab page's socket (aiohttp, a real connection)."""
+"""A test's own clients of a running lab: the lab page's WebSocket and a logged-in session."""
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import aiohttp
+import yarl
 
 
 @asynccontextmanager
@@ -46,3 +48,25 @@ async def trace_events(ws, trace: str, count: int, timeout: float = 10) -> list[
         frame = await next_frame(ws, "trace", timeout=max(deadline - time.monotonic(), 0.01))
         found += [e for e in frame["events"] if e["trace"] == trace]
     return found
+
+
+def session() -> aiohttp.ClientSession:
+    """An HTTP session that keeps cookies for 127.0.0.1 (aiohttp skips IP hosts otherwise)."""
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def log_in(client: aiohttp.ClientSession, base: str, user: str, password: str) -> str:
+    """Log in through the real login form; returns the CSRF token for later POSTs."""
+    async with client.get(base + "/accounts/login/") as page:
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', await page.text())[1]
+    form = {"username": user, "password": password, "csrfmiddlewaretoken": token}
+    async with client.post(base + "/accounts/login/", data=form, headers={"Referer": base}) as r:
+        assert r.status == 200 and "/accounts/login/" not in str(r.url), "login failed"
+    return client.cookie_jar.filter_cookies(yarl.URL(base))["csrftoken"].value
+
+
+async def login_cookies(base: str, user: str, password: str) -> dict[str, str]:
+    """The cookies of a logged-in session, to open the lab socket as that user."""
+    async with session() as client:
+        await log_in(client, base, user, password)
+        return {c.key: c.value for c in client.cookie_jar}

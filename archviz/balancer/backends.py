@@ -1,0 +1,240 @@
+"""The balancer's backends: the nodes in the registry, their health, and their load.
+
+`BackendPool` is the balancer's view, changed only on its event loop. The two loops below
+keep it current: one re-reads the registry (and each node's weight) every half second, the
+other runs the active health checks. Nothing here learns a node's address but the registry.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import aiohttp
+import redis
+
+from archviz.balancer.algorithms import Backend, BackendStats, EwmaTracker
+from archviz.balancer.health import HealthPolicy, HealthTable, Transition
+from archviz.lab import keys, registry
+from archviz.lab.registry import Registration
+
+log = logging.getLogger(__name__)
+
+REFRESH_INTERVAL_S = 0.5
+CHECK_TIMEOUT_S = 0.5
+CHECK_TICK_S = 0.1  # how often the checker looks for backends whose check is due
+
+
+@dataclass
+class BackendState:
+    """One node as the balancer sees it: where it is, its weight, and what it is doing."""
+
+    registration: Registration
+    weight: int = 1
+    in_flight: int = 0
+    websockets: int = 0
+    requests_total: int = 0
+    errors_total: int = 0
+
+    @property
+    def address(self) -> str:
+        return self.registration.address
+
+    def same_process(self, other: Registration) -> bool:
+        return (other.address, other.started_at) == (self.address, self.registration.started_at)
+
+
+class BackendPool:
+    """The registered nodes with their health and load; every method runs on the event loop."""
+
+    def __init__(self, policy: HealthPolicy | None = None, *, ewma_tau_s: float = 10.0) -> None:
+        self.health = HealthTable(policy)
+        self.latency = EwmaTracker(tau_s=ewma_tau_s)
+        self._by_id: dict[str, BackendState] = {}
+
+    def update(self, found: Iterable[tuple[Registration, int]]) -> None:
+        """Track exactly these nodes; one that restarted comes back new, with no history."""
+        fresh: dict[str, BackendState] = {}
+        restarted: list[str] = []
+        for found_registration, weight in found:
+            state = self._by_id.get(found_registration.id)
+            if state is None or not state.same_process(found_registration):
+                if state is not None:
+                    restarted.append(state.registration.id)
+                state = BackendState(found_registration)
+            state.weight = weight
+            fresh[found_registration.id] = state
+        for backend_id in set(self._by_id) - set(fresh) | set(restarted):
+            self.latency.forget(backend_id)
+        self.health.sync(i for i in fresh if i not in restarted)
+        self.health.sync(fresh)
+        self._by_id = fresh
+
+    def __contains__(self, backend_id: object) -> bool:
+        return backend_id in self._by_id
+
+    def ids(self) -> list[str]:
+        return list(self._by_id)
+
+    def address(self, backend_id: str) -> str:
+        return self._by_id[backend_id].address
+
+    def available(self, now: float, *, exclude: Iterable[str] = ()) -> list[Backend]:
+        """The backends that may take traffic now, in id order."""
+        excluded = set(exclude)
+        ids = [i for i in self.health.available(self._by_id, now) if i not in excluded]
+        return [Backend(i, self._by_id[i].weight) for i in ids]
+
+    def stats(self, now: float) -> dict[str, BackendStats]:
+        return {
+            backend_id: BackendStats(
+                in_flight=state.in_flight,
+                ewma_ms=self.latency.estimate(backend_id, now),
+                connections=state.websockets,
+            )
+            for backend_id, state in self._by_id.items()
+        }
+
+    # --- what the proxy reports ----------------------------------------------------
+
+    def started(self, backend_id: str) -> None:
+        if state := self._by_id.get(backend_id):
+            state.in_flight += 1
+            state.requests_total += 1
+
+    def finished(self, backend_id: str, *, ok: bool, latency_ms: float | None = None) -> None:
+        """A request ended; a latency is folded into the estimate only for a served one."""
+        if not (state := self._by_id.get(backend_id)):
+            return  # it left the registry while the request was out
+        state.in_flight = max(0, state.in_flight - 1)
+        if not ok:
+            state.errors_total += 1
+        if latency_ms is not None:
+            self.latency.observe(backend_id, latency_ms, time.monotonic())
+
+    def websocket_opened(self, backend_id: str) -> None:
+        if state := self._by_id.get(backend_id):
+            state.websockets += 1
+
+    def websocket_closed(self, backend_id: str) -> None:
+        if state := self._by_id.get(backend_id):
+            state.websockets = max(0, state.websockets - 1)
+
+    def record_connect_failure(self, backend_id: str, now: float) -> Transition | None:
+        if backend_id not in self.health:
+            return None
+        return self.health[backend_id].record_connect_failure(now)
+
+    def record_check(self, backend_id: str, ok: bool, now: float) -> Transition | None:
+        if backend_id not in self.health:
+            return None
+        return self.health[backend_id].record_check(ok, now)
+
+    # --- for the metrics -------------------------------------------------------------
+
+    def snapshot(self, now: float) -> list[dict]:
+        """Each backend as the dashboard shows it."""
+        return [
+            {
+                "id": backend_id,
+                "health": self.health[backend_id].state,
+                "health_detail": self.health[backend_id].describe(now),
+                "in_flight": state.in_flight,
+                "ewma_ms": round(self.latency.estimate(backend_id, now), 3),
+                "requests_total": state.requests_total,
+                "errors_total": state.errors_total,
+                "websockets": state.websockets,
+            }
+            for backend_id, state in self._by_id.items()
+        ]
+
+
+def read_nodes(client: redis.Redis) -> list[tuple[Registration, int]]:
+    """Every registered node with its weight (blocking: run it in a thread)."""
+    nodes = registry.registered(client, "node")
+    if not nodes:
+        return []
+    pipe = client.pipeline(transaction=False)
+    for node in nodes:
+        pipe.hget(keys.node_config(node.id), "weight")
+    return [(node, _weight(raw)) for node, raw in zip(nodes, pipe.execute(), strict=True)]
+
+
+def _weight(raw: bytes | None) -> int:
+    """A node's configured weight; missing or nonsense counts as 1."""
+    try:
+        return max(1, int(raw)) if raw is not None else 1
+    except ValueError:
+        return 1
+
+
+async def refresh_forever(
+    pool: BackendPool, client: redis.Redis, *, interval_s: float = REFRESH_INTERVAL_S
+) -> None:
+    """Keep the pool in step with the registry; while Redis is away, keep the last view."""
+    failing = False
+    while True:
+        try:
+            pool.update(await asyncio.to_thread(read_nodes, client))
+            failing = False
+        except redis.RedisError as exc:
+            if not failing:
+                log.warning("lb: cannot read the registry, keeping the last view: %s", exc)
+            failing = True
+        await asyncio.sleep(interval_s)
+
+
+OnTransition = Callable[[Transition], None]
+
+
+class HealthChecker:
+    """Active checks: GET /health on every backend each `policy.interval_s`, in parallel."""
+
+    def __init__(
+        self,
+        pool: BackendPool,
+        session: aiohttp.ClientSession,
+        on_transition: OnTransition,
+        *,
+        timeout_s: float = CHECK_TIMEOUT_S,
+    ) -> None:
+        self.pool = pool
+        self.session = session
+        self.on_transition = on_transition
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._running: dict[str, asyncio.Task] = {}
+
+    async def run_forever(self) -> None:
+        try:
+            while True:
+                self.tick()
+                await asyncio.sleep(CHECK_TICK_S)
+        finally:
+            for task in self._running.values():
+                task.cancel()
+
+    def tick(self) -> None:
+        """End ejections whose time is up, and start the checks that are due."""
+        now = time.monotonic()
+        for transition in self.pool.health.tick(now):
+            self.on_transition(transition)
+        for backend_id in self.pool.health.due(now):
+            if backend_id not in self._running:
+                task = asyncio.create_task(self._check(backend_id, self.pool.address(backend_id)))
+                self._running[backend_id] = task
+                task.add_done_callback(lambda _, i=backend_id: self._running.pop(i, None))
+
+    async def _check(self, backend_id: str, address: str) -> None:
+        ok = await self._passes(address)
+        transition = self.pool.record_check(backend_id, ok, time.monotonic())
+        if transition is not None:
+            self.on_transition(transition)
+
+    async def _passes(self, address: str) -> bool:
+        try:
+            async with self.session.get(f"http://{address}/health", timeout=self.timeout) as r:
+                await r.read()
+                return r.status == 200
+        except (aiohttp.ClientError, TimeoutError):
+            return False

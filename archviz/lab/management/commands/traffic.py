@@ -1,0 +1,141 @@
+"""`manage.py traffic`: the traffic generator, set live by `traffic.set` control commands."""
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+
+import redis
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
+
+from archviz.lab import keys
+from archviz.lab.child import die_with_parent
+from archviz.lab.control import InvalidCommand, parse_command
+from archviz.lab.heartbeat import Heartbeat
+from archviz.lab.redis_conn import async_blocking_client, shared_client
+from archviz.lab.registry import Metrics, Registration, now_ms
+from archviz.node.runtime import rss_bytes
+from archviz.trace import emitter
+from archviz.traffic.generator import (
+    VIEW_KEY,
+    VIEW_TTL_MS,
+    TrafficGenerator,
+    TrafficSettings,
+    find_target,
+    load_settings,
+    save_settings,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    # The lab runs Django's system checks once before starting its children.
+    requires_system_checks: list[str] = []
+    help = "Send Poisson traffic and hold WebSockets through the load balancer (or the nodes)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--id", default="traffic", help="registry id (default traffic)")
+
+    def handle(self, *args, id: str, **options) -> None:
+        die_with_parent()
+        trace = emitter.configure(id)
+        try:
+            shared_client()  # a missing REDIS_URL is a clear error now, not in a thread later
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from None
+        try:
+            asyncio.run(_run(id))
+        finally:
+            trace.close()
+
+
+async def _run(component_id: str) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    generator = TrafficGenerator(await asyncio.to_thread(_resume))
+    with contextlib.suppress(redis.RedisError):  # the heartbeat finds it later
+        generator.target = await asyncio.to_thread(find_target, shared_client())
+    registration = Registration(
+        component_id, "traffic", os.getpid(), settings.ARCHVIZ_HOST, 0, now_ms()
+    )
+    heartbeat = Heartbeat(registration, lambda: _collect(generator, component_id))
+    await generator.start()
+    heartbeat.start()
+    listener = asyncio.create_task(_listen_for_commands(generator))
+    try:
+        await stop.wait()
+    finally:
+        listener.cancel()
+        await generator.close()
+        await asyncio.to_thread(heartbeat.stop)
+
+
+def _resume() -> TrafficSettings:
+    """The settings stored before a restart; idle defaults if there are none."""
+    try:
+        resumed = load_settings(shared_client())
+    except redis.RedisError as exc:
+        log.warning("could not read the stored traffic settings (%s); starting idle", exc)
+        return TrafficSettings()
+    log.info("traffic settings: %s", resumed)
+    return resumed
+
+
+def _collect(generator: TrafficGenerator, component_id: str) -> Metrics:
+    """On each heartbeat: follow the registry, then publish the snapshot (view and metrics)."""
+    client = shared_client()
+    generator.target = find_target(client)
+    view = generator.snapshot()
+    client.set(VIEW_KEY, json.dumps(view), px=VIEW_TTL_MS)
+    return Metrics(
+        id=component_id,
+        ts=now_ms(),
+        connections=view["in_flight"] + view["ws_open"],
+        rps=round(view["sent"] / view["window_s"], 2),
+        rss_bytes=rss_bytes(),
+        extra=view,
+    )
+
+
+async def _listen_for_commands(generator: TrafficGenerator) -> None:
+    while True:
+        try:
+            client = async_blocking_client()
+            async with client.pubsub() as pubsub:
+                await pubsub.subscribe(keys.CONTROL_CHANNEL)
+                async for message in pubsub.listen():
+                    if message["type"] != "message":
+                        continue
+                    try:
+                        await _on_command(generator, message["data"])
+                    except Exception:  # one bad command must not end the listening
+                        log.exception("failed to carry out %r", message["data"][:200])
+        except (redis.RedisError, OSError) as exc:
+            log.debug("control channel lost (%s); resubscribing", exc)
+            await asyncio.sleep(0.5)
+
+
+async def _on_command(generator: TrafficGenerator, raw: bytes) -> None:
+    try:
+        command = parse_command(raw)
+    except InvalidCommand as exc:
+        log.warning("ignored a malformed control command: %s", exc)
+        return
+    if command["type"] != "traffic.set":
+        return  # the supervisor's or the load balancer's
+    new = TrafficSettings.from_mapping(command)
+    generator.apply(new)
+    log.info("traffic set by %s: %s", command["by"] or "someone", new)
+    try:
+        await asyncio.to_thread(save_settings, shared_client(), new)
+    except redis.RedisError as exc:
+        log.warning(
+            "could not store the traffic settings (a restart will not resume them): %s", exc
+        )

@@ -1,0 +1,1 @@
+"""The traffic generator: Poisson arrivals and long-lived WebSockets against the lab."""

@@ -28,7 +28,10 @@ async def next_frame(
     matches: Callable[[dict], bool] = lambda frame: True,
     timeout: float = 10,
 ) -> dict:
-    """The next frame of this type that matches, skipping others; fail after timeout."""
+    """The next frame of this type that matches; the frames passed over are kept in
+    `ws.passed_over` (trace_events looks there too). Fails after timeout."""
+    if not hasattr(ws, "passed_over"):
+        ws.passed_over = []
     deadline = time.monotonic() + timeout
     while (remaining := deadline - time.monotonic()) > 0:
         message = await asyncio.wait_for(ws.receive(), remaining)
@@ -37,12 +40,14 @@ async def next_frame(
         frame = json.loads(message.data)
         if frame["type"] == kind and matches(frame):
             return frame
+        ws.passed_over.append(frame)
     raise AssertionError(f"no {kind} frame within {timeout} s")
 
 
 async def trace_events(ws, trace: str, count: int, timeout: float = 10) -> list[dict]:
-    """Collect `count` trace events of one trace id, in the order they arrive."""
-    found: list[dict] = []
+    """`count` trace events of one trace id, including any that arrived before we asked."""
+    earlier = [f for f in getattr(ws, "passed_over", []) if f["type"] == "trace"]
+    found = [e for f in earlier for e in f["events"] if e["trace"] == trace]
     deadline = time.monotonic() + timeout
     while len(found) < count:
         frame = await next_frame(ws, "trace", timeout=max(deadline - time.monotonic(), 0.01))

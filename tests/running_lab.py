@@ -27,6 +27,7 @@ class RunningLab:
             "ARCHVIZ_VAR_DIR": str(var_dir),
             "ARCHVIZ_DASHBOARD_PORT": "0",
             "ARCHVIZ_NODE_PORT": "0",
+            "ARCHVIZ_LB_PORT": "0",
             "PYTHONUNBUFFERED": "1",
         }
         self.env.pop("REDIS_URL", None)

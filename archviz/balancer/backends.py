@@ -31,7 +31,7 @@ class BackendState:
     """One node as the balancer sees it: where it is, its weight, and what it is doing."""
 
     registration: Registration
-    weight: int = 1
+    backend: Backend  # what the algorithms see: its id and weight
     in_flight: int = 0
     websockets: int = 0
     requests_total: int = 0
@@ -39,10 +39,14 @@ class BackendState:
 
     @property
     def address(self) -> str:
-        return self.registration.address
+        """host:port for a URL (an IPv6 host in brackets)."""
+        host = self.registration.host
+        host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+        return f"{host}:{self.registration.port}"
 
     def same_process(self, other: Registration) -> bool:
-        return (other.address, other.started_at) == (self.address, self.registration.started_at)
+        mine = self.registration
+        return (other.address, other.started_at) == (mine.address, mine.started_at)
 
 
 class BackendPool:
@@ -62,20 +66,15 @@ class BackendPool:
             if state is None or not state.same_process(found_registration):
                 if state is not None:
                     restarted.append(state.registration.id)
-                state = BackendState(found_registration)
-            state.weight = weight
+                state = BackendState(found_registration, Backend(found_registration.id))
+            if state.backend.weight != weight:
+                state.backend = Backend(found_registration.id, weight)
             fresh[found_registration.id] = state
         for backend_id in set(self._by_id) - set(fresh) | set(restarted):
             self.latency.forget(backend_id)
         self.health.sync(i for i in fresh if i not in restarted)
         self.health.sync(fresh)
         self._by_id = fresh
-
-    def __contains__(self, backend_id: object) -> bool:
-        return backend_id in self._by_id
-
-    def ids(self) -> list[str]:
-        return list(self._by_id)
 
     def address(self, backend_id: str) -> str:
         return self._by_id[backend_id].address
@@ -84,7 +83,7 @@ class BackendPool:
         """The backends that may take traffic now, in id order."""
         excluded = set(exclude)
         ids = [i for i in self.health.available(self._by_id, now) if i not in excluded]
-        return [Backend(i, self._by_id[i].weight) for i in ids]
+        return [self._by_id[i].backend for i in ids]
 
     def stats(self, now: float) -> dict[str, BackendStats]:
         return {

@@ -79,6 +79,10 @@ class TrafficView(TypedDict):
     failed: int  # connection errors, 504s, other 5xx
     per_node: dict[str, int]  # answered requests in the last window, by node
     latency_ms: dict[str, float]  # {"p50", "p95", "p99"} over the last window
+    failures: dict[str, int]  # failed requests in the last window, by reason
+    target: str  # "lb", or "nodes" while no load balancer is registered
+    ws_nodes: dict[str, int]  # open WebSocket clients, by the node they are pinned to
+    in_flight: int
 
 
 class LabState(TypedDict):

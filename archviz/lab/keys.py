@@ -41,3 +41,8 @@ def ping_count(node_id: str) -> str:
 
 # the load balancer's current algorithm (a string), kept so that restarts keep it
 LB_ALGORITHM = "archviz:lb:algorithm"
+
+# the traffic generator's settings (JSON), kept so that restarts resume them,
+# and its latest snapshot (JSON), refreshed with every heartbeat
+TRAFFIC_SETTINGS = "archviz:traffic:settings"
+TRAFFIC_VIEW = "archviz:traffic:view"

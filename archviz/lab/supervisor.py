@@ -33,6 +33,8 @@ TICK_S = 0.25
 RECONCILE_EVERY_S = 1.0
 STOP_TIMEOUT_S = 3.0
 DASHBOARD_ID = "dashboard"
+BALANCER_ID = "lb"
+TRAFFIC_ID = "traffic"
 
 
 class Supervisor:
@@ -41,6 +43,7 @@ class Supervisor:
         *,
         host: str,
         dashboard_port: int,
+        balancer_port: int,
         node_base_port: int,
         redis_url: str,
         embedded_redis: EmbeddedRedis | None,
@@ -51,6 +54,7 @@ class Supervisor:
     ) -> None:
         self.host = host
         self.dashboard_port = dashboard_port
+        self.balancer_port = balancer_port
         self.node_base_port = node_base_port
         self.redis_url = redis_url
         self.embedded_redis = embedded_redis
@@ -74,7 +78,7 @@ class Supervisor:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._stop.set)
         await self._redis(self._clear_stale_state)
-        await self._start_dashboard()
+        await self._start_services()
         listener = asyncio.create_task(self._listen_for_commands())
         try:
             while not self._stop.is_set():
@@ -117,14 +121,19 @@ class Supervisor:
             "PYTHONUNBUFFERED": "1",
         }
 
-    async def _start_dashboard(self) -> None:
-        port = self.dashboard_port or free_port(self.host)
-        record = ProcessRecord(id=DASHBOARD_ID, kind="dashboard", port=port)
-        command = manage_py_command(
-            "dashboard", "--id", DASHBOARD_ID, "--port", str(port), "--host", self.host
-        )
-        child = Child(record, command, spec=None)
-        self.children[DASHBOARD_ID] = child
+    async def _start_services(self) -> None:
+        """The processes every demo shares: dashboard, load balancer, traffic generator."""
+        await self._start_service(DASHBOARD_ID, "dashboard", self.dashboard_port)
+        await self._start_service(BALANCER_ID, "balancer", self.balancer_port)
+        await self._start_service(TRAFFIC_ID, "traffic", None)
+
+    async def _start_service(self, child_id: str, kind: str, port: int | None) -> None:
+        if port is not None:
+            port = port or free_port(self.host)
+        args = ["--port", str(port), "--host", self.host] if port is not None else []
+        record = ProcessRecord(id=child_id, kind=kind, port=port)
+        child = Child(record, manage_py_command(kind, "--id", child_id, *args), spec=None)
+        self.children[child_id] = child
         await self._spawn(child)
 
     async def _spawn(self, child: Child) -> None:

@@ -91,5 +91,5 @@ async def work(request: HttpRequest) -> JsonResponse:
             "queued_ms": round((started - arrived) * 1000, 3),
             "worked_ms": round((time.perf_counter() - started) * 1000, 3),
         },
-        headers=headers,
+        headers=headers | {"X-Archviz-Queued": "true" if queued else "false"},
     )

@@ -19,6 +19,8 @@ from typing import Any, Literal
 import aiohttp
 import redis
 
+from archviz.balancer.headers import NO_NODE, NODE_HEADER
+from archviz.lab import keys
 from archviz.lab.control import TRAFFIC_LIMITS, InvalidCommand, validate_traffic
 from archviz.lab.registry import Registration, lookup, registered
 from archviz.node.views import MAX_WORK_MS
@@ -33,20 +35,19 @@ from archviz.traffic.arrivals import (
 
 log = logging.getLogger(__name__)
 
-# Redis keys of the traffic generator (candidates for archviz.lab.keys)
-SETTINGS_KEY = "archviz:traffic:settings"  # JSON TrafficSettings, kept across restarts
-VIEW_KEY = "archviz:traffic:view"  # JSON snapshot, refreshed with every heartbeat
 VIEW_TTL_MS = 3_000
 
 MAX_IN_FLIGHT = 1_000  # more arrivals than this in flight fail at once: "generator saturated"
 MAX_WS_CLIENTS = next(high for name, _, _, high in TRAFFIC_LIMITS if name == "ws_clients")
 REQUEST_TIMEOUT_S = 10.0
-MAX_LAG_S = 1.0  # a loop that fell further behind than this skips, rather than bursts
+MAX_LAG_S = 1.0  # a loop further behind than this skips ahead rather than burst
 HELLO_TIMEOUT_S = 5.0
+CLOSE_TIMEOUT_S = 1.0
 WS_HEARTBEAT_S = 5.0  # pings notice a node that stopped answering (paused, cut off)
 WS_ORIGIN = "http://127.0.0.1"
-NODE_HEADER = "X-Archviz-Node"
-SATURATED = "generator saturated"
+SATURATED = "generator saturated"  # too many in flight: the arrival fails at once
+BEHIND = "generator behind"  # the loop was starved: the arrival was never sent
+_REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class TrafficSettings:
 
 def load_settings(client: redis.Redis) -> TrafficSettings:
     """The stored settings, so a restarted generator resumes; defaults if none or bad."""
-    raw = client.get(SETTINGS_KEY)
+    raw = client.get(keys.TRAFFIC_SETTINGS)
     if raw is None:
         return TrafficSettings()
     try:
@@ -80,7 +81,7 @@ def load_settings(client: redis.Redis) -> TrafficSettings:
 
 
 def save_settings(client: redis.Redis, settings: TrafficSettings) -> None:
-    client.set(SETTINGS_KEY, settings.to_json())
+    client.set(keys.TRAFFIC_SETTINGS, settings.to_json())
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,8 @@ class TrafficGenerator:
         tasks = [t for t in (self._scheduler, *self._requests, *self._holders) if t is not None]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:  # bounded: shutdown must stay quick even on a starved machine
+            await asyncio.wait(tasks, timeout=CLOSE_TIMEOUT_S)
         self._holders.clear()
         if self._session is not None:
             await self._session.close()
@@ -209,7 +211,11 @@ class TrafficGenerator:
                 self._rate_changed.clear()
                 next_at = loop.time()
                 continue
-            next_at = max(next_at, loop.time() - MAX_LAG_S) + next_interval_s(self._rng, rate)
+            behind_s = loop.time() - MAX_LAG_S - next_at
+            if behind_s > 0:  # starved of CPU: skip ahead, but count what was not sent
+                self._missed(round(behind_s * rate))
+                next_at += behind_s
+            next_at += next_interval_s(self._rng, rate)
             delay = next_at - loop.time()
             if delay > 0:
                 if await self._rate_changes_within(delay):
@@ -227,6 +233,13 @@ class TrafficGenerator:
         self._rate_changed.clear()
         return True
 
+    def _missed(self, arrivals: int) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for _ in range(arrivals):
+                self._stats.sent(now)
+                self._stats.completed(now, "failed", reason=BEHIND)
+
     def _fire(self) -> None:
         now = time.monotonic()
         with self._lock:
@@ -235,8 +248,8 @@ class TrafficGenerator:
                 self._stats.completed(now, "failed", reason=SATURATED)
                 return
         settings = self.settings
-        work_ms = min(
-            sample_work_ms(self._rng, settings.work_ms, settings.variance_ms), MAX_WORK_MS
+        work_ms = sample_work_ms(
+            self._rng, settings.work_ms, settings.variance_ms, cap_ms=MAX_WORK_MS
         )
         task = asyncio.create_task(self._request(work_ms))
         self._requests.add(task)
@@ -251,9 +264,9 @@ class TrafficGenerator:
         try:
             async with self._session.get(
                 f"http://{address}/work?ms={work_ms:.1f}",
-                timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S),
+                timeout=_REQUEST_TIMEOUT,
             ) as response:
-                node = response.headers.get(NODE_HEADER, "")
+                node = response.headers.get(NODE_HEADER, NO_NODE)
                 body = await response.read()
         except TimeoutError:
             self._completed("failed", reason="timeout")
@@ -263,7 +276,9 @@ class TrafficGenerator:
             return
         outcome, reason = classify(response.status, body)
         latency_ms = (time.monotonic() - started) * 1000
-        self._completed(outcome, node=node, latency_ms=latency_ms, reason=reason)
+        self._completed(
+            outcome, node="" if node == NO_NODE else node, latency_ms=latency_ms, reason=reason
+        )
 
     def _completed(self, outcome: Outcome, **details: Any) -> None:
         with self._lock:

@@ -25,6 +25,8 @@ class Command(BaseCommand):
         host = settings.ARCHVIZ_HOST
         if settings.ARCHVIZ_DASHBOARD_PORT:
             require_free(host, settings.ARCHVIZ_DASHBOARD_PORT, "ARCHVIZ_DASHBOARD_PORT")
+        if settings.ARCHVIZ_LB_PORT:
+            require_free(host, settings.ARCHVIZ_LB_PORT, "ARCHVIZ_LB_PORT")
         if settings.ARCHVIZ_NODE_PORT:
             require_free(host, settings.ARCHVIZ_NODE_PORT, "ARCHVIZ_NODE_PORT")
         call_command("migrate", interactive=False, verbosity=0)
@@ -46,6 +48,7 @@ class Command(BaseCommand):
         supervisor = Supervisor(
             host=host,
             dashboard_port=settings.ARCHVIZ_DASHBOARD_PORT,
+            balancer_port=settings.ARCHVIZ_LB_PORT,
             node_base_port=settings.ARCHVIZ_NODE_PORT,
             redis_url=redis_url,
             embedded_redis=embedded,

@@ -21,7 +21,6 @@ from archviz.lab.registry import Metrics, Registration, now_ms
 from archviz.node.runtime import rss_bytes
 from archviz.trace import emitter
 from archviz.traffic.generator import (
-    VIEW_KEY,
     VIEW_TTL_MS,
     TrafficGenerator,
     TrafficSettings,
@@ -93,7 +92,7 @@ def _collect(generator: TrafficGenerator, component_id: str) -> Metrics:
     client = shared_client()
     generator.target = find_target(client)
     view = generator.snapshot()
-    client.set(VIEW_KEY, json.dumps(view), px=VIEW_TTL_MS)
+    client.set(keys.TRAFFIC_VIEW, json.dumps(view), px=VIEW_TTL_MS)
     return Metrics(
         id=component_id,
         ts=now_ms(),

@@ -35,6 +35,11 @@ export const TRACE_KINDS = Object.freeze({
   "pubsub.publish": "a message published to a Redis channel",
   "pubsub.deliver": "a Redis channel delivered a message to a subscriber",
   "trace.dropped": "a process had to drop trace events",
+  "lb.route": "the load balancer routed a request to a node",
+  "lb.algorithm": "the load balancer switched algorithm",
+  "lb.health": "the load balancer changed a node's health",
+  "lb.retry": "the load balancer retried a request on another node",
+  "lb.reject": "the load balancer had no healthy node: 503",
 });
 
 // Close codes archviz sends (archviz/close_codes.py). `retry` says whether

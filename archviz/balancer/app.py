@@ -1,0 +1,253 @@
+"""The load balancer process: its server, its background tasks, control and metrics.
+
+One asyncio loop runs everything: the proxy, the registry refresh, the health checks and the
+control listener. The heartbeat thread asks the loop for each metrics snapshot, so the
+balancer's state is only ever touched from the loop.
+"""
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections import deque
+from collections.abc import Callable
+
+import aiohttp
+import redis
+from aiohttp import web
+
+from archviz.balancer.algorithms import NAMES, make_balancer
+from archviz.balancer.backends import BackendPool, HealthChecker, read_nodes, refresh_forever
+from archviz.balancer.health import HealthPolicy
+from archviz.balancer.proxy import Proxy, wants_websocket
+from archviz.balancer.server import KEEPALIVE_TIMEOUT_S, ProxyServer
+from archviz.balancer.websocket import close_all, proxy_websocket
+from archviz.lab import keys
+from archviz.lab.control import InvalidCommand, parse_command
+from archviz.lab.redis_conn import async_blocking_client
+from archviz.lab.registry import Metrics, now_ms
+from archviz.node.runtime import rss_bytes
+from archviz.trace.emitter import Emitter
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ALGORITHM = "round_robin"
+CONNECTION_LIMIT = 512  # pooled connections to all backends together
+SHUTDOWN_GRACE_S = 1.0
+RESUBSCRIBE_AFTER_S = 0.5
+METRICS_WAIT_S = 0.25
+
+
+class CannotListen(Exception):
+    """The balancer's port could not be bound."""
+
+
+class RateMeter:
+    """Events per second over roughly the last second, from a running total."""
+
+    def __init__(self) -> None:
+        self._samples: deque[tuple[float, int]] = deque(maxlen=8)
+
+    def rate(self, total: int, now: float) -> float:
+        self._samples.append((now, total))
+        while len(self._samples) > 2 and now - self._samples[1][0] >= 1.0:
+            self._samples.popleft()
+        (t0, n0), (t1, n1) = self._samples[0], self._samples[-1]
+        return round((n1 - n0) / (t1 - t0), 2) if t1 > t0 else 0.0
+
+
+def stored_algorithm(client: redis.Redis) -> str:
+    """The algorithm kept in Redis, so that a restarted balancer carries on with it."""
+    try:
+        raw = client.get(keys.LB_ALGORITHM)
+    except redis.RedisError as exc:
+        log.warning("lb: cannot read the stored algorithm, using %s: %s", DEFAULT_ALGORITHM, exc)
+        return DEFAULT_ALGORITHM
+    name = raw.decode(errors="replace") if raw else DEFAULT_ALGORITHM
+    if name not in NAMES:
+        log.warning("lb: unknown stored algorithm %r, using %s", name, DEFAULT_ALGORITHM)
+        return DEFAULT_ALGORITHM
+    return name
+
+
+class LoadBalancer:
+    """The proxy with everything that keeps it informed, for one process."""
+
+    def __init__(
+        self,
+        component_id: str,
+        redis_client: redis.Redis,
+        emitter: Emitter,
+        *,
+        algorithm: str = DEFAULT_ALGORITHM,
+        backend_timeout_s: float = 10.0,
+        keepalive_timeout_s: float = KEEPALIVE_TIMEOUT_S,
+        policy: HealthPolicy | None = None,
+    ) -> None:
+        make_balancer(algorithm)  # an unknown name fails here, before anything starts
+        self.id = component_id
+        self.redis = redis_client
+        self.emitter = emitter
+        self.algorithm = algorithm
+        self.backend_timeout_s = backend_timeout_s
+        self.keepalive_timeout_s = keepalive_timeout_s
+        self.pool = BackendPool(policy)
+        self.proxy: Proxy | None = None
+        self.server: ProxyServer | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._rate = RateMeter()
+        self._last_metrics = Metrics(id=component_id, ts=now_ms())
+
+    async def serve(self, host: str, port: int, on_listening: Callable[[int], None]) -> None:
+        """Serve until SIGINT or SIGTERM; `on_listening` gets the port actually bound."""
+        self._loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._loop.add_signal_handler(sig, stop.set)
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=CONNECTION_LIMIT),
+            # Bounds each request, and the handshake (not the life) of each WebSocket.
+            timeout=aiohttp.ClientTimeout(total=self.backend_timeout_s),
+            cookie_jar=aiohttp.DummyCookieJar(),  # cookies belong to the clients, not to us
+            auto_decompress=False,
+            skip_auto_headers=("User-Agent", "Accept-Encoding"),
+        )
+        self.proxy = Proxy(
+            self.pool,
+            session,
+            self.emitter,
+            source=self.id,
+            algorithm=self.algorithm,
+            backend_timeout_s=self.backend_timeout_s,
+        )
+        async with session:
+            await self._refresh_once()
+            runner = await self._listen(host, port)
+            on_listening(runner.addresses[0][1])
+            tasks = self._start_tasks(session)
+            try:
+                await stop.wait()
+            finally:
+                await self._shut_down(runner, tasks)
+
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        """Every request the balancer receives."""
+        event, started = self.proxy.arrived()
+        if wants_websocket(request):
+            return await proxy_websocket(self.proxy, request, event, started)
+        return await self.proxy.http(request, event, started)
+
+    async def _refresh_once(self) -> None:
+        """Know the nodes before taking the first request."""
+        with contextlib.suppress(redis.RedisError):
+            self.pool.update(await asyncio.to_thread(read_nodes, self.redis))
+
+    async def _listen(self, host: str, port: int) -> web.ServerRunner:
+        self.server = ProxyServer(self.handle, keepalive_timeout=self.keepalive_timeout_s)
+        runner = web.ServerRunner(self.server, shutdown_timeout=SHUTDOWN_GRACE_S)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:  # taken between the command's check and now
+            await runner.cleanup()
+            raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        log.info("%s: listening on %s:%s (%s)", self.id, host, port, self.algorithm)
+        return runner
+
+    def _start_tasks(self, session: aiohttp.ClientSession) -> list[asyncio.Task]:
+        checker = HealthChecker(self.pool, session, self.proxy.health_changed)
+        return [
+            asyncio.create_task(refresh_forever(self.pool, self.redis), name="lb-registry"),
+            asyncio.create_task(checker.run_forever(), name="lb-health"),
+            asyncio.create_task(self._listen_for_commands(), name="lb-control"),
+        ]
+
+    async def _shut_down(self, runner: web.ServerRunner, tasks: list[asyncio.Task]) -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await close_all(self.proxy)
+        await runner.cleanup()
+        log.info("%s: stopped", self.id)
+
+    # --- control -----------------------------------------------------------------
+
+    async def _listen_for_commands(self) -> None:
+        """Carry out `lb.algorithm` commands; reconnect to Redis whenever it goes away."""
+        lost = False
+        while True:
+            client = async_blocking_client()
+            try:
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(keys.CONTROL_CHANNEL)
+                    if lost:
+                        log.info("%s: listening for commands again", self.id)
+                        lost = False
+                    async for message in pubsub.listen():
+                        if message["type"] == "message":
+                            await self.on_command(message["data"])
+            except (redis.RedisError, OSError) as exc:
+                if not lost:  # once per outage
+                    log.warning("%s: control channel lost, resubscribing: %s", self.id, exc)
+                lost = True
+            finally:
+                with contextlib.suppress(redis.RedisError, OSError):
+                    await client.aclose()
+            await asyncio.sleep(RESUBSCRIBE_AFTER_S)
+
+    async def on_command(self, raw: bytes | str) -> None:
+        try:
+            command = parse_command(raw)
+        except InvalidCommand as exc:
+            log.warning("lb: ignored a bad control command: %s", exc)
+            return
+        if command["type"] != "lb.algorithm":
+            return  # the supervisor's or the traffic generator's
+        previous = self.proxy.switch(command["algorithm"])
+        self.algorithm = command["algorithm"]
+        log.info("lb: algorithm %s -> %s (by %s)", previous, self.algorithm, command["by"])
+        self.emitter.emit(
+            "lb.algorithm",
+            self.id,
+            src=self.id,
+            trace=command["trace"] or None,
+            demo="lb",
+            detail={"from": previous, "to": self.algorithm, "by": command["by"]},
+        )
+        try:
+            await asyncio.to_thread(self.redis.set, keys.LB_ALGORITHM, self.algorithm)
+        except redis.RedisError as exc:
+            log.warning("lb: could not store the algorithm: %s", exc)
+
+    # --- metrics -----------------------------------------------------------------
+
+    def collect(self) -> Metrics:
+        """The metrics snapshot, taken on the loop; called from the heartbeat thread."""
+        if self._loop is None or self.proxy is None:
+            return self._last_metrics
+        try:
+            future = asyncio.run_coroutine_threadsafe(self._snapshot(), self._loop)
+            self._last_metrics = future.result(METRICS_WAIT_S)
+        except (TimeoutError, RuntimeError):
+            pass  # the loop is busy or stopping: the last snapshot will do
+        except Exception:  # a bug here must not stop the heartbeat, or the LB would vanish
+            log.exception("lb: could not take the metrics snapshot")
+        return self._last_metrics
+
+    async def _snapshot(self) -> Metrics:
+        now = time.monotonic()
+        proxy = self.proxy
+        return Metrics(
+            id=self.id,
+            ts=now_ms(),
+            connections=len(self.server.connections) if self.server else 0,
+            rps=self._rate.rate(proxy.requests_total, now),
+            rss_bytes=rss_bytes(),
+            extra={
+                "algorithm": proxy.algorithm,
+                "requests_total": proxy.requests_total,
+                "no_backend_total": proxy.no_backend_total,
+                "backends": self.pool.snapshot(now),
+            },
+        )

@@ -1,0 +1,77 @@
+"""What the balancer does to headers: drop the hop-by-hop ones, add X-Forwarded-* and its own.
+
+Pure functions over aiohttp's header multidicts, so both the HTTP and the WebSocket paths
+treat headers the same way.
+"""
+
+from collections.abc import Iterable
+
+from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
+
+NODE_HEADER = "X-Archviz-Node"
+NO_NODE = "none"  # the node header of a response the balancer made itself
+# RFC 9110 §7.6.1: meaningful for one connection only, never forwarded.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+# The client library sets these from what it sends; the balancer answers Expect itself.
+RECOMPUTED = frozenset({"host", "content-length", "expect"})
+
+Headers = CIMultiDictProxy[str] | CIMultiDict[str]
+
+
+def client_address(request: web.BaseRequest) -> str:
+    return request.remote or "unknown"
+
+
+def hop_by_hop(headers: Headers) -> set[str]:
+    """The standard hop-by-hop headers plus any the Connection header names (lower case)."""
+    named = {
+        token.strip().lower()
+        for value in headers.getall("Connection", [])
+        for token in value.split(",")
+    }
+    return HOP_BY_HOP | named
+
+
+def _without(headers: Headers, dropped: set[str]) -> CIMultiDict[str]:
+    return CIMultiDict((k, v) for k, v in headers.items() if k.lower() not in dropped)
+
+
+def forward_headers(request: web.BaseRequest, *, drop: Iterable[str] = ()) -> CIMultiDict[str]:
+    """The client's headers for the node: no hop-by-hop ones, plus X-Forwarded-*."""
+    headers = _without(request.headers, hop_by_hop(request.headers) | RECOMPUTED | set(drop))
+    prior = ", ".join(request.headers.getall("X-Forwarded-For", []))
+    client = client_address(request)
+    headers["X-Forwarded-For"] = f"{prior}, {client}" if prior else client
+    headers["X-Forwarded-Host"] = request.host
+    headers["X-Forwarded-Proto"] = request.scheme
+    return headers
+
+
+def lb_headers(method: str, node: str) -> dict[str, str]:
+    """What the balancer adds to every response: who served it, and CORS for reads."""
+    headers = {NODE_HEADER: node}
+    if method in ("GET", "HEAD"):
+        # A learner's tab on the dashboard's origin may read which node answered.
+        headers["Access-Control-Allow-Origin"] = "*"
+        headers["Access-Control-Expose-Headers"] = NODE_HEADER
+    return headers
+
+
+def response_headers(upstream: Headers, method: str, node: str) -> CIMultiDict[str]:
+    """The node's response headers for the client, marked with the node that served it."""
+    headers = _without(upstream, hop_by_hop(upstream) | {"content-length"})
+    headers.update(lb_headers(method, node))
+    return headers

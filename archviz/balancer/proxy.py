@@ -1,0 +1,349 @@
+"""The reverse proxy: route each request to a node, forward it, relay the answer, trace it.
+
+HTTP requests are routed one by one with the current algorithm; a WebSocket is routed once
+and stays pinned to its node for its whole life (archviz.balancer.websocket, which uses the
+routing here). Every routing decision is one `lb.route` trace event, made when the request
+arrives and published when it is done.
+"""
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Iterable
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+from archviz.balancer.algorithms import Balancer, Pick, make_balancer
+from archviz.balancer.backends import BackendPool
+from archviz.balancer.headers import (
+    NO_NODE,
+    client_address,
+    forward_headers,
+    lb_headers,
+    response_headers,
+)
+from archviz.balancer.health import Transition
+from archviz.trace.emitter import Emitter
+from archviz.trace.events import TraceEvent, make_event
+
+log = logging.getLogger(__name__)
+
+STICKY_COOKIE = "archviz_sticky"
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+QUEUED_HEADER = "X-Archviz-Queued"
+READ_WHOLE_BODY = 64 * 1024  # smaller answers are read whole, to see if the node queued it
+CHUNK = 64 * 1024
+CONNECT_ERRORS = (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError)
+
+
+class Unreachable(Exception):
+    """No node could be reached for this request (after the one retry it may get)."""
+
+
+class Proxy:
+    """Routes requests over a `BackendPool` with a switchable algorithm."""
+
+    def __init__(
+        self,
+        pool: BackendPool,
+        session: aiohttp.ClientSession,
+        emitter: Emitter,
+        *,
+        source: str = "lb",
+        algorithm: str = "round_robin",
+        backend_timeout_s: float = 10.0,
+    ) -> None:
+        self.pool = pool
+        self.session = session
+        self.emitter = emitter
+        self.source = source
+        self.balancer: Balancer = make_balancer(algorithm)
+        self.timeout = aiohttp.ClientTimeout(total=backend_timeout_s)
+        self.requests_total = 0
+        self.no_backend_total = 0
+        self.open_websockets: set[tuple[web.WebSocketResponse, aiohttp.ClientWebSocketResponse]]
+        self.open_websockets = set()
+
+    @property
+    def algorithm(self) -> str:
+        return self.balancer.name
+
+    def switch(self, algorithm: str) -> str:
+        """Use another algorithm from the next request on; returns the previous one's name."""
+        previous = self.balancer.name
+        self.balancer = make_balancer(algorithm)
+        return previous
+
+    def arrived(self) -> tuple[TraceEvent, float]:
+        """Count a new request; its route event (stamped now) and its start time."""
+        self.requests_total += 1
+        event = make_event("lb.route", self.source, NO_NODE, demo="lb")
+        return event, time.perf_counter()
+
+    # --- routing -----------------------------------------------------------------
+
+    def pick(self, request: web.BaseRequest, *, exclude: Iterable[str] = ()) -> Pick | None:
+        """The node for this request, or None when no healthy node is left."""
+        now = time.monotonic()
+        backends = self.pool.available(now, exclude=exclude)
+        if not backends:
+            return None
+        key = request.cookies.get(STICKY_COOKIE) or client_address(request)
+        return self.balancer.pick(backends, key=key, stats=self.pool.stats(now), now=now)
+
+    def connect_failed(
+        self, request: web.BaseRequest, tried: list[str], exc: Exception, event: TraceEvent
+    ) -> Pick:
+        """Note that the last of `tried` failed to connect; the node for the one retry an
+        idempotent request gets, or raise Unreachable."""
+        node = tried[-1]
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            self.health_changed(self.pool.record_connect_failure(node, time.monotonic()))
+        retry = None
+        if request.method in IDEMPOTENT and len(tried) == 1:
+            retry = self.pick(request, exclude=tried)
+        if retry is None:
+            raise Unreachable(f"{node}: {_describe(exc)}")
+        self.emitter.emit(
+            "lb.retry",
+            node,
+            src=self.source,
+            trace=event["trace"],
+            demo="lb",
+            ok=False,
+            detail={"error": _describe(exc), "retry_on": retry.backend_id, **_where(request)},
+        )
+        return retry
+
+    def health_changed(self, transition: Transition | None) -> None:
+        if transition is None:
+            return
+        log.info("lb: %s is %s: %s", transition.backend_id, transition.to_state, transition.reason)
+        self.emitter.emit(
+            "lb.health",
+            transition.backend_id,
+            src=self.source,
+            demo="lb",
+            ok=transition.to_state not in ("unhealthy", "ejected"),
+            detail={
+                "reason": transition.reason,
+                "from": transition.from_state,
+                "to": transition.to_state,
+            },
+        )
+
+    def no_backend(self, request: web.BaseRequest, event: TraceEvent) -> web.Response:
+        self.no_backend_total += 1
+        self.emitter.emit(
+            "lb.reject",
+            "client",
+            src=self.source,
+            trace=event["trace"],
+            demo="lb",
+            ok=False,
+            detail={"reason": "no healthy backend", **_where(request)},
+        )
+        return self.error_response(request, 503, "no healthy backend", {"Retry-After": "1"})
+
+    def error_response(
+        self, request: web.BaseRequest, status: int, error: str, extra: dict | None = None
+    ) -> web.Response:
+        """An answer the balancer makes itself, as JSON."""
+        headers = lb_headers(request.method, NO_NODE) | (extra or {})
+        return web.json_response({"error": error}, status=status, headers=headers)
+
+    def publish_route(
+        self,
+        request: web.BaseRequest,
+        event: TraceEvent,
+        pick: Pick,
+        *,
+        status: int,
+        outcome: str,
+        started: float,
+    ) -> None:
+        detail = {"reason": pick.reason, "outcome": outcome, "status": status, **_where(request)}
+        self.emitter.publish(
+            event
+            | {
+                "dst": pick.backend_id,
+                "ok": outcome in ("ok", "queued"),
+                "ms": round((time.perf_counter() - started) * 1000, 3),
+                "detail": detail,
+            }
+        )
+
+    # --- HTTP --------------------------------------------------------------------
+
+    async def http(
+        self, request: web.BaseRequest, event: TraceEvent, started: float
+    ) -> web.StreamResponse:
+        try:
+            body = await _read_body(request)  # kept for the one retry
+        except web.HTTPRequestEntityTooLarge:
+            limit = request.client_max_size // 1024
+            return self.error_response(request, 413, f"request body over {limit} KiB")
+        pick = self.pick(request)
+        if pick is None:
+            return self.no_backend(request, event)
+        tried: list[str] = []
+        while True:
+            node = pick.backend_id
+            tried.append(node)
+            self.pool.started(node)
+            sent = time.perf_counter()
+            try:
+                upstream = await self._send(request, node, body)
+            except CONNECT_ERRORS as exc:
+                self.pool.finished(node, ok=False)
+                try:
+                    pick = self.connect_failed(request, tried, exc, event)
+                except Unreachable as unreachable:
+                    return self._failed(request, event, pick, started, 502, str(unreachable))
+                continue
+            except TimeoutError:
+                self.pool.finished(node, ok=False)
+                error = f"{node} did not answer within {self.timeout.total:g} s"
+                return self._failed(request, event, pick, started, 504, error)
+            except aiohttp.ClientError as exc:
+                self.pool.finished(node, ok=False)
+                return self._failed(request, event, pick, started, 502, _describe(exc))
+            except asyncio.CancelledError:  # shutting down
+                self.pool.finished(node, ok=False)
+                raise
+            return await self._relay(request, upstream, event, pick, started, sent)
+
+    async def _send(
+        self, request: web.BaseRequest, node: str, body: bytes
+    ) -> aiohttp.ClientResponse:
+        return await self.session.request(
+            request.method,
+            URL(f"http://{self.pool.address(node)}{request.raw_path}", encoded=True),
+            headers=forward_headers(request),
+            data=body or None,
+            allow_redirects=False,
+            timeout=self.timeout,
+        )
+
+    async def _relay(
+        self,
+        request: web.BaseRequest,
+        upstream: aiohttp.ClientResponse,
+        event: TraceEvent,
+        pick: Pick,
+        started: float,
+        sent: float,
+    ) -> web.StreamResponse:
+        """Answer the client with the node's response; a failure now cannot be retried."""
+        node = pick.backend_id
+        headers = response_headers(upstream.headers, request.method, node)
+        queued, served = False, False
+        try:
+            length = upstream.content_length
+            if length is not None and length <= READ_WHOLE_BODY and request.method != "HEAD":
+                body = await upstream.read()
+                queued = was_queued(upstream.headers, body, upstream.content_type)
+                response = web.Response(status=upstream.status, body=body, headers=headers)
+            else:
+                response = await _stream(request, upstream, headers)
+            served = True
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.info("lb: %s failed mid-response: %s", node, _describe(exc))
+            response = self._broken(request)
+        finally:
+            upstream.release()
+            status = upstream.status if served else 502
+            outcome = _outcome(status, queued)
+            latency = (time.perf_counter() - sent) * 1000 if status < 500 else None
+            self.pool.finished(node, ok=outcome in ("ok", "queued"), latency_ms=latency)
+            self.publish_route(
+                request, event, pick, status=status, outcome=outcome, started=started
+            )
+        return response
+
+    def _broken(self, request: web.BaseRequest) -> web.Response:
+        """The node broke off its answer: a 502 if nothing was sent yet, else cut the client."""
+        if request.transport is not None and request.writer.output_size > 0:
+            request.transport.abort()  # a truncated body must not look complete
+        return self.error_response(request, 502, "the node broke off its response")
+
+    def _failed(
+        self,
+        request: web.BaseRequest,
+        event: TraceEvent,
+        pick: Pick,
+        started: float,
+        status: int,
+        error: str,
+    ) -> web.Response:
+        self.publish_route(request, event, pick, status=status, outcome="failed", started=started)
+        return self.error_response(request, status, error)
+
+
+async def _read_body(request: web.BaseRequest) -> bytes:
+    """The whole request body, bounded by `client_max_size`; a client that waits for
+    "100 Continue" is told to go on (the node never sees the Expect header)."""
+    expects = request.headers.get("Expect", "").lower() == "100-continue"
+    if expects and request.version >= (1, 1):
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    return await request.read()
+
+
+async def _stream(
+    request: web.BaseRequest, upstream: aiohttp.ClientResponse, headers: CIMultiDict
+) -> web.StreamResponse:
+    """Relay a large or open-ended body chunk by chunk."""
+    response = web.StreamResponse(status=upstream.status, headers=headers)
+    if upstream.content_length is not None:
+        response.content_length = upstream.content_length
+    await response.prepare(request)
+    try:
+        async for chunk in upstream.content.iter_chunked(CHUNK):
+            await response.write(chunk)
+        await response.write_eof()
+    except ConnectionResetError:
+        pass  # the client went away; nothing left to tell it
+    return response
+
+
+# --- pure helpers ------------------------------------------------------------------
+
+
+def wants_websocket(request: web.BaseRequest) -> bool:
+    upgrade = request.headers.get("Upgrade", "").lower()
+    return request.method == "GET" and upgrade == "websocket"
+
+
+def was_queued(headers: CIMultiDictProxy[str], body: bytes, content_type: str) -> bool:
+    """Whether the node says the request waited in its queue: its X-Archviz-Queued header,
+    or else the "queued" field of its JSON answer."""
+    if (flag := headers.get(QUEUED_HEADER)) is not None:
+        return flag.strip().lower() in ("1", "true", "yes")
+    if content_type != "application/json" or b'"queued"' not in body:
+        return False
+    try:
+        answer = json.loads(body.decode())
+    except ValueError:
+        return False
+    return isinstance(answer, dict) and answer.get("queued") is True
+
+
+def _outcome(status: int, queued: bool) -> str:
+    if status == 503:
+        return "rejected"  # the node is at capacity
+    if status >= 500:
+        return "failed"
+    return "queued" if queued else "ok"
+
+
+def _where(request: web.BaseRequest) -> dict[str, str]:
+    return {"path": request.path, "client": client_address(request)}
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text[:200]

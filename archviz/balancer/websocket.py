@@ -1,0 +1,173 @@
+"""WebSockets through the balancer: routed once, then pinned to that node for their life.
+
+The node's handshake comes first, so a node that refuses (a wrong Origin, say) answers the
+client with its own status. Once both sides are open, messages are pumped both ways until
+either side closes; the other is closed with the same code.
+"""
+
+import asyncio
+import contextlib
+
+import aiohttp
+from aiohttp import WSCloseCode, WSMsgType, web
+from yarl import URL
+
+from archviz.balancer.algorithms import Pick
+from archviz.balancer.headers import forward_headers, lb_headers
+from archviz.balancer.proxy import CONNECT_ERRORS, Proxy, Unreachable
+from archviz.trace.events import TraceEvent
+
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+# The handshake carries these itself; the client's values are for the balancer only.
+HANDSHAKE_HEADERS = (
+    "origin",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-extensions",
+    "sec-websocket-protocol",
+)
+# Codes a close frame may not carry (RFC 6455 §7.4.1): pass on what they mean instead.
+_UNSENDABLE = {
+    1005: WSCloseCode.OK,  # closed without a code
+    1006: WSCloseCode.INTERNAL_ERROR,  # the connection dropped
+    1015: WSCloseCode.INTERNAL_ERROR,  # TLS failure
+}
+
+
+async def close_all(proxy: Proxy, code: int = WSCloseCode.GOING_AWAY) -> None:
+    """Close every WebSocket through the balancer, both sides (on shutdown)."""
+    for client, upstream in list(proxy.open_websockets):
+        await _close_both(client, upstream, code)
+
+
+async def proxy_websocket(
+    proxy: Proxy, request: web.BaseRequest, event: TraceEvent, started: float
+) -> web.StreamResponse:
+    """Connect the client to one node and relay messages until either side closes."""
+    if not web.WebSocketResponse().can_prepare(request).ok:
+        return proxy.error_response(request, 400, "not a valid WebSocket handshake")
+    pick = proxy.pick(request)
+    if pick is None:
+        return proxy.no_backend(request, event)
+    try:
+        pick, upstream = await _connect(proxy, request, pick, event)
+    except Unreachable as unreachable:
+        proxy.publish_route(request, event, pick, status=502, outcome="failed", started=started)
+        return proxy.error_response(request, 502, str(unreachable))
+    except aiohttp.WSServerHandshakeError as refused:
+        outcome = "failed" if refused.status >= 500 else "ok"
+        proxy.publish_route(
+            request, event, pick, status=refused.status, outcome=outcome, started=started
+        )
+        node = pick.backend_id
+        return web.json_response(
+            {"error": f"{node} refused the WebSocket with {refused.status}"},
+            status=refused.status,
+            headers=lb_headers(request.method, node),
+        )
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        proxy.publish_route(request, event, pick, status=504, outcome="failed", started=started)
+        return proxy.error_response(request, 504, f"{pick.backend_id}: {exc or 'timed out'}")
+    return await _relay(proxy, request, upstream, pick, event, started)
+
+
+async def _connect(
+    proxy: Proxy, request: web.BaseRequest, pick: Pick, event: TraceEvent
+) -> tuple[Pick, aiohttp.ClientWebSocketResponse]:
+    """Open the node's side, retrying once on another node if the connection fails."""
+    tried: list[str] = []
+    while True:
+        node = pick.backend_id
+        tried.append(node)
+        address = proxy.pool.address(node)
+        try:
+            upstream = await proxy.session.ws_connect(
+                URL(f"ws://{address}{request.raw_path}", encoded=True),
+                origin=request.headers.get("Origin"),
+                headers=forward_headers(request, drop=HANDSHAKE_HEADERS),
+                protocols=_protocols(request),
+                max_msg_size=MAX_MESSAGE_BYTES,
+            )
+        except CONNECT_ERRORS as exc:
+            pick = proxy.connect_failed(request, tried, exc, event)
+            continue
+        return pick, upstream
+
+
+async def _relay(
+    proxy: Proxy,
+    request: web.BaseRequest,
+    upstream: aiohttp.ClientWebSocketResponse,
+    pick: Pick,
+    event: TraceEvent,
+    started: float,
+) -> web.StreamResponse:
+    node = pick.backend_id
+    client = web.WebSocketResponse(
+        protocols=(upstream.protocol,) if upstream.protocol else (),
+        max_msg_size=MAX_MESSAGE_BYTES,
+    )
+    for name, value in lb_headers(request.method, node).items():
+        client.headers[name] = value
+    try:
+        await client.prepare(request)
+    except ConnectionError:  # the client left during the handshake
+        await upstream.close()
+        proxy.publish_route(request, event, pick, status=101, outcome="failed", started=started)
+        raise
+    proxy.publish_route(request, event, pick, status=101, outcome="ok", started=started)
+    proxy.pool.websocket_opened(node)
+    pair = (client, upstream)
+    proxy.open_websockets.add(pair)
+    try:
+        await _pump(client, upstream)
+    finally:
+        proxy.open_websockets.discard(pair)
+        proxy.pool.websocket_closed(node)
+    return client
+
+
+async def _pump(client: web.WebSocketResponse, upstream: aiohttp.ClientWebSocketResponse) -> None:
+    """Relay both ways; when one side closes, close the other with the same code."""
+    to_node = asyncio.create_task(_copy(client, upstream))
+    to_client = asyncio.create_task(_copy(upstream, client))
+    try:
+        done, _ = await asyncio.wait({to_node, to_client}, return_when=asyncio.FIRST_COMPLETED)
+        closed_first = client if to_node in done else upstream
+        await _close_both(client, upstream, _sendable(closed_first.close_code))
+    finally:
+        for task in (to_node, to_client):
+            task.cancel()
+        await asyncio.gather(to_node, to_client, return_exceptions=True)
+
+
+async def _copy(
+    source: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
+    sink: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
+) -> None:
+    async for message in source:
+        if sink.closed:
+            return
+        if message.type == WSMsgType.TEXT:
+            await sink.send_str(message.data)
+        elif message.type == WSMsgType.BINARY:
+            await sink.send_bytes(message.data)
+
+
+async def _close_both(
+    client: web.WebSocketResponse, upstream: aiohttp.ClientWebSocketResponse, code: int
+) -> None:
+    for side in (client, upstream):
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await side.close(code=code)
+
+
+def _sendable(code: int | None) -> int:
+    if code is None:
+        return WSCloseCode.INTERNAL_ERROR
+    return _UNSENDABLE.get(code, code)
+
+
+def _protocols(request: web.BaseRequest) -> list[str]:
+    offered = request.headers.getall("Sec-WebSocket-Protocol", [])
+    return [p.strip() for value in offered for p in value.split(",") if p.strip()]

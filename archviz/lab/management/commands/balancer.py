@@ -1,0 +1,67 @@
+"""`manage.py balancer`: the load balancer, a reverse proxy over the registered nodes."""
+
+import asyncio
+import os
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
+
+from archviz.balancer.app import CannotListen, LoadBalancer, stored_algorithm
+from archviz.lab.child import die_with_parent
+from archviz.lab.heartbeat import Heartbeat
+from archviz.lab.ports import require_free
+from archviz.lab.redis_conn import shared_client
+from archviz.lab.registry import Registration, now_ms
+from archviz.trace import emitter
+
+
+def seconds(text: str) -> float:
+    """A positive number of seconds (argparse names it in its error: "invalid seconds value")."""
+    value = float(text)
+    if not value > 0:
+        raise ValueError(text)
+    return value
+
+
+class Command(BaseCommand):
+    # The lab runs Django's system checks once before starting its children.
+    requires_system_checks: list[str] = []
+    help = "Run the load balancer: HTTP and WebSockets to the nodes in the registry."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--port", type=int, default=settings.ARCHVIZ_LB_PORT)
+        parser.add_argument("--host", default=settings.ARCHVIZ_HOST)
+        parser.add_argument("--id", default="lb", help="registry id (default lb)")
+        parser.add_argument(
+            "--backend-timeout",
+            type=seconds,
+            default=10.0,
+            help="seconds a node may take to answer before the client gets 504 (default 10)",
+        )
+
+    def handle(self, *args, port: int, host: str, id: str, backend_timeout: float, **options):
+        die_with_parent()
+        require_free(host, port, "ARCHVIZ_LB_PORT")
+        trace = emitter.configure(id)
+        try:
+            client = shared_client()
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from None
+        balancer = LoadBalancer(
+            id, client, trace, algorithm=stored_algorithm(client), backend_timeout_s=backend_timeout
+        )
+        heartbeats: list[Heartbeat] = []
+
+        def listening(bound_port: int) -> None:
+            registration = Registration(id, "balancer", os.getpid(), host, bound_port, now_ms())
+            heartbeats.append(Heartbeat(registration, balancer.collect).start())
+
+        try:
+            asyncio.run(balancer.serve(host, port, listening))
+        except CannotListen as exc:
+            raise CommandError(f"load balancer: {exc} (set ARCHVIZ_LB_PORT)") from None
+        finally:
+            for heartbeat in heartbeats:
+                heartbeat.stop()
+            trace.close()

@@ -1,0 +1,403 @@
+"""The load balancer as a real process in front of real nodes, on a real Redis."""
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+
+import aiohttp
+import pytest
+
+from archviz.balancer.app import stored_algorithm
+from archviz.lab import keys, registry
+from archviz.lab.ports import free_port
+from archviz.lab.registry import Registration, now_ms
+from tests.balancer.conftest import (
+    HOST,
+    NODE,
+    ROOT,
+    BalancerLab,
+    eventually,
+    get,
+    pubsub_events,
+    raw_exchange,
+    served_by,
+    status_of,
+    sticky,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+ALL = {"node-1", "node-2", "node-3"}
+
+
+# --- routing ------------------------------------------------------------------------
+
+
+def test_round_robin_sends_each_node_an_equal_share(balancer_lab: BalancerLab) -> None:
+    """Round robin: 30 requests, 10 served by each node, as X-Archviz-Node says."""
+    balancer_lab.set_algorithm("round_robin")
+    served = Counter(served_by(balancer_lab.url + "/work?ms=0") for _ in range(30))
+    assert served == {"node-1": 10, "node-2": 10, "node-3": 10}
+
+
+def test_switching_to_weighted_round_robin_follows_the_weights(balancer_lab: BalancerLab) -> None:
+    """A control command switches live to weighted round robin: weights 3, 1, 1 → 60/20/20."""
+    balancer_lab.set_algorithm("weighted_round_robin")
+    served = Counter(served_by(balancer_lab.url + "/work?ms=0") for _ in range(100))
+    assert abs(served["node-1"] - 60) <= 5, served
+    assert abs(served["node-2"] - 20) <= 5 and abs(served["node-3"] - 20) <= 5, served
+    assert balancer_lab.redis.get(keys.LB_ALGORITHM) == b"weighted_round_robin"
+
+
+def test_an_unknown_algorithm_keeps_the_current_one(balancer_lab: BalancerLab) -> None:
+    """A command naming no known algorithm is ignored; the balancer carries on as it was."""
+    balancer_lab.set_algorithm("random")
+    with balancer_lab.trace() as pubsub:
+        balancer_lab.send_algorithm("fastest")
+        balancer_lab.send_algorithm("random", by="sentinel")  # handled after the bad one
+        events = pubsub_events(
+            pubsub, lambda e: e["kind"] == "lb.algorithm" and e["detail"]["by"] == "sentinel"
+        )
+    switches = [e["detail"] for e in events if e["kind"] == "lb.algorithm"]
+    assert switches == [{"from": "random", "to": "random", "by": "sentinel"}]
+    assert balancer_lab.lb.alive()
+    assert balancer_lab.redis.get(keys.LB_ALGORITHM) == b"random"
+
+
+def test_consistent_hash_keeps_a_sticky_cookie_on_one_node(balancer_lab: BalancerLab) -> None:
+    """Consistent hash: the same archviz_sticky cookie always reaches the same node."""
+    balancer_lab.set_algorithm("consistent_hash")
+    homes = {}
+    for cookie in ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"):
+        nodes = {served_by(balancer_lab.url + "/work?ms=0", sticky(cookie)) for _ in range(5)}
+        assert len(nodes) == 1, f"{cookie} was served by {nodes}"
+        homes[cookie] = nodes.pop()
+    assert len(set(homes.values())) >= 2, homes  # different keys spread over the ring
+
+
+async def test_least_connections_avoids_the_node_holding_a_websocket(
+    balancer_lab: BalancerLab,
+) -> None:
+    """Least connections: while a WebSocket holds one node, requests go to the other two."""
+    balancer_lab.set_algorithm("least_connections")
+    url = f"ws://{HOST}:{balancer_lab.lb_port}/ws/hold/"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(url, origin=f"http://{HOST}") as ws,
+    ):
+        held = (await ws.receive_json(timeout=5))["node"]
+        served = Counter()
+        for _ in range(10):
+            async with session.get(balancer_lab.url + "/work?ms=0") as response:
+                assert response.status == 200
+                served[response.headers[NODE]] += 1
+    assert held not in served
+    assert served == dict.fromkeys(ALL - {held}, 5)
+
+
+# --- what the nodes and the dashboard see ---------------------------------------------
+
+
+def test_each_request_publishes_one_route_event_with_its_reason(balancer_lab: BalancerLab) -> None:
+    """Every routed request is one lb.route trace event: where, why, and how it went."""
+    balancer_lab.set_algorithm("round_robin")
+    with balancer_lab.trace() as pubsub:
+        status, headers, _ = get(balancer_lab.url + "/work?ms=5")
+        events = pubsub_events(pubsub, lambda e: e["kind"] == "lb.route")
+    route = events[-1]
+    assert status == 200
+    assert (route["src"], route["dst"], route["demo"], route["ok"]) == (
+        "lb",
+        headers[NODE],
+        "lb",
+        True,
+    )
+    assert route["detail"]["reason"].startswith("round robin: ")
+    assert route["detail"]["outcome"] == "ok" and route["detail"]["status"] == 200
+    assert route["detail"]["path"] == "/work" and route["detail"]["client"] == HOST
+    assert route["ms"] >= 5
+
+
+def test_responses_carry_cors_headers_for_the_dashboard(balancer_lab: BalancerLab) -> None:
+    """A learner's tab on another origin may read which node answered a GET."""
+    _, headers, _ = get(balancer_lab.url + "/work?ms=0", {"Origin": "http://127.0.0.1:8000"})
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert headers["Access-Control-Expose-Headers"] == NODE
+
+
+async def test_a_websocket_stays_pinned_to_its_node(balancer_lab: BalancerLab) -> None:
+    """A WebSocket through the balancer talks to one node for its whole life."""
+    balancer_lab.set_algorithm("round_robin")
+    url = f"ws://{HOST}:{balancer_lab.lb_port}/ws/hold/"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(url, origin=f"http://{HOST}") as ws,
+    ):
+        hello = await ws.receive_json(timeout=5)
+        pinned = hello["node"]
+        for number in range(5):
+            await ws.send_str(f"message {number}")
+            echo = await ws.receive_json(timeout=5)
+            assert echo == {"type": "echo", "node": pinned, "text": f"message {number}"}
+        await eventually(
+            lambda: balancer_lab.backends()[pinned]["websockets"] == 1, "the LB counting it"
+        )
+        await ws.close(code=4000)
+    await eventually(lambda: balancer_lab.backends()[pinned]["websockets"] == 0, "LB count 0")
+    await eventually(
+        lambda: balancer_lab.node_metrics(pinned)["extra"]["websockets"] == 0,
+        "the node's side closed too",
+    )
+
+
+async def test_a_websocket_with_a_foreign_origin_gets_the_nodes_refusal(
+    balancer_lab: BalancerLab,
+) -> None:
+    """The Origin header is passed on, so the node's origin check still protects it."""
+    url = f"ws://{HOST}:{balancer_lab.lb_port}/ws/hold/"
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await session.ws_connect(url, origin="http://evil.example")
+    assert refused.value.status == 403
+
+
+# --- failures ---------------------------------------------------------------------------
+
+
+async def test_a_killed_node_costs_no_idempotent_request(balancer_lab: BalancerLab) -> None:
+    """SIGKILL a node mid-traffic: every GET still succeeds, retried on another node."""
+    balancer_lab.set_algorithm("round_robin")
+    victim = balancer_lab.nodes["node-3"]
+    statuses, served = [], []
+    try:
+        with balancer_lab.trace() as pubsub:
+            async with aiohttp.ClientSession() as session:
+                for number in range(200):
+                    if number == 50:
+                        os.kill(victim.pid, signal.SIGKILL)
+                        victim.popen.wait()
+                    async with session.get(balancer_lab.url + "/work?ms=0") as response:
+                        statuses.append(response.status)
+                        served.append(response.headers[NODE])
+            retry = pubsub_events(pubsub, lambda e: e["kind"] == "lb.retry")[-1]
+        assert statuses == [200] * 200
+        assert "node-3" in served[:50] and "node-3" not in served[50:]
+        assert retry["dst"] == "node-3" and retry["detail"]["retry_on"] in ALL - {"node-3"}
+        await eventually(
+            lambda: (
+                balancer_lab.backends().get("node-3", {}).get("health", "gone")
+                in ("ejected", "unhealthy", "gone")
+            ),
+            "node-3 out of rotation",
+        )
+    finally:
+        balancer_lab.start_node("node-3")
+        balancer_lab.wait_registered("node", ALL)
+        balancer_lab.wait_until_routable(ALL)
+
+
+async def test_a_node_at_capacity_rejects_while_the_others_serve(
+    balancer_lab: BalancerLab,
+) -> None:
+    """Capacity 1: a burst pinned to one node is partly queued, partly 503; others are served."""
+    balancer_lab.set_algorithm("consistent_hash")
+    homes: dict[str, str] = {}  # node -> a cookie that the hash ring sends there
+    for cookie in (f"k{number}" for number in range(100)):
+        homes.setdefault(served_by(balancer_lab.url + "/work?ms=0", sticky(cookie)), cookie)
+        if {"node-1", "node-2"} <= set(homes):
+            break
+    busy, other = homes["node-2"], homes["node-1"]
+    config = keys.node_config("node-2")
+    balancer_lab.redis.hset(config, "capacity", 1)
+    try:
+        await eventually(
+            lambda: balancer_lab.node_metrics("node-2")["extra"]["capacity"] == 1, "capacity 1"
+        )
+        with balancer_lab.trace() as pubsub:
+            async with aiohttp.ClientSession() as session:
+
+                async def fetch(cookie: str, ms: int) -> tuple[int, str]:
+                    url = f"{balancer_lab.url}/work?ms={ms}"
+                    async with session.get(url, headers=sticky(cookie)) as response:
+                        await response.read()
+                        return response.status, response.headers[NODE]
+
+                burst = [fetch(busy, 500) for _ in range(8)]
+                others = [fetch(other, 50) for _ in range(8)]
+                results = await asyncio.gather(*burst, *others)
+            routes = [e for e in pubsub_events(pubsub, _nth_route(16)) if e["kind"] == "lb.route"]
+    finally:
+        balancer_lab.redis.hset(config, "capacity", 10)
+    busy_results, other_results = results[:8], results[8:]
+    assert {node for _, node in busy_results} == {"node-2"}
+    statuses = Counter(status for status, _ in busy_results)
+    assert set(statuses) == {200, 503}  # 1 working, 2 queued at most, the rest refused
+    assert other_results == [(200, "node-1")] * 8
+    outcomes = Counter((e["dst"], e["detail"]["outcome"]) for e in routes)
+    assert outcomes[("node-2", "rejected")] == statuses[503]
+    assert outcomes[("node-2", "ok")] + outcomes[("node-2", "queued")] == statuses[200]
+    assert outcomes[("node-2", "queued")] >= 1 and outcomes[("node-1", "ok")] == 8
+    await eventually(
+        lambda: balancer_lab.node_metrics("node-2")["extra"]["capacity"] == 10, "capacity back"
+    )
+
+
+def _nth_route(n: int) -> Callable[[dict], bool]:
+    """A stop condition: the n-th lb.route event."""
+    seen = Counter()
+
+    def reached(event: dict) -> bool:
+        seen[event["kind"]] += 1
+        return seen["lb.route"] >= n
+
+    return reached
+
+
+async def test_bad_requests_are_refused_while_good_ones_are_served(
+    balancer_lab: BalancerLab,
+) -> None:
+    """Malformed or oversized requests get 400/414/431 and never disturb other clients."""
+    port = balancer_lab.lb_port
+
+    async def traffic() -> list[int]:
+        async with aiohttp.ClientSession() as session:
+            statuses = []
+            for _ in range(60):
+                async with session.get(balancer_lab.url + "/work?ms=1") as response:
+                    statuses.append(response.status)
+            return statuses
+
+    running = asyncio.create_task(traffic())
+    garbage = await asyncio.to_thread(raw_exchange, port, b"NONSENSE\r\n\r\n")
+    huge_header = b"GET /work HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n"
+    huge = await asyncio.to_thread(raw_exchange, port, huge_header)
+    many = b"".join(f"X-H{n}: v\r\n".encode() for n in range(300))
+    crowded = await asyncio.to_thread(
+        raw_exchange, port, b"GET /work HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n"
+    )
+    long_url = b"GET /work?pad=" + b"p" * 10_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    too_long = await asyncio.to_thread(raw_exchange, port, long_url)
+    assert [status_of(garbage), status_of(huge), status_of(crowded), status_of(too_long)] == [
+        400,
+        431,
+        431,
+        414,
+    ]
+    assert b"X-Archviz-Node: none" in huge
+    assert await running == [200] * 60
+    assert balancer_lab.lb.alive()
+
+
+def test_a_taken_port_is_a_one_line_error(balancer_lab: BalancerLab) -> None:
+    """Starting a balancer on a port in use fails at once, naming the setting to change."""
+    with socket.socket() as taken:
+        taken.bind((HOST, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "balancer", "--port", str(port)],
+            cwd=ROOT,
+            env=balancer_lab.env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert done.returncode == 1
+    assert "ARCHVIZ_LB_PORT" in done.stderr and "Traceback" not in done.stderr
+
+
+# --- a balancer of its own: no nodes, or one we make ------------------------------------
+
+
+def test_no_healthy_node_is_a_503_with_retry_after(lone_lab: BalancerLab) -> None:
+    """With no node to send it to, the balancer answers 503 itself and says when to retry."""
+    wait_for(lambda: lone_lab.backends() == {} and lone_lab.metrics(), "an empty pool")
+    with lone_lab.trace() as pubsub:
+        status, headers, body = get(lone_lab.url + "/work?ms=0")
+        reject = pubsub_events(pubsub, lambda e: e["kind"] == "lb.reject")[-1]
+    assert status == 503 and json.loads(body) == {"error": "no healthy backend"}
+    assert headers["Retry-After"] == "1" and headers[NODE] == "none"
+    assert reject["ok"] is False and reject["detail"]["path"] == "/work"
+
+
+def test_nodes_that_refuse_connections_get_one_retry_then_are_ejected(
+    lone_lab: BalancerLab,
+) -> None:
+    """Nodes refusing connections: one retry, then 502; both are ejected, so next comes 503."""
+    dead = [
+        Registration(f"dead-{n}", "node", os.getpid(), HOST, free_port(HOST), now_ms())
+        for n in (1, 2)
+    ]
+    try:
+        for registration in dead:
+            registry.register(lone_lab.redis, registration)
+        wait_for(lambda: set(lone_lab.backends()) == {"dead-1", "dead-2"}, "both in the pool")
+        with lone_lab.trace() as pubsub:
+            status, headers, _ = get(lone_lab.url + "/work?ms=0")
+            events = pubsub_events(pubsub, lambda e: e["kind"] == "lb.route")
+        after, _, _ = get(lone_lab.url + "/work?ms=0")
+    finally:
+        for registration in dead:
+            registry.deregister(lone_lab.redis, "node", registration.id)
+    assert status == 502 and headers[NODE] == "none"
+    kinds = Counter(e["kind"] for e in events)
+    assert kinds["lb.retry"] == 1 and kinds["lb.health"] == 2
+    assert events[-1]["ok"] is False and events[-1]["detail"]["outcome"] == "failed"
+    assert after == 503
+
+
+async def test_the_node_gets_forwarding_headers_and_no_hop_by_hop_ones(
+    lone_lab: BalancerLab, echo_backend: str
+) -> None:
+    """X-Forwarded-For/Host/Proto reach the backend; Connection-scoped headers do not."""
+    request = (
+        b"GET /anything?x=1 HTTP/1.1\r\nHost: lb.example\r\n"
+        b"X-Forwarded-For: 203.0.113.9\r\n"
+        b"Connection: close, X-Secret\r\nX-Secret: for this hop only\r\n\r\n"
+    )
+    answer = await asyncio.to_thread(raw_exchange, lone_lab.lb_port, request)
+    head, body = answer.split(b"\r\n\r\n", 1)
+    seen = dict(json.loads(body)["headers"])
+    assert status_of(head) == 200 and f"\r\n{NODE}: {echo_backend}\r\n".encode() in head
+    assert seen["X-Forwarded-For"] == f"203.0.113.9, {HOST}"
+    assert seen["X-Forwarded-Host"] == "lb.example"
+    assert seen["X-Forwarded-Proto"] == "http"
+    assert "X-Secret" not in seen and "Connection" not in seen
+
+
+async def test_a_backend_slower_than_the_timeout_is_a_504(
+    lone_lab: BalancerLab, echo_backend: str
+) -> None:
+    """A node that does not answer within the backend timeout (1 s here) costs the client a 504."""
+    status, headers, body = await asyncio.to_thread(get, lone_lab.url + "/slow")
+    assert status == 504 and headers[NODE] == "none"
+    assert "did not answer within 1 s" in json.loads(body)["error"]
+
+
+def test_a_restarted_balancer_carries_on_with_the_stored_algorithm(lone_lab: BalancerLab) -> None:
+    """The algorithm is kept in Redis, so a restarted balancer goes on with it."""
+    lone_lab.set_algorithm("least_latency")
+    lone_lab.stop_lb()
+    assert lone_lab.lb.wait() == 0, lone_lab.lb.output()
+    lone_lab.start_lb()
+    lone_lab.wait_lb_ready()
+    assert lone_lab.metrics()["extra"]["algorithm"] == "least_latency"
+
+
+def test_a_stored_algorithm_nobody_knows_means_round_robin(
+    lone_lab: BalancerLab, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An unknown stored algorithm is not fatal: round robin, and a warning naming it."""
+    lone_lab.redis.set(keys.LB_ALGORITHM, "nonsense")
+    try:
+        assert stored_algorithm(lone_lab.redis) == "round_robin"
+    finally:
+        lone_lab.redis.delete(keys.LB_ALGORITHM)
+    assert "unknown stored algorithm 'nonsense'" in caplog.text

@@ -1,7 +1,8 @@
 """The archviz load balancer against a direct connection and nginx, in one run.
 
 - added latency: the same open-loop load (200 requests/s of zero-work GETs) sent
-  directly to one node, through the archviz LB, and through nginx over the same nodes;
+  directly to the nodes (the client takes them in turn), through the archviz LB, and
+  through nginx over the same nodes;
 - throughput: wrk (closed loop) through the archviz LB and through nginx;
 - failover: 200 requests/s through the LB while a node is SIGKILLed: how long until no
   request goes to it (from the LB's own trace events) and how many requests failed.
@@ -32,14 +33,20 @@ SECONDS = 10
 WORK = "/work?ms=0"
 
 
-async def open_loop(url: str, rate: float = RATE, seconds: float = SECONDS) -> list[dict]:
-    """Send at a fixed rate regardless of answers; latency counts from the scheduled time."""
+async def open_loop(
+    url: str | list[str], rate: float = RATE, seconds: float = SECONDS
+) -> list[dict]:
+    """Send at a fixed rate regardless of answers; latency counts from the scheduled time.
+
+    Given several URLs, the client spreads the requests over them in turn itself.
+    """
+    urls = [url] if isinstance(url, str) else url
     results: list[dict] = []
     connector = aiohttp.TCPConnector(limit=400)
     timeout = aiohttp.ClientTimeout(total=15)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
-        async def one(scheduled: float) -> None:
+        async def one(scheduled: float, url: str) -> None:
             try:
                 async with session.get(url + WORK) as response:
                     await response.read()
@@ -55,7 +62,7 @@ async def open_loop(url: str, rate: float = RATE, seconds: float = SECONDS) -> l
         for i in range(int(rate * seconds)):
             scheduled = start + i / rate
             await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
-            tasks.append(asyncio.create_task(one(scheduled)))
+            tasks.append(asyncio.create_task(one(scheduled, urls[i % len(urls)])))
         await asyncio.gather(*tasks)
     return results
 
@@ -169,7 +176,8 @@ def main() -> None:
     summary: dict = {"bench": "lb", "rate": RATE, "seconds": SECONDS}
     with Cluster(3) as cluster:
         node_ports = [cluster.ports[f"node-{n}"] for n in range(1, 4)]
-        direct = latency_summary(asyncio.run(open_loop(cluster.url("node-1"))))
+        node_urls = [cluster.url(f"node-{n}") for n in range(1, 4)]
+        direct = latency_summary(asyncio.run(open_loop(node_urls)))
         via_lb = latency_summary(asyncio.run(open_loop(cluster.url("lb"))))
         summary |= {"direct": direct, "archviz_lb": via_lb}
         summary["lb_added_p50_ms"] = round(via_lb["p50_ms"] - direct["p50_ms"], 3)

@@ -55,7 +55,7 @@ def browser_required() -> bool:
 def lab(tmp_path_factory) -> Iterator[RunningLab]:
     """A whole lab (embedded Redis, dashboard, 3 nodes) on free ports, shared by a module."""
     running = RunningLab(tmp_path_factory.mktemp("lab")).start()
-    running.wait_for_nodes_up(3)
+    running.wait_for_ready(3)
     yield running
     if running.process.poll() is None:
         running.stop()

@@ -151,6 +151,19 @@ class RunningLab:
             timeout,
         )
 
+    def wait_for_ready(self, nodes: int = 3, timeout: float = 40) -> dict:
+        """Every node up and healthy in the load balancer, and the traffic generator running."""
+        return self.wait_until(
+            lambda s: (
+                sum(n["status"] == "up" for n in s["nodes"]) == nodes == len(s["nodes"])
+                and s["lb"] is not None
+                and s["traffic"] is not None
+                and sum(b["health"] == "healthy" for b in s["lb"]["backends"]) == nodes
+            ),
+            f"{nodes} nodes up and healthy behind the load balancer",
+            timeout,
+        )
+
     def manage(self, *args: str) -> str:
         """Run another manage.py command against this lab's database and Redis."""
         env = self.env | {"REDIS_URL": self.redis_url}

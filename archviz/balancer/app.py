@@ -24,8 +24,7 @@ from archviz.balancer.proxy import Proxy, wants_websocket
 from archviz.balancer.server import KEEPALIVE_TIMEOUT_S, ProxyServer
 from archviz.balancer.websocket import close_all, proxy_websocket
 from archviz.lab import keys
-from archviz.lab.control import InvalidCommand, parse_command
-from archviz.lab.redis_conn import async_blocking_client
+from archviz.lab.control import AlgorithmCommand, listen_for_commands
 from archviz.lab.registry import Metrics, now_ms
 from archviz.node.runtime import rss_bytes
 from archviz.trace.emitter import Emitter
@@ -35,7 +34,6 @@ log = logging.getLogger(__name__)
 DEFAULT_ALGORITHM = "round_robin"
 CONNECTION_LIMIT = 512  # pooled connections to all backends together
 SHUTDOWN_GRACE_S = 1.0
-RESUBSCRIBE_AFTER_S = 0.5
 METRICS_WAIT_S = 0.25
 
 
@@ -160,7 +158,9 @@ class LoadBalancer:
         return [
             asyncio.create_task(refresh_forever(self.pool, self.redis), name="lb-registry"),
             asyncio.create_task(checker.run_forever(), name="lb-health"),
-            asyncio.create_task(self._listen_for_commands(), name="lb-control"),
+            asyncio.create_task(
+                listen_for_commands(self.id, "lb.", self.on_command), name="lb-control"
+            ),
         ]
 
     async def _shut_down(self, runner: web.ServerRunner, tasks: list[asyncio.Task]) -> None:
@@ -173,37 +173,8 @@ class LoadBalancer:
 
     # --- control -----------------------------------------------------------------
 
-    async def _listen_for_commands(self) -> None:
-        """Carry out `lb.algorithm` commands; reconnect to Redis whenever it goes away."""
-        lost = False
-        while True:
-            client = async_blocking_client()
-            try:
-                async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(keys.CONTROL_CHANNEL)
-                    if lost:
-                        log.info("%s: listening for commands again", self.id)
-                        lost = False
-                    async for message in pubsub.listen():
-                        if message["type"] == "message":
-                            await self.on_command(message["data"])
-            except (redis.RedisError, OSError) as exc:
-                if not lost:  # once per outage
-                    log.warning("%s: control channel lost, resubscribing: %s", self.id, exc)
-                lost = True
-            finally:
-                with contextlib.suppress(redis.RedisError, OSError):
-                    await client.aclose()
-            await asyncio.sleep(RESUBSCRIBE_AFTER_S)
-
-    async def on_command(self, raw: bytes | str) -> None:
-        try:
-            command = parse_command(raw)
-        except InvalidCommand as exc:
-            log.warning("lb: ignored a bad control command: %s", exc)
-            return
-        if command["type"] != "lb.algorithm":
-            return  # the supervisor's or the traffic generator's
+    async def on_command(self, command: AlgorithmCommand) -> None:
+        """Switch the algorithm live; the new one is kept in Redis for restarts."""
         previous = self.proxy.switch(command["algorithm"])
         self.algorithm = command["algorithm"]
         log.info("lb: algorithm %s -> %s (by %s)", previous, self.algorithm, command["by"])

@@ -5,14 +5,22 @@ The supervisor carries out `node.*`, the load balancer `lb.*`, the traffic gener
 before it sends any of them.
 """
 
+import asyncio
+import contextlib
 import json
+import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Literal, TypedDict
 
 import redis
 
 from archviz.balancer.algorithms import NAMES as ALGORITHM_NAMES
 from archviz.lab import keys
+from archviz.lab.redis_conn import async_blocking_client
+
+log = logging.getLogger(__name__)
+RESUBSCRIBE_AFTER_S = 0.5
 
 NODE_COMMANDS = ("node.kill", "node.stop", "node.restart", "node.pause", "node.resume")
 COMMANDS = (*NODE_COMMANDS, "lb.algorithm", "traffic.set")
@@ -107,3 +115,47 @@ def validate_traffic(obj: dict) -> dict:
 def send_command(client: redis.Redis, command: ControlCommand) -> int:
     """Publish a command; returns how many processes received it (0: none listening)."""
     return client.publish(keys.CONTROL_CHANNEL, json.dumps(command))
+
+
+async def listen_for_commands(
+    component: str, prefix: str, carry_out: Callable[[ControlCommand], Awaitable[None]]
+) -> None:
+    """For ever: hand each valid command whose type starts with `prefix` to carry_out.
+
+    Malformed commands are logged and skipped, a failing carry_out is logged, and a lost
+    Redis connection is resubscribed: a component never dies of its control channel.
+    """
+    lost = False
+    while True:
+        client = async_blocking_client()
+        try:
+            async with client.pubsub() as pubsub:
+                await pubsub.subscribe(keys.CONTROL_CHANNEL)
+                if lost:
+                    log.info("%s: listening for commands again", component)
+                    lost = False
+                async for message in pubsub.listen():
+                    if message["type"] == "message":
+                        await _dispatch(component, prefix, message["data"], carry_out)
+        except (redis.RedisError, OSError) as exc:
+            if not lost:  # once per outage
+                log.warning("%s: control channel lost, resubscribing: %s", component, exc)
+            lost = True
+        finally:
+            with contextlib.suppress(redis.RedisError, OSError):
+                await client.aclose()
+        await asyncio.sleep(RESUBSCRIBE_AFTER_S)
+
+
+async def _dispatch(component: str, prefix: str, raw: bytes, carry_out) -> None:
+    try:
+        command = parse_command(raw)
+    except InvalidCommand as exc:
+        log.warning("%s: ignored a malformed control command: %s", component, exc)
+        return
+    if not command["type"].startswith(prefix):
+        return  # another component's
+    try:
+        await carry_out(command)
+    except Exception:  # one command that fails must not end the listening
+        log.exception("%s: failed to carry out %s", component, command["type"])

@@ -20,11 +20,11 @@ from asgiref.sync import sync_to_async
 from archviz.lab import keys, registry
 from archviz.lab.backoff import RestartPolicy
 from archviz.lab.child import Child, ProcessRecord, describe_exit, manage_py_command
-from archviz.lab.control import NODE_COMMANDS, InvalidCommand, NodeCommand, parse_command
+from archviz.lab.control import NodeCommand, listen_for_commands
 from archviz.lab.embedded_redis import EmbeddedRedis
 from archviz.lab.ports import free_port, port_is_free
 from archviz.lab.reconcile import NodeSpec, Start, Stop, Update, plan
-from archviz.lab.redis_conn import async_blocking_client, shared_client
+from archviz.lab.redis_conn import shared_client
 from archviz.trace.emitter import Emitter
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class Supervisor:
             loop.add_signal_handler(sig, self._stop.set)
         await self._redis(self._clear_stale_state)
         await self._start_services()
-        listener = asyncio.create_task(self._listen_for_commands())
+        listener = asyncio.create_task(listen_for_commands("supervisor", "node.", self._on_command))
         try:
             while not self._stop.is_set():
                 await self._tick()
@@ -285,27 +285,7 @@ class Supervisor:
 
     # --- commands ----------------------------------------------------------------
 
-    async def _listen_for_commands(self) -> None:
-        while True:
-            try:
-                client = async_blocking_client(self.redis_url)
-                async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(keys.CONTROL_CHANNEL)
-                    async for message in pubsub.listen():
-                        if message["type"] == "message":
-                            await self._on_command(message["data"])
-            except (redis.RedisError, OSError) as exc:
-                log.debug("control channel lost (%s); resubscribing", exc)
-                await asyncio.sleep(0.5)
-
-    async def _on_command(self, raw: bytes) -> None:
-        try:
-            command = parse_command(raw)
-        except InvalidCommand as exc:
-            log.warning("ignored a malformed control command: %s", exc)
-            return
-        if command["type"] not in NODE_COMMANDS:
-            return  # the load balancer's or the traffic generator's
+    async def _on_command(self, command: NodeCommand) -> None:
         child = self.children.get(command["node"])
         if child is None or child.spec is None:
             log.warning("ignored %s for unknown node %r", command["type"], command["node"])

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import signal
+from functools import partial
 
 import redis
 from django.conf import settings
@@ -14,9 +15,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from archviz.lab import keys
 from archviz.lab.child import die_with_parent
-from archviz.lab.control import InvalidCommand, parse_command
+from archviz.lab.control import TrafficCommand, listen_for_commands
 from archviz.lab.heartbeat import Heartbeat
-from archviz.lab.redis_conn import async_blocking_client, shared_client
+from archviz.lab.redis_conn import shared_client
 from archviz.lab.registry import Metrics, Registration, now_ms
 from archviz.node.runtime import rss_bytes
 from archviz.trace import emitter
@@ -67,7 +68,9 @@ async def _run(component_id: str) -> None:
     heartbeat = Heartbeat(registration, lambda: _collect(generator, component_id))
     await generator.start()
     heartbeat.start()
-    listener = asyncio.create_task(_listen_for_commands(generator))
+    listener = asyncio.create_task(
+        listen_for_commands(component_id, "traffic.", partial(_carry_out, generator))
+    )
     try:
         await stop.wait()
     finally:
@@ -103,32 +106,8 @@ def _collect(generator: TrafficGenerator, component_id: str) -> Metrics:
     )
 
 
-async def _listen_for_commands(generator: TrafficGenerator) -> None:
-    while True:
-        try:
-            client = async_blocking_client()
-            async with client.pubsub() as pubsub:
-                await pubsub.subscribe(keys.CONTROL_CHANNEL)
-                async for message in pubsub.listen():
-                    if message["type"] != "message":
-                        continue
-                    try:
-                        await _on_command(generator, message["data"])
-                    except Exception:  # one bad command must not end the listening
-                        log.exception("failed to carry out %r", message["data"][:200])
-        except (redis.RedisError, OSError) as exc:
-            log.debug("control channel lost (%s); resubscribing", exc)
-            await asyncio.sleep(0.5)
-
-
-async def _on_command(generator: TrafficGenerator, raw: bytes) -> None:
-    try:
-        command = parse_command(raw)
-    except InvalidCommand as exc:
-        log.warning("ignored a malformed control command: %s", exc)
-        return
-    if command["type"] != "traffic.set":
-        return  # the supervisor's or the load balancer's
+async def _carry_out(generator: TrafficGenerator, command: TrafficCommand) -> None:
+    """Apply new settings live, and keep them in Redis so that a restart resumes them."""
     new = TrafficSettings.from_mapping(command)
     generator.apply(new)
     log.info("traffic set by %s: %s", command["by"] or "someone", new)

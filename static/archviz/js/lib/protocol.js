@@ -6,7 +6,7 @@ export const SCHEMA_VERSION = 1;
 
 export const NODE_STATUSES = Object.freeze(["starting", "up", "down", "stopped", "failed"]);
 
-export const CONTROL_ACTIONS = Object.freeze(["kill", "stop", "restart"]);
+export const CONTROL_ACTIONS = Object.freeze(["kill", "stop", "restart", "pause", "resume"]);
 
 export const SERVER_FRAME_TYPES = Object.freeze([
   "welcome",
@@ -111,7 +111,7 @@ export function componentBoxId(componentId) {
   return componentId.startsWith("dashboard") ? "dashboard" : componentId;
 }
 
-// client -> server
+// client -> server: every message a page sends is built here.
 export function pingRequest(nodeId) {
   return { type: "ping", node: nodeId };
 }
@@ -121,4 +121,26 @@ export function controlRequest(action, nodeId) {
     throw new ProtocolError(`unknown control action ${JSON.stringify(action)}`);
   }
   return { type: "control", action, node: nodeId };
+}
+
+export function algorithmRequest(algorithm) {
+  return { type: "lb.algorithm", algorithm };
+}
+
+/** settings: {rate, work_ms, variance_ms, ws_clients}, sent flat beside the type. */
+export function trafficRequest(settings) {
+  return { type: "traffic", ...settings };
+}
+
+/** settings: the changed node settings only ({capacity, latency_ms, jitter_ms, weight}). */
+export function nodeConfigRequest(nodeId, settings) {
+  return { type: "node.config", node: nodeId, settings };
+}
+
+export function nodeAddRequest() {
+  return { type: "node.add" };
+}
+
+export function nodeRemoveRequest(nodeId) {
+  return { type: "node.remove", node: nodeId };
 }

@@ -1,0 +1,95 @@
+"""The load-balancer page in a real browser: algorithm switch, a learner's own requests,
+and an instructor's kill moving the traffic to the other nodes."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.running_lab import RunningLab
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+
+def _open_lb(page: Page, lab: RunningLab) -> None:
+    page.goto(lab.url + "/lb/")
+    expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=15_000)
+    expect(page.locator("#send-requests")).to_be_enabled(timeout=15_000)
+
+
+def _my_answers(page: Page) -> list[str]:
+    rows = page.locator("#my-requests li[data-node]")
+    expect(rows).to_have_count(10, timeout=15_000)
+    return [row.get_attribute("data-node") for row in rows.all()]
+
+
+def _log_in(page: Page, lab: RunningLab, user: str, password: str) -> None:
+    page.goto(lab.url + "/accounts/login/?next=/lb/")
+    page.fill('input[name="username"]', user)
+    page.fill('input[name="password"]', password)
+    page.locator('form button[type="submit"], form input[type="submit"]').first.click()
+    page.wait_for_url(re.compile(r"/lb/$"))
+
+
+def test_learner_sends_requests_through_the_lb_and_sees_round_robin(
+    page: Page, lab: RunningLab
+) -> None:
+    """A learner's tab is a real client: 10 requests spread over the 3 nodes in turn."""
+    _open_lb(page, lab)
+    expect(page.locator("#current-algorithm")).to_have_attribute("data-algorithm", "round_robin")
+    expect(page.locator("#algorithm")).to_have_count(0)  # no controls for learners
+    page.locator("#send-requests").click()
+    answers = _my_answers(page)
+    assert sorted(answers.count(n) for n in ("node-1", "node-2", "node-3")) == [3, 3, 4]
+
+
+def test_instructor_switches_algorithm_and_the_distribution_follows(
+    page: Page, lab: RunningLab
+) -> None:
+    """Weights 8/1/1 and weighted round robin chosen in the page: node-1 serves 8 of 10."""
+    lab.shell(
+        "from archviz.dashboard.models import Node; "
+        "Node.objects.filter(name='node-1').update(weight=8)"
+    )
+    lab.wait_until(
+        lambda s: any(n["id"] == "node-1" and n["weight"] == 8 for n in s["nodes"]),
+        "node-1 weight applied",
+    )
+    lab.create_user("lbteach", "lb-page-instructor-pw-3", instructor=True)
+    _log_in(page, lab, "lbteach", "lb-page-instructor-pw-3")
+    _open_lb(page, lab)
+    page.select_option("#algorithm", "weighted_round_robin")
+    expect(page.locator("#current-algorithm")).to_have_attribute(
+        "data-algorithm", "weighted_round_robin", timeout=10_000
+    )
+    page.locator("#send-requests").click()
+    assert _my_answers(page).count("node-1") == 8
+
+    page.select_option("#algorithm", "round_robin")
+    expect(page.locator("#current-algorithm")).to_have_attribute(
+        "data-algorithm", "round_robin", timeout=10_000
+    )
+
+
+def test_instructor_kills_a_node_and_its_traffic_moves(page: Page, lab: RunningLab) -> None:
+    """With traffic flowing, Kill on node-2: its share drops to nothing, the others take it."""
+    _log_in(page, lab, "lbteach", "lb-page-instructor-pw-3")
+    _open_lb(page, lab)
+    page.fill("#traffic-rate", "30")
+    page.fill("#traffic-work", "5")
+    page.fill("#traffic-variance", "0")
+    page.fill("#traffic-ws", "0")
+    page.locator("#traffic-start").click()
+    node2 = page.locator('[data-lb-node="node-2"]')
+    expect(node2.locator('[data-field="share"]')).to_have_text(
+        re.compile(r"^[1-9]\d*%$"), timeout=20_000
+    )
+    node2.locator('button[data-action="kill"]').click()
+    expect(node2.locator('[data-field="share"]')).to_have_text(
+        re.compile(r"^(0%|—)$"), timeout=20_000
+    )
+    for other in ("node-1", "node-3"):
+        share = page.locator(f'[data-lb-node="{other}"] [data-field="share"]')
+        expect(share).to_have_text(re.compile(r"^([4-9]\d|100)%$"), timeout=20_000)
+    page.locator("#traffic-stop").click()
+    lab.wait_for_nodes_up(3)

@@ -1,7 +1,10 @@
 """The node's ASGI application: Django with the node's own URLs, counting its connections."""
 
+from django.conf import settings
+from django.core import signals
 from django.core.asgi import get_asgi_application
 from django.core.handlers.asgi import ASGIHandler, ASGIRequest
+from django.db import close_old_connections
 
 from archviz.node.runtime import NodeCounters
 
@@ -34,8 +37,17 @@ class CountConnections:
             self.counters.requests_total += 1
 
 
+# The node's endpoints are internal JSON: no sessions, CSRF, auth or messages. Under
+# ASGI every sync middleware, and every sync signal receiver, costs a thread hop per
+# request, which would make the node, not the lesson, the bottleneck.
+NODE_MIDDLEWARE: list[str] = []
+
+
 def build_application(counters: NodeCounters):
     get_asgi_application()  # sets Django up exactly as the dashboard does
+    settings.MIDDLEWARE = NODE_MIDDLEWARE  # this process serves only the node
+    signals.request_started.disconnect(close_old_connections)  # the node uses no database
+    signals.request_finished.disconnect(close_old_connections)
     from channels.routing import ProtocolTypeRouter, URLRouter
     from channels.security.websocket import AllowedHostsOriginValidator
     from django.urls import path

@@ -9,7 +9,7 @@ from archviz.trace.events import InvalidEvent, TraceEvent, validate_event
 
 
 def parse_batch(raw: bytes | str) -> tuple[list[TraceEvent], int]:
-    """The valid events of one published batch, and how many were invalid."""
+    """The valid events of one published (or logged) batch, and how many were invalid."""
     try:
         items = json.loads(raw)
     except ValueError:
@@ -26,12 +26,9 @@ def parse_batch(raw: bytes | str) -> tuple[list[TraceEvent], int]:
 
 
 def recent_events(client: redis.Redis, count: int = 50) -> list[TraceEvent]:
-    """The newest events of the replay stream, oldest first."""
+    """The newest `count` valid events of the replay stream, oldest first."""
     entries = client.xrevrange(keys.TRACE_LOG, count=count)
     events: list[TraceEvent] = []
     for _entry_id, fields in reversed(entries):
-        try:
-            events.append(validate_event(json.loads(fields[b"e"])))
-        except (KeyError, ValueError):
-            continue
-    return events
+        events += parse_batch(fields.get(b"batch", b""))[0]
+    return events[-count:]

@@ -57,9 +57,11 @@ def _receive_batches(pubsub: redis.client.PubSub, count: int, deadline_s: float 
 def _logged_events(client: redis.Redis, count: int, deadline_s: float = 10.0) -> list:
     """The replay stream's events, once it holds `count` of them (or the deadline passed)."""
     deadline = time.monotonic() + deadline_s
-    while client.xlen(keys.TRACE_LOG) < count and time.monotonic() < deadline:
+    logged: list = []
+    while len(logged) < count and time.monotonic() < deadline:
+        logged = [e for _id, f in client.xrange(keys.TRACE_LOG) for e in json.loads(f[b"batch"])]
         time.sleep(0.01)
-    return [json.loads(f[b"e"]) for _id, f in client.xrange(keys.TRACE_LOG)]
+    return logged
 
 
 def test_emitted_events_are_published_and_logged(

@@ -50,10 +50,9 @@ def test_recent_events_replays_the_newest_oldest_first(redis_url: str, redis_cli
 def test_recent_events_skips_malformed_log_entries(redis_url: str, redis_client: redis.Redis):
     """Entries without a valid event are left out of the replay."""
     good = make_event("node.up", "node-1", "redis")
-    redis_client.xadd(keys.TRACE_LOG, {"e": "{broken"})
+    redis_client.xadd(keys.TRACE_LOG, {"batch": "{broken"})
     redis_client.xadd(keys.TRACE_LOG, {"other": "x"})
-    redis_client.xadd(keys.TRACE_LOG, {"e": json.dumps(good)})
-    redis_client.xadd(keys.TRACE_LOG, {"e": json.dumps({"v": 1, "kind": "node.up"})})
+    redis_client.xadd(keys.TRACE_LOG, {"batch": json.dumps([good, {"v": 1, "kind": "node.up"}])})
     assert recent_events(redis_client) == [good]
 
 

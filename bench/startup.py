@@ -24,7 +24,7 @@ from common import ROOT, median, percentile, report
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "archviz.settings")
 COLD_STARTS = 5
-LATENCY_SECONDS = 20
+LATENCY_SECONDS = 40
 
 
 def _get_state(url: str) -> dict | None:
@@ -126,8 +126,14 @@ def heartbeat_to_browser_ms(var_dir: str) -> list[float]:
 
     lab, url = _start_lab(var_dir)
     try:
-        while not ((s := _get_state(url)) and sum(n["status"] == "up" for n in s["nodes"]) == 3):
+        while not (
+            (s := _get_state(url))
+            and sum(n["status"] == "up" for n in s["nodes"]) == 3
+            and s["lb"]
+            and s["traffic"]
+        ):
             time.sleep(0.05)
+        time.sleep(2)  # let the load balancer's and generator's start-up settle
         with sync_playwright() as p:
             browser = p.chromium.launch(
                 executable_path=shutil.which("chromium"),

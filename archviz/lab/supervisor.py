@@ -35,6 +35,7 @@ STOP_TIMEOUT_S = 3.0
 DASHBOARD_ID = "dashboard"
 BALANCER_ID = "lb"
 TRAFFIC_ID = "traffic"
+DEMO_SERVICES_AFTER_S = 8.0  # start the LB and traffic by then even if a node is not up
 
 
 class Supervisor:
@@ -70,6 +71,7 @@ class Supervisor:
         self._announced = False
         self._published: dict[str, str] = {}
         self._background: set[asyncio.Task] = set()
+        self._demos_due = time.monotonic() + DEMO_SERVICES_AFTER_S
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -110,6 +112,7 @@ class Supervisor:
             self._next_reconcile = now + RECONCILE_EVERY_S
             await self._reconcile()
         await self._check_registrations()
+        await self._start_demo_services(now)
         await self._redis(self._publish_records)
 
     # --- children --------------------------------------------------------------
@@ -122,8 +125,16 @@ class Supervisor:
         }
 
     async def _start_services(self) -> None:
-        """The processes every demo shares: dashboard, load balancer, traffic generator."""
         await self._start_service(DASHBOARD_ID, "dashboard", self.dashboard_port)
+
+    async def _start_demo_services(self, now: float) -> None:
+        """The load balancer and traffic generator start once the nodes are up (or after
+        a while regardless), so that on two cores the nodes come up first."""
+        if BALANCER_ID in self.children:
+            return
+        nodes = [c for c in self.children.values() if c.spec is not None]
+        if any(c.record.status == "starting" for c in nodes) and now < self._demos_due:
+            return
         await self._start_service(BALANCER_ID, "balancer", self.balancer_port)
         await self._start_service(TRAFFIC_ID, "traffic", None)
 

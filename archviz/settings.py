@@ -5,6 +5,7 @@ from importlib.util import find_spec
 from pathlib import Path
 
 from archviz.conf import env_bool, env_int, env_port, env_redis_url, env_str
+from archviz.log_filters import skip_refusals
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ARCHVIZ_VAR_DIR", str(BASE_DIR / "var")))
@@ -110,7 +111,19 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(name)s %(levelname)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "skip_refusals": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": skip_refusals,
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["skip_refusals"],
+        }
+    },
     "loggers": {
         "archviz": {"handlers": ["console"], "level": env_str("ARCHVIZ_LOG_LEVEL", "INFO")},
         "django": {"handlers": ["console"], "level": "WARNING"},

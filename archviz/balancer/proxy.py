@@ -248,7 +248,8 @@ class Proxy:
                 body = await upstream.read()
                 queued = was_queued(upstream.headers, body, upstream.content_type)
                 response = web.Response(status=upstream.status, body=body, headers=headers)
-            else:
+            else:  # streamed (no length, e.g. chunked): only the node's header can tell
+                queued = was_queued(upstream.headers, b"", upstream.content_type)
                 response = await _stream(request, upstream, headers)
             served = True
         except (aiohttp.ClientError, TimeoutError) as exc:

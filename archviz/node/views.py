@@ -17,9 +17,17 @@ from archviz.trace.emitter import get_emitter
 from archviz.trace.events import now_ms
 
 
+def _json(payload: dict, **kwargs) -> JsonResponse:
+    """A JSON answer with its Content-Length (the node runs no CommonMiddleware to add it),
+    so that proxies can read it whole and keep the connection alive."""
+    response = JsonResponse(payload, **kwargs)
+    response["Content-Length"] = str(len(response.content))
+    return response
+
+
 @require_GET
 async def health(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"node": get_runtime().node_id, "ok": True})
+    return _json({"node": get_runtime().node_id, "ok": True})
 
 
 @csrf_exempt  # called by lab components, never from a browser form
@@ -40,7 +48,7 @@ async def ping(request: HttpRequest) -> JsonResponse:
         ms=(time.perf_counter() - started) * 1000,
         detail={"channel": keys.PONG_CHANNEL, "pings_answered": count},
     )
-    return JsonResponse(pong | {"count": count})
+    return _json(pong | {"count": count})
 
 
 def _record_pong(node_id: str, pong: dict) -> int:
@@ -64,7 +72,7 @@ async def work(request: HttpRequest) -> JsonResponse:
     except ValueError:
         work_ms = -1.0
     if not 0 <= work_ms <= MAX_WORK_MS:
-        return JsonResponse(
+        return _json(
             {"node": runtime.node_id, "error": f"ms must be a number from 0 to {MAX_WORK_MS}"},
             status=400,
             headers=headers,
@@ -79,12 +87,12 @@ async def work(request: HttpRequest) -> JsonResponse:
             delay_ms = work_ms + config.latency_ms + random.uniform(0, config.jitter_ms)
             await asyncio.sleep(delay_ms / 1000)
     except QueueFull as full:
-        return JsonResponse(
+        return _json(
             {"node": runtime.node_id, "error": "over capacity", "detail": str(full)},
             status=503,
             headers=headers | {"Retry-After": "1"},
         )
-    return JsonResponse(
+    return _json(
         {
             "node": runtime.node_id,
             "queued": queued,

@@ -13,6 +13,12 @@ from tests.running_lab import RunningLab
 pytestmark = pytest.mark.integration
 
 
+def _recovered(frame: dict) -> bool:
+    """Redis is back and all three nodes have registered again."""
+    state = frame["state"]
+    return state["redis"]["up"] and sum(n["status"] == "up" for n in state["nodes"]) == 3
+
+
 async def test_external_redis_outage_is_shown_and_recovered_from(tmp_path: Path) -> None:
     """With REDIS_URL set the lab starts no Redis; when it dies the page is told, then recovers."""
     server = EmbeddedRedis().start()
@@ -31,10 +37,7 @@ async def test_external_redis_outage_is_shown_and_recovered_from(tmp_path: Path)
             await next_frame(
                 ws,
                 "state",
-                lambda f: (
-                    f["state"]["redis"]["up"]
-                    and sum(n["status"] == "up" for n in f["state"]["nodes"]) == 3
-                ),
+                _recovered,
                 timeout=15,
             )
         assert all(n["status"] == "up" for n in lab.state()["nodes"])
@@ -61,10 +64,7 @@ async def test_embedded_redis_killed_is_restarted_by_the_supervisor(lab: Running
         await next_frame(
             ws,
             "state",
-            lambda f: (
-                f["state"]["redis"]["up"]
-                and sum(n["status"] == "up" for n in f["state"]["nodes"]) == 3
-            ),
+            _recovered,
             timeout=20,
         )
     assert _embedded_redis_pid(lab) != old_pid

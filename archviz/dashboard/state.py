@@ -2,7 +2,6 @@
 
 import json
 import re
-import time
 
 import redis
 
@@ -14,7 +13,7 @@ from archviz.dashboard.messages import (
     TrafficView,
 )
 from archviz.lab import keys, registry
-from archviz.lab.registry import Metrics, Registration
+from archviz.lab.registry import Metrics, Registration, now_ms
 
 
 def _natural(component_id: str) -> list:
@@ -29,24 +28,24 @@ def node_view(
 
     Runtime parameters are the ones the node reports applying, else the desired ones.
     """
-    spec = (record or {}).get("spec") or {}
+    record = record or {}
+    spec = record.get("spec") or {}
     extra = metrics.extra if metrics else {}
-    status = (record or {}).get("status") or ("up" if registration else "down")
+    status = record.get("status") or ("up" if registration else "down")
     if status == "starting" and registration and registration.pid == record.get("pid"):
         status = "up"  # it registered; the supervisor will agree on its next tick
     return NodeView(
         id=node_id,
         name=node_id,
-        pid=(record or {}).get("pid") or (registration.pid if registration else None),
-        port=(record or {}).get("port") or (registration.port if registration else None),
+        pid=record.get("pid") or (registration.pid if registration else None),
+        port=record.get("port") or (registration.port if registration else None),
         status=status,
-        detail=(record or {}).get("detail", ""),
+        detail=record.get("detail", ""),
         connections=metrics.connections if metrics else 0,
         rps=metrics.rps if metrics else 0.0,
         rss_bytes=metrics.rss_bytes if metrics else 0,
-        started_at=(record or {}).get("started_at")
-        or (registration.started_at if registration else None),
-        restarts=(record or {}).get("restarts", 0),
+        started_at=record.get("started_at") or (registration.started_at if registration else None),
+        restarts=record.get("restarts", 0),
         heartbeat_ts=metrics.ts if metrics else None,
         weight=extra.get("weight", spec.get("weight", 1)),
         capacity=extra.get("capacity", spec.get("capacity", 10)),
@@ -78,7 +77,7 @@ def build_state(
     ]
     by_kind = {r.kind: r for r in registrations}
     return LabState(
-        ts=round(time.time() * 1000, 3),
+        ts=now_ms(),
         redis=redis_view,
         supervisor_up=supervisor_pid is not None,
         supervisor_pid=supervisor_pid,
@@ -137,4 +136,4 @@ def unreachable(last: LabState | None, redis_url: str) -> LabState:
     redis_view = RedisView(url=redis_url, up=False, used_memory_bytes=None)
     if last is None:
         return build_state({}, [], {}, redis_view, supervisor_pid=None)
-    return LabState(**(last | {"redis": redis_view, "ts": round(time.time() * 1000, 3)}))
+    return LabState(**(last | {"redis": redis_view, "ts": now_ms()}))

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from django.conf import settings
 
 from archviz.lab.reconcile import NodeSpec
+from archviz.trace.events import now_ms
 
 _PR_SET_PDEATHSIG = 1
 
@@ -100,7 +101,7 @@ class Child:
         self.record.pid = self.process.pid
         self.record.status = "starting"
         self.record.detail = ""
-        self.record.started_at = round(time.time() * 1000, 3)
+        self.record.started_at = now_ms()
 
     def uptime(self) -> float:
         return time.monotonic() - self.started_monotonic

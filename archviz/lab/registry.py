@@ -5,13 +5,13 @@ anywhere but here.
 """
 
 import json
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import redis
 
 from archviz.lab import keys
+from archviz.trace.events import now_ms  # noqa: F401  (re-exported for components)
 
 TTL_MS = 3_000
 HEARTBEAT_INTERVAL_S = 0.5
@@ -113,7 +113,3 @@ def latest_metrics(client: redis.Redis, component_ids: list[str]) -> dict[str, M
     return {
         cid: Metrics.from_json(raw) for cid, raw in zip(component_ids, raws, strict=True) if raw
     }
-
-
-def now_ms() -> float:
-    return round(time.time() * 1000, 3)

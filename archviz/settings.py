@@ -142,3 +142,22 @@ ARCHVIZ_REQUIRE_LOGIN = env_bool("ARCHVIZ_REQUIRE_LOGIN", False)
 # A node that crashes this many times in a row (each within 10 s of starting) is given up on.
 ARCHVIZ_RESTART_MAX_CRASHES = env_int("ARCHVIZ_RESTART_MAX_CRASHES", 5, minimum=1, maximum=100)
 ARCHVIZ_ADMIN_PASSWORD_FILE = VAR_DIR / "admin-password-shown"
+
+# The sessions demo (archviz.sessions): the cart's sessions live in a per-process LocMemCache
+# or in Redis. Short commands only (GET/SET, never a blocking read), so the Redis cache keeps
+# short, explicit timeouts: a dead Redis is an error within a second, not a 5 s hang.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "sessions-local": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "archviz-sessions",
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    },
+    "sessions-redis": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # archviz.sessions.stores connects to the lab's Redis (REDIS_URL) when first used.
+        "LOCATION": ARCHVIZ_REDIS_URL or "",
+        "KEY_PREFIX": "archviz:sessions",  # archviz.lab.keys.SESSIONS_CACHE_PREFIX
+        "OPTIONS": {"socket_timeout": 1.0, "socket_connect_timeout": 1.0},
+    },
+}

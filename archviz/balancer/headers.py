@@ -10,6 +10,7 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 NODE_HEADER = "X-Archviz-Node"
+ALLOW_ORIGIN = "Access-Control-Allow-Origin"
 NO_NODE = "none"  # the node header of a response the balancer made itself
 # RFC 9110 §7.6.1: meaningful for one connection only, never forwarded.
 HOP_BY_HOP = frozenset(
@@ -60,10 +61,10 @@ def forward_headers(request: web.BaseRequest, *, drop: Iterable[str] = ()) -> CI
     return headers
 
 
-def lb_headers(method: str, node: str) -> dict[str, str]:
+def lb_headers(method: str, node: str, *, cors: bool = True) -> dict[str, str]:
     """What the balancer adds to every response: who served it, and CORS for reads."""
     headers = {NODE_HEADER: node}
-    if method in ("GET", "HEAD"):
+    if cors and method in ("GET", "HEAD"):
         # A learner's tab on the dashboard's origin may read which node answered.
         headers["Access-Control-Allow-Origin"] = "*"
         headers["Access-Control-Expose-Headers"] = NODE_HEADER
@@ -73,5 +74,7 @@ def lb_headers(method: str, node: str) -> dict[str, str]:
 def response_headers(upstream: Headers, method: str, node: str) -> CIMultiDict[str]:
     """The node's response headers for the client, marked with the node that served it."""
     headers = _without(upstream, hop_by_hop(upstream) | {"content-length"})
-    headers.update(lb_headers(method, node))
+    # A node that answers CORS itself (the cart, with credentials: an exact origin, never
+    # "*") keeps its answer.
+    headers.update(lb_headers(method, node, cors=ALLOW_ORIGIN not in upstream))
     return headers

@@ -25,6 +25,7 @@ from archviz.dashboard.ratelimit import TokenBucket
 from archviz.lab import registry
 from archviz.lab.control import NODE_ID
 from archviz.lab.redis_conn import shared_client
+from archviz.sessions.switch import switch_mode
 from archviz.trace.emitter import get_emitter
 from archviz.trace.events import new_trace_id, now_ms
 from archviz.trace.reader import recent_events
@@ -81,6 +82,7 @@ class LabConsumer(AsyncWebsocketConsumer):
             "node.config": self._node_config,
             "node.add": self._node_add,
             "node.remove": self._node_remove,
+            "session.mode": self._session_mode,
         }.get(message.get("type"))
         if handler is None:
             await self._send(error(f"unknown message type {message.get('type')!r}"))
@@ -163,6 +165,10 @@ class LabConsumer(AsyncWebsocketConsumer):
     async def _node_remove(self, message: dict) -> None:
         command = remove_node(self.scope["user"], message.get("node"))
         await self._instructor_action(message, "node.remove", command)
+
+    async def _session_mode(self, message: dict) -> None:
+        mode = switch_mode(self.scope["user"], message.get("mode"))
+        await self._instructor_action(message, "session.mode", mode)
 
     async def _instructor_action(self, message: dict, action: object, carry_out) -> None:
         """Await an instructor command; answer with an ack or an error naming the request."""

@@ -5,6 +5,7 @@ from archviz.dashboard import api, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("lb/", views.load_balancer, name="load-balancer"),
+    path("sessions/", views.sessions, name="sessions"),
     path("api/lab/state", api.lab_state, name="api-lab-state"),
     path("api/lab/nodes/<str:node>/<str:action>", api.node_command, name="api-node-command"),
 ]

@@ -9,6 +9,9 @@ from django.templatetags.static import static
 from archviz.balancer.algorithms import NAMES as ALGORITHM_NAMES
 from archviz.dashboard.control import PERMISSION
 from archviz.lab.control import TRAFFIC_LIMITS
+from archviz.lab.redis_conn import shared_client
+from archviz.sessions.modes import MODES
+from archviz.sessions.switch import current_mode
 
 
 def _page_config(request: HttpRequest) -> dict:
@@ -43,3 +46,15 @@ def load_balancer(request: HttpRequest) -> HttpResponse:
         "plotly_url": static("archviz/vendor/plotly.min.js"),
     }
     return render(request, "archviz/lb.html", {"page_config": page_config})
+
+
+def sessions(request: HttpRequest) -> HttpResponse:
+    """The sessions demo: a cart on the nodes, its session in memory, sticky, or in Redis."""
+    if redirect := _login_required(request):
+        return redirect
+    page_config = _page_config(request) | {
+        "modes": {m.name: {"label": m.label, "algorithm": m.algorithm} for m in MODES.values()},
+        "mode": current_mode(shared_client()),
+        "cart_path": "/cart/",
+    }
+    return render(request, "archviz/sessions.html", {"page_config": page_config})

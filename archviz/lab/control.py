@@ -1,8 +1,8 @@
 """Control commands on the `archviz:control` channel: schema, validation, and sending.
 
 The supervisor carries out `node.*`, the load balancer `lb.*`, the traffic generator
-`traffic.*`; each ignores the others' commands. The dashboard checks permissions
-before it sends any of them.
+`traffic.*`, the nodes `session.*`; each ignores the others' commands. The dashboard checks
+permissions before it sends any of them.
 """
 
 import asyncio
@@ -18,12 +18,13 @@ import redis
 from archviz.balancer.algorithms import NAMES as ALGORITHM_NAMES
 from archviz.lab import keys
 from archviz.lab.redis_conn import async_blocking_client
+from archviz.sessions.modes import InvalidMode, parse_mode
 
 log = logging.getLogger(__name__)
 RESUBSCRIBE_AFTER_S = 0.5
 
 NODE_COMMANDS = ("node.kill", "node.stop", "node.restart", "node.pause", "node.resume")
-COMMANDS = (*NODE_COMMANDS, "lb.algorithm", "traffic.set")
+COMMANDS = (*NODE_COMMANDS, "lb.algorithm", "traffic.set", "session.mode")
 NODE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # use with fullmatch
 
 # traffic.set limits: (field, type, minimum, maximum)
@@ -59,7 +60,14 @@ class TrafficCommand(TypedDict):
     trace: str
 
 
-ControlCommand = NodeCommand | AlgorithmCommand | TrafficCommand
+class SessionModeCommand(TypedDict):
+    type: Literal["session.mode"]
+    mode: str  # archviz.sessions.modes: local, sticky or redis
+    by: str
+    trace: str
+
+
+ControlCommand = NodeCommand | AlgorithmCommand | TrafficCommand | SessionModeCommand
 
 
 class InvalidCommand(ValueError):
@@ -84,6 +92,8 @@ def parse_command(raw: bytes | str) -> ControlCommand:
         return AlgorithmCommand(**common, algorithm=validate_algorithm(obj.get("algorithm")))
     if kind == "traffic.set":
         return TrafficCommand(**common, **validate_traffic(obj))
+    if kind == "session.mode":
+        return SessionModeCommand(**common, mode=validate_session_mode(obj.get("mode")))
     return NodeCommand(**common, node=validate_node_id(obj.get("node")))
 
 
@@ -97,6 +107,13 @@ def validate_algorithm(name: object) -> str:
     if name not in ALGORITHM_NAMES:
         raise InvalidCommand(f"unknown algorithm {name!r}; use one of {', '.join(ALGORITHM_NAMES)}")
     return name
+
+
+def validate_session_mode(mode: object) -> str:
+    try:
+        return parse_mode(mode)
+    except InvalidMode as exc:
+        raise InvalidCommand(str(exc)) from None
 
 
 def validate_traffic(obj: dict) -> dict:

@@ -46,3 +46,8 @@ LB_ALGORITHM = "archviz:lb:algorithm"
 # and its latest snapshot (JSON), refreshed with every heartbeat
 TRAFFIC_SETTINGS = "archviz:traffic:settings"
 TRAFFIC_VIEW = "archviz:traffic:view"
+
+# the sessions demo: the session mode (a string), kept so that restarts keep it, and the
+# prefix of the sessions Django's Redis cache keeps (archviz:sessions:1:django.contrib…)
+SESSION_MODE = "archviz:sessions:mode"
+SESSIONS_CACHE_PREFIX = "archviz:sessions"

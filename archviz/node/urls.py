@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from archviz.node import views
 
@@ -6,4 +6,5 @@ urlpatterns = [
     path("health", views.health, name="node-health"),
     path("ping", views.ping, name="node-ping"),
     path("work", views.work, name="node-work"),
+    path("cart/", include("archviz.sessions.urls")),
 ]

@@ -28,6 +28,8 @@ KINDS = frozenset(
         "lb.health",  # lb -> node: a backend's health changed
         "lb.retry",  # lb -> node: a request that could not connect is tried on another node
         "lb.reject",  # lb -> client: no healthy backend, the request was refused
+        "session.read",  # node -> its memory or redis: a session was loaded (found or not)
+        "session.write",  # node -> its memory or redis: a session was saved
     }
 )
 

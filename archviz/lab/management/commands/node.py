@@ -13,6 +13,7 @@ from archviz.lab.registry import Registration, now_ms
 from archviz.lab.serve import serve
 from archviz.node.asgi import build_application
 from archviz.node.runtime import NodeConfig, NodeRuntime, set_runtime
+from archviz.sessions.follower import ModeFollower, set_follower
 from archviz.trace import emitter
 
 
@@ -32,6 +33,8 @@ class Command(BaseCommand):
         set_runtime(runtime)
         trace = emitter.configure(id)
         registration = Registration(id, "node", os.getpid(), host, port, now_ms())
+        sessions = ModeFollower(id)  # the sessions demo's mode, kept in Redis
+        set_follower(sessions)
 
         def read_config(client) -> None:
             raw = client.hgetall(keys.node_config(id))
@@ -40,15 +43,20 @@ class Command(BaseCommand):
             except ValueError:  # a bad value keeps the last good config, and the heartbeat
                 logging.getLogger(__name__).warning("%s: ignored bad config %r", id, raw)
 
+        def on_beat(client) -> None:
+            read_config(client)
+            sessions.refresh(client)
+
         heartbeat = Heartbeat(
             registration,
             runtime.metrics,
-            on_beat=read_config,
+            on_beat=on_beat,
             on_first_beat=lambda: trace.emit(
                 "node.up", "redis", detail={"pid": os.getpid(), "port": port}
             ),
         )
         application = build_application(runtime.counters)
+        sessions.listen()
         try:
             serve(application, host, port, setting="ARCHVIZ_NODE_PORT",
                   on_listening=heartbeat.start)  # fmt: skip

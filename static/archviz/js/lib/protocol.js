@@ -40,6 +40,8 @@ export const TRACE_KINDS = Object.freeze({
   "lb.health": "the load balancer changed a node's health",
   "lb.retry": "the load balancer retried a request on another node",
   "lb.reject": "the load balancer had no healthy node: 503",
+  "session.read": "a node loaded a session, from its own memory or from Redis",
+  "session.write": "a node saved a session, into its own memory or into Redis",
 });
 
 // Close codes archviz sends (archviz/close_codes.py). `retry` says whether
@@ -143,4 +145,9 @@ export function nodeAddRequest() {
 
 export function nodeRemoveRequest(nodeId) {
   return { type: "node.remove", node: nodeId };
+}
+
+/** The sessions demo: an instructor switches where sessions live (local, sticky, redis). */
+export function sessionModeRequest(mode) {
+  return { type: "session.mode", mode };
 }

@@ -177,5 +177,5 @@ class _CartJob:
             demo="sessions",
             ok=ok,
             ms=ms,
-            detail={"where": self.where, "mode": self.mode.name} | detail,
+            detail=detail | {"where": self.where, "mode": self.mode.name},
         )

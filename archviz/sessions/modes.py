@@ -19,9 +19,9 @@ class Mode:
 MODES: dict[str, Mode] = {
     mode.name: mode
     for mode in (
-        Mode("local", "memory", "round_robin", "in-process sessions, round robin"),
+        Mode("local", "memory", "round_robin", "In-process sessions, round robin"),
         # consistent_hash hashes the archviz_sticky cookie (archviz.balancer.proxy)
-        Mode("sticky", "memory", "consistent_hash", "sticky sessions (LB cookie hash)"),
+        Mode("sticky", "memory", "consistent_hash", "Sticky sessions, LB cookie hash"),
         Mode("redis", "redis", "round_robin", "Redis-backed sessions, round robin"),
     )
 }

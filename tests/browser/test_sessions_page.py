@@ -60,6 +60,11 @@ def _click(learner: Page, selector: str) -> dict:
     }
 
 
+def _gone(state: dict, node_id: str, pid: int) -> bool:
+    node = next(n for n in state["nodes"] if n["id"] == node_id)
+    return node["status"] != "up" or node["pid"] != pid
+
+
 def _view_after_kill(learner: Page) -> dict:
     """View the cart; the LB may refuse the first request after a SIGKILL (reset connection)."""
     for _ in range(4):
@@ -91,7 +96,9 @@ def test_learner_sees_each_mode_lose_or_keep_the_cart(
     expect(learner.locator(f'[data-node="{home}"] .sbox-holds')).to_have_attribute(
         "data-holds", "mine"
     )
-    old_pid = kill_node(lab, home)
+    old_pid = lab.node(home)["pid"]
+    teacher.locator(f'[data-node="{home}"] [data-action="kill"]').click()  # SIGKILL
+    lab.wait_until(lambda s: _gone(s, home, old_pid), f"{home} killed")
     after = _view_after_kill(learner)
     assert after["node"] != home and after["outcome"] == "lost"
     expect(learner.locator("#cart-outcome")).to_contain_text("Cart lost")

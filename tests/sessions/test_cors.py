@@ -50,3 +50,18 @@ def test_writes_need_the_dashboards_origin_and_a_json_body() -> None:
     assert "may not change" in write_refusal("http://evil.example", "application/json", ALLOWED)
     assert "must be JSON" in write_refusal(PAGE, "text/plain", ALLOWED)
     assert "must be JSON" in write_refusal(PAGE, "application/x-www-form-urlencoded", ALLOWED)
+
+
+def test_the_lb_keeps_a_nodes_own_cors_answer_and_adds_its_own_otherwise() -> None:
+    """A node's exact origin and credentials survive the LB; other reads still get "*"."""
+    from multidict import CIMultiDict
+
+    from archviz.balancer.headers import response_headers
+
+    upstream = CIMultiDict(cors_headers(PAGE, ALLOWED) | {"Content-Type": "application/json"})
+    headers = response_headers(upstream, "GET", "node-2")
+    assert headers.getall("Access-Control-Allow-Origin") == [PAGE]
+    assert headers["Access-Control-Allow-Credentials"] == "true"
+    assert headers["X-Archviz-Node"] == "node-2"
+    plain = response_headers(CIMultiDict({"Content-Type": "application/json"}), "GET", "node-1")
+    assert plain["Access-Control-Allow-Origin"] == "*"

@@ -2,7 +2,7 @@
 // LB, the picture of where the session lives, and the nodes' session trace events.
 import { algorithmLabel } from "./lib/algorithms.js";
 import { el, text } from "./lib/dom.js";
-import { TRACE_KINDS, sessionModeRequest } from "./lib/protocol.js";
+import { TRACE_KINDS, controlRequest, sessionModeRequest } from "./lib/protocol.js";
 import { CartClient, cartOutcome, describeRequest, newTraceId } from "./lib/sessionscart.js";
 import { SessionPicture } from "./lib/sessionsview.js";
 import { ReconnectingSocket } from "./lib/socket.js";
@@ -46,6 +46,7 @@ class SessionsPage {
       redis: $("box-redis"),
       tabSession: $("tab-session"),
       redisHolds: $("redis-holds"),
+      onKill: config.instructor ? (node) => this.socket.send(controlRequest("kill", node)) : null,
     });
     this.log = new TraceLog({
       list: $("trace-log"),
@@ -90,7 +91,7 @@ class SessionsPage {
       welcome: () => this.onEvents(frame.recent || []),
       state: () => this.onState(frame.state),
       trace: () => this.onEvents(frame.events || [], true),
-      ack: () => frame.action === "session.mode" && text($("mode-message"), "Switched: every node now keeps sessions this way."),
+      ack: () => this.onAck(frame),
       error: () => this.onError(frame),
     }[frame.type];
     if (handler) handler();
@@ -118,6 +119,11 @@ class SessionsPage {
       if (event.kind === "fault.inject") this.showMode(event.detail.mode);
       else this.picture.sessionEvent(event, this.mine.has(event.trace));
     }
+  }
+
+  onAck(frame) {
+    if (frame.action === "session.mode") text($("mode-message"), "Switched: every node now keeps sessions this way.");
+    else if (frame.action === "kill") this.notices.show(`${frame.node} killed (SIGKILL): its memory is gone.`);
   }
 
   onError(frame) {

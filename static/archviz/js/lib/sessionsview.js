@@ -44,12 +44,17 @@ export class SessionHoldings {
 
 /** One node: its status, and its memory, which holds sessions in the in-process modes. */
 class NodeBox {
-  constructor(nodeId) {
+  constructor(nodeId, onKill) {
     this.id = nodeId;
     this.holds = el("p", { class: "sbox-holds", "data-holds": "none" }, "—");
     this.status = el("p", { class: "sbox-small" }, "—");
     this.memory = el("div", { class: "smemory", "data-box": `${nodeId}:memory` }, el("span", { class: "smemory-title" }, "memory"), this.holds);
     this.root = el("div", { class: "sbox sbox-node", "data-node": nodeId, "data-status": "down" }, el("h3", {}, nodeId), this.status, this.memory);
+    if (onKill) {
+      const kill = el("button", { type: "button", class: "node-kill", "data-action": "kill", title: "SIGKILL this node: its memory dies with it (the supervisor restarts it)" }, "Kill");
+      kill.addEventListener("click", () => onKill(nodeId));
+      this.root.append(kill);
+    }
     this.pid = null;
   }
 
@@ -65,8 +70,8 @@ class NodeBox {
 }
 
 export class SessionPicture {
-  constructor({ frame, svg, tab, lb, nodeList, redis, tabSession, redisHolds }) {
-    Object.assign(this, { frame, svg, tab, lb, nodeList, redis, tabSession, redisHolds });
+  constructor({ frame, svg, tab, lb, nodeList, redis, tabSession, redisHolds, onKill = null }) {
+    Object.assign(this, { frame, svg, tab, lb, nodeList, redis, tabSession, redisHolds, onKill });
     this.nodes = new Map();
     this.holdings = new SessionHoldings();
     this.wires = svgElement("g", { class: "session-wire-layer" }, svg);
@@ -82,7 +87,7 @@ export class SessionPicture {
       seen.add(view.id);
       let box = this.nodes.get(view.id);
       if (!box) {
-        box = new NodeBox(view.id);
+        box = new NodeBox(view.id, this.onKill);
         this.nodes.set(view.id, box);
         this.nodeList.append(box.root);
       }

@@ -1,5 +1,8 @@
 """Cross-origin rules of the cart: exact dashboard origins with credentials, writes guarded."""
 
+from multidict import CIMultiDict
+
+from archviz.balancer.headers import response_headers
 from archviz.sessions.cors import (
     cors_headers,
     dashboard_origins,
@@ -54,10 +57,6 @@ def test_writes_need_the_dashboards_origin_and_a_json_body() -> None:
 
 def test_the_lb_keeps_a_nodes_own_cors_answer_and_adds_its_own_otherwise() -> None:
     """A node's exact origin and credentials survive the LB; other reads still get "*"."""
-    from multidict import CIMultiDict
-
-    from archviz.balancer.headers import response_headers
-
     upstream = CIMultiDict(cors_headers(PAGE, ALLOWED) | {"Content-Type": "application/json"})
     headers = response_headers(upstream, "GET", "node-2")
     assert headers.getall("Access-Control-Allow-Origin") == [PAGE]

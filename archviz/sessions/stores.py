@@ -44,11 +44,13 @@ class CartSessionStore(CacheSessionStore):
         SessionBase.__init__(self, session_key)
         self._cache = _backend(self.cache_alias)
         self.found = False
+        self.looked_up = False
 
     def load(self) -> dict:
         """As Django's, but remembers whether the session was found, and lets a cache error
         (Redis away) through rather than taking it for "no session"."""
-        data = self._cache.get(self.cache_key) if self.session_key else None
+        self.looked_up = bool(self.session_key)  # no (valid) cookie: nothing to look up
+        data = self._cache.get(self.cache_key) if self.looked_up else None
         self.found = data is not None
         if data is None:
             self._session_key = None

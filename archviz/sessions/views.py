@@ -138,8 +138,9 @@ class _CartJob:
         except redis.RedisError as exc:
             self._emit("session.read", None, ok=False, error=str(exc)[:120])
             raise
-        self._emit("session.read", read.ms, found=read.session.found, items=count_items(read.cart),
-                   session=fingerprint(read.session.session_key))  # fmt: skip
+        if read.session.looked_up:  # without a cookie the store was not asked: no event
+            self._emit("session.read", read.ms, found=read.session.found,
+                       items=count_items(read.cart), session=fingerprint(key))  # fmt: skip
         written = self._write(read, change) if change is not None else None
         self.session_key = read.session.session_key
         return {
@@ -149,6 +150,7 @@ class _CartJob:
             "trace": self.trace,
             "session": fingerprint(self.session_key),
             "found": read.session.found,
+            "looked_up": read.session.looked_up,
             "cart": read.session.get(CART_KEY, {}),
             "items": count_items(read.session.get(CART_KEY, {})),
             "read_ms": round(read.ms, 3),

@@ -99,3 +99,18 @@ async def answers_after_kill(learner: CartClient, count: int, timeout: float = 1
         assert status == 200, answer
         answers.append(answer)
     return answers
+
+
+async def session_events(ws, traces: set[str], timeout: float = 10) -> dict[str, list[dict]]:
+    """Every session event of these traces, by trace, once each trace has at least one.
+    (One trace frame can hold several traces' events, so frames are read here, not matched.)"""
+    found: dict[str, list[dict]] = {t: [] for t in traces}
+    deadline = time.monotonic() + timeout
+    while not all(found.values()):
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"no session events for {[t for t, e in found.items() if not e]}"
+        frame = await next_frame(ws, "trace", timeout=remaining)
+        for event in frame["events"]:
+            if event["trace"] in found and event["kind"].startswith("session."):
+                found[event["trace"]].append(event)
+    return found

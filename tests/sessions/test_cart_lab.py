@@ -7,12 +7,13 @@ import pytest
 
 from archviz.lab import keys
 from archviz.lab.redis_conn import sync_client
-from tests.clients import lab_socket, login_cookies, next_frame, trace_events
+from tests.clients import lab_socket, login_cookies, next_frame
 from tests.running_lab import RunningLab
 from tests.sessions.helpers import (
     CartClient,
     answers_after_kill,
     kill_node,
+    session_events,
     switch_mode,
     wait_for_restart,
 )
@@ -35,21 +36,23 @@ async def test_local_sessions_show_the_cart_only_on_the_node_that_holds_it(
         await next_frame(ws, "welcome")
         added = await learner.add("apple", trace="a1ce")
         assert added["items"] == 1 and added["write"]["created"]
-        views = [await learner.view() for _ in range(6)]
-        events = await trace_events(ws, "a1ce", 2)
+        assert added["looked_up"] is False, "no cookie yet: the store was not asked"
+        views = [await learner.view(trace=f"{i:04x}") for i in range(6)]
+        events = await session_events(ws, {"a1ce"} | {v["trace"] for v in views[:3]})
+    [write] = events["a1ce"]
+    reads = {v["node"]: events[v["trace"]][0] for v in views[:3]}
     holder = added["node"]
     assert {v["node"] for v in views} == {"node-1", "node-2", "node-3"}
     for view in views:
         assert view["found"] == (view["node"] == holder), view
         assert view["cart"] == ({"apple": 1} if view["node"] == holder else {})
-    read, write = sorted(events, key=lambda e: e["kind"])
-    assert (read["kind"], read["src"], read["detail"]["where"]) == (
-        "session.read", holder, f"{holder} memory",
+    assert (write["kind"], write["src"], write["detail"]["where"], write["detail"]["items"]) == (
+        "session.write", holder, f"{holder} memory", 1,
     )  # fmt: skip
-    assert read["detail"]["found"] is False
-    assert (write["kind"], write["detail"]["items"], write["detail"]["created"]) == (
-        "session.write", 1, True,
-    )  # fmt: skip
+    for node, read in reads.items():
+        assert (read["kind"], read["src"], read["dst"]) == ("session.read", node, node)
+        assert read["detail"]["where"] == f"{node} memory"
+        assert read["detail"]["found"] == (node == holder)
 
 
 async def test_sticky_sessions_keep_the_cart_until_its_node_is_killed(
@@ -86,8 +89,12 @@ async def test_redis_sessions_keep_the_cart_across_nodes_and_a_kill(
         assert [a["items"] for a in answers] == [1, 2, 3]
         assert len({a["session"] for a in answers}) == 1, "one session, whichever node"
         view = await learner.view(trace="4ed15")
-        events = await trace_events(ws, "4ed15", 1)
-        assert events[0]["dst"] == "redis" and events[0]["detail"]["found"] is True
+        [read] = (await session_events(ws, {"4ed15"}))["4ed15"]
+        assert (read["kind"], read["dst"], read["detail"]["found"]) == (
+            "session.read",
+            "redis",
+            True,
+        )
 
         victim = view["node"]
         old_pid = kill_node(lab, victim)

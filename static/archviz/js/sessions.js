@@ -186,7 +186,7 @@ class SessionsPage {
     this.picture.request(answer.node || null, result.ok);
     this.addRequestRow(action, item, result);
     if (!result.ok) {
-      this.showOutcome("error", `Refused: ${result.error}`);
+      this.showOutcome("error", result.status ? `Refused (${result.status}): ${result.error}` : result.error);
       return;
     }
     if (answer.mode) this.showMode(answer.mode);

@@ -43,7 +43,8 @@ export function plural(n) {
 
 /** One line about a request's session work, for the request list (pure). */
 export function describeRequest(answer) {
-  const read = answer.found ? `found in ${answer.where}` : `not found in ${answer.where}`;
+  let read = answer.found ? `found in ${answer.where}` : `not found in ${answer.where}`;
+  if (answer.looked_up === false) read = "no session cookie yet: nothing to look up";
   const write = answer.write
     ? ` · ${answer.write.created ? "new session" : "saved"} ${answer.session ?? ""} in ${answer.where}`
     : "";

@@ -112,7 +112,7 @@ async def _carry_out(
 def _set_cookies(response: HttpResponse, request: HttpRequest, session_key: str | None) -> None:
     # Unlike SessionMiddleware, which deletes the cookie of a session it did not find, the
     # cookie stays: a cart kept in another node's memory shows again when a request lands there.
-    if session_key:  # set again on each answer, to renew its expiry with the session's
+    if session_key:  # the session this node found or wrote: the browser keeps its key
         response.set_cookie(CART_COOKIE, session_key, max_age=CART_TTL_S, path=COOKIE_PATH,
                             httponly=True, samesite="Lax")  # fmt: skip
     if STICKY_COOKIE not in request.COOKIES:

@@ -4,8 +4,10 @@ import json
 
 import pytest
 
+from archviz.balancer.proxy import STICKY_COOKIE as HASHED
 from archviz.lab.control import InvalidCommand, parse_command
 from archviz.sessions.modes import DEFAULT_MODE, MODES, InvalidMode, parse_mode, stored_mode, where
+from archviz.sessions.views import CART_COOKIE, STICKY_COOKIE
 
 
 def test_each_mode_names_its_store_and_the_algorithm_its_lesson_needs() -> None:
@@ -44,3 +46,8 @@ def test_the_session_mode_command_is_validated() -> None:
     assert command == {"type": "session.mode", "mode": "redis", "by": "t", "trace": ""}
     with pytest.raises(InvalidCommand, match="unknown session mode"):
         parse_command(json.dumps({"type": "session.mode", "mode": "disk"}))
+
+
+def test_the_node_sets_the_cookie_the_lb_hashes() -> None:
+    """The sticky cookie the cart sets is the one the balancer's consistent hash reads."""
+    assert STICKY_COOKIE == HASHED and CART_COOKIE not in ("sessionid", "csrftoken")

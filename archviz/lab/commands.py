@@ -1,0 +1,64 @@
+"""The supervisor's control commands: kill, stop, pause, resume and restart its children."""
+
+import logging
+import signal
+from typing import TYPE_CHECKING
+
+from archviz.lab.child import Child
+from archviz.lab.control import ControlCommand
+
+if TYPE_CHECKING:
+    from archviz.lab.supervisor import Supervisor
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_S = 3.0
+STOPPED_DETAIL = "stopped on purpose; press Restart to start it again"
+
+
+class Commands:
+    """Carries out the commands the supervisor listens for, on its supervised children."""
+
+    def __init__(self, supervisor: "Supervisor") -> None:
+        self.supervisor = supervisor
+
+    async def carry_out(self, command: ControlCommand) -> None:
+        child = self.supervisor.children.get(command["node"])
+        if child is None or child.spec is None:
+            log.warning("ignored %s for unknown node %r", command["type"], command["node"])
+            return
+        await self.on_child(command["type"].split(".", 1)[1], child, command["by"])
+
+    async def on_child(self, action: str, child: Child, by: str) -> None:
+        """kill | stop | pause | resume | restart one child."""
+        if action == "kill":
+            child.killed_by = by or "an instructor"
+            child.send(signal.SIGKILL)
+        elif action == "stop":
+            self.stop(child)
+        elif action == "pause":
+            if child.send(signal.SIGSTOP):
+                child.paused_by = by or "an instructor"
+        elif action == "resume":
+            child.paused_by = ""
+            child.send(signal.SIGCONT)
+        elif action == "restart":
+            await self.restart(child)
+
+    def stop(self, child: Child) -> None:
+        child.restart_at = None
+        if child.running():
+            self.supervisor.in_background(child.terminate(STOP_TIMEOUT_S))
+        else:
+            child.record.status = "stopped"
+            child.record.detail = STOPPED_DETAIL
+
+    async def restart(self, child: Child) -> None:
+        child.restart_at = None
+        if child.running():
+            child.restart_after_stop = True
+            self.supervisor.in_background(child.terminate(STOP_TIMEOUT_S))
+        else:
+            child.crashes = 0
+            child.record.restarts += 1
+            await self.supervisor.spawn(child)

@@ -25,6 +25,7 @@ from archviz.dashboard.ratelimit import TokenBucket
 from archviz.lab import registry
 from archviz.lab.control import NODE_ID
 from archviz.lab.redis_conn import shared_client
+from archviz.queue import control as queue_control
 from archviz.trace.emitter import get_emitter
 from archviz.trace.events import new_trace_id, now_ms
 from archviz.trace.reader import recent_events
@@ -81,6 +82,10 @@ class LabConsumer(AsyncWebsocketConsumer):
             "node.config": self._node_config,
             "node.add": self._node_add,
             "node.remove": self._node_remove,
+            "queue.control": self._queue_control,
+            "queue.enqueue": self._queue_enqueue,
+            "queue.add": self._queue_add,
+            "queue.remove": self._queue_remove,
         }.get(message.get("type"))
         if handler is None:
             await self._send(error(f"unknown message type {message.get('type')!r}"))
@@ -163,6 +168,25 @@ class LabConsumer(AsyncWebsocketConsumer):
     async def _node_remove(self, message: dict) -> None:
         command = remove_node(self.scope["user"], message.get("node"))
         await self._instructor_action(message, "node.remove", command)
+
+    async def _queue_control(self, message: dict) -> None:
+        user, action = self.scope["user"], message.get("action")
+        command = queue_control.queue_control(user, action, message.get("consumer"))
+        await self._instructor_action(message, f"queue.{action}", command)
+
+    async def _queue_enqueue(self, message: dict) -> None:
+        user, count, kind = self.scope["user"], message.get("count"), message.get("kind", "normal")
+        command = queue_control.enqueue_jobs(user, count, kind)
+        await self._instructor_action(message, "queue.enqueue", command)
+
+    async def _queue_add(self, message: dict) -> None:
+        await self._instructor_action(
+            message, "queue.add", queue_control.add_consumer(self.scope["user"])
+        )
+
+    async def _queue_remove(self, message: dict) -> None:
+        command = queue_control.remove_consumer(self.scope["user"], message.get("consumer"))
+        await self._instructor_action(message, "queue.remove", command)
 
     async def _instructor_action(self, message: dict, action: object, carry_out) -> None:
         """Await an instructor command; answer with an ack or an error naming the request."""

@@ -1,11 +1,17 @@
-"""The supervisor's control commands: kill, stop, pause, resume and restart its children."""
+"""The supervisor's control commands: kill, stop, pause, resume and restart its children;
+stop, start or kill the queue's consumers."""
 
+import asyncio
 import logging
 import signal
 from typing import TYPE_CHECKING
 
+import redis
+
+from archviz.lab import keys
 from archviz.lab.child import Child
-from archviz.lab.control import ControlCommand
+from archviz.lab.control import ControlCommand, QueueCommand
+from archviz.lab.redis_conn import shared_client
 
 if TYPE_CHECKING:
     from archviz.lab.supervisor import Supervisor
@@ -23,6 +29,9 @@ class Commands:
         self.supervisor = supervisor
 
     async def carry_out(self, command: ControlCommand) -> None:
+        if command["type"].startswith("queue."):
+            await self.on_queue(command)
+            return
         child = self.supervisor.children.get(command["node"])
         if child is None or child.spec is None:
             log.warning("ignored %s for unknown node %r", command["type"], command["node"])
@@ -62,3 +71,37 @@ class Commands:
             child.crashes = 0
             child.record.restarts += 1
             await self.supervisor.spawn(child)
+
+    # --- the queue's consumers ---------------------------------------------------------
+
+    async def on_queue(self, command: QueueCommand) -> None:
+        """queue.stop / queue.start: every consumer (or one); queue.kill: the busiest one."""
+        consumers = [
+            c for c in self.supervisor.children.values() if c.spec and c.spec.kind == "consumer"
+        ]
+        if command["consumer"]:
+            consumers = [c for c in consumers if c.id == command["consumer"]]
+        if not consumers:
+            log.warning("ignored %s: no consumer %r", command["type"], command["consumer"] or "")
+            return
+        action = command["type"].split(".", 1)[1]
+        if action == "kill":
+            await self.on_child("kill", await _busiest(consumers), command["by"])
+        for child in consumers if action != "kill" else []:
+            if action == "stop":
+                self.stop(child)
+            elif not child.running() and child.restart_at is None:
+                await self.restart(child)
+
+
+async def _busiest(consumers: list[Child]) -> Child:
+    """The running consumer holding the most unacknowledged jobs: killing it loses work."""
+    running = [c for c in consumers if c.running()] or consumers
+    try:
+        summary = await asyncio.to_thread(
+            shared_client().xpending, keys.QUEUE_STREAM, keys.QUEUE_GROUP
+        )
+    except redis.RedisError:
+        return running[0]
+    pending = {c["name"].decode(): c["pending"] for c in summary.get("consumers") or []}
+    return max(running, key=lambda c: pending.get(c.id, 0))

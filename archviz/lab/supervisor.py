@@ -24,7 +24,7 @@ from archviz.lab.commands import STOP_TIMEOUT_S, Commands
 from archviz.lab.control import listen_for_commands
 from archviz.lab.embedded_redis import EmbeddedRedis
 from archviz.lab.ports import free_port, port_is_free
-from archviz.lab.reconcile import NodeSpec, Start, Stop, Update, plan
+from archviz.lab.reconcile import ChildSpec, Start, Stop, Update, plan
 from archviz.lab.redis_conn import shared_client
 from archviz.trace.emitter import Emitter
 
@@ -49,7 +49,7 @@ class Supervisor:
         redis_url: str,
         embedded_redis: EmbeddedRedis | None,
         emitter: Emitter,
-        load_desired: Callable[[], list[NodeSpec]],
+        load_desired: Callable[[], list[ChildSpec]],
         policy: RestartPolicy | None = None,
         announce: Callable[[str], None] = print,
     ) -> None:
@@ -83,7 +83,7 @@ class Supervisor:
         await self._redis(self._clear_stale_state)
         await self._start_services()
         listener = asyncio.create_task(
-            listen_for_commands("supervisor", "node.", self.commands.carry_out)
+            listen_for_commands("supervisor", ("node.", "queue."), self.commands.carry_out)
         )
         try:
             while not self._stop.is_set():
@@ -257,12 +257,12 @@ class Supervisor:
         try:
             desired = await self._load_desired()
         except Exception:  # a locked or half-migrated database must not stop the lab
-            log.exception("could not read the desired nodes; keeping what runs")
+            log.exception("could not read the desired children; keeping what runs")
             return
         running = {c.id: c.spec for c in self.children.values() if c.spec is not None}
         for action in plan(desired, running):
             if isinstance(action, Start):
-                await self._start_node(action.spec)
+                await self._start_child(action.spec)
             elif isinstance(action, Stop):
                 await self._remove_node(self.children[action.name])
             elif isinstance(action, Update):
@@ -272,11 +272,12 @@ class Supervisor:
                 await self._redis(self._write_config, child)
                 self.trace.emit("node.update", child.id, detail=action.spec.runtime_params())
 
-    async def _start_node(self, spec: NodeSpec) -> None:
-        port = self._allocate_port()
-        record = ProcessRecord(id=spec.name, kind="node", port=port, spec=spec.runtime_params())
-        command = manage_py_command("node", "--id", spec.name, "--port", str(port))
-        child = Child(record, command, spec)
+    async def _start_child(self, spec: ChildSpec) -> None:
+        """A node (on a port of its own) or a queue consumer, as its spec's kind says."""
+        port = self._allocate_port() if spec.needs_port else None
+        record = ProcessRecord(id=spec.name, kind=spec.kind, port=port, spec=spec.runtime_params())
+        args = ["--port", str(port)] if port is not None else []
+        child = Child(record, manage_py_command(spec.kind, "--id", spec.name, *args), spec)
         self.children[spec.name] = child
         await self.spawn(child)
 

@@ -28,6 +28,13 @@ KINDS = frozenset(
         "lb.health",  # lb -> node: a backend's health changed
         "lb.retry",  # lb -> node: a request that could not connect is tried on another node
         "lb.reject",  # lb -> client: no healthy backend, the request was refused
+        "queue.enqueue",  # producer -> redis: a job was added to the stream (XADD)
+        "queue.deliver",  # redis -> consumer: a job was read by a consumer (XREADGROUP)
+        "queue.ack",  # consumer -> redis: a job was done and acknowledged (XACK)
+        "queue.redeliver",  # redis -> consumer: a job came back (claimed, or re-read on restart)
+        "queue.fail",  # consumer -> redis: the handler failed; the job stays pending
+        "queue.dead",  # consumer -> redis: a job went to the dead-letter stream
+        "queue.duplicate",  # consumer -> redis: a finished job was already done: not counted
     }
 )
 

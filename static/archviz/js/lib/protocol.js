@@ -40,6 +40,13 @@ export const TRACE_KINDS = Object.freeze({
   "lb.health": "the load balancer changed a node's health",
   "lb.retry": "the load balancer retried a request on another node",
   "lb.reject": "the load balancer had no healthy node: 503",
+  "queue.enqueue": "a producer added a job to the queue (XADD)",
+  "queue.deliver": "the queue gave a job to a consumer (XREADGROUP)",
+  "queue.ack": "a consumer finished a job and acknowledged it (XACK)",
+  "queue.redeliver": "a job came back for another try (claimed, or re-read after a restart)",
+  "queue.fail": "a consumer's handler failed; the job stays pending",
+  "queue.dead": "a job went to the dead-letter stream",
+  "queue.duplicate": "a job was finished twice; the second was not counted",
 });
 
 // Close codes archviz sends (archviz/close_codes.py). `retry` says whether

@@ -152,6 +152,8 @@ class LabConsumer(AsyncWebsocketConsumer):
 
     async def _traffic(self, message: dict) -> None:
         fields = {k: message.get(k) for k in ("rate", "work_ms", "variance_ms", "ws_clients")}
+        if "queue" in message:  # the queue page's producers: off | also | only
+            fields["queue"] = message["queue"]
         command = send_as(self.scope["user"], {"type": "traffic.set"} | fields)
         await self._instructor_action(message, "traffic", command)
 

@@ -87,6 +87,7 @@ class TrafficView(TypedDict):
     queue: str  # off | also | only: whether arrivals are also enqueued as queue jobs
     queue_enqueued: int  # jobs the generator has enqueued since it started
     queue_dropped: int  # arrivals it could not enqueue (Redis away)
+    latency_sample: list[float]  # the window's latest latencies (ms), for a distribution
 
 
 class LabState(TypedDict):

@@ -1,10 +1,12 @@
 from django.urls import path
 
 from archviz.dashboard import api, views
+from archviz.queue.views import queue_page
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("lb/", views.load_balancer, name="load-balancer"),
     path("api/lab/state", api.lab_state, name="api-lab-state"),
     path("api/lab/nodes/<str:node>/<str:action>", api.node_command, name="api-node-command"),
+    path("queue/", queue_page, name="queue"),
 ]

@@ -229,7 +229,9 @@ class Supervisor:
                 child.registered = True
                 if child.id == DASHBOARD_ID:
                     self._announce_ready()
-            elif not is_registered and child.registered and child.record.status == "up":
+            elif is_registered or child.stopping:
+                continue  # a child asked to stop deregisters before it exits: not "silent"
+            elif child.registered and child.record.status == "up":
                 child.record.status = "down"
                 child.record.detail = "heartbeat lost: the process is alive but silent"
                 if child.paused_by:

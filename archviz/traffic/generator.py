@@ -189,6 +189,7 @@ class TrafficGenerator:
         """The TrafficView, plus where the traffic goes and which node holds each socket."""
         with self._lock:
             window = self._stats.snapshot(time.monotonic())
+            sample = self._stats.latency_sample()
             ws_nodes = Counter(self._ws_nodes.values())
         settings = self.settings
         return {
@@ -203,6 +204,7 @@ class TrafficGenerator:
             "ws_nodes": dict(sorted(ws_nodes.items())),
             "in_flight": self.in_flight,
             "queue": settings.queue,
+            "latency_sample": sample,
             **self.producer.snapshot(),
         }
 

@@ -151,3 +151,27 @@ export function nodeAddRequest() {
 export function nodeRemoveRequest(nodeId) {
   return { type: "node.remove", node: nodeId };
 }
+
+// The queue page's requests (archviz/queue/control.py checks them on the server).
+export const QUEUE_ACTIONS = Object.freeze(["stop", "start", "kill"]);
+
+/** Stop or start every consumer (consumer ""), or one; kill: the busiest one. */
+export function queueControlRequest(action, consumer = "") {
+  if (!QUEUE_ACTIONS.includes(action)) {
+    throw new ProtocolError(`unknown queue action ${JSON.stringify(action)}`);
+  }
+  return { type: "queue.control", action, consumer };
+}
+
+/** kind: "normal" (anyone), "poison" or "malformed" (instructors). */
+export function queueEnqueueRequest(count, kind = "normal") {
+  return { type: "queue.enqueue", count, kind };
+}
+
+export function queueAddRequest() {
+  return { type: "queue.add" };
+}
+
+export function queueRemoveRequest(consumer) {
+  return { type: "queue.remove", consumer };
+}

@@ -1,14 +1,17 @@
 """The queue's Redis commands: enqueue, read, claim, acknowledge with dedupe, dead-letter, trim."""
 
+import itertools
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis
+from redis.commands.core import Script
 
 from archviz.lab import keys
 from archviz.queue.logic import Job, safe_trim_minid
-from archviz.trace.events import new_trace_id, now_ms
+from archviz.trace.events import now_ms
 
 DEDUPE_TTL_MS = 600_000  # a job's "done" mark outlives any redelivery of it
 LATENCIES_KEPT = 2_000
@@ -18,22 +21,24 @@ DEAD_LETTERS_KEPT = 10_000
 # latency are written with the XACK in one atomic step. A job whose mark exists (another
 # consumer finished it first) is acknowledged without counting it again.
 _ACK = """
-local fresh, acked = 0, 0
+local fresh, ids, latencies = 0, {}, {}
+local now = tonumber(ARGV[5])
 for i = 6, #ARGV, 3 do
-  local done = ARGV[1] .. ARGV[i + 1]
-  if redis.call('SET', done, ARGV[3], 'NX', 'PX', ARGV[4]) then
+  ids[#ids + 1] = ARGV[i]
+  if redis.call('SET', ARGV[1] .. ARGV[i + 1], ARGV[3], 'NX', 'PX', ARGV[4]) then
     fresh = fresh + 1
-    local now = tonumber(ARGV[5])
-    redis.call('LPUSH', KEYS[3], string.format('%.1f:%.1f', now, now - tonumber(ARGV[i + 2])))
+    latencies[fresh] = string.format('%.1f:%.1f', now, now - tonumber(ARGV[i + 2]))
   end
-  acked = acked + redis.call('XACK', KEYS[1], ARGV[2], ARGV[i])
 end
-local n = (#ARGV - 5) / 3
+local acked = redis.call('XACK', KEYS[1], ARGV[2], unpack(ids))
+if fresh > 0 then
+  redis.call('LPUSH', KEYS[3], unpack(latencies))
+  redis.call('LTRIM', KEYS[3], 0, LATENCIES_KEPT)
+end
 redis.call('HINCRBY', KEYS[2], 'acked', acked)
 redis.call('HINCRBY', KEYS[2], 'processed', fresh)
-redis.call('HINCRBY', KEYS[2], 'duplicates', n - fresh)
+redis.call('HINCRBY', KEYS[2], 'duplicates', #ids - fresh)
 redis.call('HINCRBY', KEYS[2], 'processed:' .. ARGV[3], fresh)
-redis.call('LTRIM', KEYS[3], 0, LATENCIES_KEPT)
 return {fresh, acked}
 """.replace("LATENCIES_KEPT", str(LATENCIES_KEPT - 1))
 
@@ -46,6 +51,23 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'stream_id', ARGV[2],
 redis.call('HINCRBY', KEYS[3], 'dead', 1)
 return 1
 """
+
+
+_ID_PREFIX = os.urandom(6).hex()  # this process's; a counter makes each job id unique
+_job_numbers = itertools.count(1)
+_scripts: dict[str, Script] = {}
+
+
+def new_job_id() -> str:
+    """A unique job id, cheap enough to make thousands a second (it is the dedupe key)."""
+    return f"{_ID_PREFIX}-{next(_job_numbers):x}"
+
+
+def _script(client: redis.Redis, text: str) -> Script:
+    """The script, loaded once and then run by its SHA (EVALSHA), not re-sent every call."""
+    if text not in _scripts:
+        _scripts[text] = client.register_script(text)
+    return _scripts[text]
 
 
 @dataclass(frozen=True)
@@ -68,13 +90,18 @@ def enqueue(
     client: redis.Redis, count: int = 1, *, work_ms: float = 0.0, by: str = "", fail: bool = False
 ) -> list[Job]:
     """XADD `count` jobs and count them, in one round trip; returns the jobs."""
-    jobs = [Job(new_trace_id(), now_ms(), work_ms, by, new_trace_id(), fail) for _ in range(count)]
+    ts = now_ms()
+    jobs = [Job(job_id, ts, work_ms, by, job_id, fail) for job_id in _new_ids(count)]
     pipe = client.pipeline(transaction=True)
     for job in jobs:
         pipe.xadd(keys.QUEUE_STREAM, job.to_fields())
     pipe.hincrby(keys.QUEUE_STATS, "enqueued", len(jobs))
     pipe.execute()
     return jobs
+
+
+def _new_ids(count: int) -> list[str]:
+    return [new_job_id() for _ in range(count)]
 
 
 def enqueue_raw(client: redis.Redis, fields: dict[str, str]) -> str:
@@ -130,7 +157,7 @@ def acknowledge(
     for stream_id, job in done:
         args += [stream_id, job.id, job.ts]
     keys_ = [keys.QUEUE_STREAM, keys.QUEUE_STATS, keys.QUEUE_LATENCIES]
-    fresh, acked = client.eval(_ACK, len(keys_), *keys_, *args)
+    fresh, acked = _script(client, _ACK)(keys_, args, client=client)
     return int(fresh), int(acked)
 
 
@@ -142,7 +169,7 @@ def dead_letter(client: redis.Redis, consumer: str, delivery: Delivery, reason: 
     keys_ = [keys.QUEUE_STREAM, keys.QUEUE_DEAD, keys.QUEUE_STATS]
     args = [keys.QUEUE_GROUP, delivery.stream_id, payload[:4096], reason, consumer,
             DEAD_LETTERS_KEPT]  # fmt: skip
-    return bool(client.eval(_DEAD, len(keys_), *keys_, *args))
+    return bool(_script(client, _DEAD)(keys_, args, client=client))
 
 
 def trim(client: redis.Redis) -> int:

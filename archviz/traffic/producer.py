@@ -17,8 +17,9 @@ from archviz.dashboard.ratelimit import TokenBucket
 from archviz.lab import keys
 from archviz.lab.redis_conn import COMMAND_TIMEOUT_S, CONNECT_TIMEOUT_S, redis_url
 from archviz.queue.logic import MAX_JOB_WORK_MS, Job
+from archviz.queue.streams import new_job_id
 from archviz.trace.emitter import get_emitter
-from archviz.trace.events import new_trace_id, now_ms
+from archviz.trace.events import now_ms
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,8 @@ class QueueProducer:
         if len(self._buffer) >= MAX_BUFFERED:
             self.dropped += 1
             return
-        job = Job(new_trace_id(), now_ms(), min(work_ms, MAX_JOB_WORK_MS), "traffic",
-                  new_trace_id())  # fmt: skip
+        job_id = new_job_id()
+        job = Job(job_id, now_ms(), min(work_ms, MAX_JOB_WORK_MS), "traffic", job_id)
         self._buffer.append(job)
 
     def snapshot(self) -> dict[str, int]:

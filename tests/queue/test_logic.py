@@ -81,11 +81,11 @@ def test_quick_jobs_are_read_in_batches_and_slow_ones_one_at_a_time() -> None:
 
 
 def test_acks_are_flushed_at_batch_end_or_when_the_oldest_waited() -> None:
-    """Nothing to flush is never flushed; a batch end or a 20 ms wait flushes."""
+    """Nothing to flush is never flushed; a batch end or a 100 ms wait flushes."""
     assert not should_flush(0, 100.0, batch_done=True)
     assert not should_flush(3, 1.0, batch_done=False)
     assert should_flush(3, 1.0, batch_done=True)
-    assert should_flush(1, 25.0, batch_done=False)
+    assert should_flush(1, 100.0, batch_done=False)
 
 
 def test_trimming_keeps_the_oldest_pending_job() -> None:

@@ -211,8 +211,9 @@ def _chaos_summary(client: redis.Redis, ids: list[str], kills: int, elapsed: flo
     print(
         f"chaos: {summary['jobs']:,} jobs, {kills} SIGKILLs in {elapsed:.0f} s: "
         f"{done:,} processed exactly once, {dead} dead-lettered, {summary['lost']} lost, "
-        f"{summary['redelivered']} redelivered, {summary['duplicates_counted_once']} duplicates "
-        "(finished twice, counted once); targets: 0 lost, every job acked or dead-lettered"
+        f"{summary['redelivered']} redelivered (worked on again after a kill), "
+        f"{summary['duplicates_counted_once']} duplicates (finished twice, counted once); "
+        "targets: 0 lost, every job acked or dead-lettered"
     )
     return summary
 

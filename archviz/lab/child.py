@@ -75,6 +75,7 @@ class Child:
         self.remove_after_stop = False
         self.killed_by = ""  # who asked for the last SIGKILL, so the log can say so
         self.paused_by = ""  # who sent SIGSTOP, while the process is paused
+        self.hold_restart_s = 0.0  # wait at least this long before restarting after a crash
         self.exit_handled = True
         self.registered = False
 

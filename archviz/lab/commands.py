@@ -12,6 +12,7 @@ from archviz.lab import keys
 from archviz.lab.child import Child
 from archviz.lab.control import ControlCommand, QueueCommand
 from archviz.lab.redis_conn import shared_client
+from archviz.queue.logic import CLAIM_IDLE_MS
 
 if TYPE_CHECKING:
     from archviz.lab.supervisor import Supervisor
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 3.0
 STOPPED_DETAIL = "stopped on purpose; press Restart to start it again"
+KILLED_CONSUMER_RESTART_S = CLAIM_IDLE_MS / 1000 + 2.0
 
 
 class Commands:
@@ -86,7 +88,11 @@ class Commands:
             return
         action = command["type"].split(".", 1)[1]
         if action == "kill":
-            await self.on_child("kill", await _busiest(consumers), command["by"])
+            victim = await _busiest(consumers)
+            # Its restart waits until another consumer may claim the job it held: the
+            # learner sees the job redelivered to someone else, not just re-read on restart.
+            victim.hold_restart_s = KILLED_CONSUMER_RESTART_S
+            await self.on_child("kill", victim, command["by"])
         for child in consumers if action != "kill" else []:
             if action == "stop":
                 self.stop(child)

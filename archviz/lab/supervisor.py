@@ -192,14 +192,12 @@ class Supervisor:
             )
             self.trace.emit("node.failed", child.id, ok=False, detail={"reason": reason})
             return
+        delay_s, child.hold_restart_s = max(decision.delay_s, child.hold_restart_s), 0.0
         child.record.status = "down"
-        child.record.detail = f"{reason}; restarting in {decision.delay_s:.1f} s"
-        child.restart_at = time.monotonic() + decision.delay_s
+        child.record.detail = f"{reason}; restarting in {delay_s:.1f} s"
+        child.restart_at = time.monotonic() + delay_s
         self.trace.emit(
-            "node.down",
-            child.id,
-            ok=False,
-            detail={"reason": reason, "restart_in_s": decision.delay_s},
+            "node.down", child.id, ok=False, detail={"reason": reason, "restart_in_s": delay_s}
         )
 
     async def _after_requested_stop(self, child: Child, reason: str) -> None:

@@ -24,7 +24,6 @@ sys.path.insert(0, _HERE)
 
 import argparse  # noqa: E402
 import itertools  # noqa: E402
-import json  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
@@ -117,7 +116,7 @@ def raw_round(client: redis.Redis, jobs: int) -> float:
         pipe = client.pipeline(transaction=True)
         ts = time.time() * 1000
         for n in range(min(BATCH, jobs - offset)):  # the same payload as archviz's jobs
-            pipe.xadd(RAW_STREAM, {"job": json.dumps({"id": f"{offset + n:x}", "ts": ts})})
+            pipe.xadd(RAW_STREAM, {"id": f"{offset + n:x}", "ts": repr(ts)})
         last_id = pipe.execute()[-1]
 
     def done() -> bool:

@@ -45,8 +45,8 @@ async def enqueue_jobs(user: User, count: object, kind: object) -> int:
 def _enqueue(count: int, kind: str, by: str) -> None:
     client = shared_client()
     if kind == "malformed":
-        for _ in range(count):
-            streams.enqueue_raw(client, {"job": "{this is not JSON"})
+        for _ in range(count):  # its time stamp is words, not a number
+            streams.enqueue_raw(client, {"id": streams.new_job_id(), "ts": "yesterday"})
         jobs = []
     else:
         jobs = streams.enqueue(client, count, work_ms=LEARNER_JOB_MS, by=by, fail=kind == "poison")

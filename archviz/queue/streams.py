@@ -163,9 +163,8 @@ def acknowledge(
 
 def dead_letter(client: redis.Redis, consumer: str, delivery: Delivery, reason: str) -> bool:
     """Move a job to the dead-letter stream with its reason; False if someone else did."""
-    payload = (delivery.fields or {}).get(b"job", b"")
-    if not payload and delivery.fields:
-        payload = json.dumps({_text(k): _text(v) for k, v in delivery.fields.items()})
+    fields = {_text(k): _text(v) for k, v in (delivery.fields or {}).items()}
+    payload = json.dumps(fields)
     keys_ = [keys.QUEUE_STREAM, keys.QUEUE_DEAD, keys.QUEUE_STATS]
     args = [keys.QUEUE_GROUP, delivery.stream_id, payload[:4096], reason, consumer,
             DEAD_LETTERS_KEPT]  # fmt: skip
@@ -198,4 +197,4 @@ def count_redelivered(client: redis.Redis, n: int) -> None:
 
 
 def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value

@@ -69,14 +69,15 @@ def test_a_poison_job_is_dead_lettered_after_three_failed_deliveries(
 def test_a_malformed_payload_is_dead_lettered_and_the_consumer_carries_on(
     redis_client, redis_url
 ) -> None:
-    """Bad JSON goes to the dead letters at once with its reason; the next job is done."""
+    """A bad field sends the job to the dead letters at once with its reason; the next is done."""
     with running_worker(redis_url):
         streams.ensure_group(redis_client)
-        streams.enqueue_raw(redis_client, {"job": "{not json"})
+        streams.enqueue_raw(redis_client, {"id": "j1", "ts": "yesterday"})
         streams.enqueue(redis_client, 1)
         wait_for(lambda: _stat(redis_client, "processed") == 1, "the good job processed")
     (entry,) = redis_client.xrange(keys.QUEUE_DEAD)
-    assert entry[1][b"reason"] == b"malformed payload: payload is not JSON"
+    assert entry[1][b"reason"] == b"malformed payload: 'ts' must be a positive number (unix ms)"
+    assert b"yesterday" in entry[1][b"payload"]
     assert _stat(redis_client, "dead") == 1
 
 

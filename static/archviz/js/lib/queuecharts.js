@@ -128,7 +128,13 @@ export class CompareCharts extends ChartSet {
     this.queue.ensure("backlog", { name: "backlog (jobs)", colour: "#57606a", dash: "dot" });
     this.charts = [this.lb, this.queue];
     this.peak = 100;
-    Plotly.newPlot(this.distElement, [], this.distLayout(), { displayModeBar: false, responsive: true });
+    const waiting = {
+      ...this.distLayout(),
+      xaxis: { visible: false },
+      yaxis: { visible: false },
+      annotations: [{ text: "No data yet: set the producers to send both ways", showarrow: false, font: { size: 13 } }],
+    };
+    Plotly.newPlot(this.distElement, [], waiting, { displayModeBar: false, responsive: true });
   }
 
   push(ts, { lb, queue }) {

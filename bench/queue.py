@@ -8,7 +8,7 @@ Chaos: 10,000 jobs while one of the 2 consumers is SIGKILLed every 5 s (and rest
 second later, as the lab's supervisor would). Targets: 0 jobs lost, every job acknowledged
 or dead-lettered; duplicates (finished twice, counted once) are counted and printed.
 
-    .venv/bin/python bench/queue.py [--jobs 20000] [--rounds 3] [--chaos-jobs 10000]
+    .venv/bin/python bench/queue.py [--jobs 20000] [--rounds 5] [--chaos-jobs 10000]
 """
 
 import sys
@@ -143,11 +143,15 @@ def throughput(url: str, client: redis.Redis, jobs: int, rounds: int) -> dict:
             raw.append(raw_round(client, jobs))
             ours.append(archviz_round(client, jobs))
             print(f"round {n + 1}: raw loop {raw[-1]:,.0f} jobs/s, archviz {ours[-1]:,.0f} jobs/s")
-    ratio = median(ours) / median(raw)
-    print(f"throughput: archviz {median(ours):,.0f} jobs/s = {ratio:.0%} of the raw loop "
-          f"({median(raw):,.0f} jobs/s); target >= 70%")  # fmt: skip
+    # Each round runs the two legs back to back: its ratio is the fairest on a noisy machine.
+    ratios = [a / r for a, r in zip(ours, raw, strict=True)]
+    ratio = median(ratios)
+    print(f"throughput: archviz {median(ours):,.0f} jobs/s, raw loop {median(raw):,.0f} jobs/s; "
+          f"median ratio of the rounds {ratio:.0%} ({', '.join(f'{r:.0%}' for r in ratios)}); "
+          "target >= 70%")  # fmt: skip
     return {"archviz_jobs_per_s": round(median(ours)), "raw_jobs_per_s": round(median(raw)),
-            "ratio": round(ratio, 3), "jobs_per_round": jobs, "rounds": rounds}  # fmt: skip
+            "ratio": round(ratio, 3), "round_ratios": [round(r, 3) for r in ratios],
+            "jobs_per_round": jobs, "rounds": rounds}  # fmt: skip
 
 
 def chaos(url: str, client: redis.Redis, jobs: int, work_ms: float, kill_every_s: float) -> dict:
@@ -220,7 +224,7 @@ def _chaos_summary(client: redis.Redis, ids: list[str], kills: int, elapsed: flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=20_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--chaos-jobs", type=int, default=10_000)
     parser.add_argument("--chaos-work-ms", type=float, default=3.0)
     parser.add_argument("--kill-every-s", type=float, default=5.0)

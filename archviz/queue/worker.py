@@ -56,7 +56,7 @@ class Counters:
     trace_skipped: int = 0
     busy_job: str = ""
     redis_ok: bool = True
-    recent_acks: deque = field(default_factory=lambda: deque(maxlen=4096))
+    samples: deque = field(default_factory=lambda: deque(maxlen=32))  # (unix ms, processed)
 
 
 class QueueWorker:
@@ -194,7 +194,6 @@ class QueueWorker:
         with self._lock:
             self.counters.processed += fresh
             self.counters.duplicates += len(done) - fresh
-            self.counters.recent_acks.extend([now] * fresh)
         for _stream_id, job in done:
             self._emit("queue.ack", job, src=self.name, dst="redis", ms=now - job.ts)
         if fresh < len(done):
@@ -219,10 +218,12 @@ class QueueWorker:
 
     def snapshot(self, window_s: float = 5.0) -> dict:
         """This consumer's numbers, for its heartbeat (called from the heartbeat thread)."""
-        now = now_ms()
-        with self._lock:
-            recent = sum(1 for ts in self.counters.recent_acks if now - ts <= window_s * 1000)
         c = self.counters
+        with self._lock:
+            c.samples.append((now_ms(), c.processed))
+        newest = c.samples[-1]
+        oldest = next(s for s in c.samples if s[0] >= newest[0] - window_s * 1000)
+        seconds = (newest[0] - oldest[0]) / 1000
         return {
             "work_ms": self.work_ms,
             "busy": bool(c.busy_job),
@@ -234,5 +235,5 @@ class QueueWorker:
             "dead_total": c.dead,
             "trace_skipped": c.trace_skipped,
             "redis_ok": c.redis_ok,
-            "jobs_per_s": round(recent / window_s, 2),
+            "jobs_per_s": round((newest[1] - oldest[1]) / seconds, 2) if seconds > 0 else 0.0,
         }

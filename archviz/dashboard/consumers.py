@@ -25,6 +25,7 @@ from archviz.dashboard.ratelimit import TokenBucket
 from archviz.lab import registry
 from archviz.lab.control import NODE_ID
 from archviz.lab.redis_conn import shared_client
+from archviz.queue import control as queue_control
 from archviz.sessions.switch import switch_mode
 from archviz.trace.emitter import get_emitter
 from archviz.trace.events import new_trace_id, now_ms
@@ -83,6 +84,10 @@ class LabConsumer(AsyncWebsocketConsumer):
             "node.add": self._node_add,
             "node.remove": self._node_remove,
             "session.mode": self._session_mode,
+            "queue.control": self._queue_control,
+            "queue.enqueue": self._queue_enqueue,
+            "queue.add": self._queue_add,
+            "queue.remove": self._queue_remove,
         }.get(message.get("type"))
         if handler is None:
             await self._send(error(f"unknown message type {message.get('type')!r}"))
@@ -149,6 +154,8 @@ class LabConsumer(AsyncWebsocketConsumer):
 
     async def _traffic(self, message: dict) -> None:
         fields = {k: message.get(k) for k in ("rate", "work_ms", "variance_ms", "ws_clients")}
+        if "queue" in message:  # the queue page's producers: off | also | only
+            fields["queue"] = message["queue"]
         command = send_as(self.scope["user"], {"type": "traffic.set"} | fields)
         await self._instructor_action(message, "traffic", command)
 
@@ -169,6 +176,25 @@ class LabConsumer(AsyncWebsocketConsumer):
     async def _session_mode(self, message: dict) -> None:
         mode = switch_mode(self.scope["user"], message.get("mode"))
         await self._instructor_action(message, "session.mode", mode)
+
+    async def _queue_control(self, message: dict) -> None:
+        user, action = self.scope["user"], message.get("action")
+        command = queue_control.queue_control(user, action, message.get("consumer"))
+        await self._instructor_action(message, f"queue.{action}", command)
+
+    async def _queue_enqueue(self, message: dict) -> None:
+        user, count, kind = self.scope["user"], message.get("count"), message.get("kind", "normal")
+        command = queue_control.enqueue_jobs(user, count, kind)
+        await self._instructor_action(message, "queue.enqueue", command)
+
+    async def _queue_add(self, message: dict) -> None:
+        await self._instructor_action(
+            message, "queue.add", queue_control.add_consumer(self.scope["user"])
+        )
+
+    async def _queue_remove(self, message: dict) -> None:
+        command = queue_control.remove_consumer(self.scope["user"], message.get("consumer"))
+        await self._instructor_action(message, "queue.remove", command)
 
     async def _instructor_action(self, message: dict, action: object, carry_out) -> None:
         """Await an instructor command; answer with an ack or an error naming the request."""

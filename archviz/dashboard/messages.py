@@ -6,6 +6,7 @@ Mirrored in static/archviz/js/lib/protocol.js. Every frame is a JSON object with
 
 from typing import Any, Literal, TypedDict
 
+from archviz.queue.state import QueueView
 from archviz.trace.events import TraceEvent
 
 MAX_FRAME_BYTES = 64 * 1024
@@ -83,6 +84,10 @@ class TrafficView(TypedDict):
     target: str  # "lb", or "nodes" while no load balancer is registered
     ws_nodes: dict[str, int]  # open WebSocket clients, by the node they are pinned to
     in_flight: int
+    queue: str  # off | also | only: whether arrivals are also enqueued as queue jobs
+    queue_enqueued: int  # jobs the generator has enqueued since it started
+    queue_dropped: int  # arrivals it could not enqueue (Redis away)
+    latency_sample: list[float]  # the window's latest latencies (ms), for a distribution
 
 
 class LabState(TypedDict):
@@ -94,6 +99,7 @@ class LabState(TypedDict):
     nodes: list[NodeView]
     lb: BalancerView | None  # None until the load balancer has registered
     traffic: TrafficView | None
+    queue: QueueView | None  # None while Redis cannot be read
 
 
 # server -> client

@@ -3,7 +3,7 @@
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
-from archviz.lab.reconcile import NodeSpec
+from archviz.lab.reconcile import ConsumerSpec, NodeSpec
 
 node_name = RegexValidator(
     r"^[a-z0-9][a-z0-9-]{0,39}$",
@@ -59,3 +59,32 @@ class Node(models.Model):
             latency_ms=self.latency_ms,
             jitter_ms=self.jitter_ms,
         )
+
+
+class Consumer(models.Model):
+    """A queue consumer process: it reads jobs from the stream, works, acknowledges."""
+
+    name = models.CharField(
+        max_length=40,
+        unique=True,
+        validators=[node_name],
+        help_text="Its id everywhere in the lab, e.g. consumer-3 (not a node's name).",
+    )
+    work_ms = models.PositiveIntegerField(
+        "work per job (ms)",
+        default=0,
+        validators=[MaxValueValidator(2_000)],
+        help_text="Time it spends on every job, on top of what the job asks. Applied live.",
+    )
+    enabled = models.BooleanField(
+        default=True, help_text="Unticked: the consumer is stopped gracefully (SIGTERM)."
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def spec(self) -> ConsumerSpec:
+        return ConsumerSpec(name=self.name, work_ms=self.work_ms)

@@ -14,6 +14,7 @@ from archviz.dashboard.messages import (
 )
 from archviz.lab import keys, registry
 from archviz.lab.registry import Metrics, Registration, now_ms
+from archviz.queue.state import read_queue
 
 
 def _natural(component_id: str) -> list:
@@ -85,6 +86,7 @@ def build_state(
         nodes=nodes,
         lb=balancer_view(by_kind.get("balancer"), metrics),
         traffic=traffic_view(by_kind.get("traffic"), metrics),
+        queue=None,
     )
 
 
@@ -126,9 +128,11 @@ def read_lab_state(client: redis.Redis, redis_url: str) -> LabState:
     registrations = registry.registered(client)
     metrics = registry.latest_metrics(client, [r.id for r in registrations])
     redis_view = RedisView(url=redis_url, up=True, used_memory_bytes=memory.get("used_memory"))
-    return build_state(
+    state = build_state(
         records, registrations, metrics, redis_view, int(supervisor_pid) if supervisor_pid else None
     )
+    state["queue"] = read_queue(client, records, registrations, metrics)
+    return state
 
 
 def unreachable(last: LabState | None, redis_url: str) -> LabState:

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from archviz.dashboard import api, views
+from archviz.queue.views import queue_page
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -8,4 +9,5 @@ urlpatterns = [
     path("sessions/", views.sessions, name="sessions"),
     path("api/lab/state", api.lab_state, name="api-lab-state"),
     path("api/lab/nodes/<str:node>/<str:action>", api.node_command, name="api-node-command"),
+    path("queue/", queue_page, name="queue"),
 ]

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
 
-from archviz.lab.reconcile import NodeSpec
+from archviz.lab.reconcile import ChildSpec
 from archviz.trace.events import now_ms
 
 _PR_SET_PDEATHSIG = 1
@@ -62,7 +62,7 @@ def describe_exit(returncode: int) -> str:
 class Child:
     """A process the supervisor starts, watches, restarts and stops."""
 
-    def __init__(self, record: ProcessRecord, command: list[str], spec: NodeSpec | None) -> None:
+    def __init__(self, record: ProcessRecord, command: list[str], spec: ChildSpec | None) -> None:
         self.record = record
         self.command = command
         self.spec = spec
@@ -75,6 +75,7 @@ class Child:
         self.remove_after_stop = False
         self.killed_by = ""  # who asked for the last SIGKILL, so the log can say so
         self.paused_by = ""  # who sent SIGSTOP, while the process is paused
+        self.hold_restart_s = 0.0  # wait at least this long before restarting after a crash
         self.exit_handled = True
         self.registered = False
 

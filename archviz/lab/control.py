@@ -1,8 +1,8 @@
 """Control commands on the `archviz:control` channel: schema, validation, and sending.
 
-The supervisor carries out `node.*`, the load balancer `lb.*`, the traffic generator
-`traffic.*`, the nodes `session.*`; each ignores the others' commands. The dashboard checks
-permissions before it sends any of them.
+The supervisor carries out `node.*` and `queue.*`, the load balancer `lb.*`, the traffic
+generator `traffic.*`, the nodes `session.*`; each ignores the others' commands. The
+dashboard checks permissions before it sends any of them.
 """
 
 import asyncio
@@ -11,7 +11,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 import redis
 
@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 RESUBSCRIBE_AFTER_S = 0.5
 
 NODE_COMMANDS = ("node.kill", "node.stop", "node.restart", "node.pause", "node.resume")
-COMMANDS = (*NODE_COMMANDS, "lb.algorithm", "traffic.set", "session.mode")
+QUEUE_COMMANDS = ("queue.stop", "queue.start", "queue.kill")
+COMMANDS = (*NODE_COMMANDS, "lb.algorithm", "traffic.set", "session.mode", *QUEUE_COMMANDS)
 NODE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # use with fullmatch
 
 # traffic.set limits: (field, type, minimum, maximum)
@@ -50,12 +51,16 @@ class AlgorithmCommand(TypedDict):
     trace: str
 
 
+QUEUE_MODES = ("off", "also", "only")  # traffic.set's optional `queue`: where arrivals go too
+
+
 class TrafficCommand(TypedDict):
     type: Literal["traffic.set"]
     rate: float  # requests per second, Poisson arrivals; 0 stops
     work_ms: float  # mean work each request asks of a node
     variance_ms: float  # standard deviation of that work
     ws_clients: int  # long-lived WebSocket clients to hold through the LB
+    queue: NotRequired[str]  # off | also (each arrival also XADDs a job) | only; absent: as was
     by: str
     trace: str
 
@@ -67,7 +72,16 @@ class SessionModeCommand(TypedDict):
     trace: str
 
 
-ControlCommand = NodeCommand | AlgorithmCommand | TrafficCommand | SessionModeCommand
+class QueueCommand(TypedDict):
+    """Stop or start the queue's consumers, or SIGKILL one mid-job (the supervisor's)."""
+
+    type: Literal["queue.stop", "queue.start", "queue.kill"]
+    consumer: str  # "": every consumer (stop, start), or the busiest one (kill)
+    by: str
+    trace: str
+
+
+ControlCommand = NodeCommand | AlgorithmCommand | TrafficCommand | SessionModeCommand | QueueCommand
 
 
 class InvalidCommand(ValueError):
@@ -94,6 +108,9 @@ def parse_command(raw: bytes | str) -> ControlCommand:
         return TrafficCommand(**common, **validate_traffic(obj))
     if kind == "session.mode":
         return SessionModeCommand(**common, mode=validate_session_mode(obj.get("mode")))
+    if kind in QUEUE_COMMANDS:
+        consumer = obj.get("consumer") or ""
+        return QueueCommand(**common, consumer=consumer and validate_node_id(consumer))
     return NodeCommand(**common, node=validate_node_id(obj.get("node")))
 
 
@@ -126,6 +143,10 @@ def validate_traffic(obj: dict) -> dict:
         if not low <= value <= high:
             raise InvalidCommand(f"{field} must be from {low} to {high}")
         settings[field] = kind(value)
+    if "queue" in obj:
+        if obj["queue"] not in QUEUE_MODES:
+            raise InvalidCommand(f"queue must be one of {', '.join(QUEUE_MODES)}")
+        settings["queue"] = obj["queue"]
     return settings
 
 
@@ -135,9 +156,11 @@ def send_command(client: redis.Redis, command: ControlCommand) -> int:
 
 
 async def listen_for_commands(
-    component: str, prefix: str, carry_out: Callable[[ControlCommand], Awaitable[None]]
+    component: str,
+    prefix: str | tuple[str, ...],
+    carry_out: Callable[[ControlCommand], Awaitable[None]],
 ) -> None:
-    """For ever: hand each valid command whose type starts with `prefix` to carry_out.
+    """For ever: hand each valid command whose type starts with `prefix` (or one of) to carry_out.
 
     Malformed commands are logged and skipped, a failing carry_out is logged, and a lost
     Redis connection is resubscribed: a component never dies of its control channel.
@@ -164,7 +187,7 @@ async def listen_for_commands(
         await asyncio.sleep(RESUBSCRIBE_AFTER_S)
 
 
-async def _dispatch(component: str, prefix: str, raw: bytes, carry_out) -> None:
+async def _dispatch(component: str, prefix: str | tuple[str, ...], raw: bytes, carry_out) -> None:
     try:
         command = parse_command(raw)
     except InvalidCommand as exc:

@@ -51,3 +51,16 @@ TRAFFIC_VIEW = "archviz:traffic:view"
 # prefix of the sessions Django's Redis cache keeps (archviz:sessions:1:django.contrib…)
 SESSION_MODE = "archviz:sessions:mode"
 SESSIONS_CACHE_PREFIX = "archviz:sessions"
+# the message-queue demo: a stream of jobs read by one consumer group, the dead letters,
+# counters (a hash), recent end-to-end latencies (a list) and one dedupe key per job
+QUEUE_STREAM = "archviz:queue:jobs"
+QUEUE_GROUP = "archviz-consumers"  # the consumer group's name (not a key)
+QUEUE_DEAD = "archviz:queue:dead"
+QUEUE_STATS = "archviz:queue:stats"
+QUEUE_LATENCIES = "archviz:queue:latencies"
+QUEUE_DONE_PREFIX = "archviz:queue:done:"
+
+
+def queue_done(job_id: str) -> str:
+    """Set once a job's effect was applied: a redelivered job finds it and is not counted twice."""
+    return f"{QUEUE_DONE_PREFIX}{job_id}"

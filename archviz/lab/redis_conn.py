@@ -54,3 +54,13 @@ def shared_client() -> redis.Redis:
     if url not in _shared:
         _shared[url] = sync_client(url)
     return _shared[url]
+
+
+def blocking_client(url: str | None = None) -> redis.Redis:
+    """A sync client for blocking reads (XREADGROUP BLOCK): no socket timeout."""
+    return redis.Redis.from_url(
+        url or redis_url(),
+        socket_timeout=None,
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        health_check_interval=10,
+    )

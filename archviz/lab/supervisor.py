@@ -20,10 +20,11 @@ from asgiref.sync import sync_to_async
 from archviz.lab import keys, registry
 from archviz.lab.backoff import RestartPolicy
 from archviz.lab.child import Child, ProcessRecord, describe_exit, manage_py_command
-from archviz.lab.control import NodeCommand, listen_for_commands
+from archviz.lab.commands import STOP_TIMEOUT_S, Commands
+from archviz.lab.control import listen_for_commands
 from archviz.lab.embedded_redis import EmbeddedRedis
 from archviz.lab.ports import free_port, port_is_free
-from archviz.lab.reconcile import NodeSpec, Start, Stop, Update, plan
+from archviz.lab.reconcile import ChildSpec, Start, Stop, Update, plan
 from archviz.lab.redis_conn import shared_client
 from archviz.trace.emitter import Emitter
 
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.25
 RECONCILE_EVERY_S = 1.0
-STOP_TIMEOUT_S = 3.0
 DASHBOARD_ID = "dashboard"
 BALANCER_ID = "lb"
 TRAFFIC_ID = "traffic"
@@ -49,7 +49,7 @@ class Supervisor:
         redis_url: str,
         embedded_redis: EmbeddedRedis | None,
         emitter: Emitter,
-        load_desired: Callable[[], list[NodeSpec]],
+        load_desired: Callable[[], list[ChildSpec]],
         policy: RestartPolicy | None = None,
         announce: Callable[[str], None] = print,
     ) -> None:
@@ -72,6 +72,7 @@ class Supervisor:
         self._published: dict[str, str] = {}
         self._background: set[asyncio.Task] = set()
         self._demos_due = time.monotonic() + DEMO_SERVICES_AFTER_S
+        self.commands = Commands(self)
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -81,7 +82,9 @@ class Supervisor:
             loop.add_signal_handler(sig, self._stop.set)
         await self._redis(self._clear_stale_state)
         await self._start_services()
-        listener = asyncio.create_task(listen_for_commands("supervisor", "node.", self._on_command))
+        listener = asyncio.create_task(
+            listen_for_commands("supervisor", ("node.", "queue."), self.commands.carry_out)
+        )
         try:
             while not self._stop.is_set():
                 await self._tick()
@@ -145,9 +148,9 @@ class Supervisor:
         record = ProcessRecord(id=child_id, kind=kind, port=port)
         child = Child(record, manage_py_command(kind, "--id", child_id, *args), spec=None)
         self.children[child_id] = child
-        await self._spawn(child)
+        await self.spawn(child)
 
-    async def _spawn(self, child: Child) -> None:
+    async def spawn(self, child: Child) -> None:
         await child.spawn(self._child_env())
         if child.spec is not None:
             await self._redis(self._write_config, child)
@@ -164,7 +167,7 @@ class Supervisor:
             await self._on_exit(child)
         if child.restart_at is not None and now >= child.restart_at:
             child.record.restarts += 1
-            await self._spawn(child)
+            await self.spawn(child)
 
     async def _on_exit(self, child: Child) -> None:
         reason = describe_exit(child.process.returncode)
@@ -189,14 +192,12 @@ class Supervisor:
             )
             self.trace.emit("node.failed", child.id, ok=False, detail={"reason": reason})
             return
+        delay_s, child.hold_restart_s = max(decision.delay_s, child.hold_restart_s), 0.0
         child.record.status = "down"
-        child.record.detail = f"{reason}; restarting in {decision.delay_s:.1f} s"
-        child.restart_at = time.monotonic() + decision.delay_s
+        child.record.detail = f"{reason}; restarting in {delay_s:.1f} s"
+        child.restart_at = time.monotonic() + delay_s
         self.trace.emit(
-            "node.down",
-            child.id,
-            ok=False,
-            detail={"reason": reason, "restart_in_s": decision.delay_s},
+            "node.down", child.id, ok=False, detail={"reason": reason, "restart_in_s": delay_s}
         )
 
     async def _after_requested_stop(self, child: Child, reason: str) -> None:
@@ -204,7 +205,7 @@ class Supervisor:
             child.restart_after_stop = False
             child.crashes = 0
             child.record.restarts += 1
-            await self._spawn(child)
+            await self.spawn(child)
             return
         child.record.status = "stopped"
         child.record.detail = "stopped on purpose; press Restart to start it again"
@@ -226,7 +227,9 @@ class Supervisor:
                 child.registered = True
                 if child.id == DASHBOARD_ID:
                     self._announce_ready()
-            elif not is_registered and child.registered and child.record.status == "up":
+            elif is_registered or child.stopping:
+                continue  # a child asked to stop deregisters before it exits: not "silent"
+            elif child.registered and child.record.status == "up":
                 child.record.status = "down"
                 child.record.detail = "heartbeat lost: the process is alive but silent"
                 if child.paused_by:
@@ -242,7 +245,7 @@ class Supervisor:
         port = self.children[DASHBOARD_ID].record.port
         self.announce(f"archviz lab is running: http://{self.host}:{port}/  (Ctrl-C stops it)")
 
-    def _in_background(self, coroutine) -> None:
+    def in_background(self, coroutine) -> None:
         """Stop a child without holding up the tick loop (the exit is noticed there)."""
         task = asyncio.create_task(coroutine)
         self._background.add(task)
@@ -254,12 +257,12 @@ class Supervisor:
         try:
             desired = await self._load_desired()
         except Exception:  # a locked or half-migrated database must not stop the lab
-            log.exception("could not read the desired nodes; keeping what runs")
+            log.exception("could not read the desired children; keeping what runs")
             return
         running = {c.id: c.spec for c in self.children.values() if c.spec is not None}
         for action in plan(desired, running):
             if isinstance(action, Start):
-                await self._start_node(action.spec)
+                await self._start_child(action.spec)
             elif isinstance(action, Stop):
                 await self._remove_node(self.children[action.name])
             elif isinstance(action, Update):
@@ -269,13 +272,14 @@ class Supervisor:
                 await self._redis(self._write_config, child)
                 self.trace.emit("node.update", child.id, detail=action.spec.runtime_params())
 
-    async def _start_node(self, spec: NodeSpec) -> None:
-        port = self._allocate_port()
-        record = ProcessRecord(id=spec.name, kind="node", port=port, spec=spec.runtime_params())
-        command = manage_py_command("node", "--id", spec.name, "--port", str(port))
-        child = Child(record, command, spec)
+    async def _start_child(self, spec: ChildSpec) -> None:
+        """A node (on a port of its own) or a queue consumer, as its spec's kind says."""
+        port = self._allocate_port() if spec.needs_port else None
+        record = ProcessRecord(id=spec.name, kind=spec.kind, port=port, spec=spec.runtime_params())
+        args = ["--port", str(port)] if port is not None else []
+        child = Child(record, manage_py_command(spec.kind, "--id", spec.name, *args), spec)
         self.children[spec.name] = child
-        await self._spawn(child)
+        await self.spawn(child)
 
     def _allocate_port(self) -> int:
         if self.node_base_port == 0:
@@ -290,46 +294,9 @@ class Supervisor:
         child.remove_after_stop = True
         child.restart_at = None
         if child.running():
-            self._in_background(child.terminate(STOP_TIMEOUT_S))
+            self.in_background(child.terminate(STOP_TIMEOUT_S))
         else:
             child.exit_handled = False  # let _watch_child forget it on the next tick
-
-    # --- commands ----------------------------------------------------------------
-
-    async def _on_command(self, command: NodeCommand) -> None:
-        child = self.children.get(command["node"])
-        if child is None or child.spec is None:
-            log.warning("ignored %s for unknown node %r", command["type"], command["node"])
-            return
-        await self._carry_out(command, child)
-
-    async def _carry_out(self, command: NodeCommand, child: Child) -> None:
-        action = command["type"]
-        if action == "node.kill":
-            child.killed_by = command["by"] or "an instructor"
-            child.send(signal.SIGKILL)
-        elif action == "node.stop":
-            child.restart_at = None
-            if child.running():
-                self._in_background(child.terminate(STOP_TIMEOUT_S))
-            else:
-                child.record.status = "stopped"
-                child.record.detail = "stopped on purpose; press Restart to start it again"
-        elif action == "node.pause":
-            if child.send(signal.SIGSTOP):
-                child.paused_by = command["by"] or "an instructor"
-        elif action == "node.resume":
-            child.paused_by = ""
-            child.send(signal.SIGCONT)
-        elif action == "node.restart":
-            child.restart_at = None
-            if child.running():
-                child.restart_after_stop = True
-                self._in_background(child.terminate(STOP_TIMEOUT_S))
-            else:
-                child.crashes = 0
-                child.record.restarts += 1
-                await self._spawn(child)
 
     # --- redis -------------------------------------------------------------------
 

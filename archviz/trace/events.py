@@ -30,6 +30,13 @@ KINDS = frozenset(
         "lb.reject",  # lb -> client: no healthy backend, the request was refused
         "session.read",  # node -> its memory or redis: a session was loaded (found or not)
         "session.write",  # node -> its memory or redis: a session was saved
+        "queue.enqueue",  # producer -> redis: a job was added to the stream (XADD)
+        "queue.deliver",  # redis -> consumer: a job was read by a consumer (XREADGROUP)
+        "queue.ack",  # consumer -> redis: a job was done and acknowledged (XACK)
+        "queue.redeliver",  # redis -> consumer: a job came back (claimed, or re-read on restart)
+        "queue.fail",  # consumer -> redis: the handler failed; the job stays pending
+        "queue.dead",  # consumer -> redis: a job went to the dead-letter stream
+        "queue.duplicate",  # consumer -> redis: a finished job was already done: not counted
     }
 )
 

@@ -126,6 +126,11 @@ class WindowStats:
             failures=dict(Counter(c.reason for c in self._completions if c.outcome == "failed")),
         )
 
+    def latency_sample(self, limit: int = 300) -> list[float]:
+        """The latest latencies of the window (call after snapshot), for a distribution."""
+        timed = [c.latency_ms for c in self._completions if c.outcome in TIMED_OUTCOMES]
+        return [round(ms, 1) for ms in timed[-limit:]]
+
     def _drop_before(self, cutoff: float) -> None:
         while self._sent and self._sent[0] <= cutoff:
             self._sent.popleft()

@@ -32,6 +32,7 @@ from archviz.traffic.arrivals import (
     reconnect_delay_s,
     sample_work_ms,
 )
+from archviz.traffic.producer import QueueProducer
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class TrafficSettings:
     work_ms: float = 10.0
     variance_ms: float = 0.0  # standard deviation of the work
     ws_clients: int = 0
+    queue: str = "off"  # off | also: every arrival is also enqueued as a job | only
 
     @classmethod
     def from_mapping(cls, obj: object) -> "TrafficSettings":
@@ -144,6 +146,7 @@ class TrafficGenerator:
         self._rate_changed: asyncio.Event | None = None
         self._scheduler: asyncio.Task | None = None
         self._session: aiohttp.ClientSession | None = None
+        self.producer = QueueProducer()
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -156,6 +159,7 @@ class TrafficGenerator:
         )
         self._scheduler = asyncio.create_task(self._schedule())
         self._resize_pool()
+        await self.producer.start()
 
     async def close(self) -> None:
         """Stop sending and drop every connection."""
@@ -167,6 +171,7 @@ class TrafficGenerator:
         self._holders.clear()
         if self._session is not None:
             await self._session.close()
+        await self.producer.close()
 
     def apply(self, settings: TrafficSettings) -> None:
         """Take new settings at once: a new rate restarts the arrival schedule."""
@@ -184,6 +189,7 @@ class TrafficGenerator:
         """The TrafficView, plus where the traffic goes and which node holds each socket."""
         with self._lock:
             window = self._stats.snapshot(time.monotonic())
+            sample = self._stats.latency_sample()
             ws_nodes = Counter(self._ws_nodes.values())
         settings = self.settings
         return {
@@ -197,6 +203,9 @@ class TrafficGenerator:
             "target": self.target.mode,
             "ws_nodes": dict(sorted(ws_nodes.items())),
             "in_flight": self.in_flight,
+            "queue": settings.queue,
+            "latency_sample": sample,
+            **self.producer.snapshot(),
         }
 
     # --- requests ----------------------------------------------------------------
@@ -241,16 +250,20 @@ class TrafficGenerator:
                 self._stats.completed(now, "failed", reason=BEHIND)
 
     def _fire(self) -> None:
+        settings = self.settings
+        work_ms = sample_work_ms(
+            self._rng, settings.work_ms, settings.variance_ms, cap_ms=MAX_WORK_MS
+        )
+        if settings.queue != "off":
+            self.producer.offer(work_ms)
+        if settings.queue == "only":
+            return
         now = time.monotonic()
         with self._lock:
             self._stats.sent(now)
             if len(self._requests) >= self.max_in_flight:
                 self._stats.completed(now, "failed", reason=SATURATED)
                 return
-        settings = self.settings
-        work_ms = sample_work_ms(
-            self._rng, settings.work_ms, settings.variance_ms, cap_ms=MAX_WORK_MS
-        )
         task = asyncio.create_task(self._request(work_ms))
         self._requests.add(task)
         task.add_done_callback(self._requests.discard)

@@ -182,6 +182,10 @@ def test_window_snapshot_fills_the_traffic_view_and_is_json() -> None:
         "target",  # the generator's, not the window's
         "ws_nodes",
         "in_flight",
+        "queue",  # the queue producer's, not the window's
+        "queue_enqueued",
+        "queue_dropped",
+        "latency_sample",
     }
     assert window_fields <= set(snap)
     assert json.loads(json.dumps(snap)) == snap

@@ -1,4 +1,4 @@
-"""`manage.py lab`: the lab supervisor — embedded Redis, the dashboard and every node."""
+"""`manage.py lab`: the lab supervisor — embedded Redis, the dashboard, nodes and consumers."""
 
 import asyncio
 import secrets
@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from archviz.lab.backoff import RestartPolicy
 from archviz.lab.embedded_redis import EmbeddedRedis
 from archviz.lab.ports import require_free
-from archviz.lab.reconcile import NodeSpec
+from archviz.lab.reconcile import ChildSpec
 from archviz.lab.supervisor import Supervisor
 from archviz.trace import emitter
 
@@ -53,7 +53,7 @@ class Command(BaseCommand):
             redis_url=redis_url,
             embedded_redis=embedded,
             emitter=emitter.configure("supervisor"),
-            load_desired=_desired_nodes,
+            load_desired=_desired_children,
             policy=RestartPolicy(max_crashes=settings.ARCHVIZ_RESTART_MAX_CRASHES),
             announce=self._say,
         )
@@ -80,7 +80,11 @@ class Command(BaseCommand):
         )
 
 
-def _desired_nodes() -> list[NodeSpec]:
-    from archviz.dashboard.models import Node
+def _desired_children() -> list[ChildSpec]:
+    """The enabled nodes and queue consumers; a consumer named like a node is left out."""
+    from archviz.dashboard.models import Consumer, Node
 
-    return [node.spec() for node in Node.objects.filter(enabled=True)]
+    nodes = [node.spec() for node in Node.objects.filter(enabled=True)]
+    taken = set(Node.objects.values_list("name", flat=True))
+    consumers = [c.spec() for c in Consumer.objects.filter(enabled=True) if c.name not in taken]
+    return [*nodes, *consumers]

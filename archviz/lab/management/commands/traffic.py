@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import signal
+from dataclasses import replace
 from functools import partial
 
 import redis
@@ -109,6 +110,8 @@ def _collect(generator: TrafficGenerator, component_id: str) -> Metrics:
 async def _carry_out(generator: TrafficGenerator, command: TrafficCommand) -> None:
     """Apply new settings live, and keep them in Redis so that a restart resumes them."""
     new = TrafficSettings.from_mapping(command)
+    if "queue" not in command:  # the load-balancer page does not set it: keep it as it was
+        new = replace(new, queue=generator.settings.queue)
     generator.apply(new)
     log.info("traffic set by %s: %s", command["by"] or "someone", new)
     try:

@@ -42,6 +42,13 @@ export const TRACE_KINDS = Object.freeze({
   "lb.reject": "the load balancer had no healthy node: 503",
   "session.read": "a node loaded a session, from its own memory or from Redis",
   "session.write": "a node saved a session, into its own memory or into Redis",
+  "queue.enqueue": "a producer added a job to the queue (XADD)",
+  "queue.deliver": "the queue gave a job to a consumer (XREADGROUP)",
+  "queue.ack": "a consumer finished a job and acknowledged it (XACK)",
+  "queue.redeliver": "a job came back for another try (claimed, or re-read after a restart)",
+  "queue.fail": "a consumer's handler failed; the job stays pending",
+  "queue.dead": "a job went to the dead-letter stream",
+  "queue.duplicate": "a job was finished twice; the second was not counted",
 });
 
 // Close codes archviz sends (archviz/close_codes.py). `retry` says whether
@@ -150,4 +157,28 @@ export function nodeRemoveRequest(nodeId) {
 /** The sessions demo: an instructor switches where sessions live (local, sticky, redis). */
 export function sessionModeRequest(mode) {
   return { type: "session.mode", mode };
+}
+
+// The queue page's requests (archviz/queue/control.py checks them on the server).
+export const QUEUE_ACTIONS = Object.freeze(["stop", "start", "kill"]);
+
+/** Stop or start every consumer (consumer ""), or one; kill: the busiest one. */
+export function queueControlRequest(action, consumer = "") {
+  if (!QUEUE_ACTIONS.includes(action)) {
+    throw new ProtocolError(`unknown queue action ${JSON.stringify(action)}`);
+  }
+  return { type: "queue.control", action, consumer };
+}
+
+/** kind: "normal" (anyone), "poison" or "malformed" (instructors). */
+export function queueEnqueueRequest(count, kind = "normal") {
+  return { type: "queue.enqueue", count, kind };
+}
+
+export function queueAddRequest() {
+  return { type: "queue.add" };
+}
+
+export function queueRemoveRequest(consumer) {
+  return { type: "queue.remove", consumer };
 }

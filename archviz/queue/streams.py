@@ -1,0 +1,200 @@
+"""The queue's Redis commands: enqueue, read, claim, acknowledge with dedupe, dead-letter, trim."""
+
+import itertools
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import redis
+from redis.commands.core import Script
+
+from archviz.lab import keys
+from archviz.queue.logic import Job, safe_trim_minid
+from archviz.trace.events import now_ms
+
+DEDUPE_TTL_MS = 600_000  # a job's "done" mark outlives any redelivery of it
+LATENCIES_KEPT = 2_000
+DEAD_LETTERS_KEPT = 10_000
+
+# Acknowledge jobs and apply their effect once: the dedupe mark, the counters and the
+# latency are written with the XACK in one atomic step. A job whose mark exists (another
+# consumer finished it first) is acknowledged without counting it again.
+_ACK = """
+local fresh, ids, latencies = 0, {}, {}
+local now = tonumber(ARGV[5])
+for i = 6, #ARGV, 3 do
+  ids[#ids + 1] = ARGV[i]
+  if redis.call('SET', ARGV[1] .. ARGV[i + 1], ARGV[3], 'NX', 'PX', ARGV[4]) then
+    fresh = fresh + 1
+    latencies[fresh] = string.format('%.1f:%.1f', now, now - tonumber(ARGV[i + 2]))
+  end
+end
+local acked = redis.call('XACK', KEYS[1], ARGV[2], unpack(ids))
+if fresh > 0 then
+  redis.call('LPUSH', KEYS[3], unpack(latencies))
+  redis.call('LTRIM', KEYS[3], 0, LATENCIES_KEPT)
+end
+redis.call('HINCRBY', KEYS[2], 'acked', acked)
+redis.call('HINCRBY', KEYS[2], 'processed', fresh)
+redis.call('HINCRBY', KEYS[2], 'duplicates', #ids - fresh)
+redis.call('HINCRBY', KEYS[2], 'processed:' .. ARGV[3], fresh)
+return {fresh, acked}
+""".replace("LATENCIES_KEPT", str(LATENCIES_KEPT - 1))
+
+# Move a job to the dead letters only if this consumer's XACK takes it off the pending
+# list, so two consumers never dead-letter the same entry.
+_DEAD = """
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'stream_id', ARGV[2],
+           'payload', ARGV[3], 'reason', ARGV[4], 'consumer', ARGV[5])
+redis.call('HINCRBY', KEYS[3], 'dead', 1)
+return 1
+"""
+
+
+_ID_PREFIX = os.urandom(6).hex()  # this process's; a counter makes each job id unique
+_job_numbers = itertools.count(1)
+_scripts: dict[str, Script] = {}
+
+
+def new_job_id() -> str:
+    """A unique job id, cheap enough to make thousands a second (it is the dedupe key)."""
+    return f"{_ID_PREFIX}-{next(_job_numbers):x}"
+
+
+def _script(client: redis.Redis, text: str) -> Script:
+    """The script, loaded once and then run by its SHA (EVALSHA), not re-sent every call."""
+    if text not in _scripts:
+        _scripts[text] = client.register_script(text)
+    return _scripts[text]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    stream_id: str
+    fields: dict | None  # None: the entry was deleted while pending
+    deliveries: int = 1
+
+
+def ensure_group(client: redis.Redis) -> None:
+    """Create the stream and the consumer group if missing (Redis may have restarted empty)."""
+    try:
+        client.xgroup_create(keys.QUEUE_STREAM, keys.QUEUE_GROUP, id="0", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def enqueue(
+    client: redis.Redis, count: int = 1, *, work_ms: float = 0.0, by: str = "", fail: bool = False
+) -> list[Job]:
+    """XADD `count` jobs and count them, in one round trip; returns the jobs."""
+    ts = now_ms()
+    jobs = [Job(job_id, ts, work_ms, by, job_id, fail) for job_id in _new_ids(count)]
+    pipe = client.pipeline(transaction=True)
+    for job in jobs:
+        pipe.xadd(keys.QUEUE_STREAM, job.to_fields())
+    pipe.hincrby(keys.QUEUE_STATS, "enqueued", len(jobs))
+    pipe.execute()
+    return jobs
+
+
+def _new_ids(count: int) -> list[str]:
+    return [new_job_id() for _ in range(count)]
+
+
+def enqueue_raw(client: redis.Redis, fields: dict[str, str]) -> str:
+    """XADD an entry as given (a malformed payload, for the demo and the tests)."""
+    pipe = client.pipeline(transaction=True)
+    pipe.xadd(keys.QUEUE_STREAM, fields)
+    pipe.hincrby(keys.QUEUE_STATS, "enqueued", 1)
+    stream_id, _ = pipe.execute()
+    return stream_id.decode()
+
+
+def read_new(client: redis.Redis, consumer: str, count: int, block_ms: int) -> list[Delivery]:
+    """New jobs for this consumer (blocks up to block_ms: use a client without socket timeout)."""
+    found = client.xreadgroup(
+        keys.QUEUE_GROUP, consumer, {keys.QUEUE_STREAM: ">"}, count=count, block=block_ms
+    )
+    return [Delivery(_text(sid), fields) for _, entries in found for sid, fields in entries]
+
+
+def read_own_pending(client: redis.Redis, consumer: str, count: int) -> list[Delivery]:
+    """Jobs this consumer was given and never acknowledged (after a restart), with counts."""
+    found = client.xreadgroup(keys.QUEUE_GROUP, consumer, {keys.QUEUE_STREAM: "0"}, count=count)
+    entries = [(_text(sid), fields) for _, batch in found for sid, fields in batch]
+    return _with_counts(client, consumer, entries)
+
+
+def claim_idle(client: redis.Redis, consumer: str, min_idle_ms: int, count: int) -> list[Delivery]:
+    """XAUTOCLAIM jobs left pending by others for at least min_idle_ms, with counts."""
+    _next, claimed, *_deleted = client.xautoclaim(
+        keys.QUEUE_STREAM, keys.QUEUE_GROUP, consumer, min_idle_ms, start_id="0-0", count=count
+    )
+    entries = [(_text(sid), fields) for sid, fields in claimed if sid is not None]
+    return _with_counts(client, consumer, entries)
+
+
+def _with_counts(client: redis.Redis, consumer: str, entries: list) -> list[Delivery]:
+    if not entries:
+        return []
+    pending = client.xpending_range(
+        keys.QUEUE_STREAM, keys.QUEUE_GROUP, entries[0][0], entries[-1][0], len(entries) + 10,
+        consumername=consumer,
+    )  # fmt: skip
+    counts = {_text(p["message_id"]): p["times_delivered"] for p in pending}
+    return [Delivery(sid, fields or None, counts.get(sid, 1)) for sid, fields in entries]
+
+
+def acknowledge(
+    client: redis.Redis, consumer: str, done: Sequence[tuple[str, Job]]
+) -> tuple[int, int]:
+    """XACK finished jobs, applying each job's effect once; returns (fresh, acked)."""
+    args: list[str | float] = [keys.QUEUE_DONE_PREFIX, keys.QUEUE_GROUP, consumer, DEDUPE_TTL_MS,
+                               now_ms()]  # fmt: skip
+    for stream_id, job in done:
+        args += [stream_id, job.id, job.ts]
+    keys_ = [keys.QUEUE_STREAM, keys.QUEUE_STATS, keys.QUEUE_LATENCIES]
+    fresh, acked = _script(client, _ACK)(keys_, args, client=client)
+    return int(fresh), int(acked)
+
+
+def dead_letter(client: redis.Redis, consumer: str, delivery: Delivery, reason: str) -> bool:
+    """Move a job to the dead-letter stream with its reason; False if someone else did."""
+    fields = {_text(k): _text(v) for k, v in (delivery.fields or {}).items()}
+    payload = json.dumps(fields)
+    keys_ = [keys.QUEUE_STREAM, keys.QUEUE_DEAD, keys.QUEUE_STATS]
+    args = [keys.QUEUE_GROUP, delivery.stream_id, payload[:4096], reason, consumer,
+            DEAD_LETTERS_KEPT]  # fmt: skip
+    return bool(_script(client, _DEAD)(keys_, args, client=client))
+
+
+def trim(client: redis.Redis) -> int:
+    """Trim acknowledged jobs off the stream, never one still pending or undelivered."""
+    pipe = client.pipeline(transaction=True)
+    pipe.xpending(keys.QUEUE_STREAM, keys.QUEUE_GROUP)
+    pipe.xinfo_groups(keys.QUEUE_STREAM)
+    summary, groups = pipe.execute()
+    group = next((g for g in groups if _text(g["name"]) == keys.QUEUE_GROUP), None)
+    if group is None:
+        return 0
+    lowest = _text(summary["min"]) if summary.get("pending") else None
+    minid = safe_trim_minid(lowest, _text(group["last-delivered-id"]))
+    if minid is None:
+        return 0
+    return client.xtrim(keys.QUEUE_STREAM, minid=minid, approximate=False)
+
+
+def count_failure(client: redis.Redis) -> None:
+    client.hincrby(keys.QUEUE_STATS, "failed", 1)
+
+
+def count_redelivered(client: redis.Redis, n: int) -> None:
+    if n:
+        client.hincrby(keys.QUEUE_STATS, "redelivered", n)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value

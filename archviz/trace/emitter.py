@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 
 import redis
+from django.core.exceptions import ImproperlyConfigured
 
 from archviz.lab import keys
 from archviz.lab.redis_conn import sync_client
@@ -115,7 +116,7 @@ class Emitter:
                 keys.TRACE_LOG, {"batch": payload}, maxlen=TRACE_LOG_BATCHES, approximate=True
             )
             pipe.execute()
-        except redis.RedisError as exc:
+        except (redis.RedisError, ImproperlyConfigured) as exc:  # Redis away, or not set yet
             log.debug("trace publish failed, keeping %d events: %s", len(batch), exc)
             self._client = None
             return False

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from django.core.exceptions import ImproperlyConfigured
 
 from archviz.lab import keys
 from archviz.lab.ports import free_port
@@ -90,6 +91,18 @@ def test_unreachable_redis_keeps_events_and_counts_drops(dead_redis_factory):
         emitter.emit("http.request", "node-1", detail={"n": i})
     assert emitter.flush() is False
     assert emitter.stats == {"emitted": 100, "published": 0, "dropped": 900, "buffered": 100}
+
+
+def test_missing_redis_url_keeps_events_instead_of_ending_the_thread():
+    """A process with no Redis configured yet keeps its events buffered; its thread lives."""
+
+    def not_configured():
+        raise ImproperlyConfigured("REDIS_URL is not set")
+
+    emitter = Emitter(SOURCE, client_factory=not_configured, max_buffered=100)
+    emitter.emit("http.request", "node-1")
+    assert emitter.flush() is False
+    assert emitter.stats["buffered"] == 1
 
 
 def test_emit_never_blocks_while_redis_is_away(dead_redis_factory):

@@ -81,6 +81,8 @@ class LabConsumer(AsyncWebsocketConsumer):
             "node.config": self._node_config,
             "node.add": self._node_add,
             "node.remove": self._node_remove,
+            "chat.mode": self._chat_mode,
+            "chat.bots": self._chat_bots,
         }.get(message.get("type"))
         if handler is None:
             await self._send(error(f"unknown message type {message.get('type')!r}"))
@@ -163,6 +165,14 @@ class LabConsumer(AsyncWebsocketConsumer):
     async def _node_remove(self, message: dict) -> None:
         command = remove_node(self.scope["user"], message.get("node"))
         await self._instructor_action(message, "node.remove", command)
+
+    async def _chat_mode(self, message: dict) -> None:
+        command = send_as(self.scope["user"], {"type": "chat.mode", "mode": message.get("mode")})
+        await self._instructor_action(message, "chat.mode", command)
+
+    async def _chat_bots(self, message: dict) -> None:
+        fields = {"type": "chat.bots", "room": message.get("room"), "count": message.get("count")}
+        await self._instructor_action(message, "chat.bots", send_as(self.scope["user"], fields))
 
     async def _instructor_action(self, message: dict, action: object, carry_out) -> None:
         """Await an instructor command; answer with an ack or an error naming the request."""

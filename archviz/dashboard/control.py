@@ -16,7 +16,7 @@ from archviz.trace.events import new_trace_id
 
 PERMISSION = "dashboard.control_lab"
 MAX_NODES = 16
-CARRIED_OUT_BY = {"node": "supervisor", "lb": "lb", "traffic": "traffic"}
+CARRIED_OUT_BY = {"node": "supervisor", "lb": "lb", "traffic": "traffic", "chat": "nodes"}
 
 User = AbstractBaseUser | AnonymousUser
 

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 RESUBSCRIBE_AFTER_S = 0.5
 
 NODE_COMMANDS = ("node.kill", "node.stop", "node.restart", "node.pause", "node.resume")
-COMMANDS = (*NODE_COMMANDS, "lb.algorithm", "traffic.set")
+COMMANDS = (*NODE_COMMANDS, "lb.algorithm", "traffic.set", "chat.mode", "chat.bots")
 NODE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # use with fullmatch
 
 # traffic.set limits: (field, type, minimum, maximum)
@@ -59,7 +59,26 @@ class TrafficCommand(TypedDict):
     trace: str
 
 
-ControlCommand = NodeCommand | AlgorithmCommand | TrafficCommand
+class ChatModeCommand(TypedDict):
+    type: Literal["chat.mode"]
+    mode: str  # "local" (InMemoryChannelLayer) or "redis" (channels-redis pub/sub)
+    by: str
+    trace: str
+
+
+class ChatBotsCommand(TypedDict):
+    type: Literal["chat.bots"]
+    room: str
+    count: int  # bots to keep in this room (0 removes them)
+    by: str
+    trace: str
+
+
+CHAT_MODES = ("local", "redis")
+CHAT_ROOM = re.compile(r"[A-Za-z0-9_-]{1,40}")  # use with fullmatch
+MAX_BOTS_PER_ROOM = 50
+
+ControlCommand = NodeCommand | AlgorithmCommand | TrafficCommand | ChatModeCommand | ChatBotsCommand
 
 
 class InvalidCommand(ValueError):
@@ -84,6 +103,10 @@ def parse_command(raw: bytes | str) -> ControlCommand:
         return AlgorithmCommand(**common, algorithm=validate_algorithm(obj.get("algorithm")))
     if kind == "traffic.set":
         return TrafficCommand(**common, **validate_traffic(obj))
+    if kind == "chat.mode":
+        return ChatModeCommand(**common, mode=validate_chat_mode(obj.get("mode")))
+    if kind == "chat.bots":
+        return ChatBotsCommand(**common, **validate_chat_bots(obj))
     return NodeCommand(**common, node=validate_node_id(obj.get("node")))
 
 
@@ -110,6 +133,23 @@ def validate_traffic(obj: dict) -> dict:
             raise InvalidCommand(f"{field} must be from {low} to {high}")
         settings[field] = kind(value)
     return settings
+
+
+def validate_chat_mode(mode: object) -> str:
+    if mode not in CHAT_MODES:
+        raise InvalidCommand(f"unknown chat mode {mode!r}; use one of {', '.join(CHAT_MODES)}")
+    return mode
+
+
+def validate_chat_bots(obj: dict) -> dict:
+    room, count = obj.get("room"), obj.get("count")
+    if not isinstance(room, str) or not CHAT_ROOM.fullmatch(room):
+        raise InvalidCommand("room must be 1-40 letters, digits, - or _")
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise InvalidCommand("count must be a whole number")
+    if not 0 <= count <= MAX_BOTS_PER_ROOM:
+        raise InvalidCommand(f"count must be from 0 to {MAX_BOTS_PER_ROOM}")
+    return {"room": room, "count": count}
 
 
 def send_command(client: redis.Redis, command: ControlCommand) -> int:

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "channels",
     "archviz.lab",
     "archviz.dashboard",
+    "archviz.chat",
 ]
 
 MIDDLEWARE = [

@@ -68,6 +68,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.hub = get_hub()
         self.store = await self.hub.ready()
         self.joined = self.closing = False
+        self.frames_out = self.acked = 0
         try:
             self.room = validate_room(self.scope["url_route"]["kwargs"].get("room"))
             query = parse_qs(self.scope.get("query_string", b"").decode())
@@ -84,7 +85,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.sends = TokenBucket(rate=SENDS_PER_S, burst=SENDS_PER_S)
         self.frames = TokenBucket(rate=FRAMES_PER_S, burst=FRAMES_PER_S)
         self.refused_sends = 0
-        self.frames_out = self.acked = 0
         self.gap_task: asyncio.Task | None = None
         await self.accept()
         try:

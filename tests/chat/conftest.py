@@ -47,3 +47,10 @@ async def clients_on(lab: RunningLab, room: str, *placements: tuple[str, str]):
             client = ChatClient(node_url(lab, node), room, user)
             made.append(await stack.enter_async_context(running(client)))
         yield made
+
+
+@contextlib.asynccontextmanager
+async def all_running(clients: list[ChatClient]):
+    """Every client connected (wherever the LB puts them) for the block."""
+    async with contextlib.AsyncExitStack() as stack:
+        yield [await stack.enter_async_context(running(c)) for c in clients]

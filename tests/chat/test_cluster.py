@@ -11,7 +11,7 @@ import redis
 from archviz import close_codes
 from archviz.chat.client import ChatClient, running
 from archviz.lab import keys
-from tests.chat.conftest import clients_on, lb_url, node_url, set_mode
+from tests.chat.conftest import all_running, clients_on, lb_url, node_url, set_mode
 from tests.clients import lab_socket, next_frame
 from tests.running_lab import RunningLab
 
@@ -158,7 +158,7 @@ async def test_client_that_never_acknowledges_is_closed_as_too_slow(chat_lab: Ru
     slow._ack_forever = _never_ack
     task = asyncio.create_task(slow.run())
     await asyncio.wait_for(slow.connected.wait(), 10)
-    senders = [("s%d" % i, "node-1") for i in range(20)]
+    senders = [(f"s{i}", "node-1") for i in range(20)]
     async with clients_on(chat_lab, "r-slow", *senders) as clients:
         await asyncio.gather(*(_send_many(c, 55) for c in clients))
         await asyncio.wait_for(task, 20)
@@ -207,19 +207,8 @@ async def test_clients_through_the_lb_talk_across_nodes(chat_lab: RunningLab) ->
     """Clients connected through the load balancer land on nodes and all hear each other."""
     await set_mode(chat_lab, "redis")
     clients = [ChatClient(lb_url(chat_lab), "r-lb", f"u{i}") for i in range(6)]
-    async with contextlib_exit(clients) as connected:
+    async with all_running(clients) as connected:
         await connected[0].send("via the LB")
         for c in connected:
             await c.wait_until(lambda c=c: "via the LB" in texts(c), "delivery through the LB")
         assert len({c.node for c in connected}) >= 2
-
-
-def contextlib_exit(clients: list[ChatClient]):
-    import contextlib
-
-    @contextlib.asynccontextmanager
-    async def all_running():
-        async with contextlib.AsyncExitStack() as stack:
-            yield [await stack.enter_async_context(running(c)) for c in clients]
-
-    return all_running()

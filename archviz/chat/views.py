@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from archviz.chat.rooms import BadInput, validate_room
+from archviz.chat.store import LEDGER_FIELDS
 from archviz.chat.view import read_chat_view
 from archviz.dashboard.views import _login_required, _page_config
 from archviz.lab.control import MAX_BOTS_PER_ROOM
@@ -19,7 +20,8 @@ def chat(request: HttpRequest) -> HttpResponse:
     if redirect := _login_required(request):
         return redirect
     config = _page_config(request) | {"max_bots": MAX_BOTS_PER_ROOM, "room": "lobby"}
-    return render(request, "archviz/chat.html", {"page_config": config})
+    context = {"page_config": config, "ledger_columns": LEDGER_FIELDS}
+    return render(request, "archviz/chat.html", context)
 
 
 def chat_room(request: HttpRequest, room: str) -> HttpResponse:

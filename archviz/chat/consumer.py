@@ -16,6 +16,7 @@ import uuid
 from urllib.parse import parse_qs
 
 import redis
+from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
@@ -61,6 +62,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             log.warning("chat: Redis layer unavailable, this client is local only: %s", exc)
         with contextlib.suppress(StopConsumer):
             await await_many_dispatch(receivers, self.dispatch)
+
+    async def dispatch(self, message: dict) -> None:
+        """Like AsyncConsumer.dispatch without its close_old_connections: that is a hop to
+        Django's one sync thread for every message, and the chat uses no database."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        await handler(message)
 
     # --- connecting ---------------------------------------------------------------
 
@@ -230,26 +239,26 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.hub.trace("chat.send", self.hub.node, src="client", trace=trace, detail=detail)
             if mode == REDIS:
                 self.hub.trace("pubsub.publish", "redis", trace=trace, detail=detail)
-        frame = json.dumps({"type": "message"} | message)
-        await self.hub.layer(mode).group_send(
-            group_name(self.room), {"type": "chat.message", "message": message, "frame": frame}
-        )
+        # Serialised once here, not once per receiver; the event carries only what the
+        # receivers need to order, count and trace it beside the finished frame.
+        event = {k: message[k] for k in ("room", "seq", "node", "ts", "trace", "mode", "traced")}
+        event |= {"type": "chat.message", "frame": json.dumps({"type": "message"} | message)}
+        await self.hub.layer(mode).group_send(group_name(self.room), event)
         await self._frame({"type": "sent", "cid": cid, "seq": seq})
 
     # --- from the room ------------------------------------------------------------
 
     async def chat_message(self, event: dict) -> None:
-        message = event["message"]
-        if not self.joined or message["room"] != self.room:
+        if not self.joined or event["room"] != self.room:
             return
         before = self.sequencer.duplicates
-        ready = self.sequencer.offer(message, strict=message["mode"] == REDIS)
+        ready = self.sequencer.offer(event, strict=event["mode"] == REDIS)
         if self.sequencer.duplicates > before:
             self.hub.count(self.room, "duplicates")
         for item in ready:
-            await self._send_message(item, event["frame"] if item is message else None)
+            await self._send_message(item)
         if ready:
-            self.hub.delivered(self.room, message, len(ready))
+            self.hub.delivered(self.room, event, len(ready))
         if self.sequencer.pending and self.gap_task is None:
             self.gap_task = asyncio.create_task(self._fill_gap())
 
@@ -288,13 +297,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # --- to the client ------------------------------------------------------------
 
-    async def _send_message(self, message: dict, frame: str | None = None) -> None:
+    async def _send_message(self, message: dict) -> None:
+        """A live message carries its finished frame; one from the history is built here."""
         if self.closing:
             return
         if self.frames_out - self.acked >= MAX_UNACKED:
             await self._too_slow()
             return
-        await self._frame(frame or ({"type": "message"} | message))
+        await self._frame(message.get("frame") or ({"type": "message"} | message))
 
     async def _too_slow(self) -> None:
         if self.closing:

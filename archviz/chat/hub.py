@@ -95,8 +95,8 @@ class ChatHub:
         if not message.get("traced"):
             return
         pending = self._deliveries.get(message["trace"])
-        if pending is None:
-            self._deliveries[message["trace"]] = [message, n]
+        if pending is None:  # the first delivery on this node: its time is the latency
+            self._deliveries[message["trace"]] = [message, n, now_ms() - message["ts"]]
             asyncio.get_running_loop().call_later(
                 DELIVERY_TRACE_DELAY_S, self._trace_delivery, message["trace"]
             )
@@ -104,14 +104,12 @@ class ChatHub:
             pending[1] += n
 
     def _trace_delivery(self, trace: str) -> None:
-        message, n = self._deliveries.pop(trace)
+        message, n, ms = self._deliveries.pop(trace)
         detail = {"room": message["room"], "seq": message["seq"], "clients": n,
                   "mode": message["mode"], "from_node": message["node"]}  # fmt: skip
         if message["node"] != self.node:
-            ms = now_ms() - message["ts"]
             self.trace("pubsub.deliver", self.node, src="redis", trace=trace, ms=ms, detail=detail)
-        self.trace("chat.deliver", "clients", trace=trace, ms=now_ms() - message["ts"],
-                   detail=detail)  # fmt: skip
+        self.trace("chat.deliver", "clients", trace=trace, ms=ms, detail=detail)
 
     async def broadcast(self, room: str, event: dict) -> None:
         """Send an event to the room's group on the current mode's layer."""

@@ -16,6 +16,7 @@ CID = re.compile(r"[\w-]{1,40}")
 PRESENCE_BEAT_S = 0.5  # each node refreshes its connections this often
 PRESENCE_TTL_MS = 2_000  # a connection not refreshed for this long is offline
 RECENT_ON_JOIN = 20  # messages a new client is shown when it joins
+RECENT_KEPT = 256  # local mode: delivered numbers remembered to suppress duplicates
 
 
 class BadInput(ValueError):
@@ -103,14 +104,18 @@ class Sequencer:
 
     last: int = 0
     pending: dict[int, dict] = field(default_factory=dict)
-    recent: deque = field(default_factory=lambda: deque(maxlen=256))
+    recent: set[int] = field(default_factory=set)  # local mode: numbers delivered lately
+    _order: deque = field(default_factory=deque)
     duplicates: int = 0
     lost: int = 0
 
     def offer(self, message: dict, *, strict: bool = True) -> list[dict]:
         """The messages ready to deliver now (possibly none) after this one arrived."""
         seq = message["seq"]
-        if seq in self.recent or seq in self.pending or (strict and seq <= self.last):
+        if seq == self.last + 1 and not self.pending and strict:  # the usual case, first
+            self.last = seq
+            return [message]
+        if (strict and seq <= self.last) or seq in self.pending or seq in self.recent:
             self.duplicates += 1
             return []
         if not strict or seq == self.last + 1:
@@ -144,7 +149,11 @@ class Sequencer:
 
     def _take(self, message: dict) -> dict:
         self.last = max(self.last, message["seq"])
-        self.recent.append(message["seq"])
+        if message.get("mode") != "redis":  # only local mode skips ahead, so needs these
+            self.recent.add(message["seq"])
+            self._order.append(message["seq"])
+            if len(self._order) > RECENT_KEPT:
+                self.recent.discard(self._order.popleft())
         return message
 
     def _drain(self) -> list[dict]:

@@ -44,11 +44,11 @@ def now_ms() -> float:
 # --- receivers: worker processes, so that reading 300 sockets is not the bottleneck ------
 
 
-def _receiver_main(urls: list[str], archviz: bool, ready, stop, out) -> None:
-    asyncio.run(_receive(urls, archviz, ready, stop, out))
+def _receiver_main(urls: list[str], archviz: bool, ready, stop, out, active) -> None:
+    asyncio.run(_receive(urls, archviz, ready, stop, out, active))
 
 
-async def _receive(urls, archviz, ready, stop, out) -> None:
+async def _receive(urls, archviz, ready, stop, out, active) -> None:
     records: list[tuple[float, float]] = []  # (received at, latency) in ms
     closes = [0]
     async with aiohttp.ClientSession() as session:
@@ -56,7 +56,8 @@ async def _receive(urls, archviz, ready, stop, out) -> None:
         for url in urls:
             sockets.append(await session.ws_connect(url, origin=url.replace("ws", "http", 1),
                                                     max_msg_size=0))  # fmt: skip
-        tasks = [asyncio.create_task(_read(ws, archviz, records, closes)) for ws in sockets]
+        tasks = [asyncio.create_task(_read(ws, archviz, records, closes, active))
+                 for ws in sockets]  # fmt: skip
         ready.set()
         await asyncio.to_thread(stop.wait)  # a multiprocessing event, set by the driver
         for task in tasks:
@@ -66,12 +67,14 @@ async def _receive(urls, archviz, ready, stop, out) -> None:
     out.put((records, closes[0]))
 
 
-async def _read(ws, archviz: bool, records: list, closes: list) -> None:
+async def _read(ws, archviz: bool, records: list, closes: list, active=None) -> None:
     received, last_ack = 0, time.monotonic()
     async for message in ws:
         if message.type != aiohttp.WSMsgType.TEXT:
             break
         now = now_ms()
+        if active is not None:
+            active.value = now
         received += 1
         if not archviz:
             records.append((now, now - float(message.data)))
@@ -98,9 +101,11 @@ class System:
         self.steps: list[dict] = []
         ctx = mp.get_context("spawn")
         self.stop, self.out, self.workers = ctx.Event(), ctx.Queue(), []
+        self.active = [ctx.Value("d", now_ms()) for _ in range(WORKERS)]  # last frame, ms
         for w in range(WORKERS):
             ready = ctx.Event()
-            args = (self.receiver_urls[w::WORKERS], archviz, ready, self.stop, self.out)
+            args = (self.receiver_urls[w::WORKERS], archviz, ready, self.stop, self.out,
+                    self.active[w])  # fmt: skip
             process = ctx.Process(target=_receiver_main, args=args)
             process.start()
             if not ready.wait(120):
@@ -129,7 +134,7 @@ async def _drive(systems: list[System]) -> None:
             ]  # fmt: skip
             readers += [asyncio.create_task(_read(ws, system.archviz, [], [0]))
                         for ws in sockets[system.name]]  # fmt: skip
-        await asyncio.sleep(5)  # the joins' presence announcements settle
+        await _quiet(systems)  # the 300 joins' presence announcements (300 x 300) settle
         for rate in RATES:
             for system in systems:
                 start = now_ms()
@@ -139,6 +144,17 @@ async def _drive(systems: list[System]) -> None:
                 await asyncio.sleep(DRAIN_S)
         for task in readers:
             task.cancel()
+
+
+async def _quiet(systems: list[System], quiet_ms: float = 2_000, limit_s: float = 300) -> None:
+    """Wait until no receiver has had a frame for a while: setup is not measured."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        last = max(v.value for system in systems for v in system.active)
+        if now_ms() - last > quiet_ms:
+            return
+        await asyncio.sleep(0.2)
+    print("warning: the receivers never went quiet; measuring anyway")
 
 
 async def _open_loop(sockets, rate: float, archviz: bool) -> int:

@@ -16,6 +16,7 @@ import uuid
 from urllib.parse import parse_qs
 
 import redis
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -162,7 +163,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.hub.trace(kind, "redis", trace=trace, detail=detail)
         presence = {"event": event, "conn": self.conn, "ts": now_ms(), **detail}
         await self.store.log_presence(presence)
-        await self.hub.broadcast(self.room, {"type": "chat.presence", **presence})
+        self.hub.announce(self.room, presence)
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "gap_task", None):
@@ -288,9 +289,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.gap_task = asyncio.create_task(self._fill_gap())
 
     async def chat_presence(self, event: dict) -> None:
-        if self.joined and event["room"] == self.room and event["conn"] != self.conn:
-            await self._frame({"type": "presence"} | {k: v for k, v in event.items()
-                                                      if k != "type"})  # fmt: skip
+        """Joins, leaves and offlines in this room (batched by the node that saw them)."""
+        if not self.joined or event["room"] != self.room:
+            return
+        others = [p for p in event["events"] if p["conn"] != self.conn]
+        if others:
+            await self._frame({"type": "presence", "room": self.room, "events": others})
 
     async def on_mode(self, mode: str) -> None:
         await self._frame({"type": "mode", "mode": mode})
@@ -319,4 +323,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _frame(self, frame: dict | str) -> None:
         self.frames_out += 1
-        await self.send(text_data=frame if isinstance(frame, str) else json.dumps(frame))
+        try:
+            await self.send(text_data=frame if isinstance(frame, str) else json.dumps(frame))
+        except Disconnected:  # the client left; its disconnect message is queued behind us
+            self.closing = True

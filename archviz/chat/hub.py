@@ -23,6 +23,7 @@ from archviz.trace.events import now_ms
 log = logging.getLogger(__name__)
 TRACED_PER_S = 10  # messages per node per second drawn end to end; the ledger counts all
 DELIVERY_TRACE_DELAY_S = 0.05  # deliveries of one message on one node, summed over this
+PRESENCE_BATCH_S = 0.1  # a room's presence announcements from one node go out together
 
 
 class Member(Protocol):
@@ -41,6 +42,8 @@ class ChatHub:
         self.counts: dict[str, Counter] = defaultdict(Counter)
         self.sampler = TokenBucket(rate=TRACED_PER_S, burst=TRACED_PER_S)
         self._deliveries: dict[str, list] = {}
+        self._presence: dict[str, list[dict]] = {}
+        self._sending: set[asyncio.Task] = set()
         self._tasks: list[asyncio.Task] = []
         self.store: RoomStore | None = None
         self.redis_ok = True
@@ -115,6 +118,27 @@ class ChatHub:
         """Send an event to the room's group on the current mode's layer."""
         await self.layer().group_send(group_name(room), event)
 
+    def announce(self, room: str, presence: dict) -> None:
+        """Queue a join, leave or offline; a room's announcements go out together every
+        PRESENCE_BATCH_S, so that 300 clients joining cost 300 frames each, not 300 x 300."""
+        if room not in self._presence:
+            self._presence[room] = []
+            asyncio.get_running_loop().call_later(PRESENCE_BATCH_S, self._flush_presence, room)
+        self._presence[room].append(presence)
+
+    def _flush_presence(self, room: str) -> None:
+        events = self._presence.pop(room, [])
+        if events:
+            task = asyncio.create_task(self._send_presence(room, events))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def _send_presence(self, room: str, events: list[dict]) -> None:
+        try:
+            await self.broadcast(room, {"type": "chat.presence", "room": room, "events": events})
+        except (redis.RedisError, OSError) as exc:
+            log.warning("%s: could not announce presence in %s: %s", self.node, room, exc)
+
     # --- background ---------------------------------------------------------------
 
     async def _beat_forever(self) -> None:
@@ -152,15 +176,14 @@ class ChatHub:
 
     async def _announce_offline(self, gone: dict) -> None:
         detected = now_ms()
-        event = {"type": "chat.presence", "event": "offline", "room": gone["room"],
+        event = {"event": "offline", "room": gone["room"],
                  "conn": gone["conn"], "user": gone.get("user", "?"),
                  "node": gone.get("node", "?"), "ts": detected, "detected_by": self.node,
                  "detect_ms": round(detected - gone["last_seen"])}  # fmt: skip
         self.trace("presence.offline", "redis", ms=event["detect_ms"],
                    detail={k: event[k] for k in ("room", "user", "node", "detect_ms")})  # fmt: skip
-        await self.store.log_presence({k: v for k, v in event.items() if k != "type"})
-        with contextlib.suppress(Exception):
-            await self.broadcast(gone["room"], event)
+        await self.store.log_presence(event)
+        self.announce(gone["room"], event)
 
     async def _on_command(self, command: ControlCommand) -> None:
         if command["type"] == "chat.mode":

@@ -12,7 +12,7 @@ from archviz import close_codes
 from archviz.chat.client import ChatClient, running
 from archviz.lab import keys
 from tests.chat.conftest import all_running, clients_on, lb_url, node_url, set_mode
-from tests.clients import lab_socket, next_frame
+from tests.clients import lab_socket, login_cookies, next_frame
 from tests.running_lab import RunningLab
 
 pytestmark = pytest.mark.integration
@@ -111,7 +111,8 @@ async def test_join_and_leave_reach_members_on_other_nodes(chat_lab: RunningLab)
 
 
 def _presence(client: ChatClient, event: str, user: str) -> list[dict]:
-    return [f for f in client.frames_of("presence") if f["event"] == event and f["user"] == user]
+    announced = [p for f in client.frames_of("presence") for p in f["events"]]
+    return [p for p in announced if p["event"] == event and p["user"] == user]
 
 
 async def test_bad_input_gets_error_frames_and_others_keep_chatting(chat_lab: RunningLab) -> None:
@@ -212,3 +213,23 @@ async def test_clients_through_the_lb_talk_across_nodes(chat_lab: RunningLab) ->
         for c in connected:
             await c.wait_until(lambda c=c: "via the LB" in texts(c), "delivery through the LB")
         assert len({c.node for c in connected}) >= 2
+
+
+async def test_instructor_adds_bots_that_join_through_the_lb(chat_lab: RunningLab) -> None:
+    """chat.bots from an instructor: the bots process keeps that many bots in the room."""
+    cookies = await login_cookies(chat_lab.url, "teacher", "chat-pass-123")
+    async with lab_socket(chat_lab.url, cookies=cookies) as ws:
+        await next_frame(ws, "welcome")
+        await ws.send_json({"type": "chat.bots", "room": "r-bots", "count": 3})
+        await next_frame(ws, "ack", lambda f: f["action"] == "chat.bots")
+        state = chat_lab.wait_until(
+            lambda s: _bots(chat_lab).get("r-bots", {}).get("connected") == 3, "3 bots connected"
+        )
+        assert state is not None
+        await ws.send_json({"type": "chat.bots", "room": "r-bots", "count": 0})
+        await next_frame(ws, "ack", lambda f: f["action"] == "chat.bots")
+    chat_lab.wait_until(lambda s: "r-bots" not in _bots(chat_lab), "the bots removed")
+
+
+def _bots(lab: RunningLab) -> dict:
+    return (lab.get_json("/api/chat/state")["bots"] or {}).get("rooms", {})

@@ -65,7 +65,7 @@ class ChatPage {
       card.classList.toggle("active", card.dataset.mode === view.mode);
     }
     renderRooms($("chat-rooms"), view.rooms, view.mode);
-    renderPresence($("chat-presence"), view.presence);
+    renderPresence($("chat-presence"), view.presence, view.rooms);
     this.showBots(view.bots);
     if (!this.client && view.lb_port) this.connect($("join-room").value, $("join-user").value);
   }
@@ -131,8 +131,10 @@ class ChatPage {
       this.messages.add(frame, { mine: frame.user === this.client.user });
       if (frame.recovered) this.stats.recovered += 1;
     } else if (frame.type === "presence") {
-      const words = frame.event === "offline" ? `went offline (detected after ${(frame.detect_ms / 1000).toFixed(1)} s)` : `${frame.event === "join" ? "joined" : "left"}`;
-      this.messages.note(`${frame.user} on ${frame.node} ${words}`, `presence-${frame.event}`);
+      for (const p of frame.events) {
+        const words = p.event === "offline" ? `went offline (detected after ${(p.detect_ms / 1000).toFixed(1)} s)` : p.event === "join" ? "joined" : "left";
+        this.messages.note(`${p.user} on ${p.node} ${words}`, `presence-${p.event}`);
+      }
     } else if (frame.type === "history_lost") {
       this.messages.note(`${frame.error} (#${frame.from}-#${frame.to}, ${frame.lost} lost)`, "error");
     } else if (frame.type === "mode") {
@@ -177,7 +179,28 @@ class ChatPage {
       this.notices.show(frame.reason, "error");
     } else if (frame.type === "state") {
       text($("last-update"), clock(frame.state.ts));
+      this.showNodes(frame.state.nodes);
     }
+  }
+
+  showNodes(nodes) {
+    $("chat-nodes").replaceChildren(
+      ...nodes.map((node) => {
+        const li = el(
+          "li",
+          { class: "chat-node-row", "data-node": node.id, "data-status": node.status },
+          el("strong", {}, node.id),
+          el("span", { class: "mono" }, node.status),
+          el("span", { class: "mono" }, `${node.websockets} WebSockets`),
+        );
+        if (this.config.instructor && node.status === "up") {
+          const kill = el("button", { type: "button", class: "danger" }, "Kill");
+          kill.addEventListener("click", () => this.lab.send({ type: "control", action: "kill", node: node.id }));
+          li.append(kill);
+        }
+        return li;
+      }),
+    );
   }
 
   setBots(event) {

@@ -24,7 +24,7 @@ function onFrame(frame) {
   } else if (frame.type === "message") {
     messages.add(frame, { mine: frame.user === client.user });
   } else if (frame.type === "presence") {
-    messages.note(`${frame.user} on ${frame.node}: ${frame.event}`, `presence-${frame.event}`);
+    for (const p of frame.events) messages.note(`${p.user} on ${p.node}: ${p.event}`, `presence-${p.event}`);
   } else if (frame.type === "history_lost") {
     messages.note(frame.error, "error");
   } else if (frame.type === "error") {

@@ -78,12 +78,19 @@ export function renderRooms(tbody, rooms, mode) {
   );
 }
 
-export function renderPresence(list, events) {
+/** Presence events, newest first; an offline user seen again elsewhere says where. */
+export function renderPresence(list, events, rooms = []) {
+  const online = new Map(); // "room user" -> nodes where that user is connected now
+  for (const room of rooms) {
+    for (const m of room.members) online.set(`${room.name} ${m.user}`, [...(online.get(`${room.name} ${m.user}`) || []), m.node]);
+  }
   list.replaceChildren(
     ...events.map((p) => {
+      const back = (online.get(`${p.room} ${p.user}`) || []).filter((n) => n !== p.node);
       const words =
         p.event === "offline"
-          ? `offline (no heartbeat for ${(p.detect_ms / 1000).toFixed(1)} s, detected by ${p.detected_by})`
+          ? `offline (no heartbeat for ${(p.detect_ms / 1000).toFixed(1)} s, detected by ${p.detected_by})` +
+            (back.length ? ` · back online on ${back.join(", ")}` : "")
           : p.event === "join"
             ? "joined"
             : "left";

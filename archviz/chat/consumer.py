@@ -41,6 +41,7 @@ from archviz.trace.events import new_trace_id, now_ms
 log = logging.getLogger(__name__)
 MAX_UNACKED = 1_000  # frames sent but not acknowledged before a client is "too slow"
 GAP_WAIT_S = 0.2  # how long an out-of-order message waits for the missing ones
+CATCH_UP_S = 0.5  # after joining, when the room's last number is checked once more
 SENDS_PER_S = 20  # chat messages per client per second (a flood past that)
 FLOOD_CLOSE_AFTER = 20  # refused sends before the socket is closed with FLOODING
 FRAMES_PER_S = 100  # any frame (acks, pings) per client per second
@@ -118,6 +119,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._send_recent(last_seq)
         else:
             await self._recover(after, last_seq)
+        self.gap_task = asyncio.create_task(self._catch_up())
         trace = new_trace_id()
         self.hub.trace("ws.open", self.hub.node, src="lb", trace=trace,
                        detail={"room": self.room, "user": self.user, "after": after})  # fmt: skip
@@ -263,30 +265,44 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.sequencer.pending and self.gap_task is None:
             self.gap_task = asyncio.create_task(self._fill_gap())
 
+    async def _catch_up(self) -> None:
+        """A message stored after we read the room's bounds but published before our
+        subscription took effect reached neither the replay nor us: look once more."""
+        await asyncio.sleep(CATCH_UP_S)
+        try:
+            last_seq, _first = await self.store.bounds(self.room)
+            if last_seq > self.sequencer.last:
+                await self._settle(self.sequencer.last + 1, last_seq, up_to=last_seq)
+        except (redis.RedisError, OSError) as exc:
+            log.warning("chat: could not check for missed messages: %s", exc)
+        self._next_gap_fill()
+
     async def _fill_gap(self) -> None:
         """A later message arrived first: wait a moment, then take the missing ones from
         the room's history (counted as recovered) or declare them lost."""
+        await asyncio.sleep(GAP_WAIT_S)
+        gap = self.sequencer.gap()
         try:
-            await asyncio.sleep(GAP_WAIT_S)
-            gap = self.sequencer.gap()
-            if gap is None:
-                return
-            found = await self.store.history(self.room, *gap)
-            visible = {s: (m if visible_on(m, self.hub.node) else None) for s, m in found.items()}
-            lost_before = self.sequencer.lost
-            ready = self.sequencer.fill(visible)
-            recovered = sum(1 for m in ready if m.get("recovered"))
-            self.hub.count(self.room, "recovered", recovered)
-            self.hub.count(self.room, "delivered", len(ready) - recovered)
-            for message in ready:
-                await self._send_message(message)
-            await self._report_lost(self.sequencer.lost - lost_before, *gap)
+            if gap is not None:
+                await self._settle(*gap)
         except (redis.RedisError, OSError) as exc:
             log.warning("chat: could not fill a gap from the history: %s", exc)
-        finally:
-            self.gap_task = None
-        if self.sequencer.pending:
-            self.gap_task = asyncio.create_task(self._fill_gap())
+        self._next_gap_fill()
+
+    def _next_gap_fill(self) -> None:
+        self.gap_task = asyncio.create_task(self._fill_gap()) if self.sequencer.pending else None
+
+    async def _settle(self, first: int, last: int, up_to: int | None = None) -> None:
+        found = await self.store.history(self.room, first, last)
+        visible = {s: (m if visible_on(m, self.hub.node) else None) for s, m in found.items()}
+        lost_before = self.sequencer.lost
+        ready = self.sequencer.fill(visible, up_to=up_to)
+        recovered = sum(1 for m in ready if m.get("recovered"))
+        self.hub.count(self.room, "recovered", recovered)
+        self.hub.count(self.room, "delivered", len(ready) - recovered)
+        for message in ready:
+            await self._send_message(message)
+        await self._report_lost(self.sequencer.lost - lost_before, first, last)
 
     async def chat_presence(self, event: dict) -> None:
         """Joins, leaves and offlines in this room (batched by the node that saw them)."""

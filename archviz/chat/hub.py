@@ -23,7 +23,7 @@ from archviz.trace.events import now_ms
 log = logging.getLogger(__name__)
 TRACED_PER_S = 10  # messages per node per second drawn end to end; the ledger counts all
 DELIVERY_TRACE_DELAY_S = 0.05  # deliveries of one message on one node, summed over this
-PRESENCE_BATCH_S = 0.1  # a room's presence announcements from one node go out together
+PRESENCE_BATCH_S = 0.5  # a room's presence announcements from one node go out together
 
 
 class Member(Protocol):
@@ -120,7 +120,8 @@ class ChatHub:
 
     def announce(self, room: str, presence: dict) -> None:
         """Queue a join, leave or offline; a room's announcements go out together every
-        PRESENCE_BATCH_S, so that 300 clients joining cost 300 frames each, not 300 x 300."""
+        PRESENCE_BATCH_S, so that a join storm costs each client a frame per node per 0.5 s,
+        not one per join."""
         if room not in self._presence:
             self._presence[room] = []
             asyncio.get_running_loop().call_later(PRESENCE_BATCH_S, self._flush_presence, room)
@@ -163,11 +164,16 @@ class ChatHub:
                  for room, members in self.rooms.items()}  # fmt: skip
         counts, self.counts = self.counts, defaultdict(Counter)
         try:
-            await self.store.beat(conns, now_ms(), {r: dict(c) for r, c in counts.items()})
+            back = await self.store.beat(conns, now_ms(), {r: dict(c) for r, c in counts.items()})
         except (redis.RedisError, OSError):
             for room, c in counts.items():  # keep them for the next beat
                 self.counts[room].update(c)
             raise
+        for room, returned in back.items():  # expired while this node was too busy: back
+            for conn in returned:
+                user = conns[room][conn]["user"]
+                event = {"event": "join", "conn": conn, "room": room, "user": user}
+                self.announce(room, event | {"ts": now_ms(), "node": self.node})
         for gone in await self.store.reap(now_ms()):
             await self._announce_offline(gone)
         mode = await self.store.mode()

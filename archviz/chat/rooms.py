@@ -14,7 +14,7 @@ MAX_FRAME_BYTES = 16 * 1024
 USER_NAME = re.compile(r"[\w .-]{1,32}")
 CID = re.compile(r"[\w-]{1,40}")
 PRESENCE_BEAT_S = 0.5  # each node refreshes its connections this often
-PRESENCE_TTL_MS = 2_000  # a connection not refreshed for this long is offline
+PRESENCE_TTL_MS = 3_000  # a connection not refreshed for this long is offline
 RECENT_ON_JOIN = 20  # messages a new client is shown when it joins
 RECENT_KEPT = 256  # local mode: delivered numbers remembered to suppress duplicates
 
@@ -138,13 +138,13 @@ class Sequencer:
         end = up_to if up_to is not None else (gap[1] if gap else self.last)
         ready = []
         for seq in range(self.last + 1, end + 1):
-            if seq in found:
-                if found[seq] is not None:
-                    ready.append(self._take(found[seq] | {"recovered": True}))
-                    continue
+            if seq in self.pending:  # it came live meanwhile
+                ready.append(self._take(self.pending.pop(seq)))
+            elif found.get(seq) is not None:
+                ready.append(self._take(found[seq] | {"recovered": True}))
             else:
-                self.lost += 1
-            self.last = seq
+                self.lost += seq not in found
+                self.last = seq
         return ready + self._drain()
 
     def _take(self, message: dict) -> dict:

@@ -95,12 +95,16 @@ class RoomStore:
         await pipe.execute()
 
     async def beat(self, rooms: dict[str, dict[str, dict]], now_ms: float,
-                   ledger: dict[str, dict[str, int]]) -> None:  # fmt: skip
+                   ledger: dict[str, dict[str, int]]) -> dict[str, list[str]]:  # fmt: skip
         """Refresh this node's connections (rooms: room -> conn -> info) and add its
-        ledger counts, in one round trip."""
+        ledger counts, in one round trip. Returns, by room, the connections that had been
+        expired meanwhile (this node was too busy to beat in time): they are back."""
         pipe = self.client.pipeline(transaction=False)
+        asked = []
         for room, conns in rooms.items():
             if conns:
+                asked.append((room, list(conns)))
+                pipe.zmscore(keys.chat_seen(room), list(conns))
                 pipe.zadd(keys.chat_seen(room), dict.fromkeys(conns, now_ms))
                 pipe.hset(keys.chat_members(room),
                           mapping={c: json.dumps(i) for c, i in conns.items()})  # fmt: skip
@@ -108,8 +112,13 @@ class RoomStore:
             for name, value in counts.items():
                 if value:
                     pipe.hincrby(keys.chat_ledger(room), name, value)
-        if len(pipe):
-            await pipe.execute()
+        replies = await pipe.execute() if len(pipe) else []
+        back = {}
+        for i, (room, conns) in enumerate(asked):
+            missing = [c for c, score in zip(conns, replies[3 * i], strict=True) if score is None]
+            if missing:
+                back[room] = missing
+        return back
 
     async def reap(self, now_ms: float, ttl_ms: float = PRESENCE_TTL_MS) -> list[dict]:
         """Expire silent connections in every room; returns what was removed."""

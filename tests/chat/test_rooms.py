@@ -165,3 +165,12 @@ def test_members_by_node() -> None:
     members = {"1": {"user": "b", "node": "node-2"}, "2": {"user": "a", "node": "node-2"},
                "3": {"user": "c", "node": "node-1"}}  # fmt: skip
     assert members_by_node(members) == {"node-1": ["c"], "node-2": ["a", "b"]}
+
+
+def test_settling_takes_a_message_that_came_live_meanwhile_and_leaves_nothing_pending() -> None:
+    """A catch-up over numbers that are already pending delivers the live copies once."""
+    s = Sequencer(last=1)
+    s.offer(msg(3))
+    ready = s.fill({2: msg(2), 3: msg(3)}, up_to=3)
+    assert seqs(ready) == [2, 3] and "recovered" not in ready[1] and not s.pending
+    assert s.offer(msg(3)) == [] and s.duplicates == 1

@@ -48,3 +48,14 @@ async def test_beat_refreshes_presence_and_adds_ledger_counts(store: RoomStore) 
     await store.beat({}, 9_600, {"r": {"delivered": 2}})
     assert await store.reap(now_ms=10_000, ttl_ms=2_000) == []
     assert await store.client.hget("archviz:chat:ledger:r", "delivered") == b"7"
+
+
+async def test_beat_reports_connections_that_were_expired_while_alive(store: RoomStore) -> None:
+    """A node too busy to beat in time finds its expired connections and puts them back."""
+    info = {"user": "ann", "node": "node-1"}
+    await store.join("r", "c1", info, now_ms=1_000)
+    await store.join("r", "c2", info, now_ms=9_000)
+    await store.reap(now_ms=10_000, ttl_ms=2_000)
+    back = await store.beat({"r": {"c1": info, "c2": info}}, 10_100, {})
+    assert back == {"r": ["c1"]}
+    assert set(await store.client.hkeys("archviz:chat:members:r")) == {b"c1", b"c2"}

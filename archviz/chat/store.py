@@ -12,6 +12,7 @@ from archviz.chat.rooms import PRESENCE_TTL_MS, RECENT_ON_JOIN
 from archviz.lab import keys
 from archviz.lab.redis_conn import COMMAND_TIMEOUT_S, CONNECT_TIMEOUT_S, redis_url
 
+POOL_SIZE, POOL_WAIT_S = 32, 5.0
 HISTORY_MAX = 1_000  # messages kept per room (approximately: Redis trims whole nodes)
 PRESENCE_LOG_MAX = 40
 LEDGER_FIELDS = ("sent", "delivered", "recovered", "lost", "duplicates", "missed_local",
@@ -43,9 +44,13 @@ return out
 
 
 def command_client() -> redis.asyncio.Redis:
-    return redis.asyncio.Redis.from_url(
-        redis_url(), socket_timeout=COMMAND_TIMEOUT_S, socket_connect_timeout=CONNECT_TIMEOUT_S
-    )
+    """A node's client for short commands. Hundreds of connections may ask at once (a
+    reconnect storm): they queue for a bounded pool instead of failing past 100."""
+    pool = redis.asyncio.BlockingConnectionPool.from_url(
+        redis_url(), max_connections=POOL_SIZE, timeout=POOL_WAIT_S,
+        socket_timeout=COMMAND_TIMEOUT_S, socket_connect_timeout=CONNECT_TIMEOUT_S,
+    )  # fmt: skip
+    return redis.asyncio.Redis(connection_pool=pool)
 
 
 class RoomStore:

@@ -4,8 +4,10 @@
   (open loop); delivered messages/s and latency from send to every receiver, for
   archviz's nodes and for a bare daphne + channels-redis pub/sub consumer (no tracing,
   sequence numbers, history or presence: bench/baseline/chat_app.py) on 3 daphne
-  processes. Targets: >= 85% of the baseline's delivered/s at its saturation point, and
-  p99 <= 1.2x the baseline's at half that rate.
+  processes, forwarding frames of the same JSON shape. Both run at once and take turns
+  at each rate, so that the machine's background load hits both alike. Targets: >= 85%
+  of the baseline's delivered/s at its saturation point, and p99 <= 1.2x the baseline's
+  at half that rate.
 - chaos: 200 clients in 4 rooms through the archviz LB, each sending every ~4 s, while a
   node is SIGKILLed every 10 s for 60 s (and restarted 1 s later, as the supervisor
   would). Targets: every client reconnected within 3 s; 0 messages lost.
@@ -76,10 +78,10 @@ async def _read(ws, archviz: bool, records: list, closes: list, active=None) -> 
         if active is not None:
             active.value = now
         received += 1
-        if not archviz:
-            records.append((now, now - float(message.data)))
-            continue
         frame = json.loads(message.data)
+        if not archviz:
+            records.append((now, now - float(frame["text"])))
+            continue
         if frame["type"] == "message" and not frame.get("history"):
             records.append((now, now - float(frame["text"])))
         if time.monotonic() - last_ack > 0.2:
@@ -164,7 +166,12 @@ async def _open_loop(sockets, rate: float, archviz: bool) -> int:
         if delay > 0:
             await asyncio.sleep(delay)
         text = f"{now_ms():.3f}"
-        frame = json.dumps({"type": "send", "text": text}) if archviz else text
+        if archviz:
+            frame = json.dumps({"type": "send", "text": text})
+        else:  # the same JSON as archviz's frames, so both sides parse as much
+            frame = json.dumps({"type": "message", "room": "fan", "user": "s", "text": text,
+                                "node": "daphne", "ts": now_ms(), "trace": "0" * 16,
+                                "mode": "redis", "traced": False, "seq": i})  # fmt: skip
         await sockets[i % len(sockets)].send_str(frame)
     return count
 
@@ -352,6 +359,12 @@ def _chaos_figures(clients, first_seq: dict, kills: list, cluster) -> dict:
         for k, v in client.hgetall(keys.chat_ledger(f"chaos-{r}")).items():
             ledger[k.decode()] = ledger.get(k.decode(), 0) + int(v)
     worst = max(gaps, default=0.0)
+    codes: dict = {}
+    for c in clients:
+        for _t, code in c.closes:
+            codes[code] = codes.get(code, 0) + 1
+    print(f"chaos: close codes {codes}; clients never back: "
+          f"{sum(1 for c in clients if not c.connected.is_set())}")  # fmt: skip
     print(f"chaos: {len(kills)} kills, {len(gaps)} reconnects, worst {worst:.2f} s, "
           f"p99 {percentile(gaps, 99) if gaps else 0:.2f} s; messages {sum(last.values())}, "
           f"lost at clients {lost}, duplicates at clients {dups}; ledger {ledger}")  # fmt: skip

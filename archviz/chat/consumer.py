@@ -25,7 +25,7 @@ from channels.utils import await_many_dispatch
 
 from archviz import close_codes
 from archviz.chat.hub import get_hub
-from archviz.chat.layers import LOCAL, REDIS, group_name
+from archviz.chat.layers import LOCAL, REDIS, group_channel, group_name
 from archviz.chat.rooms import (
     BadInput,
     Sequencer,
@@ -40,11 +40,16 @@ from archviz.trace.events import new_trace_id, now_ms
 
 log = logging.getLogger(__name__)
 MAX_UNACKED = 1_000  # frames sent but not acknowledged before a client is "too slow"
-GAP_WAIT_S = 0.2  # how long an out-of-order message waits for the missing ones
+GAP_WAIT_S = 0.5  # how long an out-of-order message waits for the missing ones
 CATCH_UP_S = 0.5  # after joining, when the room's last number is checked once more
 SENDS_PER_S = 20  # chat messages per client per second (a flood past that)
 FLOOD_CLOSE_AFTER = 20  # refused sends before the socket is closed with FLOODING
 FRAMES_PER_S = 100  # any frame (acks, pings) per client per second
+
+
+def _head(obj: dict) -> str:
+    """obj as JSON with its sequence number left open: head + str(seq) + "}" completes it."""
+    return json.dumps(obj)[:-1] + ', "seq": '
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -222,31 +227,32 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._frame({"type": "error", "error": "flooding: at most 20 messages per second"})
 
     async def _chat(self, text: str, cid: str) -> None:
-        """Store the message (sequence number, history), then broadcast it in this mode."""
+        """Store and broadcast a message. In Redis mode one atomic step numbers it, keeps it
+        and publishes it on the room's channel: the channel carries the room in order."""
         mode, trace = self.hub.mode, new_trace_id()
         traced = self.hub.take_trace(self.room)
         message = {"room": self.room, "user": self.user, "text": text, "node": self.hub.node,
                    "ts": now_ms(), "trace": trace, "mode": mode, "traced": traced}  # fmt: skip
+        # Serialised once here, not once per receiver: the event carries the finished frame
+        # (all but its number) beside what the receivers need to order, count and trace it.
+        event = {k: message[k] for k in ("room", "node", "ts", "trace", "mode", "traced")}
+        event |= {"type": "chat.message", "frame": _head({"type": "message"} | message)}
+        publish = (group_channel(self.room), _head(event)) if mode == REDIS else None
         try:
-            seq, members = await self.store.append(self.room, message)
+            seq, members = await self.store.append(self.room, message, publish)
         except (redis.RedisError, OSError) as exc:
             await self._frame({"type": "error", "error": f"not sent, Redis unreachable: {exc}",
                                "cid": cid})  # fmt: skip
             return
-        message["seq"] = seq
         if mode == LOCAL:
             self.hub.count(self.room, "missed_local", members - len(self.hub.rooms[self.room]))
+            await self.hub.layer(LOCAL).group_send(group_name(self.room), event | {"seq": seq})
         if traced:
             detail = {"room": self.room, "seq": seq, "user": self.user, "via": "lb",
                       "mode": mode, "members": members}  # fmt: skip
             self.hub.trace("chat.send", self.hub.node, src="client", trace=trace, detail=detail)
             if mode == REDIS:
                 self.hub.trace("pubsub.publish", "redis", trace=trace, detail=detail)
-        # Serialised once here, not once per receiver; the event carries only what the
-        # receivers need to order, count and trace it beside the finished frame.
-        event = {k: message[k] for k in ("room", "seq", "node", "ts", "trace", "mode", "traced")}
-        event |= {"type": "chat.message", "frame": json.dumps({"type": "message"} | message)}
-        await self.hub.layer(mode).group_send(group_name(self.room), event)
         await self._frame({"type": "sent", "cid": cid, "seq": seq})
 
     # --- from the room ------------------------------------------------------------
@@ -272,7 +278,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             last_seq, _first = await self.store.bounds(self.room)
             if last_seq > self.sequencer.last:
-                await self._settle(self.sequencer.last + 1, last_seq, up_to=last_seq)
+                await self._settle(self.sequencer.last + 1, last_seq)
         except (redis.RedisError, OSError) as exc:
             log.warning("chat: could not check for missed messages: %s", exc)
         self._next_gap_fill()
@@ -292,11 +298,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     def _next_gap_fill(self) -> None:
         self.gap_task = asyncio.create_task(self._fill_gap()) if self.sequencer.pending else None
 
-    async def _settle(self, first: int, last: int, up_to: int | None = None) -> None:
+    async def _settle(self, first: int, last: int) -> None:
         found = await self.store.history(self.room, first, last)
         visible = {s: (m if visible_on(m, self.hub.node) else None) for s, m in found.items()}
         lost_before = self.sequencer.lost
-        ready = self.sequencer.fill(visible, up_to=up_to)
+        # Settle exactly what was fetched: the gap may have moved while we waited.
+        ready = self.sequencer.fill(visible, up_to=last)
         recovered = sum(1 for m in ready if m.get("recovered"))
         self.hub.count(self.room, "recovered", recovered)
         self.hub.count(self.room, "delivered", len(ready) - recovered)
@@ -324,7 +331,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.frames_out - self.acked >= MAX_UNACKED:
             await self._too_slow()
             return
-        await self._frame(message.get("frame") or ({"type": "message"} | message))
+        head = message.get("frame")
+        await self._frame(f"{head}{message['seq']}}}" if head else {"type": "message"} | message)
 
     async def _too_slow(self) -> None:
         if self.closing:

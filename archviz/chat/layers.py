@@ -25,6 +25,9 @@ def chat_channel_layers(redis_url: str) -> dict:
                     }
                 ],
                 "prefix": keys.CHAT_LAYER_PREFIX,
+                # JSON, so that the store's Lua script can publish a room message itself,
+                # numbered and in order (archviz/chat/store.py)
+                "serializer_format": "json",
             },
         },
     }

@@ -18,13 +18,18 @@ PRESENCE_LOG_MAX = 40
 LEDGER_FIELDS = ("sent", "delivered", "recovered", "lost", "duplicates", "missed_local",
                  "too_slow", "flooded", "refused", "untraced")  # fmt: skip
 
-# INCR the room's sequence, XADD the message with id <seq>-1, count it as sent, and
-# return the sequence number with the number of connections in the room.
+# INCR the room's sequence, XADD the message with id <seq>-1, count it as sent, in Redis
+# mode PUBLISH it on the room's channel (ARGV[4]: the channel layer's JSON event up to
+# its number), and return the sequence number with the number of connections in the
+# room. One script: Redis runs it alone, so the channel carries the room in order.
 _APPEND = """
 local seq = redis.call('INCR', KEYS[1])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-1', 'm', ARGV[3])
 redis.call('HINCRBY', KEYS[3], 'sent', 1)
 redis.call('SADD', KEYS[5], ARGV[1])
+if ARGV[5] ~= '' then
+  redis.call('PUBLISH', ARGV[5], ARGV[4] .. seq .. '}')
+end
 return {seq, redis.call('HLEN', KEYS[4])}
 """
 
@@ -59,11 +64,15 @@ class RoomStore:
         self._append = client.register_script(_APPEND)
         self._reap = client.register_script(_REAP)
 
-    async def append(self, room: str, message: dict) -> tuple[int, int]:
-        """Store a message; returns its sequence number and the room's connection count."""
+    async def append(self, room: str, message: dict,
+                     publish: tuple[str, str] | None = None) -> tuple[int, int]:  # fmt: skip
+        """Store a message and, given (channel, event head), publish it in the same step;
+        returns its sequence number and the room's connection count."""
         keys_ = [keys.chat_seq(room), keys.chat_history(room), keys.chat_ledger(room),
                  keys.chat_members(room), keys.CHAT_ROOMS]  # fmt: skip
-        seq, members = await self._append(keys_, [room, HISTORY_MAX, json.dumps(message)])
+        channel, head = publish or ("", "")
+        args = [room, HISTORY_MAX, json.dumps(message), head, channel]
+        seq, members = await self._append(keys_, args)
         return int(seq), int(members)
 
     async def history(self, room: str, first: int, last: int) -> dict[int, dict]:

@@ -174,3 +174,12 @@ def test_settling_takes_a_message_that_came_live_meanwhile_and_leaves_nothing_pe
     ready = s.fill({2: msg(2), 3: msg(3)}, up_to=3)
     assert seqs(ready) == [2, 3] and "recovered" not in ready[1] and not s.pending
     assert s.offer(msg(3)) == [] and s.duplicates == 1
+
+
+def test_settling_only_what_was_fetched_never_declares_later_numbers_lost() -> None:
+    """The gap moved while the history was read: numbers past the fetched range wait."""
+    s = Sequencer(last=4)
+    s.offer(msg(6))  # gap (5, 5) is fetched…
+    s.offer(msg(5))  # …5 and 6 come live meanwhile…
+    s.offer(msg(8))  # …and a new gap (7, 7) opens
+    assert seqs(s.fill({5: msg(5)}, up_to=5)) == [] and s.lost == 0 and s.gap() == (7, 7)

@@ -295,7 +295,7 @@ async def _chaos_run(cluster: RestartingCluster) -> dict:
 
     lb = cluster.url("lb")
     clients = [ChatClient(lb, f"chaos-{i % CHAOS_ROOMS}", f"c{i}") for i in range(CHAOS_CLIENTS)]
-    runners = [asyncio.create_task(c.run()) for c in clients]
+    runners = [asyncio.create_task(_run_marked(c)) for c in clients]
     await asyncio.wait_for(asyncio.gather(*(c.connected.wait() for c in clients)), 60)
     first_seq = {id(c): c.last for c in clients}
     counts = {"attempted": 0, "failed": 0}
@@ -323,6 +323,14 @@ async def _chaos_run(cluster: RestartingCluster) -> dict:
     for runner in runners:
         runner.cancel()
     return figures
+
+
+async def _run_marked(client) -> None:
+    client.run_done = False
+    try:
+        await client.run()
+    finally:
+        client.run_done = True
 
 
 async def _talk(client, counts: dict) -> None:
@@ -363,8 +371,10 @@ def _chaos_figures(clients, first_seq: dict, kills: list, cluster) -> dict:
     for c in clients:
         for _t, code in c.closes:
             codes[code] = codes.get(code, 0) + 1
-    print(f"chaos: close codes {codes}; clients never back: "
-          f"{sum(1 for c in clients if not c.connected.is_set())}")  # fmt: skip
+    away = [c for c in clients if not c.connected.is_set()]
+    print(f"chaos: close codes {codes}; clients never back: {len(away)}")
+    for c in away[:3]:
+        print(f"  {c.user}: {c.errors[-3:]}; run task done: {c.run_done}")
     print(f"chaos: {len(kills)} kills, {len(gaps)} reconnects, worst {worst:.2f} s, "
           f"p99 {percentile(gaps, 99) if gaps else 0:.2f} s; messages {sum(last.values())}, "
           f"lost at clients {lost}, duplicates at clients {dups}; ledger {ledger}")  # fmt: skip

@@ -41,6 +41,7 @@ class ChatClient:
         self.node: str | None = None
         self.closes: list[tuple[float, int | None]] = []  # (monotonic time, close code)
         self.opens: list[float] = []
+        self.errors: list[str] = []  # why connection attempts failed
         self.connected = asyncio.Event()
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._stopping = False
@@ -56,8 +57,9 @@ class ChatClient:
                 try:
                     await self._session(session)
                     attempt = 0
-                except (aiohttp.ClientError, OSError, TimeoutError):
+                except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
                     attempt += 1
+                    self.errors.append(repr(exc)[:200])
                 if self._stopping or not self.reconnect:
                     return
                 delay = min(RECONNECT_MAX_S, RECONNECT_MIN_S * 2 ** min(attempt, 5))

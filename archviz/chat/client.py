@@ -15,6 +15,7 @@ import aiohttp
 
 ACK_EVERY_S = 0.2
 RECONNECT_MIN_S, RECONNECT_MAX_S = 0.05, 1.0
+HANDSHAKE_TIMEOUT_S = 3.0
 
 
 class ChatClient:
@@ -57,6 +58,9 @@ class ChatClient:
                 try:
                     await self._session(session)
                     attempt = 0
+                except aiohttp.WSServerHandshakeError as refused:
+                    attempt += 1
+                    self.errors.append(f"handshake refused: {refused.status} {refused.message}")
                 except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
                     attempt += 1
                     self.errors.append(repr(exc)[:200])
@@ -73,7 +77,10 @@ class ChatClient:
     async def _session(self, session: aiohttp.ClientSession) -> None:
         base = self.base_url() if callable(self.base_url) else self.base_url
         origin = self.origin or base
-        async with session.ws_connect(self.url(), origin=origin, heartbeat=None) as ws:
+        # A handshake that hangs (its node died mid-way) must not hold the client forever.
+        connecting = session.ws_connect(self.url(), origin=origin, heartbeat=None)
+        ws = await asyncio.wait_for(connecting, HANDSHAKE_TIMEOUT_S)
+        async with ws:
             self._ws = ws
             acker = asyncio.create_task(self._ack_forever(ws))
             try:

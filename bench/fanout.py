@@ -84,7 +84,7 @@ async def _read(ws, archviz: bool, records: list, closes: list, active=None) -> 
             continue
         if frame["type"] == "message" and not frame.get("history"):
             records.append((now, now - float(frame["text"])))
-        if time.monotonic() - last_ack > 0.2:
+        if time.monotonic() - last_ack > 1.0:
             last_ack = time.monotonic()
             await ws.send_str(json.dumps({"type": "ack", "received": received}))
     closes[0] += 1

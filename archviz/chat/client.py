@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-ACK_EVERY_S = 0.2
+ACK_EVERY_S = 1.0  # the server allows 1,000 frames unacknowledged; acks cost it frames too
 RECONNECT_MIN_S, RECONNECT_MAX_S = 0.05, 1.0
-HANDSHAKE_TIMEOUT_S = 3.0
+HANDSHAKE_TIMEOUT_S = 10.0  # shorter, and abandoned handshakes pile up on a busy node
 
 
 class ChatClient:
@@ -84,6 +84,10 @@ class ChatClient:
             self._ws = ws
             acker = asyncio.create_task(self._ack_forever(ws))
             try:
+                # the welcome, too, must come in time: a node too busy to join us is left
+                first = await ws.receive(timeout=HANDSHAKE_TIMEOUT_S)
+                if first.type == aiohttp.WSMsgType.TEXT:
+                    await self._on_frame(json.loads(first.data))
                 async for message in ws:
                     if message.type == aiohttp.WSMsgType.TEXT:
                         await self._on_frame(json.loads(message.data))

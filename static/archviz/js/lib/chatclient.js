@@ -15,7 +15,7 @@ export const CHAT_FRAME_TYPES = Object.freeze([
   "pong",
 ]);
 
-const ACK_EVERY_MS = 250;
+const ACK_EVERY_MS = 1000; // the server allows 1,000 frames unacknowledged
 
 /** ws://host:port/ws/chat/<room>/?user=…&after=… for the load balancer at lbBase. */
 export function chatSocketUrl(lbBase, room, user, after) {

@@ -36,6 +36,7 @@ from archviz.chat.rooms import (
     visible_on,
 )
 from archviz.dashboard.ratelimit import TokenBucket
+from archviz.node.runtime import get_runtime
 from archviz.trace.events import new_trace_id, now_ms
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             receivers.append(functools.partial(redis_layer.receive, self.layer_channels[REDIS]))
         except (redis.RedisError, OSError) as exc:
             log.warning("chat: Redis layer unavailable, this client is local only: %s", exc)
-        with contextlib.suppress(StopConsumer):
-            await await_many_dispatch(receivers, self.dispatch)
+        counters = get_runtime().counters  # the node's heartbeat reports its WebSockets
+        counters.websockets += 1
+        try:
+            with contextlib.suppress(StopConsumer):
+                await await_many_dispatch(receivers, self.dispatch)
+        finally:
+            counters.websockets -= 1
 
     async def dispatch(self, message: dict) -> None:
         """Like AsyncConsumer.dispatch without its close_old_connections: that is a hop to

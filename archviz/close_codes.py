@@ -11,6 +11,7 @@ LOGIN_REQUIRED = 4001  # ARCHVIZ_REQUIRE_LOGIN is on and the user is anonymous
 TOO_SLOW = 4008  # the client could not keep up with its outgoing queue
 FLOODING = 4029  # the client sent more messages per second than allowed
 OVERLOADED = 4013  # the server sheds this connection (the meaning of 1013)
+BAD_ROOM = 4004  # chat: the room name is empty, too long or has other characters
 
 DESCRIPTIONS = {
     MESSAGE_TOO_BIG: "message too big (over 64 KiB)",
@@ -19,4 +20,5 @@ DESCRIPTIONS = {
     TOO_SLOW: "client too slow: its outgoing queue overflowed",
     FLOODING: "too many messages per second",
     OVERLOADED: "server overloaded: try again later",
+    BAD_ROOM: "bad room name: 1-40 letters, digits, - or _",
 }

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "archviz.lab",
     "archviz.dashboard",
     "archviz.queue",
+    "archviz.chat",
 ]
 
 MIDDLEWARE = [

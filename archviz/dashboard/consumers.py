@@ -88,6 +88,8 @@ class LabConsumer(AsyncWebsocketConsumer):
             "queue.enqueue": self._queue_enqueue,
             "queue.add": self._queue_add,
             "queue.remove": self._queue_remove,
+            "chat.mode": self._chat_mode,
+            "chat.bots": self._chat_bots,
         }.get(message.get("type"))
         if handler is None:
             await self._send(error(f"unknown message type {message.get('type')!r}"))
@@ -195,6 +197,14 @@ class LabConsumer(AsyncWebsocketConsumer):
     async def _queue_remove(self, message: dict) -> None:
         command = queue_control.remove_consumer(self.scope["user"], message.get("consumer"))
         await self._instructor_action(message, "queue.remove", command)
+
+    async def _chat_mode(self, message: dict) -> None:
+        command = send_as(self.scope["user"], {"type": "chat.mode", "mode": message.get("mode")})
+        await self._instructor_action(message, "chat.mode", command)
+
+    async def _chat_bots(self, message: dict) -> None:
+        fields = {"type": "chat.bots", "room": message.get("room"), "count": message.get("count")}
+        await self._instructor_action(message, "chat.bots", send_as(self.scope["user"], fields))
 
     async def _instructor_action(self, message: dict, action: object, carry_out) -> None:
         """Await an instructor command; answer with an ack or an error naming the request."""

@@ -22,6 +22,7 @@ CARRIED_OUT_BY = {
     "traffic": "traffic",
     "session": "nodes",
     "queue": "supervisor",
+    "chat": "nodes",
 }
 
 User = AbstractBaseUser | AnonymousUser

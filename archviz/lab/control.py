@@ -1,8 +1,8 @@
 """Control commands on the `archviz:control` channel: schema, validation, and sending.
 
 The supervisor carries out `node.*` and `queue.*`, the load balancer `lb.*`, the traffic
-generator `traffic.*`, the nodes `session.*`; each ignores the others' commands. The
-dashboard checks permissions before it sends any of them.
+generator `traffic.*`, the nodes `session.*` and `chat.*`; each ignores the others'
+commands. The dashboard checks permissions before it sends any of them.
 """
 
 import asyncio
@@ -25,7 +25,15 @@ RESUBSCRIBE_AFTER_S = 0.5
 
 NODE_COMMANDS = ("node.kill", "node.stop", "node.restart", "node.pause", "node.resume")
 QUEUE_COMMANDS = ("queue.stop", "queue.start", "queue.kill")
-COMMANDS = (*NODE_COMMANDS, "lb.algorithm", "traffic.set", "session.mode", *QUEUE_COMMANDS)
+COMMANDS = (
+    *NODE_COMMANDS,
+    "lb.algorithm",
+    "traffic.set",
+    "session.mode",
+    *QUEUE_COMMANDS,
+    "chat.mode",
+    "chat.bots",
+)
 NODE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # use with fullmatch
 
 # traffic.set limits: (field, type, minimum, maximum)
@@ -72,6 +80,13 @@ class SessionModeCommand(TypedDict):
     trace: str
 
 
+class ChatModeCommand(TypedDict):
+    type: Literal["chat.mode"]
+    mode: str  # "local" (InMemoryChannelLayer) or "redis" (channels-redis pub/sub)
+    by: str
+    trace: str
+
+
 class QueueCommand(TypedDict):
     """Stop or start the queue's consumers, or SIGKILL one mid-job (the supervisor's)."""
 
@@ -81,7 +96,27 @@ class QueueCommand(TypedDict):
     trace: str
 
 
-ControlCommand = NodeCommand | AlgorithmCommand | TrafficCommand | SessionModeCommand | QueueCommand
+class ChatBotsCommand(TypedDict):
+    type: Literal["chat.bots"]
+    room: str
+    count: int  # bots to keep in this room (0 removes them)
+    by: str
+    trace: str
+
+
+CHAT_MODES = ("local", "redis")
+CHAT_ROOM = re.compile(r"[A-Za-z0-9_-]{1,40}")  # use with fullmatch
+MAX_BOTS_PER_ROOM = 50
+
+ControlCommand = (
+    NodeCommand
+    | AlgorithmCommand
+    | TrafficCommand
+    | SessionModeCommand
+    | QueueCommand
+    | ChatModeCommand
+    | ChatBotsCommand
+)
 
 
 class InvalidCommand(ValueError):
@@ -111,6 +146,10 @@ def parse_command(raw: bytes | str) -> ControlCommand:
     if kind in QUEUE_COMMANDS:
         consumer = obj.get("consumer") or ""
         return QueueCommand(**common, consumer=consumer and validate_node_id(consumer))
+    if kind == "chat.mode":
+        return ChatModeCommand(**common, mode=validate_chat_mode(obj.get("mode")))
+    if kind == "chat.bots":
+        return ChatBotsCommand(**common, **validate_chat_bots(obj))
     return NodeCommand(**common, node=validate_node_id(obj.get("node")))
 
 
@@ -148,6 +187,23 @@ def validate_traffic(obj: dict) -> dict:
             raise InvalidCommand(f"queue must be one of {', '.join(QUEUE_MODES)}")
         settings["queue"] = obj["queue"]
     return settings
+
+
+def validate_chat_mode(mode: object) -> str:
+    if mode not in CHAT_MODES:
+        raise InvalidCommand(f"unknown chat mode {mode!r}; use one of {', '.join(CHAT_MODES)}")
+    return mode
+
+
+def validate_chat_bots(obj: dict) -> dict:
+    room, count = obj.get("room"), obj.get("count")
+    if not isinstance(room, str) or not CHAT_ROOM.fullmatch(room):
+        raise InvalidCommand("room must be 1-40 letters, digits, - or _")
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise InvalidCommand("count must be a whole number")
+    if not 0 <= count <= MAX_BOTS_PER_ROOM:
+        raise InvalidCommand(f"count must be from 0 to {MAX_BOTS_PER_ROOM}")
+    return {"room": room, "count": count}
 
 
 def send_command(client: redis.Redis, command: ControlCommand) -> int:

@@ -64,3 +64,42 @@ QUEUE_DONE_PREFIX = "archviz:queue:done:"
 def queue_done(job_id: str) -> str:
     """Set once a job's effect was applied: a redelivered job finds it and is not counted twice."""
     return f"{QUEUE_DONE_PREFIX}{job_id}"
+
+
+# chat rooms across nodes (archviz/chat): the broadcast mode ("local" or "redis"),
+# kept so that restarts keep it, the rooms in use, and the bots' settings and view
+CHAT_MODE = "archviz:chat:mode"
+CHAT_ROOMS = "archviz:chat:rooms"  # set of room names
+CHAT_PRESENCE_LOG = "archviz:chat:presence:log"  # recent join/leave/offline (JSON), capped
+CHAT_BOTS = "archviz:chat:bots"  # JSON {room: bot count}
+CHAT_BOTS_VIEW = "archviz:chat:bots:view"  # the bots process's latest snapshot (JSON)
+
+
+def chat_seq(room: str) -> str:
+    """The room's last sequence number (a counter)."""
+    return f"archviz:chat:seq:{room}"
+
+
+def chat_history(room: str) -> str:
+    """The room's messages, a stream capped to the recent history, ids `<seq>-1`."""
+    return f"archviz:chat:history:{room}"
+
+
+def chat_members(room: str) -> str:
+    """Hash connection id -> JSON {user, node, since}: who is in the room, where."""
+    return f"archviz:chat:members:{room}"
+
+
+def chat_seen(room: str) -> str:
+    """Sorted set connection id -> last heartbeat (unix ms): presence expiry."""
+    return f"archviz:chat:seen:{room}"
+
+
+def chat_ledger(room: str) -> str:
+    """Hash of the room's delivery counters (sent, delivered, recovered, lost, …)."""
+    return f"archviz:chat:ledger:{room}"
+
+
+# the prefix of the channels-redis pub/sub layer's channels on the nodes: a room's
+# group is the Redis channel "archviz:chat:layer:__group__chat.<room>"
+CHAT_LAYER_PREFIX = "archviz:chat:layer:"

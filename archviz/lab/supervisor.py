@@ -140,6 +140,7 @@ class Supervisor:
             return
         await self._start_service(BALANCER_ID, "balancer", self.balancer_port)
         await self._start_service(TRAFFIC_ID, "traffic", None)
+        await self._start_service("chatbots", "chatbots", None)
 
     async def _start_service(self, child_id: str, kind: str, port: int | None) -> None:
         if port is not None:

@@ -48,17 +48,29 @@ def build_application(counters: NodeCounters):
     settings.MIDDLEWARE = NODE_MIDDLEWARE  # this process serves only the node
     signals.request_started.disconnect(close_old_connections)  # the node uses no database
     signals.request_finished.disconnect(close_old_connections)
+    from archviz.chat.layers import chat_channel_layers
+    from archviz.lab.redis_conn import redis_url
+
+    # Chat broadcast: both an in-process layer and Redis pub/sub, chosen per message.
+    settings.CHANNEL_LAYERS = chat_channel_layers(redis_url())
     from channels.routing import ProtocolTypeRouter, URLRouter
     from channels.security.websocket import AllowedHostsOriginValidator
-    from django.urls import path
+    from django.urls import path, re_path
 
+    from archviz.chat.consumer import ChatConsumer
     from archviz.node.consumers import HoldConsumer
 
     application = ProtocolTypeRouter(
         {
             "http": NodeHandler(),
             "websocket": AllowedHostsOriginValidator(
-                URLRouter([path("ws/hold/", HoldConsumer.as_asgi())])
+                URLRouter(
+                    [
+                        path("ws/hold/", HoldConsumer.as_asgi()),
+                        # any room name reaches the consumer, which refuses bad ones in words
+                        re_path(r"^ws/chat/(?P<room>[^/]*)/?$", ChatConsumer.as_asgi()),
+                    ]
+                )
             ),
         }
     )

@@ -37,6 +37,17 @@ KINDS = frozenset(
         "queue.fail",  # consumer -> redis: the handler failed; the job stays pending
         "queue.dead",  # consumer -> redis: a job went to the dead-letter stream
         "queue.duplicate",  # consumer -> redis: a finished job was already done: not counted
+        "ws.open",  # lb -> node: a chat WebSocket was accepted
+        "ws.close",  # node -> client: a chat WebSocket closed
+        "chat.send",  # client -> node: a chat message arrived at its node
+        "chat.deliver",  # node -> clients: a node forwarded a room message to its clients
+        "chat.recover",  # redis -> node: missed messages replayed from the room's history
+        "chat.lost",  # node -> client: history trimmed, the client was told to reload
+        "chat.refuse",  # node -> client: bad input, flood or too slow
+        "chat.mode",  # node -> node: the broadcast mode was switched
+        "presence.join",  # node -> redis: a user joined a room
+        "presence.leave",  # node -> redis: a user left a room
+        "presence.offline",  # node -> redis: a user's heartbeats expired
     }
 )
 

@@ -49,6 +49,17 @@ export const TRACE_KINDS = Object.freeze({
   "queue.fail": "a consumer's handler failed; the job stays pending",
   "queue.dead": "a job went to the dead-letter stream",
   "queue.duplicate": "a job was finished twice; the second was not counted",
+  "ws.open": "a chat WebSocket was accepted by a node",
+  "ws.close": "a chat WebSocket closed",
+  "chat.send": "a chat client sent a message to its node",
+  "chat.deliver": "a node forwarded a room message to its own clients",
+  "chat.recover": "a node replayed missed messages from the room's history",
+  "chat.lost": "history was trimmed: a client was told it lost messages",
+  "chat.refuse": "a node refused a chat frame (bad input, flood or too slow)",
+  "chat.mode": "the chat broadcast mode was switched",
+  "presence.join": "a user joined a room",
+  "presence.leave": "a user left a room (clean close)",
+  "presence.offline": "a user's heartbeats expired: detected offline",
 });
 
 // Close codes archviz sends (archviz/close_codes.py). `retry` says whether
@@ -64,6 +75,7 @@ export const CLOSE_CODES = Object.freeze({
   },
   4029: { name: "FLOODING", description: "too many messages per second", retry: true },
   4013: { name: "OVERLOADED", description: "server overloaded: try again later", retry: true },
+  4004: { name: "BAD_ROOM", description: "bad room name: 1-40 letters, digits, - or _", retry: false },
 });
 
 export const MAX_FRAME_BYTES = 64 * 1024;

@@ -1,0 +1,67 @@
+"""What the chat pages show, read from Redis only: mode, rooms, presence, ledger, bots."""
+
+import json
+
+import redis
+
+from archviz.chat.layers import group_channel
+from archviz.chat.rooms import PRESENCE_TTL_MS, members_by_node
+from archviz.chat.store import LEDGER_FIELDS
+from archviz.lab import keys, registry
+from archviz.trace.events import now_ms
+
+MAX_ROOMS = 20
+
+
+def read_chat_view(client: redis.Redis) -> dict:
+    """The whole chat picture; raises redis.RedisError when Redis is unreachable."""
+    pipe = client.pipeline(transaction=False)
+    pipe.get(keys.CHAT_MODE)
+    pipe.smembers(keys.CHAT_ROOMS)
+    pipe.lrange(keys.CHAT_PRESENCE_LOG, 0, -1)
+    pipe.get(keys.CHAT_BOTS_VIEW)
+    mode, rooms, presence, bots = pipe.execute()
+    names = sorted(r.decode() for r in rooms)[:MAX_ROOMS]
+    balancer = registry.lookup(client, "balancer", "lb")
+    return {
+        "ts": now_ms(),
+        "mode": mode.decode() if mode in (b"local", b"redis") else "redis",
+        "rooms": [
+            room_view(name, *raw)
+            for name, raw in zip(names, _read_rooms(client, names), strict=False)
+        ],
+        "presence": [json.loads(p) for p in presence],
+        "bots": json.loads(bots) if bots else None,
+        "lb_port": balancer.port if balancer else None,
+        "presence_ttl_ms": PRESENCE_TTL_MS,
+    }
+
+
+def _read_rooms(client: redis.Redis, names: list[str]) -> list[tuple]:
+    pipe = client.pipeline(transaction=False)
+    for name in names:
+        pipe.hgetall(keys.chat_members(name))
+        pipe.zrange(keys.chat_seen(name), 0, -1, withscores=True)
+        pipe.hgetall(keys.chat_ledger(name))
+        pipe.get(keys.chat_seq(name))
+        pipe.pubsub_numsub(group_channel(name))
+    raw = pipe.execute()
+    return [tuple(raw[i : i + 5]) for i in range(0, len(raw), 5)]
+
+
+def room_view(name: str, members, seen, ledger, seq, numsub) -> dict:
+    """One room (pure, from the raw Redis replies)."""
+    last_seen = {k.decode(): score for k, score in seen}
+    people = {k.decode(): json.loads(v) for k, v in members.items()}
+    counts = {k.decode(): int(v) for k, v in ledger.items()}
+    return {
+        "name": name,
+        "seq": int(seq or 0),
+        "members": sorted(
+            ({"conn": c, **info, "last_seen": last_seen.get(c)} for c, info in people.items()),
+            key=lambda m: (m.get("user", ""), m["conn"]),
+        ),
+        "nodes": members_by_node(people),
+        "redis_subscribers": numsub[0][1] if numsub else 0,
+        "ledger": {f: counts.get(f, 0) for f in LEDGER_FIELDS},
+    }

@@ -1,0 +1,160 @@
+// The chat page's pieces on screen: message list, rooms with their nodes and ledger,
+// presence log, and each traced message's path. Data always goes in as text.
+import { el, text } from "./dom.js";
+
+const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+export const clock = (ts) => CLOCK.format(new Date(ts));
+
+export const LEDGER_COLUMNS = Object.freeze([
+  ["sent", "messages stored with a sequence number"],
+  ["delivered", "frames forwarded live to clients, on every node"],
+  ["recovered", "replayed from the room's history after a reconnect or a gap"],
+  ["lost", "missed messages the capped history no longer held (the client was told)"],
+  ["duplicates", "copies a connection already had, suppressed"],
+  ["missed_local", "local mode: room members on other nodes that did not get a message"],
+  ["too_slow", "clients closed with 4008: too many unacknowledged frames"],
+  ["flooded", "clients closed with 4029: over 20 messages per second"],
+  ["refused", "frames refused with an error (bad JSON, unknown type, over 4 KiB, flood)"],
+  ["untraced", "messages not drawn in the trace (sampling above 10/s per node)"],
+]);
+
+export class MessageList {
+  constructor({ list, maxRows = 200 }) {
+    this.list = list;
+    this.maxRows = maxRows;
+  }
+
+  add(message, { mine = false } = {}) {
+    const li = el(
+      "li",
+      { class: "chat-msg", "data-seq": message.seq },
+      el("span", { class: "chat-seq mono" }, `#${message.seq}`),
+      el("span", { class: "chat-who" }, message.user),
+      el("span", { class: "chat-node mono" }, `via ${message.node}`),
+      el("span", { class: "chat-text" }, message.text),
+    );
+    li.classList.toggle("mine", mine);
+    li.classList.toggle("history", Boolean(message.history));
+    if (message.recovered) li.append(el("span", { class: "chat-tag" }, "recovered"));
+    this.insert(li, message.seq);
+    while (this.list.children.length > this.maxRows) this.list.firstElementChild.remove();
+    this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  note(words, kind = "info") {
+    this.list.append(el("li", { class: `chat-note ${kind}` }, words));
+    this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  insert(li, seq) {
+    const later = [...this.list.querySelectorAll(".chat-msg")].find((row) => Number(row.dataset.seq) > seq);
+    this.list.insertBefore(li, later || null);
+  }
+
+  clear() {
+    this.list.replaceChildren();
+  }
+}
+
+/** Rooms: members by node (the nodes subscribed to the room's Redis channel), ledger. */
+export function renderRooms(tbody, rooms, mode) {
+  tbody.replaceChildren(
+    ...rooms.map((room) => {
+      const nodes = Object.entries(room.nodes).map(([node, users]) =>
+        el("span", { class: "chat-node-chip", title: users.join(", ") }, `${node}: ${users.length}`),
+      );
+      const subs = mode === "redis" ? `${room.redis_subscribers} subscribed in Redis` : "Redis not used for broadcast";
+      return el(
+        "tr",
+        { "data-room": room.name },
+        el("th", { scope: "row" }, room.name),
+        el("td", { class: "mono" }, String(room.seq)),
+        el("td", {}, ...(nodes.length ? nodes : ["nobody"]), el("div", { class: "hint" }, subs)),
+        ...LEDGER_COLUMNS.map(([name]) =>
+          el("td", { class: `mono ledger-${name}`, "data-field": name }, String(room.ledger[name] ?? 0)),
+        ),
+      );
+    }),
+  );
+}
+
+/** Presence events, newest first; an offline user seen again elsewhere says where. */
+export function renderPresence(list, events, rooms = []) {
+  const online = new Map(); // "room user" -> nodes where that user is connected now
+  for (const room of rooms) {
+    for (const m of room.members) online.set(`${room.name} ${m.user}`, [...(online.get(`${room.name} ${m.user}`) || []), m.node]);
+  }
+  list.replaceChildren(
+    ...events.map((p) => {
+      const back = (online.get(`${p.room} ${p.user}`) || []).filter((n) => n !== p.node);
+      const words =
+        p.event === "offline"
+          ? `offline (no heartbeat for ${(p.detect_ms / 1000).toFixed(1)} s, detected by ${p.detected_by})` +
+            (back.length ? ` · back online on ${back.join(", ")}` : "")
+          : p.event === "join"
+            ? "joined"
+            : "left";
+      return el(
+        "li",
+        { class: `presence-${p.event}` },
+        el("span", { class: "mono" }, clock(p.ts)),
+        el("strong", {}, p.user),
+        el("span", { class: "mono" }, `${p.room} @ ${p.node}`),
+        el("span", {}, words),
+      );
+    }),
+  );
+}
+
+/** Groups chat trace events by message and shows each message's path through the lab. */
+export class PathLog {
+  constructor({ list, maxRows = 30, membersOf = () => ({}) }) {
+    this.list = list;
+    this.maxRows = maxRows;
+    this.membersOf = membersOf; // room -> {node: [users]}
+    this.paths = new Map();
+  }
+
+  add(event) {
+    if (!["chat.send", "pubsub.publish", "pubsub.deliver", "chat.deliver"].includes(event.kind)) return;
+    if (event.demo !== "chat") return;
+    let path = this.paths.get(event.trace);
+    if (!path) {
+      path = { send: null, published: false, deliveries: new Map(), row: null };
+      this.paths.set(event.trace, path);
+    }
+    if (event.kind === "chat.send") path.send = event;
+    if (event.kind === "pubsub.publish") path.published = true;
+    if (event.kind === "chat.deliver") path.deliveries.set(event.src, event);
+    this.render(event.trace, path);
+  }
+
+  render(trace, path) {
+    if (!path.send) return;
+    const d = path.send.detail;
+    const hops = [`${d.user}'s client`, "LB", path.send.dst];
+    if (path.published) hops.push("Redis");
+    const reached = [...path.deliveries.values()].map(
+      (e) => `${e.src} → ${e.detail.clients} client${e.detail.clients === 1 ? "" : "s"} (${e.ms?.toFixed(1)} ms)`,
+    );
+    const members = this.membersOf(d.room);
+    const missed = Object.entries(members)
+      .filter(([node]) => !path.deliveries.has(node))
+      .map(([node, users]) => `${users.join(", ")} on ${node}`);
+    const row =
+      path.row ||
+      el("li", { class: "path-row", "data-trace": trace, "data-mode": d.mode }, el("span"), el("span"), el("span"));
+    text(row.children[0], `#${d.seq} ${d.room} · ${d.mode}`);
+    text(row.children[1], `${hops.join(" → ")} → ${reached.join(", ") || "…"}`);
+    text(row.children[2], missed.length && path.deliveries.size ? `did not get it: ${missed.join("; ")}` : "");
+    row.classList.toggle("missed", Boolean(missed.length && path.deliveries.size));
+    if (!path.row) {
+      path.row = row;
+      this.list.prepend(row);
+      while (this.list.children.length > this.maxRows) {
+        this.paths.delete(this.list.lastElementChild.dataset.trace);
+        this.list.lastElementChild.remove();
+      }
+    }
+  }
+}

@@ -1,0 +1,102 @@
+"""The chat page in a real browser: two tabs on different nodes talk in Redis mode, do not
+in local mode, and HTML in a message stays text."""
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.running_lab import RunningLab
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+PASSWORD = "chat-page-teacher-pw-7"
+
+
+@pytest.fixture(scope="module")
+def chat_teacher(lab: RunningLab) -> str:
+    lab.create_user("chatteach", PASSWORD, instructor=True)
+    return "chatteach"
+
+
+@pytest.fixture
+def pages(page: Page, browser: Browser, browser_context_args: dict, lab: RunningLab, chat_teacher):
+    """An instructor's tab and a learner's tab in the same room, on different nodes."""
+    page.goto(lab.url + "/accounts/login/?next=/chat/")
+    page.fill('input[name="username"]', chat_teacher)
+    page.fill('input[name="password"]', PASSWORD)
+    page.locator('form button[type="submit"], form input[type="submit"]').first.click()
+    page.wait_for_url(re.compile(r"/chat/$"))
+    learner = browser.new_context(**browser_context_args).new_page()
+    learner.goto(lab.url + "/chat/")
+    _join(page, "ana")
+    _join(learner, "ben")
+    for _ in range(4):  # the LB's round robin puts the next connection on the next node
+        if _node(learner) != _node(page):
+            break
+        _join(learner, "ben")
+    assert _node(learner) != _node(page)
+    yield page, learner
+    learner.context.close()
+
+
+def _join(page: Page, user: str, room: str = "browser") -> None:
+    where = page.locator("#my-node")
+    page.fill("#join-room", room)
+    page.fill("#join-user", user)
+    previous = where.get_attribute("data-node") or ""
+    page.locator("#join-form button").click()
+    expect(where).to_have_attribute("data-state", "live", timeout=15_000)
+    expect(where).to_have_text(re.compile(r"you are on node-\d"))
+    if previous:  # a rejoin: wait for the new connection's welcome
+        expect(page.locator("#my-status")).to_contain_text(f"as {user}")
+
+
+def _node(page: Page) -> str:
+    return page.locator("#my-node").get_attribute("data-node")
+
+
+def _say(page: Page, words: str) -> None:
+    page.fill("#chat-text", words)
+    page.locator("#send-form button").click()
+
+
+def _switch(page: Page, mode: str) -> None:
+    page.locator(f'.mode-button[data-mode="{mode}"]').click()
+    expect(page.locator("#chat-mode")).to_have_attribute("data-mode", mode, timeout=10_000)
+
+
+def test_two_pages_on_different_nodes_talk_in_redis_mode(pages) -> None:
+    """In Redis mode each tab receives the other's message although they are on other nodes."""
+    teacher, learner = pages
+    _switch(teacher, "redis")
+    _say(teacher, "hello from ana")
+    expect(learner.locator("#chat-messages")).to_contain_text("hello from ana", timeout=10_000)
+    _say(learner, "hi ana, ben here")
+    expect(teacher.locator("#chat-messages")).to_contain_text("hi ana, ben here", timeout=10_000)
+
+
+def test_in_local_mode_the_other_node_does_not_get_it(pages) -> None:
+    """In local mode a message stays on its node: the other tab never shows it."""
+    teacher, learner = pages
+    _switch(teacher, "local")
+    try:
+        _say(teacher, "only my node hears this")
+        expect(teacher.locator("#chat-messages")).to_contain_text("only my node hears this")
+        _say(learner, "fence from ben")  # the learner's node handled later traffic
+        expect(learner.locator("#chat-messages")).to_contain_text("fence from ben")
+        expect(learner.locator("#chat-messages")).not_to_contain_text("only my node hears this")
+        expect(teacher.locator("#chat-paths")).to_contain_text("did not get it", timeout=10_000)
+    finally:
+        _switch(teacher, "redis")
+
+
+def test_html_in_a_message_is_shown_as_text_and_not_run(pages) -> None:
+    """`<img src=x onerror=...>` arrives as text: no image element, the handler never runs."""
+    teacher, learner = pages
+    _switch(teacher, "redis")
+    attack = '<img src=x onerror="window.__chatXss = 1">'
+    _say(teacher, attack)
+    expect(learner.locator("#chat-messages")).to_contain_text(attack, timeout=10_000)
+    assert learner.locator("#chat-messages img").count() == 0
+    assert learner.evaluate("window.__chatXss") is None
+    assert teacher.evaluate("window.__chatXss") is None

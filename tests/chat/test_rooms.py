@@ -1,0 +1,185 @@
+"""Pure chat logic: names and frames, in-order delivery, recovery ranges, presence expiry."""
+
+import json
+
+import pytest
+
+from archviz.chat.rooms import (
+    BadInput,
+    Sequencer,
+    expired_connections,
+    lost_before,
+    members_by_node,
+    missed_range,
+    parse_after,
+    parse_client_frame,
+    validate_room,
+    validate_user,
+    visible_on,
+)
+
+
+def msg(seq: int, mode: str = "redis", node: str = "node-1") -> dict:
+    return {"seq": seq, "mode": mode, "node": node, "text": f"m{seq}"}
+
+
+def seqs(messages: list[dict]) -> list[int]:
+    return [m["seq"] for m in messages]
+
+
+@pytest.mark.parametrize("name", ["", "x" * 41, "a b", "<img>", "../x", None, 7])
+def test_bad_room_names_are_refused(name) -> None:
+    """Empty, over-long or odd room names raise BadInput."""
+    with pytest.raises(BadInput, match="room name"):
+        validate_room(name)
+
+
+def test_good_room_names_pass() -> None:
+    """Letters, digits, - and _ up to 40 characters are fine."""
+    assert validate_room("lobby_2-b") == "lobby_2-b" and validate_room("x" * 40)
+
+
+def test_user_names_fall_back_when_not_allowed() -> None:
+    """A missing or odd user name becomes the fallback."""
+    assert validate_user(" ana ", "g") == "ana"
+    assert validate_user("<b>", "g") == validate_user("", "g") == validate_user(None, "g") == "g"
+
+
+@pytest.mark.parametrize(
+    "raw, problem",
+    [
+        ("{nope", "malformed JSON"),
+        ("[1]", "JSON object"),
+        (json.dumps({"type": "dance"}), "unknown frame type"),
+        (json.dumps({"type": "send", "text": ""}), "non-empty"),
+        (json.dumps({"type": "send", "text": "é" * 2100}), "over 4 KiB"),
+        (json.dumps({"type": "ack", "received": -1}), "whole number"),
+        ("x" * 20_000, "over 16 KiB"),
+    ],
+)
+def test_bad_client_frames_say_what_is_wrong(raw: str, problem: str) -> None:
+    """Each kind of bad frame raises BadInput naming the problem."""
+    with pytest.raises(BadInput, match=problem):
+        parse_client_frame(raw, None)
+
+
+def test_send_frame_keeps_text_and_a_safe_client_id() -> None:
+    """A send frame keeps its text as is (HTML too) and drops an odd client id."""
+    frame = parse_client_frame(
+        json.dumps({"type": "send", "text": "<b>hi</b>", "cid": "x y"}), None
+    )
+    assert frame == {"type": "send", "text": "<b>hi</b>", "cid": ""}
+
+
+def test_after_parameter() -> None:
+    """`after` is absent (new client) or a non-negative whole number."""
+    assert parse_after(None) is None and parse_after("12") == 12
+    with pytest.raises(BadInput):
+        parse_after("-1")
+    with pytest.raises(BadInput):
+        parse_after("abc")
+
+
+def test_in_order_messages_are_delivered_at_once() -> None:
+    """Consecutive sequence numbers go straight through."""
+    s = Sequencer(last=4)
+    assert seqs(s.offer(msg(5)) + s.offer(msg(6))) == [5, 6]
+
+
+def test_duplicates_are_suppressed_and_counted() -> None:
+    """A sequence number seen before is dropped and counted."""
+    s = Sequencer(last=4)
+    s.offer(msg(5))
+    assert s.offer(msg(5)) == [] and s.offer(msg(3)) == []
+    assert s.duplicates == 2
+
+
+def test_out_of_order_message_waits_for_the_missing_one() -> None:
+    """6 before 5: 6 waits, and both go out in order when 5 comes."""
+    s = Sequencer(last=4)
+    assert s.offer(msg(6)) == [] and s.gap() == (5, 5)
+    assert seqs(s.offer(msg(5))) == [5, 6] and s.gap() is None
+
+
+def test_gap_filled_from_history_is_recovered_in_order() -> None:
+    """A gap filled from the history delivers the missing messages first, marked recovered."""
+    s = Sequencer(last=1)
+    s.offer(msg(4))
+    ready = s.fill({2: msg(2), 3: msg(3)})
+    assert seqs(ready) == [2, 3, 4] and ready[0]["recovered"] and "recovered" not in ready[2]
+
+
+def test_gap_absent_from_history_is_lost_not_silent() -> None:
+    """Sequence numbers the history no longer holds are counted as lost."""
+    s = Sequencer(last=1)
+    s.offer(msg(5))
+    ready = s.fill({4: msg(4)})
+    assert seqs(ready) == [4, 5] and s.lost == 2
+
+
+def test_messages_for_another_node_in_local_mode_are_skipped_not_lost() -> None:
+    """None in the history means "not for this node": neither delivered nor lost."""
+    s = Sequencer(last=1)
+    s.offer(msg(3))
+    assert seqs(s.fill({2: None})) == [3] and s.lost == 0
+
+
+def test_replay_up_to_the_last_number() -> None:
+    """A reconnecting client's replay settles every number up to the room's last."""
+    s = Sequencer(last=2)
+    assert seqs(s.fill({3: msg(3), 5: msg(5)}, up_to=5)) == [3, 5] and s.lost == 1
+    assert s.last == 5
+
+
+def test_local_mode_messages_skip_ahead_without_waiting() -> None:
+    """In local mode other nodes' numbers never come: deliver what arrives."""
+    s = Sequencer(last=1)
+    assert seqs(s.offer(msg(4, "local"), strict=False)) == [4]
+    assert s.offer(msg(4, "local"), strict=False) == [] and s.duplicates == 1
+
+
+def test_visibility_of_stored_messages() -> None:
+    """Redis-mode messages are everyone's; local-mode ones only their node's."""
+    assert visible_on(msg(1), "node-2")
+    assert visible_on(msg(1, "local", "node-2"), "node-2")
+    assert not visible_on(msg(1, "local", "node-1"), "node-2")
+
+
+def test_missed_range_and_lost_before() -> None:
+    """What a client missed, and how much of it the capped history dropped."""
+    assert missed_range(5, 5) is None and missed_range(3, 7) == (4, 7)
+    assert lost_before(first_kept=6, wanted_from=4, wanted_to=7) == 2
+    assert lost_before(first_kept=2, wanted_from=4, wanted_to=7) == 0
+    assert lost_before(first_kept=None, wanted_from=4, wanted_to=7) == 4
+
+
+def test_presence_expiry() -> None:
+    """Connections silent for longer than the TTL are expired, oldest first."""
+    seen = {"a": 1_000.0, "b": 9_500.0, "c": 500.0}
+    assert expired_connections(seen, now_ms=10_000, ttl_ms=2_000) == ["c", "a"]
+    assert expired_connections(seen, now_ms=3_000, ttl_ms=2_000) == ["c"]
+
+
+def test_members_by_node() -> None:
+    """Members grouped by the node holding their connection."""
+    members = {"1": {"user": "b", "node": "node-2"}, "2": {"user": "a", "node": "node-2"},
+               "3": {"user": "c", "node": "node-1"}}  # fmt: skip
+    assert members_by_node(members) == {"node-1": ["c"], "node-2": ["a", "b"]}
+
+
+def test_settling_takes_a_message_that_came_live_meanwhile_and_leaves_nothing_pending() -> None:
+    """A catch-up over numbers that are already pending delivers the live copies once."""
+    s = Sequencer(last=1)
+    s.offer(msg(3))
+    ready = s.fill({2: msg(2), 3: msg(3)}, up_to=3)
+    assert seqs(ready) == [2, 3] and "recovered" not in ready[1] and not s.pending
+    assert s.offer(msg(3)) == [] and s.duplicates == 1
+
+
+def test_settling_only_what_was_fetched_never_declares_later_numbers_lost() -> None:
+    """The gap moved while the history was read: numbers past the fetched range wait."""
+    s = Sequencer(last=4)
+    s.offer(msg(6))  # gap (5, 5) is fetched…
+    s.offer(msg(5))  # …5 and 6 come live meanwhile…
+    s.offer(msg(8))  # …and a new gap (7, 7) opens
+    assert seqs(s.fill({5: msg(5)}, up_to=5)) == [] and s.lost == 0 and s.gap() == (7, 7)

@@ -131,10 +131,10 @@ class LoadBalancer:
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         """Every request the balancer receives."""
-        event, started = self.proxy.arrived()
+        arrival = self.proxy.arrived()
         if wants_websocket(request):
-            return await proxy_websocket(self.proxy, request, event, started)
-        return await self.proxy.http(request, event, started)
+            return await proxy_websocket(self.proxy, request, arrival)
+        return await self.proxy.http(request, arrival)
 
     async def _refresh_once(self) -> None:
         """Know the nodes before taking the first request."""

@@ -7,6 +7,7 @@ balancer's state is only ever touched from the loop.
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import time
@@ -53,6 +54,16 @@ class RateMeter:
             self._samples.popleft()
         (t0, n0), (t1, n1) = self._samples[0], self._samples[-1]
         return round((n1 - n0) / (t1 - t0), 2) if t1 > t0 else 0.0
+
+
+def _freeze_heap() -> None:
+    """Take what start-up allocated (Django, aiohttp, ...) out of the garbage collector's reach.
+
+    Requests allocate enough to set off collections, and a full one walked all of it again:
+    profiling showed the collector at about a seventh of the balancer's CPU under load.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def stored_algorithm(client: redis.Redis) -> str:
@@ -124,6 +135,7 @@ class LoadBalancer:
             runner = await self._listen(host, port)
             on_listening(runner.addresses[0][1])
             tasks = self._start_tasks(session)
+            _freeze_heap()
             try:
                 await stop.wait()
             finally:

@@ -1,13 +1,12 @@
 """`manage.py balancer`: the load balancer, a reverse proxy over the registered nodes."""
 
-import asyncio
 import os
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from archviz.balancer.app import CannotListen, LoadBalancer, stored_algorithm
+from archviz.balancer.app import CannotListen, LoadBalancer, run, stored_algorithm
 from archviz.lab.child import die_with_parent
 from archviz.lab.heartbeat import Heartbeat
 from archviz.lab.ports import require_free
@@ -79,7 +78,7 @@ class Command(BaseCommand):
             heartbeats.append(Heartbeat(registration, balancer.collect).start())
 
         try:
-            asyncio.run(balancer.serve(host, port, listening))
+            run(balancer.serve(host, port, listening))
         except CannotListen as exc:
             raise CommandError(f"load balancer: {exc} (set ARCHVIZ_LB_PORT)") from None
         finally:

@@ -2,7 +2,10 @@
 
 - added latency: the same open-loop load (200 requests/s of zero-work GETs) sent
   directly to the nodes (the client takes them in turn), through the archviz LB, and
-  through nginx over the same nodes;
+  through nginx over the same nodes; every leg is warmed up once first, so that no round
+  pays for cold nodes or new connections alone;
+- the LB's own CPU per request (its process's CPU time over its rounds, less its idle CPU
+  during the other legs): steadier than latency on a busy machine;
 - throughput: wrk (closed loop) through the archviz LB and through nginx;
 - failover: 200 requests/s through the LB while a node is SIGKILLed: how long until no
   request goes to it (from the LB's own trace events) and how many requests failed.
@@ -20,6 +23,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 import aiohttp
 from cluster import Cluster
@@ -31,6 +35,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "archviz.settings")
 RATE = 200
 SECONDS = 6
 ROUNDS = 3
+WARM_UP_SECONDS = 1
 WORK = "/work?ms=0"
 
 
@@ -68,13 +73,48 @@ async def open_loop(
     return results
 
 
-def measure_latency(legs: dict[str, str | list[str]]) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_latency(legs: dict[str, str | list[str]], lb_pid: int) -> dict:
     """Each leg for ROUNDS rounds, interleaved so that machine noise hits them alike;
-    a leg's figures are the medians over its rounds."""
+    a leg's figures are the medians over its rounds. Every leg is warmed up first: the
+    first round of the first leg would otherwise meet cold nodes, and each leg's first
+    round would open all its connections."""
+    for url in legs.values():
+        asyncio.run(open_loop(url, seconds=WARM_UP_SECONDS))
     rounds: dict[str, list[dict]] = {name: [] for name in legs}
+    lb_busy: list[tuple[float, float, int]] = []  # (CPU s, wall s, requests) per LB round
+    lb_idle: list[tuple[float, float]] = []  # (CPU s, wall s) while other legs ran
     for _ in range(ROUNDS):
         for name, url in legs.items():
-            rounds[name].append(latency_summary(asyncio.run(open_loop(url))))
+            cpu, wall = cpu_seconds(lb_pid), time.perf_counter()
+            results = asyncio.run(open_loop(url))
+            cpu, wall = cpu_seconds(lb_pid) - cpu, time.perf_counter() - wall
+            rounds[name].append(latency_summary(results))
+            if name == "archviz_lb":
+                lb_busy.append((cpu, wall, len(results)))
+            else:
+                lb_idle.append((cpu, wall))
+    return _leg_medians(rounds) | _lb_cpu(lb_busy, lb_idle)
+
+
+def _lb_cpu(busy: list[tuple[float, float, int]], idle: list[tuple[float, float]]) -> dict:
+    """The LB's CPU per request: its CPU over its rounds less what it spends idle (registry,
+    health checks, heartbeat) in the same time."""
+    idle_rate = sum(cpu for cpu, _ in idle) / sum(wall for _, wall in idle)
+    per_request = [(cpu - idle_rate * wall) / n * 1e6 for cpu, wall, n in busy]
+    return {
+        "lb_cpu_us_per_request": round(median(per_request)),
+        "lb_cpu_us_per_request_by_round": [round(x) for x in per_request],
+        "lb_idle_cpu_percent": round(idle_rate * 100, 2),
+    }
+
+
+def _leg_medians(rounds: dict[str, list[dict]]) -> dict:
     return {
         name: {
             "p50_ms": round(median([r["p50_ms"] for r in results]), 3),
@@ -202,13 +242,13 @@ def main() -> None:
         }
         if shutil.which("nginx") is None:
             print("nginx is not installed (apt-get install nginx): skipping the nginx leg")
-            summary |= measure_latency(legs)
+            summary |= measure_latency(legs, cluster.processes["lb"].pid)
         else:
             from archviz.lab.ports import free_port
 
             with Nginx(node_ports, free_port("127.0.0.1")) as nginx:
                 url = f"http://127.0.0.1:{nginx.port}"
-                summary |= measure_latency(legs | {"nginx": url})
+                summary |= measure_latency(legs | {"nginx": url}, cluster.processes["lb"].pid)
                 summary["nginx_rps"] = wrk_rps(url)
         summary["lb_added_p50_ms"] = round(
             summary["archviz_lb"]["p50_ms"] - summary["direct"]["p50_ms"], 3

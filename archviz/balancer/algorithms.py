@@ -108,6 +108,9 @@ class Balancer:
     """A load-balancing strategy; subclasses implement `_choose`."""
 
     name = ""
+    # What `_choose` looks at, so that a caller gathers only that for each request.
+    uses_key = False
+    uses_stats = False
 
     def __init__(self, *, rng: random.Random | None = None) -> None:
         self.rng = rng if rng is not None else random.Random()
@@ -168,6 +171,7 @@ class LeastConnections(Balancer):
     """The backend with the fewest requests in flight plus open WebSockets."""
 
     name = "least_connections"
+    uses_stats = True
 
     def _choose(self, backends: list[Backend], key: str | None, stats: Stats, now: float) -> Chosen:
         def load(backend: Backend) -> int:
@@ -186,6 +190,7 @@ class LeastLatency(Balancer):
     """Peak EWMA: the lowest expected wait, latency estimate times requests queued ahead."""
 
     name = "least_latency"
+    uses_stats = True
 
     def __init__(self, *, rng: random.Random | None = None, default_ms: float = 1.0) -> None:
         super().__init__(rng=rng)
@@ -222,6 +227,7 @@ class PowerOfTwoChoices(Balancer):
     """Sample two backends at random and take the one with fewer requests in flight."""
 
     name = "power_of_two"
+    uses_stats = True
 
     def _choose(self, backends: list[Backend], key: str | None, stats: Stats, now: float) -> Chosen:
         if len(backends) == 1:
@@ -240,6 +246,7 @@ class ConsistentHash(Balancer):
     """A hash ring with virtual nodes: the same key goes to the same backend."""
 
     name = "consistent_hash"
+    uses_key = True
 
     def __init__(self, *, rng: random.Random | None = None, replicas: int = 100) -> None:
         super().__init__(rng=rng)

@@ -28,6 +28,9 @@ HOP_BY_HOP = frozenset(
 )
 # The client library sets these from what it sends; the balancer answers Expect itself.
 RECOMPUTED = frozenset({"host", "content-length", "expect"})
+_NOT_FORWARDED = HOP_BY_HOP | RECOMPUTED
+_NOT_RELAYED = HOP_BY_HOP | {"content-length"}
+_CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": NODE_HEADER}
 
 Headers = CIMultiDictProxy[str] | CIMultiDict[str]
 
@@ -36,23 +39,30 @@ def client_address(request: web.BaseRequest) -> str:
     return request.remote or "unknown"
 
 
-def hop_by_hop(headers: Headers) -> set[str]:
-    """The standard hop-by-hop headers plus any the Connection header names (lower case)."""
-    named = {
-        token.strip().lower()
-        for value in headers.getall("Connection", [])
-        for token in value.split(",")
-    }
-    return HOP_BY_HOP | named
+def hop_by_hop(headers: Headers, always: frozenset[str] = HOP_BY_HOP) -> frozenset[str]:
+    """The standard hop-by-hop headers (or `always`) plus any the Connection header names,
+    lower case."""
+    values = headers.getall("Connection", ())
+    if not values:
+        return always  # the usual case: nothing to build
+    named = {token.strip().lower() for value in values for token in value.split(",")}
+    return always | named
 
 
-def _without(headers: Headers, dropped: set[str]) -> CIMultiDict[str]:
-    return CIMultiDict((k, v) for k, v in headers.items() if k.lower() not in dropped)
+def _without(headers: Headers, dropped: frozenset[str]) -> CIMultiDict[str]:
+    # Copying the whole multidict is done in C; then only the few dropped names go.
+    kept = CIMultiDict(headers)
+    for name in [name for name in kept if name.lower() in dropped]:
+        kept.popall(name, None)
+    return kept
 
 
 def forward_headers(request: web.BaseRequest, *, drop: Iterable[str] = ()) -> CIMultiDict[str]:
     """The client's headers for the node: no hop-by-hop ones, plus X-Forwarded-*."""
-    headers = _without(request.headers, hop_by_hop(request.headers) | RECOMPUTED | set(drop))
+    dropped = hop_by_hop(request.headers, _NOT_FORWARDED)
+    if drop:
+        dropped = dropped | frozenset(drop)
+    headers = _without(request.headers, dropped)
     prior = ", ".join(request.headers.getall("X-Forwarded-For", []))
     client = client_address(request)
     headers["X-Forwarded-For"] = f"{prior}, {client}" if prior else client
@@ -63,17 +73,15 @@ def forward_headers(request: web.BaseRequest, *, drop: Iterable[str] = ()) -> CI
 
 def lb_headers(method: str, node: str, *, cors: bool = True) -> dict[str, str]:
     """What the balancer adds to every response: who served it, and CORS for reads."""
-    headers = {NODE_HEADER: node}
     if cors and method in ("GET", "HEAD"):
         # A learner's tab on the dashboard's origin may read which node answered.
-        headers["Access-Control-Allow-Origin"] = "*"
-        headers["Access-Control-Expose-Headers"] = NODE_HEADER
-    return headers
+        return {NODE_HEADER: node, **_CORS}
+    return {NODE_HEADER: node}
 
 
 def response_headers(upstream: Headers, method: str, node: str) -> CIMultiDict[str]:
     """The node's response headers for the client, marked with the node that served it."""
-    headers = _without(upstream, hop_by_hop(upstream) | {"content-length"})
+    headers = _without(upstream, hop_by_hop(upstream, _NOT_RELAYED))
     # A node that answers CORS itself (the cart, with credentials: an exact origin, never
     # "*") keeps its answer.
     headers.update(lb_headers(method, node, cors=ALLOW_ORIGIN not in upstream))

@@ -2,13 +2,14 @@
 
 HTTP requests are routed one by one with the current algorithm; a WebSocket is routed once
 and stays pinned to its node for its whole life (archviz.balancer.websocket, which uses the
-routing here). Every routing decision is one `lb.route` trace event, made when the request
-arrives and published when it is done.
+routing here). Every routing decision is one `lb.route` trace event, stamped when the request
+arrives and made and published when it is done.
 """
 
 import asyncio
 import json
 import logging
+import os
 import time
 from collections.abc import Iterable
 
@@ -28,7 +29,7 @@ from archviz.balancer.headers import (
 )
 from archviz.balancer.health import Transition
 from archviz.trace.emitter import Emitter
-from archviz.trace.events import TraceEvent, make_event
+from archviz.trace.events import make_event, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,25 @@ CONNECT_ERRORS = (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError)
 
 class Unreachable(Exception):
     """No node could be reached for this request (after the one retry it may get)."""
+
+
+class Arrival:
+    """When a request arrived, for its `lb.route` event; the event itself is made only when
+    the request is done, and the trace id only when an event needs it."""
+
+    __slots__ = ("_trace", "started", "ts")
+
+    def __init__(self) -> None:
+        self.ts = now_ms()
+        self.started = time.perf_counter()
+        self._trace: str | None = None
+
+    @property
+    def trace(self) -> str:
+        """The request's trace id, shared by its retry, reject and route events."""
+        if self._trace is None:
+            self._trace = os.urandom(8).hex()  # like new_trace_id(), a fraction of the cost
+        return self._trace
 
 
 class Proxy:
@@ -78,11 +98,10 @@ class Proxy:
         self.balancer = make_balancer(algorithm)
         return previous
 
-    def arrived(self) -> tuple[TraceEvent, float]:
-        """Count a new request; its route event (stamped now) and its start time."""
+    def arrived(self) -> Arrival:
+        """Count a new request, stamped now."""
         self.requests_total += 1
-        event = make_event("lb.route", self.source, NO_NODE, demo="lb")
-        return event, time.perf_counter()
+        return Arrival()
 
     # --- routing -----------------------------------------------------------------
 
@@ -92,11 +111,13 @@ class Proxy:
         backends = self.pool.available(now, exclude=exclude)
         if not backends:
             return None
-        key = request.cookies.get(STICKY_COOKIE) or client_address(request)
-        return self.balancer.pick(backends, key=key, stats=self.pool.stats(now), now=now)
+        balancer = self.balancer  # only what it looks at is gathered, per request
+        key = _key(request) if balancer.uses_key else None
+        stats = self.pool.stats(now) if balancer.uses_stats else None
+        return balancer.pick(backends, key=key, stats=stats, now=now)
 
     def connect_failed(
-        self, request: web.BaseRequest, tried: list[str], exc: Exception, event: TraceEvent
+        self, request: web.BaseRequest, tried: list[str], exc: Exception, arrival: Arrival
     ) -> Pick:
         """Note that the last of `tried` failed to connect; the node for the one retry an
         idempotent request gets, or raise Unreachable."""
@@ -112,7 +133,7 @@ class Proxy:
             "lb.retry",
             node,
             src=self.source,
-            trace=event["trace"],
+            trace=arrival.trace,
             demo="lb",
             ok=False,
             detail={"error": _describe(exc), "retry_on": retry.backend_id, **_where(request)},
@@ -136,13 +157,13 @@ class Proxy:
             },
         )
 
-    def no_backend(self, request: web.BaseRequest, event: TraceEvent) -> web.Response:
+    def no_backend(self, request: web.BaseRequest, arrival: Arrival) -> web.Response:
         self.no_backend_total += 1
         self.emitter.emit(
             "lb.reject",
             "client",
             src=self.source,
-            trace=event["trace"],
+            trace=arrival.trace,
             demo="lb",
             ok=False,
             detail={"reason": "no healthy backend", **_where(request)},
@@ -157,39 +178,33 @@ class Proxy:
         return web.json_response({"error": error}, status=status, headers=headers)
 
     def publish_route(
-        self,
-        request: web.BaseRequest,
-        event: TraceEvent,
-        pick: Pick,
-        *,
-        status: int,
-        outcome: str,
-        started: float,
+        self, request: web.BaseRequest, arrival: Arrival, pick: Pick, *, status: int, outcome: str
     ) -> None:
-        detail = {"reason": pick.reason, "outcome": outcome, "status": status, **_where(request)}
-        self.emitter.publish(
-            event
-            | {
-                "dst": pick.backend_id,
-                "ok": outcome in ("ok", "queued"),
-                "ms": round((time.perf_counter() - started) * 1000, 3),
-                "detail": detail,
-            }
+        """The request's one `lb.route` event: where it went, why, and how it went."""
+        event = make_event(
+            "lb.route",
+            self.source,
+            pick.backend_id,
+            trace=arrival.trace,
+            demo="lb",
+            ok=outcome in ("ok", "queued"),
+            ms=(time.perf_counter() - arrival.started) * 1000,
+            detail={"reason": pick.reason, "outcome": outcome, "status": status, **_where(request)},
         )
+        event["ts"] = arrival.ts
+        self.emitter.publish(event)
 
     # --- HTTP --------------------------------------------------------------------
 
-    async def http(
-        self, request: web.BaseRequest, event: TraceEvent, started: float
-    ) -> web.StreamResponse:
+    async def http(self, request: web.BaseRequest, arrival: Arrival) -> web.StreamResponse:
         try:
-            body = await _read_body(request)  # kept for the one retry
+            body = await _read_body(request) if request.body_exists else b""  # for a retry
         except web.HTTPRequestEntityTooLarge:
             limit = request.client_max_size // 1024
             return self.error_response(request, 413, f"request body over {limit} KiB")
         pick = self.pick(request)
         if pick is None:
-            return self.no_backend(request, event)
+            return self.no_backend(request, arrival)
         tried: list[str] = []
         while True:
             node = pick.backend_id
@@ -201,21 +216,21 @@ class Proxy:
             except CONNECT_ERRORS as exc:
                 self.pool.finished(node, ok=False)
                 try:
-                    pick = self.connect_failed(request, tried, exc, event)
+                    pick = self.connect_failed(request, tried, exc, arrival)
                 except Unreachable as unreachable:
-                    return self._failed(request, event, pick, started, 502, str(unreachable))
+                    return self._failed(request, arrival, pick, 502, str(unreachable))
                 continue
             except TimeoutError:
                 self.pool.finished(node, ok=False)
                 error = f"{node} did not answer within {self.timeout.total:g} s"
-                return self._failed(request, event, pick, started, 504, error)
+                return self._failed(request, arrival, pick, 504, error)
             except aiohttp.ClientError as exc:
                 self.pool.finished(node, ok=False)
-                return self._failed(request, event, pick, started, 502, _describe(exc))
+                return self._failed(request, arrival, pick, 502, _describe(exc))
             except asyncio.CancelledError:  # shutting down
                 self.pool.finished(node, ok=False)
                 raise
-            return await self._relay(request, upstream, event, pick, started, sent)
+            return await self._relay(request, upstream, arrival, pick, sent)
 
     async def _send(
         self, request: web.BaseRequest, node: str, body: bytes
@@ -233,9 +248,8 @@ class Proxy:
         self,
         request: web.BaseRequest,
         upstream: aiohttp.ClientResponse,
-        event: TraceEvent,
+        arrival: Arrival,
         pick: Pick,
-        started: float,
         sent: float,
     ) -> web.StreamResponse:
         """Answer the client with the node's response; a failure now cannot be retried."""
@@ -261,9 +275,7 @@ class Proxy:
             outcome = _outcome(status, queued)
             latency = (time.perf_counter() - sent) * 1000 if status < 500 else None
             self.pool.finished(node, ok=outcome in ("ok", "queued"), latency_ms=latency)
-            self.publish_route(
-                request, event, pick, status=status, outcome=outcome, started=started
-            )
+            self.publish_route(request, arrival, pick, status=status, outcome=outcome)
         return response
 
     def _broken(self, request: web.BaseRequest) -> web.Response:
@@ -275,13 +287,12 @@ class Proxy:
     def _failed(
         self,
         request: web.BaseRequest,
-        event: TraceEvent,
+        arrival: Arrival,
         pick: Pick,
-        started: float,
         status: int,
         error: str,
     ) -> web.Response:
-        self.publish_route(request, event, pick, status=status, outcome="failed", started=started)
+        self.publish_route(request, arrival, pick, status=status, outcome="failed")
         return self.error_response(request, status, error)
 
 
@@ -339,6 +350,11 @@ def _outcome(status: int, queued: bool) -> str:
     if status >= 500:
         return "failed"
     return "queued" if queued else "ok"
+
+
+def _key(request: web.BaseRequest) -> str:
+    """What a sticky algorithm hashes: the session cookie, else the client's address."""
+    return request.cookies.get(STICKY_COOKIE) or client_address(request)
 
 
 def _where(request: web.BaseRequest) -> dict[str, str]:

@@ -14,8 +14,7 @@ from yarl import URL
 
 from archviz.balancer.algorithms import Pick
 from archviz.balancer.headers import forward_headers, lb_headers
-from archviz.balancer.proxy import CONNECT_ERRORS, Proxy, Unreachable
-from archviz.trace.events import TraceEvent
+from archviz.balancer.proxy import CONNECT_ERRORS, Arrival, Proxy, Unreachable
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 # The handshake carries these itself; the client's values are for the balancer only.
@@ -41,24 +40,22 @@ async def close_all(proxy: Proxy, code: int = WSCloseCode.GOING_AWAY) -> None:
 
 
 async def proxy_websocket(
-    proxy: Proxy, request: web.BaseRequest, event: TraceEvent, started: float
+    proxy: Proxy, request: web.BaseRequest, arrival: Arrival
 ) -> web.StreamResponse:
     """Connect the client to one node and relay messages until either side closes."""
     if not web.WebSocketResponse().can_prepare(request).ok:
         return proxy.error_response(request, 400, "not a valid WebSocket handshake")
     pick = proxy.pick(request)
     if pick is None:
-        return proxy.no_backend(request, event)
+        return proxy.no_backend(request, arrival)
     try:
-        pick, upstream = await _connect(proxy, request, pick, event)
+        pick, upstream = await _connect(proxy, request, pick, arrival)
     except Unreachable as unreachable:
-        proxy.publish_route(request, event, pick, status=502, outcome="failed", started=started)
+        proxy.publish_route(request, arrival, pick, status=502, outcome="failed")
         return proxy.error_response(request, 502, str(unreachable))
     except aiohttp.WSServerHandshakeError as refused:
         outcome = "failed" if refused.status >= 500 else "ok"
-        proxy.publish_route(
-            request, event, pick, status=refused.status, outcome=outcome, started=started
-        )
+        proxy.publish_route(request, arrival, pick, status=refused.status, outcome=outcome)
         node = pick.backend_id
         return web.json_response(
             {"error": f"{node} refused the WebSocket with {refused.status}"},
@@ -66,13 +63,13 @@ async def proxy_websocket(
             headers=lb_headers(request.method, node),
         )
     except (aiohttp.ClientError, TimeoutError) as exc:
-        proxy.publish_route(request, event, pick, status=504, outcome="failed", started=started)
+        proxy.publish_route(request, arrival, pick, status=504, outcome="failed")
         return proxy.error_response(request, 504, f"{pick.backend_id}: {exc or 'timed out'}")
-    return await _relay(proxy, request, upstream, pick, event, started)
+    return await _relay(proxy, request, upstream, pick, arrival)
 
 
 async def _connect(
-    proxy: Proxy, request: web.BaseRequest, pick: Pick, event: TraceEvent
+    proxy: Proxy, request: web.BaseRequest, pick: Pick, arrival: Arrival
 ) -> tuple[Pick, aiohttp.ClientWebSocketResponse]:
     """Open the node's side, retrying once on another node if the connection fails."""
     tried: list[str] = []
@@ -89,7 +86,7 @@ async def _connect(
                 max_msg_size=MAX_MESSAGE_BYTES,
             )
         except CONNECT_ERRORS as exc:
-            pick = proxy.connect_failed(request, tried, exc, event)
+            pick = proxy.connect_failed(request, tried, exc, arrival)
             continue
         return pick, upstream
 
@@ -99,8 +96,7 @@ async def _relay(
     request: web.BaseRequest,
     upstream: aiohttp.ClientWebSocketResponse,
     pick: Pick,
-    event: TraceEvent,
-    started: float,
+    arrival: Arrival,
 ) -> web.StreamResponse:
     node = pick.backend_id
     client = web.WebSocketResponse(
@@ -113,9 +109,9 @@ async def _relay(
         await client.prepare(request)
     except ConnectionError:  # the client left during the handshake
         await upstream.close()
-        proxy.publish_route(request, event, pick, status=101, outcome="failed", started=started)
+        proxy.publish_route(request, arrival, pick, status=101, outcome="failed")
         raise
-    proxy.publish_route(request, event, pick, status=101, outcome="ok", started=started)
+    proxy.publish_route(request, arrival, pick, status=101, outcome="ok")
     proxy.pool.websocket_opened(node)
     pair = (client, upstream)
     proxy.open_websockets.add(pair)

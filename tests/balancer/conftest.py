@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 NODE = "X-Archviz-Node"
 START_TIMEOUT_S = 30
+LONE_IDLE_TIMEOUT_S = 1  # the lone balancer's ARCHVIZ_LB_IDLE_TIMEOUT, short for its test
 
 
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = 10) -> Any:
@@ -233,12 +234,14 @@ def balancer_lab(redis_server: EmbeddedRedis, tmp_path_factory) -> Iterator[Bala
 
 @pytest.fixture(scope="module")
 def lone_lab(tmp_path_factory) -> Iterator[BalancerLab]:
-    """A balancer with no nodes at all, whose backends time out after 1 s, on a Redis of its
-    own (pub/sub ignores database numbers, so a shared server would mix the two labs)."""
+    """A balancer with no nodes at all, whose backends time out after 1 s and idle clients
+    after LONE_IDLE_TIMEOUT_S, on a Redis of its own (pub/sub ignores database numbers, so a
+    shared server would mix the two labs)."""
     server = EmbeddedRedis().start()
     lab = BalancerLab(
         server.url, tmp_path_factory.mktemp("lone"), lb_args=("--backend-timeout", "1")
     )
+    lab.env["ARCHVIZ_LB_IDLE_TIMEOUT"] = str(LONE_IDLE_TIMEOUT_S)
     try:
         lab.start_lb()
         lab.wait_lb_ready()

@@ -403,3 +403,24 @@ def test_ewma_forgets_a_backend_and_rejects_bad_samples():
     assert tracker.estimate("node-1", now=0.0) == 0.0
     with pytest.raises(ValueError, match="latency"):
         tracker.observe("node-1", -1.0, now=1.0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_an_algorithm_looks_only_at_what_it_declares(name: str) -> None:
+    """The proxy gathers the key and the stats only for algorithms that say they use them,
+    so one that does not must choose (and explain) exactly the same without them."""
+    rng = random.Random(7)
+    given, bare = (
+        make_balancer(name, rng=random.Random(1)),
+        make_balancer(name, rng=random.Random(1)),
+    )
+    for step in range(300):
+        stats = _random_stats(rng, WEIGHTED)
+        key = f"client-{step % 13}"
+        full = given.pick(WEIGHTED, key=key, stats=stats)
+        gathered = bare.pick(
+            WEIGHTED,
+            key=key if bare.uses_key else None,
+            stats=stats if bare.uses_stats else None,
+        )
+        assert full == gathered, (name, step)

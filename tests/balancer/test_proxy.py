@@ -3,10 +3,12 @@
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable
 
@@ -19,6 +21,7 @@ from archviz.lab.ports import free_port
 from archviz.lab.registry import Registration, now_ms
 from tests.balancer.conftest import (
     HOST,
+    LONE_IDLE_TIMEOUT_S,
     NODE,
     ROOT,
     BalancerLab,
@@ -379,6 +382,31 @@ async def test_a_backend_slower_than_the_timeout_is_a_504(
     status, headers, body = await asyncio.to_thread(get, lone_lab.url + "/slow")
     assert status == 504 and headers[NODE] == "none"
     assert "did not answer within 1 s" in json.loads(body)["error"]
+
+
+async def test_an_idle_keep_alive_connection_is_closed_after_the_idle_timeout(
+    lone_lab: BalancerLab, echo_backend: str
+) -> None:
+    """A client that keeps its connection open and sends nothing more is cut off after the
+    idle timeout (ARCHVIZ_LB_IDLE_TIMEOUT), and the balancer goes on serving."""
+    reader, writer = await asyncio.open_connection(HOST, lone_lab.lb_port)
+    try:
+        for _ in range(2):  # kept alive: the second request rides the same connection
+            writer.write(b"GET /anything HTTP/1.1\r\nHost: lb.example\r\n\r\n")
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+            await reader.readexactly(int(length.group(1)))
+            assert status_of(head) == 200
+        answered = time.monotonic()
+        # The deadline: the timeout plus room for a busy machine; EOF is the LB closing.
+        leftover = await asyncio.wait_for(reader.read(), LONE_IDLE_TIMEOUT_S + 10)
+        idle_s = time.monotonic() - answered
+    finally:
+        writer.close()
+    assert leftover == b""
+    assert idle_s >= LONE_IDLE_TIMEOUT_S * 0.9, f"closed after {idle_s:.2f} s, not idle long"
+    status, headers, _ = await asyncio.to_thread(get, lone_lab.url + "/anything")
+    assert status == 200 and headers[NODE] == echo_backend
 
 
 def test_a_restarted_balancer_carries_on_with_the_stored_algorithm(lone_lab: BalancerLab) -> None:

@@ -1,13 +1,12 @@
 """`manage.py balancer`: the load balancer, a reverse proxy over the registered nodes."""
 
-import asyncio
 import os
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from archviz.balancer.app import CannotListen, LoadBalancer, stored_algorithm
+from archviz.balancer.app import CannotListen, LoadBalancer, run, stored_algorithm
 from archviz.lab.child import die_with_parent
 from archviz.lab.heartbeat import Heartbeat
 from archviz.lab.ports import require_free
@@ -39,8 +38,24 @@ class Command(BaseCommand):
             default=10.0,
             help="seconds a node may take to answer before the client gets 504 (default 10)",
         )
+        parser.add_argument(
+            "--idle-timeout",
+            type=seconds,
+            default=settings.ARCHVIZ_LB_IDLE_TIMEOUT_S,
+            help="seconds before a client's idle keep-alive connection is closed"
+            " (default ARCHVIZ_LB_IDLE_TIMEOUT, 15)",
+        )
 
-    def handle(self, *args, port: int, host: str, id: str, backend_timeout: float, **options):
+    def handle(
+        self,
+        *args,
+        port: int,
+        host: str,
+        id: str,
+        backend_timeout: float,
+        idle_timeout: float,
+        **options,
+    ):
         die_with_parent()
         require_free(host, port, "ARCHVIZ_LB_PORT")
         trace = emitter.configure(id)
@@ -49,7 +64,12 @@ class Command(BaseCommand):
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from None
         balancer = LoadBalancer(
-            id, client, trace, algorithm=stored_algorithm(client), backend_timeout_s=backend_timeout
+            id,
+            client,
+            trace,
+            algorithm=stored_algorithm(client),
+            backend_timeout_s=backend_timeout,
+            keepalive_timeout_s=idle_timeout,
         )
         heartbeats: list[Heartbeat] = []
 
@@ -58,7 +78,7 @@ class Command(BaseCommand):
             heartbeats.append(Heartbeat(registration, balancer.collect).start())
 
         try:
-            asyncio.run(balancer.serve(host, port, listening))
+            run(balancer.serve(host, port, listening))
         except CannotListen as exc:
             raise CommandError(f"load balancer: {exc} (set ARCHVIZ_LB_PORT)") from None
         finally:

@@ -38,7 +38,10 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 QUEUED_HEADER = "X-Archviz-Queued"
 READ_WHOLE_BODY = 64 * 1024  # smaller answers are read whole, to see if the node queued it
 CHUNK = 64 * 1024
-CONNECT_ERRORS = (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError)
+# Failures before any answer came: the connection was refused, closed or reset (a SIGKILLed
+# node resets the keep-alive connections the pool still holds). An idempotent request may
+# be tried once more on another node. ClientOSError includes ClientConnectorError.
+CONNECT_ERRORS = (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError)
 
 
 class Unreachable(Exception):

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -351,3 +352,30 @@ async def echo_backend(lone_lab: BalancerLab) -> AsyncIterator[str]:
         keep_registered.cancel()
         registry.deregister(lone_lab.redis, "node", echo.id)
         await runner.cleanup()
+
+
+async def _reset_after_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Read a request, then reset the connection (RST), as a SIGKILLed node's kernel does to
+    a keep-alive connection the balancer still holds."""
+    with contextlib.suppress(ConnectionError):
+        await reader.readuntil(b"\r\n\r\n")
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+@pytest.fixture
+async def resetting_backend(lone_lab: BalancerLab) -> AsyncIterator[str]:
+    """A node that accepts connections and resets each after the request, registered as the
+    lone balancer's node (health checks fail after their threshold, so use it at once)."""
+    server = await asyncio.start_server(_reset_after_request, HOST, 0)
+    port = server.sockets[0].getsockname()[1]
+    resetting = Registration(f"reset-{port}", "node", os.getpid(), HOST, port, now_ms())
+    keep_registered = asyncio.create_task(_keep_registered(lone_lab, resetting))
+    try:
+        await eventually(lambda: resetting.id in lone_lab.backends(), "the resetting node")
+        yield resetting.id
+    finally:
+        keep_registered.cancel()
+        registry.deregister(lone_lab.redis, "node", resetting.id)
+        server.close()

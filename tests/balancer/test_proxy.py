@@ -319,6 +319,25 @@ def test_a_taken_port_is_a_one_line_error(balancer_lab: BalancerLab) -> None:
 # --- a balancer of its own: no nodes, or one we make ------------------------------------
 
 
+async def test_a_reset_connection_costs_no_idempotent_request(
+    lone_lab: BalancerLab, echo_backend: str, resetting_backend: str
+) -> None:
+    """A node that resets connections (a SIGKILLed node's pooled keep-alives): every GET is
+    retried on the other node and succeeds."""
+    lone_lab.set_algorithm("round_robin")
+    with lone_lab.trace() as pubsub:
+        async with aiohttp.ClientSession() as session:
+            statuses = []
+            for _ in range(6):
+                async with session.get(lone_lab.url + "/work?ms=0") as response:
+                    statuses.append(response.status)
+        seen = pubsub_events(pubsub, lambda e: e["kind"] == "lb.retry")
+    retries = [e for e in seen if e["kind"] == "lb.retry"]
+    assert statuses == [200] * 6
+    assert retries and {e["dst"] for e in retries} == {resetting_backend}
+    assert {e["detail"]["retry_on"] for e in retries} == {echo_backend}
+
+
 def test_no_healthy_node_is_a_503_with_retry_after(lone_lab: BalancerLab) -> None:
     """With no node to send it to, the balancer answers 503 itself and says when to retry."""
     wait_for(lambda: lone_lab.backends() == {} and lone_lab.metrics(), "an empty pool")

@@ -30,7 +30,7 @@ format: $(STAMP)
 
 ## bench: run every benchmark in bench/ and write bench/results/
 bench: $(STAMP)
-	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for name in startup lb sessions fanout queue; do echo "== bench.$$name"; $(PY) -m bench.$$name || exit 1; done
 
 clean:
 	rm -rf $(VENV) var bench/results

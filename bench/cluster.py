@@ -7,11 +7,11 @@ import sys
 import time
 
 import redis
-from common import ROOT
 
 from archviz.lab import keys
 from archviz.lab.embedded_redis import EmbeddedRedis
 from archviz.lab.ports import free_port
+from bench.common import ROOT
 
 
 class Cluster:

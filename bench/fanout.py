@@ -12,7 +12,7 @@
   node is SIGKILLed every 10 s for 60 s (and restarted 1 s later, as the supervisor
   would). Targets: every client reconnected within 3 s; 0 messages lost.
 
-    .venv/bin/python bench/fanout.py [--skip-fanout] [--skip-chaos]
+    .venv/bin/python -m bench.fanout [--skip-fanout] [--skip-chaos]
 """
 
 import argparse
@@ -27,8 +27,9 @@ import sys
 import time
 
 import aiohttp
-from cluster import Cluster
-from common import ROOT, percentile, report
+
+from bench.cluster import Cluster
+from bench.common import ROOT, percentile, report
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "archviz.settings")
 

@@ -26,10 +26,10 @@ import time
 from pathlib import Path
 
 import aiohttp
-from cluster import Cluster
-from common import median, percentile, report
 
 from archviz.lab import keys
+from bench.cluster import Cluster
+from bench.common import median, percentile, report
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "archviz.settings")
 RATE = 200

@@ -8,33 +8,23 @@ Chaos: 10,000 jobs while one of the 2 consumers is SIGKILLed every 5 s (and rest
 second later, as the lab's supervisor would). Targets: 0 jobs lost, every job acknowledged
 or dead-lettered; duplicates (finished twice, counted once) are counted and printed.
 
-    .venv/bin/python bench/queue.py [--jobs 20000] [--rounds 5] [--chaos-jobs 10000]
+    .venv/bin/python -m bench.queue [--jobs 20000] [--rounds 5] [--chaos-jobs 10000]
 """
 
+import argparse
+import itertools
+import os
+import signal
+import subprocess
 import sys
-from pathlib import Path
+import time
 
-# This script is named like the standard library's `queue`, and Python puts its folder
-# first on sys.path: import the real `queue` before that folder can shadow it.
-_HERE = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if p not in ("", _HERE)]
-import queue  # noqa: E402, F401
+import redis
 
-sys.path.insert(0, _HERE)
-
-import argparse  # noqa: E402
-import itertools  # noqa: E402
-import os  # noqa: E402
-import signal  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-
-import redis  # noqa: E402
-from common import ROOT, median, report  # noqa: E402
-
-from archviz.lab import keys  # noqa: E402
-from archviz.lab.embedded_redis import EmbeddedRedis  # noqa: E402
-from archviz.queue import streams  # noqa: E402
+from archviz.lab import keys
+from archviz.lab.embedded_redis import EmbeddedRedis
+from archviz.queue import streams
+from bench.common import ROOT, median, report
 
 BATCH = 500  # jobs per XADD pipeline, for both legs
 RAW_STREAM, RAW_GROUP = "bench:raw:jobs", "bench-raw"

@@ -11,7 +11,7 @@ write of an existing session is two: Django's cache store checks it exists, then
 import os
 import time
 
-from common import percentile, report
+from bench.common import percentile, report
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "archviz.settings")
 ROUNDS = 3000

@@ -20,7 +20,8 @@ import time
 import urllib.request
 
 import redis
-from common import ROOT, median, percentile, report
+
+from bench.common import ROOT, median, percentile, report
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "archviz.settings")
 COLD_STARTS = 5

@@ -185,7 +185,7 @@ def _chaos_summary(client: redis.Redis, ids: list[str], kills: int, elapsed: flo
     done = 0
     for offset in range(0, len(ids), 1000):
         chunk = ids[offset : offset + 1000]
-        done += sum(1 for mark in client.mget([keys.queue_done(i) for i in chunk]) if mark)
+        done += sum(streams.done_marks(client, chunk))
     stats = {k.decode(): int(v) for k, v in client.hgetall(keys.QUEUE_STATS).items()}
     dead = stats.get("dead", 0)
     pending = client.xpending(keys.QUEUE_STREAM, keys.QUEUE_GROUP)["pending"]

@@ -7,7 +7,6 @@ balancer's state is only ever touched from the loop.
 
 import asyncio
 import contextlib
-import gc
 import logging
 import signal
 import time
@@ -26,6 +25,7 @@ from archviz.balancer.proxy import Proxy, wants_websocket
 from archviz.balancer.server import KEEPALIVE_TIMEOUT_S, ProxyServer
 from archviz.balancer.websocket import close_all, proxy_websocket
 from archviz.lab import keys
+from archviz.lab.child import freeze_startup_heap
 from archviz.lab.control import AlgorithmCommand, listen_for_commands
 from archviz.lab.registry import Metrics, now_ms
 from archviz.node.runtime import rss_bytes
@@ -66,16 +66,6 @@ def run(main: Coroutine[Any, Any, None]) -> None:
         asyncio.run(main)
     else:
         uvloop.run(main)
-
-
-def _freeze_heap() -> None:
-    """Take what start-up allocated (Django, aiohttp, ...) out of the garbage collector's reach.
-
-    Requests allocate enough to set off collections, and a full one walked all of it again:
-    profiling showed the collector at about a seventh of the balancer's CPU under load.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 def stored_algorithm(client: redis.Redis) -> str:
@@ -147,7 +137,7 @@ class LoadBalancer:
             runner = await self._listen(host, port)
             on_listening(runner.addresses[0][1])
             tasks = self._start_tasks(session)
-            _freeze_heap()
+            freeze_startup_heap()
             try:
                 await stop.wait()
             finally:

@@ -2,6 +2,7 @@
 
 import asyncio
 import ctypes
+import gc
 import os
 import signal
 import sys
@@ -30,6 +31,17 @@ def die_with_parent() -> None:
         return
     if os.getppid() != int(supervisor_pid):  # it died before we could ask
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+def freeze_startup_heap() -> None:
+    """Called by a busy child once it serves: take what start-up allocated (Django, the
+    libraries) out of the garbage collector's reach.
+
+    Work allocates enough to set off collections, and each full one walked all of that
+    again: profiling showed the collector at about a seventh of the balancer's CPU.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass

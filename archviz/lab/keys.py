@@ -52,7 +52,7 @@ TRAFFIC_VIEW = "archviz:traffic:view"
 SESSION_MODE = "archviz:sessions:mode"
 SESSIONS_CACHE_PREFIX = "archviz:sessions"
 # the message-queue demo: a stream of jobs read by one consumer group, the dead letters,
-# counters (a hash), recent end-to-end latencies (a list) and one dedupe key per job
+# counters (a hash), recent end-to-end latencies (a list) and the dedupe sets of done jobs
 QUEUE_STREAM = "archviz:queue:jobs"
 QUEUE_GROUP = "archviz-consumers"  # the consumer group's name (not a key)
 QUEUE_DEAD = "archviz:queue:dead"
@@ -61,9 +61,10 @@ QUEUE_LATENCIES = "archviz:queue:latencies"
 QUEUE_DONE_PREFIX = "archviz:queue:done:"
 
 
-def queue_done(job_id: str) -> str:
-    """Set once a job's effect was applied: a redelivered job finds it and is not counted twice."""
-    return f"{QUEUE_DONE_PREFIX}{job_id}"
+def queue_done(window: int) -> str:
+    """The ids of jobs whose effect was applied during one dedupe time window (a set): a
+    redelivered job finds its id and is not counted twice."""
+    return f"{QUEUE_DONE_PREFIX}{window}"
 
 
 # chat rooms across nodes (archviz/chat): the broadcast mode ("local" or "redis"),

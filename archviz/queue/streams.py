@@ -13,32 +13,48 @@ from archviz.lab import keys
 from archviz.queue.logic import Job, safe_trim_minid
 from archviz.trace.events import now_ms
 
-DEDUPE_TTL_MS = 600_000  # a job's "done" mark outlives any redelivery of it
+DEDUPE_WINDOW_MS = 600_000  # a job's "done" mark outlives any redelivery of it: 1-2 windows
 LATENCIES_KEPT = 2_000
 DEAD_LETTERS_KEPT = 10_000
 
-# Acknowledge jobs and apply their effect once: the dedupe mark, the counters and the
-# latency are written with the XACK in one atomic step. A job whose mark exists (another
-# consumer finished it first) is acknowledged without counting it again.
+# Acknowledge jobs and apply their effect once: the dedupe marks, the counters and the
+# latencies are written with the XACK in one atomic step. A job whose id is marked done
+# (another consumer finished it first) is acknowledged without counting it again. The
+# marks are sets per time window (this one and the one before), so a batch costs two
+# SMISMEMBERs and one SADD rather than a key with its own expiry per job: that was most
+# of Redis's CPU per job. One argument per job, "<stream id> <job id> <enqueued ms>".
 _ACK = """
-local fresh, ids, latencies = 0, {}, {}
-local now = tonumber(ARGV[5])
-for i = 6, #ARGV, 3 do
-  ids[#ids + 1] = ARGV[i]
-  if redis.call('SET', ARGV[1] .. ARGV[i + 1], ARGV[3], 'NX', 'PX', ARGV[4]) then
+local now = tonumber(ARGV[4])
+local stream_ids, job_ids, enqueued = {}, {}, {}
+for i = 5, #ARGV do
+  local stream_id, job_id, ts = string.match(ARGV[i], '(%S+) (%S+) (%S+)')
+  stream_ids[#stream_ids + 1] = stream_id
+  job_ids[#job_ids + 1] = job_id
+  enqueued[#enqueued + 1] = ts
+end
+local done_now = redis.call('SMISMEMBER', KEYS[4], unpack(job_ids))
+local done_before = redis.call('SMISMEMBER', KEYS[5], unpack(job_ids))
+local fresh, fresh_ids, latencies, seen = 0, {}, {}, {}
+for i = 1, #job_ids do
+  local job_id = job_ids[i]
+  if done_now[i] == 0 and done_before[i] == 0 and not seen[job_id] then
+    seen[job_id] = true
     fresh = fresh + 1
-    latencies[fresh] = string.format('%.1f:%.1f', now, now - tonumber(ARGV[i + 2]))
+    fresh_ids[fresh] = job_id
+    latencies[fresh] = string.format('%.1f:%.1f', now, now - tonumber(enqueued[i]))
   end
 end
-local acked = redis.call('XACK', KEYS[1], ARGV[2], unpack(ids))
+local acked = redis.call('XACK', KEYS[1], ARGV[1], unpack(stream_ids))
 if fresh > 0 then
+  redis.call('SADD', KEYS[4], unpack(fresh_ids))
+  redis.call('PEXPIRE', KEYS[4], ARGV[3])
   redis.call('LPUSH', KEYS[3], unpack(latencies))
   redis.call('LTRIM', KEYS[3], 0, LATENCIES_KEPT)
 end
 redis.call('HINCRBY', KEYS[2], 'acked', acked)
 redis.call('HINCRBY', KEYS[2], 'processed', fresh)
-redis.call('HINCRBY', KEYS[2], 'duplicates', #ids - fresh)
-redis.call('HINCRBY', KEYS[2], 'processed:' .. ARGV[3], fresh)
+redis.call('HINCRBY', KEYS[2], 'duplicates', #job_ids - fresh)
+redis.call('HINCRBY', KEYS[2], 'processed:' .. ARGV[2], fresh)
 return {fresh, acked}
 """.replace("LATENCIES_KEPT", str(LATENCIES_KEPT - 1))
 
@@ -152,13 +168,28 @@ def acknowledge(
     client: redis.Redis, consumer: str, done: Sequence[tuple[str, Job]]
 ) -> tuple[int, int]:
     """XACK finished jobs, applying each job's effect once; returns (fresh, acked)."""
-    args: list[str | float] = [keys.QUEUE_DONE_PREFIX, keys.QUEUE_GROUP, consumer, DEDUPE_TTL_MS,
-                               now_ms()]  # fmt: skip
-    for stream_id, job in done:
-        args += [stream_id, job.id, job.ts]
-    keys_ = [keys.QUEUE_STREAM, keys.QUEUE_STATS, keys.QUEUE_LATENCIES]
+    now = now_ms()
+    args: list[str | float] = [keys.QUEUE_GROUP, consumer, 2 * DEDUPE_WINDOW_MS, now]
+    args += [f"{stream_id} {job.id} {job.ts!r}" for stream_id, job in done]
+    keys_ = [keys.QUEUE_STREAM, keys.QUEUE_STATS, keys.QUEUE_LATENCIES, *_done_sets(now)]
     fresh, acked = _script(client, _ACK)(keys_, args, client=client)
     return int(fresh), int(acked)
+
+
+def _done_sets(now: float) -> tuple[str, str]:
+    """The dedupe sets of this time window and of the one before."""
+    window = int(now // DEDUPE_WINDOW_MS)
+    return keys.queue_done(window), keys.queue_done(window - 1)
+
+
+def done_marks(client: redis.Redis, job_ids: Sequence[str]) -> list[bool]:
+    """Whether each job's effect was applied (within the dedupe windows)."""
+    current, before = _done_sets(now_ms())
+    pipe = client.pipeline(transaction=False)
+    pipe.smismember(current, job_ids)
+    pipe.smismember(before, job_ids)
+    in_current, in_before = pipe.execute()
+    return [bool(a or b) for a, b in zip(in_current, in_before, strict=True)]
 
 
 def dead_letter(client: redis.Redis, consumer: str, delivery: Delivery, reason: str) -> bool:

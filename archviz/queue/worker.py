@@ -84,6 +84,7 @@ class QueueWorker:
         self._next_claim = 0.0
         self._next_trim = 0.0
         self._recovered = False
+        self._dry_until_batch = False  # the trace bucket ran dry during this batch
 
     # --- the loop ------------------------------------------------------------------
 
@@ -134,6 +135,7 @@ class QueueWorker:
         """Work through a batch, acknowledging as it goes; a failure never stops the loop."""
         done: list[tuple[str, Job]] = []
         oldest = 0.0
+        self._dry_until_batch = False
         for delivery in deliveries:
             if self.stop.is_set():
                 break  # the rest stay pending for this name: re-read on restart
@@ -208,11 +210,21 @@ class QueueWorker:
 
     def _emit(self, kind: str, job: Job, *, force: bool = False, **fields) -> None:
         """Per-job events are sampled (at most TRACE_PER_S a second); the rest are counted."""
-        if not force and not self._bucket.take(time.monotonic()):
+        if not force and not self._sampled():
             self.counters.trace_skipped += 1
             return
         fields["detail"] = {"job": job.id, **fields.get("detail", {})}
         self.trace.emit(kind, fields.pop("dst"), trace=job.trace or None, demo="queue", **fields)
+
+    def _sampled(self) -> bool:
+        """A token from the bucket, asked at most once per batch once it ran dry: a busy
+        consumer does not pay a clock read per job for events it will not send."""
+        if self._dry_until_batch:
+            return False
+        if self._bucket.take(time.monotonic()):
+            return True
+        self._dry_until_batch = True
+        return False
 
     # --- for the heartbeat ---------------------------------------------------------
 

@@ -5,6 +5,7 @@ import redis
 from archviz.lab import keys
 from archviz.queue import streams
 from archviz.queue.logic import parse_job
+from archviz.trace.events import now_ms
 
 
 def _stats(client: redis.Redis) -> dict[str, int]:
@@ -23,6 +24,27 @@ def test_a_job_finished_twice_is_counted_once(redis_client: redis.Redis) -> None
     assert (stats["processed"], stats["duplicates"], stats["acked"]) == (1, 1, 1)
     assert stats["processed:c1"] == 1 and stats.get("processed:c2", 0) == 0
     assert redis_client.llen(keys.QUEUE_LATENCIES) == 1
+
+
+def test_a_job_done_in_the_previous_dedupe_window_is_still_a_duplicate(
+    redis_client: redis.Redis,
+) -> None:
+    """Marks live in a set per time window; the window before the current one counts too,
+    and a batch naming one job twice counts it once."""
+    streams.ensure_group(redis_client)
+    streams.enqueue(redis_client, 2, by="test")
+    first, second = streams.read_new(redis_client, "c1", 2, 100)
+    old, new = parse_job(first.fields), parse_job(second.fields)
+    window = int(now_ms() // streams.DEDUPE_WINDOW_MS)
+    redis_client.sadd(keys.queue_done(window - 1), old.id)
+    done = [(first.stream_id, old), (second.stream_id, new), (second.stream_id, new)]
+    assert streams.acknowledge(redis_client, "c1", done) == (1, 2)
+    assert streams.done_marks(redis_client, [old.id, new.id, "never-enqueued"]) == [
+        True,
+        True,
+        False,
+    ]
+    assert redis_client.pttl(keys.queue_done(window)) > streams.DEDUPE_WINDOW_MS
 
 
 def test_an_idle_pending_job_is_claimed_with_its_delivery_count(redis_client) -> None:

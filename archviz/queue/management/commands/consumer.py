@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from archviz.lab import keys
-from archviz.lab.child import die_with_parent
+from archviz.lab.child import die_with_parent, freeze_startup_heap
 from archviz.lab.heartbeat import Heartbeat
 from archviz.lab.redis_conn import blocking_client, sync_client
 from archviz.lab.registry import Metrics, Registration, now_ms
@@ -50,6 +50,7 @@ class Command(BaseCommand):
             on_first_beat=lambda: trace.emit("node.up", "redis", detail={"pid": os.getpid()}),
         )
         heartbeat.start()
+        freeze_startup_heap()
         try:
             worker.run()
         finally:

@@ -3,8 +3,7 @@
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 MAX_DELIVERIES = 3  # a job delivered this often without an ack goes to the dead letters
 MAX_JOB_WORK_MS = 2_000  # the work a job may ask for
@@ -27,8 +26,10 @@ class MalformedJob(ValueError):
     """A job payload that cannot be processed; the message is the dead letter's reason."""
 
 
-@dataclass(frozen=True, slots=True)
-class Job:
+class Job(NamedTuple):
+    """One job (immutable). A named tuple, not a frozen dataclass: consumers make one per
+    job, and a frozen dataclass costs four times as much to build."""
+
     id: str  # the producer's id: the dedupe key, the same on every delivery
     ts: float  # unix ms when it was enqueued
     work_ms: float = 0.0
@@ -58,7 +59,7 @@ def parse_job(fields: Mapping[bytes | str, bytes | str] | None) -> Job:
     if not fields:
         raise MalformedJob("the entry has no fields (deleted?)")
     f = {_text(k): _text(v) for k, v in fields.items()}
-    if sum(len(k) + len(v) for k, v in f.items()) > MAX_PAYLOAD_BYTES:
+    if sum(map(len, f)) + sum(map(len, f.values())) > MAX_PAYLOAD_BYTES:
         raise MalformedJob(f"payload over {MAX_PAYLOAD_BYTES} bytes")
     unknown = f.keys() - _FIELDS
     if unknown:

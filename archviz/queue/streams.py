@@ -4,7 +4,7 @@ import itertools
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import redis
 from redis.commands.core import Script
@@ -86,8 +86,9 @@ def _script(client: redis.Redis, text: str) -> Script:
     return _scripts[text]
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(NamedTuple):
+    """One entry handed to a consumer (a named tuple: one is made per job)."""
+
     stream_id: str
     fields: dict | None  # None: the entry was deleted while pending
     deliveries: int = 1

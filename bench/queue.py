@@ -28,6 +28,7 @@ from bench.common import ROOT, median, report
 
 BATCH = 500  # jobs per XADD pipeline, for both legs
 RAW_STREAM, RAW_GROUP = "bench:raw:jobs", "bench-raw"
+RAW_ID_PREFIX = "0123456789ab"  # as long as archviz's per-process job id prefix
 RAW_CONSUMER = """
 import sys, redis
 r = redis.Redis.from_url(sys.argv[1], socket_timeout=None)
@@ -105,8 +106,10 @@ def raw_round(client: redis.Redis, jobs: int) -> float:
     for offset in range(0, jobs, BATCH):
         pipe = client.pipeline(transaction=True)
         ts = time.time() * 1000
-        for n in range(min(BATCH, jobs - offset)):  # the same payload as archviz's jobs
-            pipe.xadd(RAW_STREAM, {"id": f"{offset + n:x}", "ts": repr(ts)})
+        for n in range(min(BATCH, jobs - offset)):
+            # the same fields as archviz_round's jobs (id, ts, by), ids of the same length
+            job_id = f"{RAW_ID_PREFIX}-{offset + n:x}"
+            pipe.xadd(RAW_STREAM, {"id": job_id, "ts": repr(ts), "by": "bench"})
         last_id = pipe.execute()[-1]
 
     def done() -> bool:

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from collections.abc import Iterable
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -111,12 +112,17 @@ async def add_node(user: User) -> str:
     return name
 
 
+def next_numbered_name(prefix: str, names: Iterable[str]) -> str:
+    """`<prefix>-N` for N one above the highest number in use ("node-4" after node-3)."""
+    numbers = [int(n.rsplit("-", 1)[1]) for n in names if n.rsplit("-", 1)[-1].isdigit()]
+    return f"{prefix}-{max(numbers, default=0) + 1}"
+
+
 def _create_next_node() -> str:
-    numbers = [int(n.rsplit("-", 1)[1]) for n in Node.objects.values_list("name", flat=True)
-               if n.rsplit("-", 1)[-1].isdigit()]  # fmt: skip
-    if len(numbers) >= MAX_NODES:
+    names = list(Node.objects.values_list("name", flat=True))
+    if len(names) >= MAX_NODES:
         raise ControlRefused(f"the lab runs at most {MAX_NODES} nodes", 400)
-    return Node.objects.create(name=f"node-{max(numbers, default=0) + 1}").name
+    return Node.objects.create(name=next_numbered_name("node", names)).name
 
 
 async def remove_node(user: User, node: object) -> None:

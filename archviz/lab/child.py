@@ -7,11 +7,16 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import CommandError
 
 from archviz.lab.reconcile import ChildSpec
+from archviz.lab.redis_conn import shared_client
+from archviz.trace import emitter
 from archviz.trace.events import now_ms
 
 _PR_SET_PDEATHSIG = 1
@@ -42,6 +47,22 @@ def freeze_startup_heap() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+def run_async_service(component_id: str, main: Callable[[str], Awaitable[None]]) -> None:
+    """A long-running child's command: die with the supervisor, fail at once with a clear
+    error when Redis is not configured (not later in a thread), run `main`, and publish what
+    its trace emitter still holds when it ends."""
+    die_with_parent()
+    trace = emitter.configure(component_id)
+    try:
+        shared_client()
+    except ImproperlyConfigured as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        asyncio.run(main(component_id))
+    finally:
+        trace.close()
 
 
 @dataclass

@@ -25,24 +25,23 @@ def redis_url() -> str:
     return url
 
 
-def sync_client(url: str | None = None) -> redis.Redis:
-    """A client for short commands, with a short timeout."""
-    return redis.Redis.from_url(
+def _client(factory, url: str | None, socket_timeout: float | None):
+    return factory.from_url(
         url or redis_url(),
-        socket_timeout=COMMAND_TIMEOUT_S,
+        socket_timeout=socket_timeout,
         socket_connect_timeout=CONNECT_TIMEOUT_S,
         health_check_interval=10,
     )
+
+
+def sync_client(url: str | None = None) -> redis.Redis:
+    """A client for short commands, with a short timeout."""
+    return _client(redis.Redis, url, COMMAND_TIMEOUT_S)
 
 
 def async_blocking_client(url: str | None = None) -> redis.asyncio.Redis:
     """An asyncio client for pub/sub and other blocking reads: no socket timeout."""
-    return redis.asyncio.Redis.from_url(
-        url or redis_url(),
-        socket_timeout=None,
-        socket_connect_timeout=CONNECT_TIMEOUT_S,
-        health_check_interval=10,
-    )
+    return _client(redis.asyncio.Redis, url, None)
 
 
 _shared: dict[str, redis.Redis] = {}
@@ -58,9 +57,4 @@ def shared_client() -> redis.Redis:
 
 def blocking_client(url: str | None = None) -> redis.Redis:
     """A sync client for blocking reads (XREADGROUP BLOCK): no socket timeout."""
-    return redis.Redis.from_url(
-        url or redis_url(),
-        socket_timeout=None,
-        socket_connect_timeout=CONNECT_TIMEOUT_S,
-        health_check_interval=10,
-    )
+    return _client(redis.Redis, url, None)

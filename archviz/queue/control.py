@@ -5,7 +5,13 @@ import asyncio
 import redis
 from asgiref.sync import sync_to_async
 
-from archviz.dashboard.control import ControlRefused, User, require_instructor, send_as
+from archviz.dashboard.control import (
+    ControlRefused,
+    User,
+    next_numbered_name,
+    require_instructor,
+    send_as,
+)
 from archviz.dashboard.models import Consumer, Node
 from archviz.lab.redis_conn import shared_client
 from archviz.queue import streams
@@ -70,10 +76,9 @@ async def add_consumer(user: User) -> str:
 
 def _create_next_consumer() -> str:
     names = list(Consumer.objects.values_list("name", flat=True))
-    numbers = [int(n.rsplit("-", 1)[1]) for n in names if n.rsplit("-", 1)[-1].isdigit()]
     if len(names) >= MAX_CONSUMERS:
         raise ControlRefused(f"the lab runs at most {MAX_CONSUMERS} consumers", 400)
-    name = f"consumer-{max(numbers, default=0) + 1}"
+    name = next_numbered_name("consumer", names)
     if Node.objects.filter(name=name).exists():
         raise ControlRefused(f"a node is called {name}; rename it first", 400)
     return Consumer.objects.create(name=name).name

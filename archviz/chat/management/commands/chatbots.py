@@ -8,18 +8,16 @@ import signal
 
 import redis
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from archviz.chat.bots import BotFleet, parse_bot_settings
 from archviz.lab import keys, registry
-from archviz.lab.child import die_with_parent
+from archviz.lab.child import run_async_service
 from archviz.lab.control import ChatBotsCommand, listen_for_commands
 from archviz.lab.heartbeat import Heartbeat
 from archviz.lab.redis_conn import shared_client
 from archviz.lab.registry import Metrics, Registration, now_ms
 from archviz.node.runtime import rss_bytes
-from archviz.trace import emitter
 
 log = logging.getLogger(__name__)
 VIEW_TTL_MS = 3_000
@@ -33,16 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--id", default="chatbots", help="registry id (default chatbots)")
 
     def handle(self, *args, id: str, **options) -> None:
-        die_with_parent()
-        trace = emitter.configure(id)
-        try:
-            shared_client()
-        except ImproperlyConfigured as exc:
-            raise CommandError(str(exc)) from None
-        try:
-            asyncio.run(_run(id))
-        finally:
-            trace.close()
+        run_async_service(id, _run)
 
 
 class _Target:

@@ -11,17 +11,15 @@ from functools import partial
 
 import redis
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from archviz.lab import keys
-from archviz.lab.child import die_with_parent
+from archviz.lab.child import run_async_service
 from archviz.lab.control import TrafficCommand, listen_for_commands
 from archviz.lab.heartbeat import Heartbeat
 from archviz.lab.redis_conn import shared_client
 from archviz.lab.registry import Metrics, Registration, now_ms
 from archviz.node.runtime import rss_bytes
-from archviz.trace import emitter
 from archviz.traffic.generator import (
     VIEW_TTL_MS,
     TrafficGenerator,
@@ -43,16 +41,7 @@ class Command(BaseCommand):
         parser.add_argument("--id", default="traffic", help="registry id (default traffic)")
 
     def handle(self, *args, id: str, **options) -> None:
-        die_with_parent()
-        trace = emitter.configure(id)
-        try:
-            shared_client()  # a missing REDIS_URL is a clear error now, not in a thread later
-        except ImproperlyConfigured as exc:
-            raise CommandError(str(exc)) from None
-        try:
-            asyncio.run(_run(id))
-        finally:
-            trace.close()
+        run_async_service(id, _run)
 
 
 async def _run(component_id: str) -> None:

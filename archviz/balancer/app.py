@@ -183,6 +183,7 @@ class LoadBalancer:
         await asyncio.gather(*tasks, return_exceptions=True)
         await close_all(self.proxy)
         await runner.cleanup()
+        self.proxy.upstream.close()
         log.info("%s: stopped", self.id)
 
     # --- control -----------------------------------------------------------------

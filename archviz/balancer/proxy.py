@@ -16,7 +16,6 @@ from collections.abc import Iterable
 import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
-from yarl import URL
 
 from archviz.balancer.algorithms import Balancer, Pick, make_balancer
 from archviz.balancer.backends import BackendPool
@@ -28,6 +27,14 @@ from archviz.balancer.headers import (
     response_headers,
 )
 from archviz.balancer.health import Transition
+from archviz.balancer.upstream import (
+    BrokenResponse,
+    ConnectFailed,
+    Disconnected,
+    Response,
+    UpstreamError,
+    UpstreamPool,
+)
 from archviz.trace.emitter import Emitter
 from archviz.trace.events import make_event, now_ms
 
@@ -37,11 +44,10 @@ STICKY_COOKIE = "archviz_sticky"
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 QUEUED_HEADER = "X-Archviz-Queued"
 READ_WHOLE_BODY = 64 * 1024  # smaller answers are read whole, to see if the node queued it
-CHUNK = 64 * 1024
 # Failures before any answer came: the connection was refused, closed or reset (a SIGKILLed
 # node resets the keep-alive connections the pool still holds). An idempotent request may
-# be tried once more on another node. ClientOSError includes ClientConnectorError.
-CONNECT_ERRORS = (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError)
+# be tried once more on another node.
+CONNECT_ERRORS = (ConnectFailed, Disconnected)
 
 
 class Unreachable(Exception):
@@ -81,11 +87,11 @@ class Proxy:
         backend_timeout_s: float = 10.0,
     ) -> None:
         self.pool = pool
-        self.session = session
+        self.session = session  # for the WebSockets; HTTP requests go through `upstream`
+        self.upstream = UpstreamPool(timeout_s=backend_timeout_s)
         self.emitter = emitter
         self.source = source
         self.balancer: Balancer = make_balancer(algorithm)
-        self.timeout = aiohttp.ClientTimeout(total=backend_timeout_s)
         self.requests_total = 0
         self.no_backend_total = 0
         self.open_websockets: set[tuple[web.WebSocketResponse, aiohttp.ClientWebSocketResponse]]
@@ -120,12 +126,19 @@ class Proxy:
         return balancer.pick(backends, key=key, stats=stats, now=now)
 
     def connect_failed(
-        self, request: web.BaseRequest, tried: list[str], exc: Exception, arrival: Arrival
+        self,
+        request: web.BaseRequest,
+        tried: list[str],
+        exc: Exception,
+        arrival: Arrival,
+        *,
+        refused: bool,
     ) -> Pick:
-        """Note that the last of `tried` failed to connect; the node for the one retry an
-        idempotent request gets, or raise Unreachable."""
+        """Note that the last of `tried` failed before answering (`refused`: no connection
+        could be opened at all, which ejects it); the node for the one retry an idempotent
+        request gets, or raise Unreachable."""
         node = tried[-1]
-        if isinstance(exc, aiohttp.ClientConnectorError):
+        if refused:
             self.health_changed(self.pool.record_connect_failure(node, time.monotonic()))
         retry = None
         if request.method in IDEMPOTENT and len(tried) == 1:
@@ -218,16 +231,17 @@ class Proxy:
                 upstream = await self._send(request, node, body)
             except CONNECT_ERRORS as exc:
                 self.pool.finished(node, ok=False)
+                refused = isinstance(exc, ConnectFailed)
                 try:
-                    pick = self.connect_failed(request, tried, exc, arrival)
+                    pick = self.connect_failed(request, tried, exc, arrival, refused=refused)
                 except Unreachable as unreachable:
                     return self._failed(request, arrival, pick, 502, str(unreachable))
                 continue
             except TimeoutError:
                 self.pool.finished(node, ok=False)
-                error = f"{node} did not answer within {self.timeout.total:g} s"
+                error = f"{node} did not answer within {self.upstream.timeout_s:g} s"
                 return self._failed(request, arrival, pick, 504, error)
-            except aiohttp.ClientError as exc:
+            except UpstreamError as exc:
                 self.pool.finished(node, ok=False)
                 return self._failed(request, arrival, pick, 502, _describe(exc))
             except asyncio.CancelledError:  # shutting down
@@ -235,22 +249,19 @@ class Proxy:
                 raise
             return await self._relay(request, upstream, arrival, pick, sent)
 
-    async def _send(
-        self, request: web.BaseRequest, node: str, body: bytes
-    ) -> aiohttp.ClientResponse:
-        return await self.session.request(
+    async def _send(self, request: web.BaseRequest, node: str, body: bytes) -> Response:
+        return await self.upstream.request(
+            self.pool.address(node),
             request.method,
-            URL(f"http://{self.pool.address(node)}{request.raw_path}", encoded=True),
-            headers=forward_headers(request),
-            data=body or None,
-            allow_redirects=False,
-            timeout=self.timeout,
+            request.raw_path,
+            forward_headers(request).items(),
+            body,
         )
 
     async def _relay(
         self,
         request: web.BaseRequest,
-        upstream: aiohttp.ClientResponse,
+        upstream: Response,
         arrival: Arrival,
         pick: Pick,
         sent: float,
@@ -269,7 +280,7 @@ class Proxy:
                 queued = was_queued(upstream.headers, b"", upstream.content_type)
                 response = await _stream(request, upstream, headers)
             served = True
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (BrokenResponse, TimeoutError) as exc:
             log.info("lb: %s failed mid-response: %s", node, _describe(exc))
             response = self._broken(request)
         finally:
@@ -309,7 +320,7 @@ async def _read_body(request: web.BaseRequest) -> bytes:
 
 
 async def _stream(
-    request: web.BaseRequest, upstream: aiohttp.ClientResponse, headers: CIMultiDict
+    request: web.BaseRequest, upstream: Response, headers: CIMultiDict
 ) -> web.StreamResponse:
     """Relay a large or open-ended body chunk by chunk."""
     response = web.StreamResponse(status=upstream.status, headers=headers)
@@ -317,7 +328,7 @@ async def _stream(
         response.content_length = upstream.content_length
     await response.prepare(request)
     try:
-        async for chunk in upstream.content.iter_chunked(CHUNK):
+        async for chunk in upstream.iter_chunks():
             await response.write(chunk)
         await response.write_eof()
     except ConnectionResetError:

@@ -14,7 +14,7 @@ from yarl import URL
 
 from archviz.balancer.algorithms import Pick
 from archviz.balancer.headers import forward_headers, lb_headers
-from archviz.balancer.proxy import CONNECT_ERRORS, Arrival, Proxy, Unreachable
+from archviz.balancer.proxy import Arrival, Proxy, Unreachable
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 # The handshake carries these itself; the client's values are for the balancer only.
@@ -25,6 +25,9 @@ HANDSHAKE_HEADERS = (
     "sec-websocket-extensions",
     "sec-websocket-protocol",
 )
+# The node's side failed before its handshake answer: refused, closed or reset. Like an
+# HTTP request, the WebSocket is tried once more on another node.
+CONNECT_ERRORS = (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError)
 # Codes a close frame may not carry (RFC 6455 §7.4.1): pass on what they mean instead.
 _UNSENDABLE = {
     1005: WSCloseCode.OK,  # closed without a code
@@ -86,7 +89,8 @@ async def _connect(
                 max_msg_size=MAX_MESSAGE_BYTES,
             )
         except CONNECT_ERRORS as exc:
-            pick = proxy.connect_failed(request, tried, exc, arrival)
+            refused = isinstance(exc, aiohttp.ClientConnectorError)
+            pick = proxy.connect_failed(request, tried, exc, arrival, refused=refused)
             continue
         return pick, upstream
 

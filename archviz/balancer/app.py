@@ -22,7 +22,7 @@ from archviz.balancer.algorithms import NAMES, make_balancer
 from archviz.balancer.backends import BackendPool, HealthChecker, read_nodes, refresh_forever
 from archviz.balancer.health import HealthPolicy
 from archviz.balancer.proxy import Proxy, wants_websocket
-from archviz.balancer.server import KEEPALIVE_TIMEOUT_S, ProxyServer
+from archviz.balancer.server import KEEPALIVE_TIMEOUT_S, ClientConnection, Request, Server
 from archviz.balancer.websocket import close_all, proxy_websocket
 from archviz.lab import keys
 from archviz.lab.child import freeze_startup_heap
@@ -105,7 +105,7 @@ class LoadBalancer:
         self.keepalive_timeout_s = keepalive_timeout_s
         self.pool = BackendPool(policy)
         self.proxy: Proxy | None = None
-        self.server: ProxyServer | None = None
+        self.server: Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._rate = RateMeter()
         self._last_metrics = Metrics(id=component_id, ts=now_ms())
@@ -134,38 +134,41 @@ class LoadBalancer:
         )
         async with session:
             await self._refresh_once()
-            runner = await self._listen(host, port)
-            on_listening(runner.addresses[0][1])
+            on_listening(await self._listen(host, port))
             tasks = self._start_tasks(session)
             freeze_startup_heap()
             try:
                 await stop.wait()
             finally:
-                await self._shut_down(runner, tasks)
+                await self._shut_down(tasks)
 
-    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        """Every request the balancer receives."""
+    async def handle(self, request: Request, client: ClientConnection) -> None:
+        """Every HTTP request the balancer receives."""
+        await self.proxy.http(request, client, self.proxy.arrived())
+
+    async def handle_upgrade(self, request: web.BaseRequest) -> web.StreamResponse:
+        """Every upgrade request, which the server hands to aiohttp: WebSockets only."""
         arrival = self.proxy.arrived()
-        if wants_websocket(request):
-            return await proxy_websocket(self.proxy, request, arrival)
-        return await self.proxy.http(request, arrival)
+        if not wants_websocket(request):
+            return self.proxy.error_response(request, 400, "only WebSocket upgrades are proxied")
+        return await proxy_websocket(self.proxy, request, arrival)
 
     async def _refresh_once(self) -> None:
         """Know the nodes before taking the first request."""
         with contextlib.suppress(redis.RedisError):
             self.pool.update(await asyncio.to_thread(read_nodes, self.redis))
 
-    async def _listen(self, host: str, port: int) -> web.ServerRunner:
-        self.server = ProxyServer(self.handle, keepalive_timeout=self.keepalive_timeout_s)
-        runner = web.ServerRunner(self.server, shutdown_timeout=SHUTDOWN_GRACE_S)
-        await runner.setup()
+    async def _listen(self, host: str, port: int) -> int:
+        """Start serving; the port actually bound."""
+        self.server = Server(
+            self.handle, self.handle_upgrade, idle_timeout_s=self.keepalive_timeout_s
+        )
         try:
-            await web.TCPSite(runner, host, port).start()
+            bound = await self.server.listen(host, port)
         except OSError as exc:  # taken between the command's check and now
-            await runner.cleanup()
             raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         log.info("%s: listening on %s:%s (%s)", self.id, host, port, self.algorithm)
-        return runner
+        return bound
 
     def _start_tasks(self, session: aiohttp.ClientSession) -> list[asyncio.Task]:
         checker = HealthChecker(self.pool, session, self.proxy.health_changed)
@@ -177,12 +180,12 @@ class LoadBalancer:
             ),
         ]
 
-    async def _shut_down(self, runner: web.ServerRunner, tasks: list[asyncio.Task]) -> None:
+    async def _shut_down(self, tasks: list[asyncio.Task]) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await close_all(self.proxy)
-        await runner.cleanup()
+        await self.server.shutdown(SHUTDOWN_GRACE_S)
         self.proxy.upstream.close()
         log.info("%s: stopped", self.id)
 
@@ -227,7 +230,7 @@ class LoadBalancer:
         return Metrics(
             id=self.id,
             ts=now_ms(),
-            connections=len(self.server.connections) if self.server else 0,
+            connections=self.server.open_connections if self.server else 0,
             rps=self._rate.rate(proxy.requests_total, now),
             rss_bytes=rss_bytes(),
             extra={

@@ -1,12 +1,12 @@
 """What the balancer does to headers: drop the hop-by-hop ones, add X-Forwarded-* and its own.
 
-Pure functions over aiohttp's header multidicts, so both the HTTP and the WebSocket paths
-treat headers the same way.
+Pure functions over header multidicts, so both the HTTP path (the balancer's own server)
+and the WebSocket path (aiohttp's) treat headers the same way.
 """
 
 from collections.abc import Iterable
+from typing import Protocol
 
-from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 NODE_HEADER = "X-Archviz-Node"
@@ -35,7 +35,17 @@ _CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": NO
 Headers = CIMultiDictProxy[str] | CIMultiDict[str]
 
 
-def client_address(request: web.BaseRequest) -> str:
+class ClientRequest(Protocol):
+    """What these functions read of a request: aiohttp's and the balancer's own both have it."""
+
+    method: str
+    headers: Headers
+    remote: str | None
+    host: str
+    scheme: str
+
+
+def client_address(request: ClientRequest) -> str:
     return request.remote or "unknown"
 
 
@@ -57,7 +67,7 @@ def _without(headers: Headers, dropped: frozenset[str]) -> CIMultiDict[str]:
     return kept
 
 
-def forward_headers(request: web.BaseRequest, *, drop: Iterable[str] = ()) -> CIMultiDict[str]:
+def forward_headers(request: ClientRequest, *, drop: Iterable[str] = ()) -> CIMultiDict[str]:
     """The client's headers for the node: no hop-by-hop ones, plus X-Forwarded-*."""
     dropped = hop_by_hop(request.headers, _NOT_FORWARDED)
     if drop:

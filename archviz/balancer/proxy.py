@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 import aiohttp
 from aiohttp import web
-from multidict import CIMultiDict, CIMultiDictProxy
+from multidict import CIMultiDictProxy
 
 from archviz.balancer.algorithms import Balancer, Pick, make_balancer
 from archviz.balancer.backends import BackendPool
@@ -27,6 +27,7 @@ from archviz.balancer.headers import (
     response_headers,
 )
 from archviz.balancer.health import Transition
+from archviz.balancer.server import ClientConnection, Request
 from archviz.balancer.upstream import (
     BrokenResponse,
     ConnectFailed,
@@ -43,6 +44,11 @@ log = logging.getLogger(__name__)
 STICKY_COOKIE = "archviz_sticky"
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 QUEUED_HEADER = "X-Archviz-Queued"
+NO_HEALTHY_NODE = "no healthy backend"
+JSON_TYPE = {"Content-Type": "application/json; charset=utf-8"}
+# aiohttp's request on the WebSocket path, the balancer's own on the HTTP path: both have
+# the method, headers, path and remote address the routing looks at.
+AnyRequest = web.BaseRequest | Request
 READ_WHOLE_BODY = 64 * 1024  # smaller answers are read whole, to see if the node queued it
 # Failures before any answer came: the connection was refused, closed or reset (a SIGKILLed
 # node resets the keep-alive connections the pool still holds). An idempotent request may
@@ -114,7 +120,7 @@ class Proxy:
 
     # --- routing -----------------------------------------------------------------
 
-    def pick(self, request: web.BaseRequest, *, exclude: Iterable[str] = ()) -> Pick | None:
+    def pick(self, request: AnyRequest, *, exclude: Iterable[str] = ()) -> Pick | None:
         """The node for this request, or None when no healthy node is left."""
         now = time.monotonic()
         backends = self.pool.available(now, exclude=exclude)
@@ -127,7 +133,7 @@ class Proxy:
 
     def connect_failed(
         self,
-        request: web.BaseRequest,
+        request: AnyRequest,
         tried: list[str],
         exc: Exception,
         arrival: Arrival,
@@ -173,7 +179,8 @@ class Proxy:
             },
         )
 
-    def no_backend(self, request: web.BaseRequest, arrival: Arrival) -> web.Response:
+    def no_backend(self, request: AnyRequest, arrival: Arrival) -> None:
+        """Count and trace a request that found no healthy node; the caller answers 503."""
         self.no_backend_total += 1
         self.emitter.emit(
             "lb.reject",
@@ -182,19 +189,18 @@ class Proxy:
             trace=arrival.trace,
             demo="lb",
             ok=False,
-            detail={"reason": "no healthy backend", **_where(request)},
+            detail={"reason": NO_HEALTHY_NODE, **_where(request)},
         )
-        return self.error_response(request, 503, "no healthy backend", {"Retry-After": "1"})
 
     def error_response(
         self, request: web.BaseRequest, status: int, error: str, extra: dict | None = None
     ) -> web.Response:
-        """An answer the balancer makes itself, as JSON."""
+        """An answer the balancer makes itself, as JSON, on the WebSocket path (aiohttp's)."""
         headers = lb_headers(request.method, NO_NODE) | (extra or {})
         return web.json_response({"error": error}, status=status, headers=headers)
 
     def publish_route(
-        self, request: web.BaseRequest, arrival: Arrival, pick: Pick, *, status: int, outcome: str
+        self, request: AnyRequest, arrival: Arrival, pick: Pick, *, status: int, outcome: str
     ) -> None:
         """The request's one `lb.route` event: where it went, why, and how it went."""
         event = make_event(
@@ -212,15 +218,13 @@ class Proxy:
 
     # --- HTTP --------------------------------------------------------------------
 
-    async def http(self, request: web.BaseRequest, arrival: Arrival) -> web.StreamResponse:
-        try:
-            body = await _read_body(request) if request.body_exists else b""  # for a retry
-        except web.HTTPRequestEntityTooLarge:
-            limit = request.client_max_size // 1024
-            return self.error_response(request, 413, f"request body over {limit} KiB")
+    async def http(self, request: Request, client: ClientConnection, arrival: Arrival) -> None:
+        """Answer one HTTP request through `client`, from a node if one can be reached."""
         pick = self.pick(request)
         if pick is None:
-            return self.no_backend(request, arrival)
+            self.no_backend(request, arrival)
+            _error(client, request, 503, NO_HEALTHY_NODE, {"Retry-After": "1"})
+            return
         tried: list[str] = []
         while True:
             node = pick.backend_id
@@ -228,61 +232,69 @@ class Proxy:
             self.pool.started(node)
             sent = time.perf_counter()
             try:
-                upstream = await self._send(request, node, body)
+                upstream = await self._send(request, node)
             except CONNECT_ERRORS as exc:
                 self.pool.finished(node, ok=False)
                 refused = isinstance(exc, ConnectFailed)
                 try:
                     pick = self.connect_failed(request, tried, exc, arrival, refused=refused)
                 except Unreachable as unreachable:
-                    return self._failed(request, arrival, pick, 502, str(unreachable))
+                    self._failed(request, client, arrival, pick, 502, str(unreachable))
+                    return
                 continue
             except TimeoutError:
                 self.pool.finished(node, ok=False)
                 error = f"{node} did not answer within {self.upstream.timeout_s:g} s"
-                return self._failed(request, arrival, pick, 504, error)
+                self._failed(request, client, arrival, pick, 504, error)
+                return
             except UpstreamError as exc:
                 self.pool.finished(node, ok=False)
-                return self._failed(request, arrival, pick, 502, _describe(exc))
+                self._failed(request, client, arrival, pick, 502, _describe(exc))
+                return
             except asyncio.CancelledError:  # shutting down
                 self.pool.finished(node, ok=False)
                 raise
-            return await self._relay(request, upstream, arrival, pick, sent)
+            await self._relay(request, client, upstream, arrival, pick, sent)
+            return
 
-    async def _send(self, request: web.BaseRequest, node: str, body: bytes) -> Response:
+    async def _send(self, request: Request, node: str) -> Response:
         return await self.upstream.request(
             self.pool.address(node),
             request.method,
             request.raw_path,
             forward_headers(request).items(),
-            body,
+            request.body,
         )
 
     async def _relay(
         self,
-        request: web.BaseRequest,
+        request: Request,
+        client: ClientConnection,
         upstream: Response,
         arrival: Arrival,
         pick: Pick,
         sent: float,
-    ) -> web.StreamResponse:
+    ) -> None:
         """Answer the client with the node's response; a failure now cannot be retried."""
         node = pick.backend_id
-        headers = response_headers(upstream.headers, request.method, node)
+        headers = response_headers(upstream.headers, request.method, node).items()
         queued, served = False, False
         try:
             length = upstream.content_length
-            if length is not None and length <= READ_WHOLE_BODY and request.method != "HEAD":
+            if request.method == "HEAD":
+                queued = was_queued(upstream.headers, b"", upstream.content_type)
+                client.respond(upstream.status, headers, b"", length=length)
+            elif length is not None and length <= READ_WHOLE_BODY:
                 body = await upstream.read()
                 queued = was_queued(upstream.headers, body, upstream.content_type)
-                response = web.Response(status=upstream.status, body=body, headers=headers)
+                client.respond(upstream.status, headers, body)
             else:  # streamed (no length, e.g. chunked): only the node's header can tell
                 queued = was_queued(upstream.headers, b"", upstream.content_type)
-                response = await _stream(request, upstream, headers)
+                await _stream(client, upstream, headers)
             served = True
         except (BrokenResponse, TimeoutError) as exc:
             log.info("lb: %s failed mid-response: %s", node, _describe(exc))
-            response = self._broken(request)
+            _broken(client, request)
         finally:
             upstream.release()
             status = upstream.status if served else 502
@@ -290,50 +302,45 @@ class Proxy:
             latency = (time.perf_counter() - sent) * 1000 if status < 500 else None
             self.pool.finished(node, ok=outcome in ("ok", "queued"), latency_ms=latency)
             self.publish_route(request, arrival, pick, status=status, outcome=outcome)
-        return response
-
-    def _broken(self, request: web.BaseRequest) -> web.Response:
-        """The node broke off its answer: a 502 if nothing was sent yet, else cut the client."""
-        if request.transport is not None and request.writer.output_size > 0:
-            request.transport.abort()  # a truncated body must not look complete
-        return self.error_response(request, 502, "the node broke off its response")
 
     def _failed(
         self,
-        request: web.BaseRequest,
+        request: Request,
+        client: ClientConnection,
         arrival: Arrival,
         pick: Pick,
         status: int,
         error: str,
-    ) -> web.Response:
+    ) -> None:
         self.publish_route(request, arrival, pick, status=status, outcome="failed")
-        return self.error_response(request, status, error)
+        _error(client, request, status, error)
 
 
-async def _read_body(request: web.BaseRequest) -> bytes:
-    """The whole request body, bounded by `client_max_size`; a client that waits for
-    "100 Continue" is told to go on (the node never sees the Expect header)."""
-    expects = request.headers.get("Expect", "").lower() == "100-continue"
-    if expects and request.version >= (1, 1):
-        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-    return await request.read()
+def _error(
+    client: ClientConnection, request: Request, status: int, error: str, extra: dict | None = None
+) -> None:
+    """An answer the balancer makes itself, as JSON."""
+    headers = lb_headers(request.method, NO_NODE) | JSON_TYPE | (extra or {})
+    client.respond(status, headers.items(), json.dumps({"error": error}).encode())
 
 
-async def _stream(
-    request: web.BaseRequest, upstream: Response, headers: CIMultiDict
-) -> web.StreamResponse:
-    """Relay a large or open-ended body chunk by chunk."""
-    response = web.StreamResponse(status=upstream.status, headers=headers)
-    if upstream.content_length is not None:
-        response.content_length = upstream.content_length
-    await response.prepare(request)
+def _broken(client: ClientConnection, request: Request) -> None:
+    """The node broke off its answer: a 502 if nothing was sent yet, else cut the client."""
+    if client.response_started:
+        client.abort()  # a truncated body must not look complete
+    else:
+        _error(client, request, 502, "the node broke off its response")
+
+
+async def _stream(client: ClientConnection, upstream: Response, headers) -> None:
+    """Relay a large or open-ended body piece by piece."""
+    client.start_response(upstream.status, headers, upstream.content_length)
     try:
         async for chunk in upstream.iter_chunks():
-            await response.write(chunk)
-        await response.write_eof()
+            await client.send(chunk)
+        client.end_response()
     except ConnectionResetError:
         pass  # the client went away; nothing left to tell it
-    return response
 
 
 # --- pure helpers ------------------------------------------------------------------
@@ -366,12 +373,23 @@ def _outcome(status: int, queued: bool) -> str:
     return "queued" if queued else "ok"
 
 
-def _key(request: web.BaseRequest) -> str:
+def _key(request: AnyRequest) -> str:
     """What a sticky algorithm hashes: the session cookie, else the client's address."""
-    return request.cookies.get(STICKY_COOKIE) or client_address(request)
+    return cookie(request.headers, STICKY_COOKIE) or client_address(request)
 
 
-def _where(request: web.BaseRequest) -> dict[str, str]:
+def cookie(headers: CIMultiDictProxy[str], name: str) -> str | None:
+    """One cookie's value from the Cookie headers (only the balancer's own sticky cookie is
+    looked up, so no full cookie parser is needed)."""
+    for header in headers.getall("Cookie", ()):
+        for pair in header.split(";"):
+            key, equals, value = pair.strip().partition("=")
+            if equals and key == name:
+                return value.strip('"')
+    return None
+
+
+def _where(request: AnyRequest) -> dict[str, str]:
     return {"path": request.path, "client": client_address(request)}
 
 

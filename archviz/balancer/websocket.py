@@ -14,7 +14,7 @@ from yarl import URL
 
 from archviz.balancer.algorithms import Pick
 from archviz.balancer.headers import forward_headers, lb_headers
-from archviz.balancer.proxy import Arrival, Proxy, Unreachable
+from archviz.balancer.proxy import NO_HEALTHY_NODE, Arrival, Proxy, Unreachable
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 # The handshake carries these itself; the client's values are for the balancer only.
@@ -50,7 +50,8 @@ async def proxy_websocket(
         return proxy.error_response(request, 400, "not a valid WebSocket handshake")
     pick = proxy.pick(request)
     if pick is None:
-        return proxy.no_backend(request, arrival)
+        proxy.no_backend(request, arrival)
+        return proxy.error_response(request, 503, NO_HEALTHY_NODE, {"Retry-After": "1"})
     try:
         pick, upstream = await _connect(proxy, request, pick, arrival)
     except Unreachable as unreachable:

@@ -1,7 +1,7 @@
 """The trace-event schema, defined once (mirrored in static/archviz/js/lib/protocol.js)."""
 
+import os
 import time
-import uuid
 from typing import Any, Literal, TypedDict
 
 SCHEMA_VERSION = 1
@@ -71,7 +71,8 @@ class InvalidEvent(ValueError):
 
 
 def new_trace_id() -> str:
-    return uuid.uuid4().hex[:16]
+    """16 random hex digits (a uuid4's first 16 cost four times as much to make)."""
+    return os.urandom(8).hex()
 
 
 def now_ms() -> float:
@@ -94,7 +95,7 @@ def make_event(
         raise InvalidEvent(f"unknown kind {kind!r}")
     return TraceEvent(
         v=SCHEMA_VERSION,
-        id=uuid.uuid4().hex[:16],
+        id=new_trace_id(),
         trace=trace or new_trace_id(),
         ts=now_ms(),
         kind=kind,

@@ -9,7 +9,8 @@ added latency. aiohttp's server still takes the WebSocket upgrades (see `_hand_o
   than 128 headers 431, a body over 1 MiB 413; each such answer closes its connection and
   no other connection notices.
 - "Expect: 100-continue" is answered here: the node never sees it.
-- An idle keep-alive connection is closed after `idle_timeout_s`.
+- A connection is closed when it has sent no complete request for `idle_timeout_s` since
+  it opened or had its last answer: an idle keep-alive, or a client that stalls mid-request.
 """
 
 import asyncio
@@ -166,7 +167,6 @@ class ClientConnection(asyncio.Protocol):
     # --- httptools' callbacks ------------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        self._cancel_idle_timer()
         self._head_bytes = 0
         self._url, self._url_length = [], 0
         self._headers, self._body, self._body_length = [], [], 0
@@ -202,6 +202,7 @@ class ClientConnection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         if self._parser.should_upgrade():
             return  # handed over to aiohttp's server once the parser stops
+        self._cancel_idle_timer()
         parser = self._parser
         request = Request(
             parser.get_method().decode("ascii", "replace"),

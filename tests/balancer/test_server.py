@@ -163,3 +163,16 @@ async def test_a_websocket_upgrade_is_handed_to_aiohttp_after_a_plain_request(se
         async with session.ws_connect(f"ws://{HOST}:{served}/ws") as ws:
             await ws.send_str("hello")
             assert (await ws.receive_str()) == "echo: hello"
+
+
+async def test_a_client_that_stalls_mid_request_is_closed_after_the_idle_timeout() -> None:
+    """A request head that never ends does not hold its connection for ever."""
+    server = Server(_echo, _websocket_echo, idle_timeout_s=0.3)
+    port = await server.listen(HOST, 0)
+    reader, writer = await asyncio.open_connection(HOST, port)
+    try:
+        writer.write(b"GET /never-finished HTTP/1.1\r\nHost: a\r\n")
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+    finally:
+        writer.close()
+        await server.shutdown(0.5)

@@ -1,8 +1,14 @@
 """Checking and picking TCP ports, with errors that name the setting to change."""
 
+import random
 import socket
+from pathlib import Path
 
 from django.core.management.base import CommandError
+
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_PICKS = 100  # random tries below the ephemeral range before asking the kernel
+_BELOW_EPHEMERAL = 20_000  # how far below the ephemeral range a port is picked
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -16,10 +22,28 @@ def port_is_free(host: str, port: int) -> bool:
 
 
 def free_port(host: str) -> int:
-    """A port nothing listens on right now (the kernel's choice)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    """A port nothing uses right now, picked below the kernel's ephemeral range.
+
+    A port from that range (what binding port 0 gives) may become the local end of some
+    outgoing connection before its process binds it, and the lab opens many connections:
+    the process then finds its port taken. Outside that range only another listener can
+    take it.
+    """
+    first = _first_ephemeral_port()
+    below = range(max(1024, first - _BELOW_EPHEMERAL), first)
+    for port in random.sample(below, min(_PICKS, len(below))):
+        if port_is_free(host, port):
+            return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # the kernel's choice
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def _first_ephemeral_port() -> int:
+    try:
+        return int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 def require_free(host: str, port: int, setting: str) -> None:

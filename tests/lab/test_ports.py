@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import pytest
 from django.core.management.base import CommandError
 
-from archviz.lab.ports import free_port, port_is_free, require_free
+from archviz.lab.ports import EPHEMERAL_RANGE, free_port, port_is_free, require_free
 
 HOST = "127.0.0.1"
 
@@ -33,6 +33,13 @@ def test_free_port_is_bindable():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, port))
         sock.listen()
+
+
+def test_free_port_is_below_the_ephemeral_range():
+    """Outgoing connections take their local ports from the ephemeral range, so a port
+    picked there could be taken before its server binds it."""
+    first_ephemeral = int(EPHEMERAL_RANGE.read_text().split()[0])
+    assert all(free_port(HOST) < first_ephemeral for _ in range(20))
 
 
 def test_require_free_names_port_and_setting(listening_port: int):

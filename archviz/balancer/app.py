@@ -27,6 +27,7 @@ from archviz.balancer.websocket import close_all, proxy_websocket
 from archviz.lab import keys
 from archviz.lab.child import freeze_startup_heap
 from archviz.lab.control import AlgorithmCommand, listen_for_commands
+from archviz.lab.origins import registered_dashboard_origins
 from archviz.lab.registry import Metrics, now_ms
 from archviz.node.runtime import rss_bytes
 from archviz.trace.emitter import Emitter
@@ -37,6 +38,7 @@ DEFAULT_ALGORITHM = "round_robin"
 CONNECTION_LIMIT = 512  # pooled connections to all backends together
 SHUTDOWN_GRACE_S = 1.0
 METRICS_WAIT_S = 0.25
+DASHBOARDS_REFRESH_S = 1.0
 
 
 class CannotListen(Exception):
@@ -175,10 +177,19 @@ class LoadBalancer:
         return [
             asyncio.create_task(refresh_forever(self.pool, self.redis), name="lb-registry"),
             asyncio.create_task(checker.run_forever(), name="lb-health"),
+            asyncio.create_task(self._follow_dashboards(), name="lb-dashboards"),
             asyncio.create_task(
                 listen_for_commands(self.id, "lb.", self.on_command), name="lb-control"
             ),
         ]
+
+    async def _follow_dashboards(self) -> None:
+        """Keep the dashboards' origins current; while Redis is away, keep the last ones."""
+        while True:
+            with contextlib.suppress(redis.RedisError):
+                origins = await asyncio.to_thread(registered_dashboard_origins, self.redis)
+                self.proxy.dashboard_origins = origins
+            await asyncio.sleep(DASHBOARDS_REFRESH_S)
 
     async def _shut_down(self, tasks: list[asyncio.Task]) -> None:
         for task in tasks:

@@ -9,6 +9,8 @@ from typing import Protocol
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from archviz.lab.origins import cors_headers
+
 NODE_HEADER = "X-Archviz-Node"
 ALLOW_ORIGIN = "Access-Control-Allow-Origin"
 NO_NODE = "none"  # the node header of a response the balancer made itself
@@ -87,6 +89,16 @@ def lb_headers(method: str, node: str, *, cors: bool = True) -> dict[str, str]:
         # A learner's tab on the dashboard's origin may read which node answered.
         return {NODE_HEADER: node, **_CORS}
     return {NODE_HEADER: node}
+
+
+def own_answer_headers(request: ClientRequest, dashboards: frozenset[str]) -> dict[str, str]:
+    """The headers of an answer the balancer makes itself (503, 502, 504): a dashboard page
+    calling with credentials may read it when it names the page's exact origin (the sessions
+    demo's cart); any other page gets `*`, for reads."""
+    origin = request.headers.get("Origin")
+    if origin is not None and origin in dashboards:
+        return {NODE_HEADER: NO_NODE} | cors_headers(origin, dashboards)
+    return lb_headers(request.method, NO_NODE)
 
 
 def response_headers(upstream: Headers, method: str, node: str) -> CIMultiDict[str]:

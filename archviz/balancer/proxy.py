@@ -23,6 +23,7 @@ from archviz.balancer.headers import (
     client_address,
     forward_headers,
     lb_headers,
+    own_answer_headers,
     response_headers,
 )
 from archviz.balancer.health import Transition
@@ -99,6 +100,9 @@ class Proxy:
         self.balancer: Balancer = make_balancer(algorithm)
         self.requests_total = 0
         self.no_backend_total = 0
+        # The dashboards' origins, whose pages may read the balancer's own answers with
+        # credentials (kept current by the LoadBalancer).
+        self.dashboard_origins: frozenset[str] = frozenset()
         self.open_websockets: set[tuple[web.WebSocketResponse, aiohttp.ClientWebSocketResponse]]
         self.open_websockets = set()
 
@@ -222,7 +226,7 @@ class Proxy:
         pick = self.pick(request)
         if pick is None:
             self.no_backend(request, arrival)
-            _error(client, request, 503, NO_HEALTHY_NODE, {"Retry-After": "1"})
+            self._error(client, request, 503, NO_HEALTHY_NODE, {"Retry-After": "1"})
             return
         tried: list[str] = []
         while True:
@@ -293,7 +297,7 @@ class Proxy:
             served = True
         except (BrokenResponse, TimeoutError) as exc:
             log.info("lb: %s failed mid-response: %s", node, _describe(exc))
-            _broken(client, request)
+            self._broken(client, request)
         finally:
             upstream.release()
             status = upstream.status if served else 502
@@ -312,23 +316,26 @@ class Proxy:
         error: str,
     ) -> None:
         self.publish_route(request, arrival, pick, status=status, outcome="failed")
-        _error(client, request, status, error)
+        self._error(client, request, status, error)
 
+    def _error(
+        self,
+        client: ClientConnection,
+        request: Request,
+        status: int,
+        error: str,
+        extra: dict | None = None,
+    ) -> None:
+        """An answer the balancer makes itself, as JSON."""
+        headers = own_answer_headers(request, self.dashboard_origins) | JSON_TYPE | (extra or {})
+        client.respond(status, headers.items(), json.dumps({"error": error}).encode())
 
-def _error(
-    client: ClientConnection, request: Request, status: int, error: str, extra: dict | None = None
-) -> None:
-    """An answer the balancer makes itself, as JSON."""
-    headers = lb_headers(request.method, NO_NODE) | JSON_TYPE | (extra or {})
-    client.respond(status, headers.items(), json.dumps({"error": error}).encode())
-
-
-def _broken(client: ClientConnection, request: Request) -> None:
-    """The node broke off its answer: a 502 if nothing was sent yet, else cut the client."""
-    if client.response_started:
-        client.abort()  # a truncated body must not look complete
-    else:
-        _error(client, request, 502, "the node broke off its response")
+    def _broken(self, client: ClientConnection, request: Request) -> None:
+        """The node broke off its answer: a 502 if nothing was sent yet, else cut the client."""
+        if client.response_started:
+            client.abort()  # a truncated body must not look complete
+        else:
+            self._error(client, request, 502, "the node broke off its response")
 
 
 async def _stream(client: ClientConnection, upstream: Response, headers) -> None:

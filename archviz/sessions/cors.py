@@ -6,36 +6,11 @@ browser reads an answer only if it names the page's exact origin and allows cred
 so the node answers CORS itself, for the dashboard's origins only.
 """
 
-from collections.abc import Iterable
+from archviz.lab.origins import cors_headers
 
-NODE_HEADER = "X-Archviz-Node"
 ALLOWED_METHODS = "GET, POST, OPTIONS"
 ALLOWED_HEADERS = "Content-Type"
 PREFLIGHT_MAX_AGE_S = 600
-
-
-def dashboard_origins(hosts: Iterable[str], ports: Iterable[int]) -> frozenset[str]:
-    """Every origin a dashboard page can have: each host name it answers to, on each port."""
-    names = [h for h in hosts if h and h != "*" and not h.startswith(".")]
-    origins = set()
-    for port in ports:
-        for host in names:
-            origins.add(f"http://{host}:{port}")
-            if port == 80:  # a browser leaves the default port out of the Origin header
-                origins.add(f"http://{host}")
-    return frozenset(origins)
-
-
-def cors_headers(origin: str | None, allowed: frozenset[str]) -> dict[str, str]:
-    """The CORS headers of an answer to `origin`: its exact name, or none for a stranger."""
-    headers = {"Vary": "Origin"}  # the answer differs by origin: caches must not share it
-    if origin and origin in allowed:
-        headers |= {
-            "Access-Control-Allow-Origin": origin,
-            "Access-Control-Allow-Credentials": "true",
-            "Access-Control-Expose-Headers": NODE_HEADER,
-        }
-    return headers
 
 
 def preflight_headers(origin: str | None, allowed: frozenset[str]) -> dict[str, str]:

@@ -8,11 +8,10 @@ import asyncio
 import threading
 
 import redis
-from django.conf import settings
 
-from archviz.lab import keys, registry
+from archviz.lab import keys
 from archviz.lab.control import SessionModeCommand, listen_for_commands
-from archviz.sessions.cors import dashboard_origins
+from archviz.lab.origins import registered_dashboard_origins
 from archviz.sessions.modes import DEFAULT_MODE, MODES, Mode, stored_mode
 
 
@@ -31,8 +30,7 @@ class ModeFollower:
     def refresh(self, client: redis.Redis) -> None:
         """Read the stored mode and the registered dashboards (called on each heartbeat)."""
         self.mode_name = stored_mode(client.get(keys.SESSION_MODE))
-        ports = [r.port for r in registry.registered(client, "dashboard")]
-        self.origins = dashboard_origins([*settings.ALLOWED_HOSTS, settings.ARCHVIZ_HOST], ports)
+        self.origins = registered_dashboard_origins(client)
 
     async def on_command(self, command: SessionModeCommand) -> None:
         self.mode_name = command["mode"]

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import redis
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from archviz.lab.origins import cors_headers
 from archviz.node.runtime import get_runtime
 from archviz.sessions.cart import (
     CART_KEY,
@@ -19,7 +20,7 @@ from archviz.sessions.cart import (
     fingerprint,
 )
 from archviz.sessions.cart import parse_item as parse_item_body
-from archviz.sessions.cors import cors_headers, preflight_headers, write_refusal
+from archviz.sessions.cors import preflight_headers, write_refusal
 from archviz.sessions.follower import get_follower
 from archviz.sessions.modes import Mode, where
 from archviz.sessions.stores import CART_TTL_S, Read, read_cart, write_cart

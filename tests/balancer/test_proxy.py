@@ -11,6 +11,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 import pytest
@@ -27,6 +28,7 @@ from tests.balancer.conftest import (
     BalancerLab,
     eventually,
     get,
+    keep_registered,
     pubsub_events,
     raw_exchange,
     served_by,
@@ -347,6 +349,29 @@ def test_no_healthy_node_is_a_503_with_retry_after(lone_lab: BalancerLab) -> Non
     assert status == 503 and json.loads(body) == {"error": "no healthy backend"}
     assert headers["Retry-After"] == "1" and headers[NODE] == "none"
     assert reject["ok"] is False and reject["detail"]["path"] == "/work"
+
+
+async def test_a_dashboard_page_may_read_the_balancers_own_answers(lone_lab: BalancerLab) -> None:
+    """The sessions page calls through the balancer with credentials: its own 503 names the
+    page's exact origin and allows credentials; a stranger's page gets only `*`."""
+    port = free_port(HOST)
+    dashboard = Registration(f"dashboard-{port}", "dashboard", os.getpid(), HOST, port, now_ms())
+    registering = asyncio.create_task(keep_registered(lone_lab, dashboard))
+    page = f"http://127.0.0.1:{port}"
+
+    def readable() -> Any:
+        _, headers, _ = get(lone_lab.url + "/cart/", {"Origin": page})
+        return headers if headers.get("Access-Control-Allow-Origin") == page else None
+
+    try:
+        headers = await eventually(readable, "the balancer's 503 naming the dashboard's origin")
+    finally:
+        registering.cancel()
+        registry.deregister(lone_lab.redis, "dashboard", dashboard.id)
+    assert headers["Access-Control-Allow-Credentials"] == "true" and headers[NODE] == "none"
+    status, stranger, _ = get(lone_lab.url + "/cart/", {"Origin": "http://elsewhere.example"})
+    assert status == 503 and stranger["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in stranger
 
 
 def test_nodes_that_refuse_connections_get_one_retry_then_are_ejected(

@@ -56,11 +56,14 @@ def _receive_batches(pubsub: redis.client.PubSub, count: int, deadline_s: float 
 
 
 def _logged_events(client: redis.Redis, count: int, deadline_s: float = 10.0) -> list:
-    """The replay stream's events, once it holds `count` of them (or the deadline passed)."""
+    """This emitter's events in the replay stream, once it holds `count` of them (or the
+    deadline passed). Only its own: the session Redis is shared, and a process another test
+    started may still flush what it buffered as it exits."""
     deadline = time.monotonic() + deadline_s
     logged: list = []
     while len(logged) < count and time.monotonic() < deadline:
-        logged = [e for _id, f in client.xrange(keys.TRACE_LOG) for e in json.loads(f[b"batch"])]
+        batches = [json.loads(fields[b"batch"]) for _id, fields in client.xrange(keys.TRACE_LOG)]
+        logged = [event for batch in batches for event in batch if event["src"] == SOURCE]
         time.sleep(0.01)
     return logged
 

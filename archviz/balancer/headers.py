@@ -38,9 +38,11 @@ Headers = CIMultiDictProxy[str] | CIMultiDict[str]
 
 
 class ClientRequest(Protocol):
-    """What these functions read of a request: aiohttp's and the balancer's own both have it."""
+    """What the balancer reads of a client's request: aiohttp's (the WebSocket path) and the
+    balancer's own (the HTTP path) both have it."""
 
     method: str
+    path: str
     headers: Headers
     remote: str | None
     host: str

@@ -20,6 +20,7 @@ from archviz.balancer.algorithms import Balancer, Pick, make_balancer
 from archviz.balancer.backends import BackendPool
 from archviz.balancer.headers import (
     NO_NODE,
+    ClientRequest,
     client_address,
     forward_headers,
     lb_headers,
@@ -46,14 +47,13 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 QUEUED_HEADER = "X-Archviz-Queued"
 NO_HEALTHY_NODE = "no healthy backend"
 JSON_TYPE = {"Content-Type": "application/json; charset=utf-8"}
-# aiohttp's request on the WebSocket path, the balancer's own on the HTTP path: both have
-# the method, headers, path and remote address the routing looks at.
-AnyRequest = web.BaseRequest | Request
 READ_WHOLE_BODY = 64 * 1024  # smaller answers are read whole, to see if the node queued it
 # Failures before any answer came: the connection was refused, closed or reset (a SIGKILLed
 # node resets the keep-alive connections the pool still holds). An idempotent request may
 # be tried once more on another node.
 CONNECT_ERRORS = (ConnectFailed, Disconnected)
+# No connection could be opened at all (HTTP path, WebSocket path): the node is ejected.
+REFUSED = (ConnectFailed, aiohttp.ClientConnectorError)
 
 
 class Unreachable(Exception):
@@ -123,7 +123,7 @@ class Proxy:
 
     # --- routing -----------------------------------------------------------------
 
-    def pick(self, request: AnyRequest, *, exclude: Iterable[str] = ()) -> Pick | None:
+    def pick(self, request: ClientRequest, *, exclude: Iterable[str] = ()) -> Pick | None:
         """The node for this request, or None when no healthy node is left."""
         now = time.monotonic()
         backends = self.pool.available(now, exclude=exclude)
@@ -136,18 +136,16 @@ class Proxy:
 
     def connect_failed(
         self,
-        request: AnyRequest,
+        request: ClientRequest,
         tried: list[str],
         exc: Exception,
         arrival: Arrival,
-        *,
-        refused: bool,
     ) -> Pick:
-        """Note that the last of `tried` failed before answering (`refused`: no connection
-        could be opened at all, which ejects it); the node for the one retry an idempotent
-        request gets, or raise Unreachable."""
+        """Note that the last of `tried` failed before answering (one that could not even be
+        connected to is ejected); the node for the one retry an idempotent request gets, or
+        raise Unreachable."""
         node = tried[-1]
-        if refused:
+        if isinstance(exc, REFUSED):
             self.health_changed(self.pool.record_connect_failure(node, time.monotonic()))
         retry = None
         if request.method in IDEMPOTENT and len(tried) == 1:
@@ -182,7 +180,7 @@ class Proxy:
             },
         )
 
-    def no_backend(self, request: AnyRequest, arrival: Arrival) -> None:
+    def no_backend(self, request: ClientRequest, arrival: Arrival) -> None:
         """Count and trace a request that found no healthy node; the caller answers 503."""
         self.no_backend_total += 1
         self.emitter.emit(
@@ -203,7 +201,7 @@ class Proxy:
         return web.json_response({"error": error}, status=status, headers=headers)
 
     def publish_route(
-        self, request: AnyRequest, arrival: Arrival, pick: Pick, *, status: int, outcome: str
+        self, request: ClientRequest, arrival: Arrival, pick: Pick, *, status: int, outcome: str
     ) -> None:
         """The request's one `lb.route` event: where it went, why, and how it went."""
         event = make_event(
@@ -238,9 +236,8 @@ class Proxy:
                 upstream = await self._send(request, node)
             except CONNECT_ERRORS as exc:
                 self.pool.finished(node, ok=False)
-                refused = isinstance(exc, ConnectFailed)
                 try:
-                    pick = self.connect_failed(request, tried, exc, arrival, refused=refused)
+                    pick = self.connect_failed(request, tried, exc, arrival)
                 except Unreachable as unreachable:
                     self._failed(request, client, arrival, pick, 502, str(unreachable))
                     return
@@ -379,7 +376,7 @@ def _outcome(status: int, queued: bool) -> str:
     return "queued" if queued else "ok"
 
 
-def _key(request: AnyRequest) -> str:
+def _key(request: ClientRequest) -> str:
     """What a sticky algorithm hashes: the session cookie, else the client's address."""
     return cookie(request.headers, STICKY_COOKIE) or client_address(request)
 
@@ -395,7 +392,7 @@ def cookie(headers: CIMultiDictProxy[str], name: str) -> str | None:
     return None
 
 
-def _where(request: AnyRequest) -> dict[str, str]:
+def _where(request: ClientRequest) -> dict[str, str]:
     return {"path": request.path, "client": client_address(request)}
 
 

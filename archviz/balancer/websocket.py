@@ -90,8 +90,7 @@ async def _connect(
                 max_msg_size=MAX_MESSAGE_BYTES,
             )
         except CONNECT_ERRORS as exc:
-            refused = isinstance(exc, aiohttp.ClientConnectorError)
-            pick = proxy.connect_failed(request, tried, exc, arrival, refused=refused)
+            pick = proxy.connect_failed(request, tried, exc, arrival)
             continue
         return pick, upstream
 

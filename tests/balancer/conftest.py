@@ -326,10 +326,21 @@ async def _echo(request: web.Request) -> web.Response:
     return web.json_response({"headers": list(request.headers.items())})
 
 
-async def keep_registered(lab: BalancerLab, registration: Registration) -> None:
+async def _keep_registered(lab: BalancerLab, registration: Registration) -> None:
     while True:
         registry.register(lab.redis, registration)
         await asyncio.sleep(0.5)
+
+
+@contextlib.asynccontextmanager
+async def registered(lab: BalancerLab, registration: Registration) -> AsyncIterator[None]:
+    """Keep `registration` in the lab's registry, as its heartbeat would, inside the block."""
+    refreshing = asyncio.create_task(_keep_registered(lab, registration))
+    try:
+        yield
+    finally:
+        refreshing.cancel()
+        registry.deregister(lab.redis, registration.kind, registration.id)
 
 
 @pytest.fixture
@@ -344,13 +355,11 @@ async def echo_backend(lone_lab: BalancerLab) -> AsyncIterator[str]:
     await web.TCPSite(runner, HOST, port).start()
     # A new id each time: the balancer's last metrics may still show the previous one.
     echo = Registration(f"echo-{port}", "node", os.getpid(), HOST, port, now_ms())
-    registering = asyncio.create_task(keep_registered(lone_lab, echo))
     try:
-        await eventually(lambda: echo.id in lone_lab.backends(), "the echo backend in the pool")
-        yield echo.id
+        async with registered(lone_lab, echo):
+            await eventually(lambda: echo.id in lone_lab.backends(), "the echo backend in the pool")
+            yield echo.id
     finally:
-        registering.cancel()
-        registry.deregister(lone_lab.redis, "node", echo.id)
         await runner.cleanup()
 
 
@@ -371,11 +380,9 @@ async def resetting_backend(lone_lab: BalancerLab) -> AsyncIterator[str]:
     server = await asyncio.start_server(_reset_after_request, HOST, 0)
     port = server.sockets[0].getsockname()[1]
     resetting = Registration(f"reset-{port}", "node", os.getpid(), HOST, port, now_ms())
-    registering = asyncio.create_task(keep_registered(lone_lab, resetting))
     try:
-        await eventually(lambda: resetting.id in lone_lab.backends(), "the resetting node")
-        yield resetting.id
+        async with registered(lone_lab, resetting):
+            await eventually(lambda: resetting.id in lone_lab.backends(), "the resetting node")
+            yield resetting.id
     finally:
-        registering.cancel()
-        registry.deregister(lone_lab.redis, "node", resetting.id)
         server.close()

@@ -28,9 +28,9 @@ from tests.balancer.conftest import (
     BalancerLab,
     eventually,
     get,
-    keep_registered,
     pubsub_events,
     raw_exchange,
+    registered,
     served_by,
     status_of,
     sticky,
@@ -356,18 +356,14 @@ async def test_a_dashboard_page_may_read_the_balancers_own_answers(lone_lab: Bal
     page's exact origin and allows credentials; a stranger's page gets only `*`."""
     port = free_port(HOST)
     dashboard = Registration(f"dashboard-{port}", "dashboard", os.getpid(), HOST, port, now_ms())
-    registering = asyncio.create_task(keep_registered(lone_lab, dashboard))
     page = f"http://127.0.0.1:{port}"
 
     def readable() -> Any:
         _, headers, _ = get(lone_lab.url + "/cart/", {"Origin": page})
         return headers if headers.get("Access-Control-Allow-Origin") == page else None
 
-    try:
+    async with registered(lone_lab, dashboard):
         headers = await eventually(readable, "the balancer's 503 naming the dashboard's origin")
-    finally:
-        registering.cancel()
-        registry.deregister(lone_lab.redis, "dashboard", dashboard.id)
     assert headers["Access-Control-Allow-Credentials"] == "true" and headers[NODE] == "none"
     status, stranger, _ = get(lone_lab.url + "/cart/", {"Origin": "http://elsewhere.example"})
     assert status == 503 and stranger["Access-Control-Allow-Origin"] == "*"

@@ -40,8 +40,12 @@ INSTALLED_APPS = [
     "channels",
     "archviz.lab",
     "archviz.dashboard",
-    "archviz.queue",
+    "archviz.node",
+    "archviz.balancer",
+    "archviz.traffic",
+    "archviz.sessions",
     "archviz.chat",
+    "archviz.queue",
 ]
 
 MIDDLEWARE = [
@@ -60,7 +64,7 @@ ASGI_APPLICATION = "archviz.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -161,7 +165,7 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         # archviz.sessions.stores connects to the lab's Redis (REDIS_URL) when first used.
         "LOCATION": ARCHVIZ_REDIS_URL or "",
-        "KEY_PREFIX": "archviz:sessions",  # archviz.lab.keys.SESSIONS_CACHE_PREFIX
+        "KEY_PREFIX": "archviz:sessions",  # archviz.sessions.keys.CACHE_PREFIX
         "OPTIONS": {"socket_timeout": 1.0, "socket_connect_timeout": 1.0},
     },
 }

@@ -10,4 +10,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("favicon.ico", RedirectView.as_view(url=static("archviz/favicon.svg"))),
     path("", include("archviz.dashboard.urls")),
+    path("", include("archviz.balancer.urls")),
+    path("", include("archviz.sessions.urls")),
+    path("", include("archviz.chat.urls")),
+    path("", include("archviz.queue.urls")),
 ]

@@ -8,9 +8,9 @@ import time
 
 import redis
 
-from archviz.lab import keys
+from archviz.core import keys
+from archviz.core.ports import free_port
 from archviz.lab.embedded_redis import EmbeddedRedis
-from archviz.lab.ports import free_port
 from bench.common import ROOT
 
 

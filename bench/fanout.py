@@ -191,7 +191,7 @@ def _step_figures(step: dict, records: list) -> dict:
 
 
 def _spawn_baseline(redis_url: str) -> tuple[list[subprocess.Popen], list[int]]:
-    from archviz.lab.ports import free_port
+    from archviz.core.ports import free_port
 
     ports = [free_port("127.0.0.1") for _ in range(NODES)]
     processes = [
@@ -348,11 +348,11 @@ async def _talk(client, counts: dict) -> None:
 def _chaos_figures(clients, first_seq: dict, kills: list, cluster) -> dict:
     import redis
 
-    from archviz.lab import keys
+    from archviz.chat import keys as chat_keys
 
     client = redis.Redis.from_url(cluster.redis.url)
     last = {
-        f"chaos-{r}": int(client.get(keys.chat_seq(f"chaos-{r}")) or 0) for r in range(CHAOS_ROOMS)
+        f"chaos-{r}": int(client.get(chat_keys.seq(f"chaos-{r}")) or 0) for r in range(CHAOS_ROOMS)
     }
     lost = dups = 0
     gaps = []
@@ -365,7 +365,7 @@ def _chaos_figures(clients, first_seq: dict, kills: list, cluster) -> dict:
             gaps.append((min(reopened) if reopened else float("inf")) - closed_at)
     ledger = {}
     for r in range(CHAOS_ROOMS):
-        for k, v in client.hgetall(keys.chat_ledger(f"chaos-{r}")).items():
+        for k, v in client.hgetall(chat_keys.ledger(f"chaos-{r}")).items():
             ledger[k.decode()] = ledger.get(k.decode(), 0) + int(v)
     worst = max(gaps, default=0.0)
     codes: dict = {}

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import aiohttp
 
-from archviz.lab import keys
+from archviz.core import keys
 from bench.cluster import Cluster
 from bench.common import median, percentile, report
 
@@ -258,7 +258,7 @@ def main() -> None:
             print("nginx is not installed (apt-get install nginx): skipping the nginx leg")
             summary |= measure_latency(legs, cluster.processes["lb"].pid)
         else:
-            from archviz.lab.ports import free_port
+            from archviz.core.ports import free_port
 
             with Nginx(node_ports, free_port("127.0.0.1")) as nginx:
                 url = f"http://127.0.0.1:{nginx.port}"

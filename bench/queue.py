@@ -21,8 +21,9 @@ import time
 
 import redis
 
-from archviz.lab import keys
+from archviz.core import keys
 from archviz.lab.embedded_redis import EmbeddedRedis
+from archviz.queue import keys as queue_keys
 from archviz.queue import streams
 from bench.common import ROOT, median, report
 
@@ -86,7 +87,7 @@ def wait_until(condition, what: str, timeout: float = 120, poll_s: float = 0.01)
 
 
 def acked(client: redis.Redis) -> int:
-    return int(client.hget(keys.QUEUE_STATS, "acked") or 0)
+    return int(client.hget(queue_keys.STATS, "acked") or 0)
 
 
 def archviz_round(client: redis.Redis, jobs: int) -> float:
@@ -180,7 +181,7 @@ def chaos(url: str, client: redis.Redis, jobs: int, work_ms: float, kill_every_s
 
 
 def _all_done(client: redis.Redis, jobs: int) -> bool:
-    stats = {k.decode(): int(v) for k, v in client.hgetall(keys.QUEUE_STATS).items()}
+    stats = {k.decode(): int(v) for k, v in client.hgetall(queue_keys.STATS).items()}
     return stats.get("acked", 0) + stats.get("dead", 0) >= jobs
 
 
@@ -189,9 +190,9 @@ def _chaos_summary(client: redis.Redis, ids: list[str], kills: int, elapsed: flo
     for offset in range(0, len(ids), 1000):
         chunk = ids[offset : offset + 1000]
         done += sum(streams.done_marks(client, chunk))
-    stats = {k.decode(): int(v) for k, v in client.hgetall(keys.QUEUE_STATS).items()}
+    stats = {k.decode(): int(v) for k, v in client.hgetall(queue_keys.STATS).items()}
     dead = stats.get("dead", 0)
-    pending = client.xpending(keys.QUEUE_STREAM, keys.QUEUE_GROUP)["pending"]
+    pending = client.xpending(queue_keys.STREAM, queue_keys.GROUP)["pending"]
     summary = {
         "jobs": len(ids),
         "kills": kills,

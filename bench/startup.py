@@ -37,7 +37,7 @@ def _get_state(url: str) -> dict | None:
 
 
 def _start_lab(var_dir: str) -> tuple[subprocess.Popen, str]:
-    from archviz.lab.ports import free_port
+    from archviz.core.ports import free_port
 
     port = free_port("127.0.0.1")
     env = os.environ | {"ARCHVIZ_VAR_DIR": var_dir, "ARCHVIZ_DASHBOARD_PORT": str(port),
@@ -76,8 +76,8 @@ def cold_start_s(var_dir: str) -> float:
 
 def bare_daphne_start_s() -> float:
     """Seconds from spawning `manage.py dashboard` (no lab) until it answers HTTP."""
+    from archviz.core.ports import free_port
     from archviz.lab.embedded_redis import EmbeddedRedis
-    from archviz.lab.ports import free_port
 
     server = EmbeddedRedis().start()
     port = free_port("127.0.0.1")

@@ -8,8 +8,8 @@ import pytest
 import redis
 from django.conf import settings
 
+from archviz.core.redis_conn import sync_client
 from archviz.lab.embedded_redis import EmbeddedRedis
-from archviz.lab.redis_conn import sync_client
 from archviz.trace import emitter
 from tests.running_lab import RunningLab
 
@@ -40,7 +40,7 @@ def redis_client(redis_url: str) -> redis.Redis:
 @pytest.fixture
 def dashboard_emitter(redis_url: str) -> emitter.Emitter:
     """This process speaks as the dashboard, as `manage.py dashboard` would."""
-    return emitter.configure("dashboard")
+    return emitter.configure("dashboard", sync_client)
 
 
 def chromium_path() -> str | None:

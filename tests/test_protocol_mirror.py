@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from archviz import close_codes
+from archviz.core import close_codes
 from archviz.trace.events import KINDS
 
 PROTOCOL_JS = Path(__file__).resolve().parent.parent / "static/archviz/js/lib/protocol.js"

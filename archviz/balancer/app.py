@@ -18,18 +18,22 @@ import aiohttp
 import redis
 from aiohttp import web
 
+from archviz.balancer import keys as balancer_keys
 from archviz.balancer.algorithms import NAMES, make_balancer
 from archviz.balancer.backends import BackendPool, HealthChecker, read_nodes, refresh_forever
+from archviz.balancer.control import AlgorithmCommand
+from archviz.balancer.headers import wants_websocket
 from archviz.balancer.health import HealthPolicy
-from archviz.balancer.proxy import Proxy, wants_websocket
-from archviz.balancer.server import KEEPALIVE_TIMEOUT_S, ClientConnection, Request, Server
+from archviz.balancer.listener import Server
+from archviz.balancer.proxy import Proxy
+from archviz.balancer.request import Request
+from archviz.balancer.server import KEEPALIVE_TIMEOUT_S, ClientConnection
 from archviz.balancer.websocket import close_all, proxy_websocket
-from archviz.lab import keys
-from archviz.lab.child import freeze_startup_heap
-from archviz.lab.control import AlgorithmCommand, listen_for_commands
-from archviz.lab.origins import registered_dashboard_origins
-from archviz.lab.registry import Metrics, now_ms
-from archviz.node.runtime import rss_bytes
+from archviz.core.control import listen_for_commands
+from archviz.core.metrics import rss_bytes
+from archviz.core.origins import registered_dashboard_origins
+from archviz.core.registry import Metrics, now_ms
+from archviz.core.runner import freeze_startup_heap
 from archviz.trace.emitter import Emitter
 
 log = logging.getLogger(__name__)
@@ -73,7 +77,7 @@ def run(main: Coroutine[Any, Any, None]) -> None:
 def stored_algorithm(client: redis.Redis) -> str:
     """The algorithm kept in Redis, so that a restarted balancer carries on with it."""
     try:
-        raw = client.get(keys.LB_ALGORITHM)
+        raw = client.get(balancer_keys.ALGORITHM)
     except redis.RedisError as exc:
         log.warning("lb: cannot read the stored algorithm, using %s: %s", DEFAULT_ALGORITHM, exc)
         return DEFAULT_ALGORITHM
@@ -216,7 +220,7 @@ class LoadBalancer:
             detail={"from": previous, "to": self.algorithm, "by": command["by"]},
         )
         try:
-            await asyncio.to_thread(self.redis.set, keys.LB_ALGORITHM, self.algorithm)
+            await asyncio.to_thread(self.redis.set, balancer_keys.ALGORITHM, self.algorithm)
         except redis.RedisError as exc:
             log.warning("lb: could not store the algorithm: %s", exc)
 

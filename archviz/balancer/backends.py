@@ -16,8 +16,8 @@ import redis
 
 from archviz.balancer.algorithms import Backend, BackendStats, EwmaTracker
 from archviz.balancer.health import HealthPolicy, HealthTable, Transition
-from archviz.lab import keys, registry
-from archviz.lab.registry import Registration
+from archviz.core import keys, registry
+from archviz.core.registry import Registration
 
 log = logging.getLogger(__name__)
 

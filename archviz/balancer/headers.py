@@ -4,16 +4,18 @@ Pure functions over header multidicts, so both the HTTP path (the balancer's own
 and the WebSocket path (aiohttp's) treat headers the same way.
 """
 
+import json
 from collections.abc import Iterable
 from typing import Protocol
 
+from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from archviz.lab.origins import cors_headers
+from archviz.core.http import NO_NODE, NODE_HEADER
+from archviz.core.origins import cors_headers
 
-NODE_HEADER = "X-Archviz-Node"
 ALLOW_ORIGIN = "Access-Control-Allow-Origin"
-NO_NODE = "none"  # the node header of a response the balancer made itself
+QUEUED_HEADER = "X-Archviz-Queued"  # a node's word that the request waited in its queue
 # RFC 9110 §7.6.1: meaningful for one connection only, never forwarded.
 HOP_BY_HOP = frozenset(
     {
@@ -110,3 +112,33 @@ def response_headers(upstream: Headers, method: str, node: str) -> CIMultiDict[s
     # "*") keeps its answer.
     headers.update(lb_headers(method, node, cors=ALLOW_ORIGIN not in upstream))
     return headers
+
+
+def wants_websocket(request: web.BaseRequest) -> bool:
+    upgrade = request.headers.get("Upgrade", "").lower()
+    return request.method == "GET" and upgrade == "websocket"
+
+
+def was_queued(headers: CIMultiDictProxy[str], body: bytes, content_type: str) -> bool:
+    """Whether the node says the request waited in its queue: its X-Archviz-Queued header,
+    or else the "queued" field of its JSON answer."""
+    if (flag := headers.get(QUEUED_HEADER)) is not None:
+        return flag.strip().lower() in ("1", "true", "yes")
+    if content_type != "application/json" or b'"queued"' not in body:
+        return False
+    try:
+        answer = json.loads(body.decode())
+    except ValueError:
+        return False
+    return isinstance(answer, dict) and answer.get("queued") is True
+
+
+def cookie(headers: CIMultiDictProxy[str], name: str) -> str | None:
+    """One cookie's value from the Cookie headers (only the balancer's own sticky cookie is
+    looked up, so no full cookie parser is needed)."""
+    for header in headers.getall("Cookie", ()):
+        for pair in header.split(";"):
+            key, equals, value = pair.strip().partition("=")
+            if equals and key == name:
+                return value.strip('"')
+    return None

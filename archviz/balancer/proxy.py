@@ -14,7 +14,6 @@ from collections.abc import Iterable
 
 import aiohttp
 from aiohttp import web
-from multidict import CIMultiDictProxy
 
 from archviz.balancer.algorithms import Balancer, Pick, make_balancer
 from archviz.balancer.backends import BackendPool
@@ -22,13 +21,16 @@ from archviz.balancer.headers import (
     NO_NODE,
     ClientRequest,
     client_address,
+    cookie,
     forward_headers,
     lb_headers,
     own_answer_headers,
     response_headers,
+    was_queued,
 )
 from archviz.balancer.health import Transition
-from archviz.balancer.server import ClientConnection, Request
+from archviz.balancer.request import Request
+from archviz.balancer.server import ClientConnection
 from archviz.balancer.upstream import (
     BrokenResponse,
     ConnectFailed,
@@ -44,7 +46,6 @@ log = logging.getLogger(__name__)
 
 STICKY_COOKIE = "archviz_sticky"
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-QUEUED_HEADER = "X-Archviz-Queued"
 NO_HEALTHY_NODE = "no healthy backend"
 JSON_TYPE = {"Content-Type": "application/json; charset=utf-8"}
 READ_WHOLE_BODY = 64 * 1024  # smaller answers are read whole, to see if the node queued it
@@ -349,25 +350,6 @@ async def _stream(client: ClientConnection, upstream: Response, headers) -> None
 # --- pure helpers ------------------------------------------------------------------
 
 
-def wants_websocket(request: web.BaseRequest) -> bool:
-    upgrade = request.headers.get("Upgrade", "").lower()
-    return request.method == "GET" and upgrade == "websocket"
-
-
-def was_queued(headers: CIMultiDictProxy[str], body: bytes, content_type: str) -> bool:
-    """Whether the node says the request waited in its queue: its X-Archviz-Queued header,
-    or else the "queued" field of its JSON answer."""
-    if (flag := headers.get(QUEUED_HEADER)) is not None:
-        return flag.strip().lower() in ("1", "true", "yes")
-    if content_type != "application/json" or b'"queued"' not in body:
-        return False
-    try:
-        answer = json.loads(body.decode())
-    except ValueError:
-        return False
-    return isinstance(answer, dict) and answer.get("queued") is True
-
-
 def _outcome(status: int, queued: bool) -> str:
     if status == 503:
         return "rejected"  # the node is at capacity
@@ -379,17 +361,6 @@ def _outcome(status: int, queued: bool) -> str:
 def _key(request: ClientRequest) -> str:
     """What a sticky algorithm hashes: the session cookie, else the client's address."""
     return cookie(request.headers, STICKY_COOKIE) or client_address(request)
-
-
-def cookie(headers: CIMultiDictProxy[str], name: str) -> str | None:
-    """One cookie's value from the Cookie headers (only the balancer's own sticky cookie is
-    looked up, so no full cookie parser is needed)."""
-    for header in headers.getall("Cookie", ()):
-        for pair in header.split(";"):
-            key, equals, value = pair.strip().partition("=")
-            if equals and key == name:
-                return value.strip('"')
-    return None
 
 
 def _where(request: ClientRequest) -> dict[str, str]:

@@ -18,21 +18,24 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from http import HTTPStatus
-from urllib.parse import unquote
+from typing import TYPE_CHECKING
 
 import httptools
-from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from archviz.balancer.headers import NO_NODE, NODE_HEADER
+from archviz.balancer.request import (
+    MAX_BODY_BYTES,
+    MAX_HEAD_BYTES,
+    MAX_HEADER_FIELD,
+    MAX_HEADERS,
+    MAX_REQUEST_LINE,
+    BadRequest,
+    Request,
+)
 
 log = logging.getLogger(__name__)
 
-MAX_REQUEST_LINE = 8190
-MAX_HEADER_FIELD = 8192  # one header, name and value
-MAX_HEADERS = 128
-MAX_HEAD_BYTES = 64 * 1024  # a request head still unfinished after this many bytes: 431
-MAX_BODY_BYTES = 1024 * 1024
 KEEPALIVE_TIMEOUT_S = 15.0
 LINGER_S = 2.0  # how long a refused client's last bytes are read and dropped
 PAUSE_READING_AT = 4  # requests waiting on one connection (pipelined) before it stops reading
@@ -40,48 +43,10 @@ _REASONS = {status.value: status.phrase for status in HTTPStatus}
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 
-class BadRequest(Exception):
-    """A request the balancer refuses before any node sees it."""
-
-    def __init__(self, status: HTTPStatus, why: str) -> None:
-        super().__init__(why)
-        self.status = status
-
-
-class Request:
-    """One parsed request, body included (the proxy may have to send it twice)."""
-
-    __slots__ = ("body", "headers", "keep_alive", "method", "raw_path", "remote", "version")
-    scheme = "http"
-
-    def __init__(
-        self,
-        method: str,
-        raw_path: str,
-        version: str,
-        headers: CIMultiDictProxy[str],
-        body: bytes,
-        remote: str | None,
-        keep_alive: bool,
-    ) -> None:
-        self.method = method
-        self.raw_path = raw_path
-        self.version = version
-        self.headers = headers
-        self.body = body
-        self.remote = remote
-        self.keep_alive = keep_alive
-
-    @property
-    def path(self) -> str:
-        return unquote(self.raw_path.partition("?")[0])
-
-    @property
-    def host(self) -> str:
-        return self.headers.get("Host", "")
-
-
 Handler = Callable[[Request, "ClientConnection"], Awaitable[None]]
+
+if TYPE_CHECKING:
+    from archviz.balancer.listener import Server
 
 
 class ClientConnection(asyncio.Protocol):
@@ -390,51 +355,3 @@ class ClientConnection(asyncio.Protocol):
 
 def _expects_continue(headers: list[tuple[str, str]]) -> bool:
     return any(n.lower() == "expect" and v.lower() == "100-continue" for n, v in headers)
-
-
-class Server:
-    """The listening socket, its client connections, and aiohttp's server for WebSockets."""
-
-    def __init__(
-        self,
-        handler: Handler,
-        websocket_handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]],
-        *,
-        idle_timeout_s: float = KEEPALIVE_TIMEOUT_S,
-    ) -> None:
-        self.handler = handler
-        self.idle_timeout_s = idle_timeout_s
-        self.connections: set[ClientConnection] = set()
-        self.websockets = web.Server(
-            websocket_handler,
-            keepalive_timeout=idle_timeout_s,
-            auto_decompress=False,
-            access_log=None,
-        )
-        self._listening: asyncio.Server | None = None
-
-    def __call__(self) -> ClientConnection:
-        return ClientConnection(self)
-
-    @property
-    def open_connections(self) -> int:
-        return len(self.connections) + len(self.websockets.connections)
-
-    async def listen(self, host: str, port: int) -> int:
-        """Start accepting; the port actually bound. Raises OSError if it cannot be bound."""
-        loop = asyncio.get_running_loop()
-        self._listening = await loop.create_server(self, host, port)
-        return self._listening.sockets[0].getsockname()[1]
-
-    async def shutdown(self, grace_s: float) -> None:
-        """Stop accepting, close idle connections, give busy ones `grace_s`, then cut them."""
-        if self._listening is not None:
-            self._listening.close()
-        deadline = asyncio.get_running_loop().time() + grace_s
-        while self.connections and asyncio.get_running_loop().time() < deadline:
-            for connection in list(self.connections):
-                connection.close_if_idle()
-            await asyncio.sleep(0.05)
-        for connection in list(self.connections):
-            connection.abort()
-        await self.websockets.shutdown(grace_s)

@@ -6,7 +6,7 @@ import json
 import random
 
 from archviz.chat.client import ChatClient
-from archviz.lab.control import CHAT_ROOM, MAX_BOTS_PER_ROOM
+from archviz.chat.control import CHAT_ROOM, MAX_BOTS_PER_ROOM
 
 PHRASES = ("hello from a bot", "anyone on node-1?", "pub/sub is neat", "still here",
            "which node are you on?", "ping", "lorem ipsum", "the LB pinned me")  # fmt: skip

@@ -23,7 +23,6 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 
-from archviz import close_codes
 from archviz.chat.hub import get_hub
 from archviz.chat.layers import LOCAL, REDIS, group_channel, group_name
 from archviz.chat.rooms import (
@@ -35,8 +34,9 @@ from archviz.chat.rooms import (
     validate_user,
     visible_on,
 )
-from archviz.dashboard.ratelimit import TokenBucket
-from archviz.node.runtime import get_runtime
+from archviz.core import close_codes
+from archviz.core.ratelimit import TokenBucket
+from archviz.core.runner import current_component
 from archviz.trace.events import new_trace_id, now_ms
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             receivers.append(functools.partial(redis_layer.receive, self.layer_channels[REDIS]))
         except (redis.RedisError, OSError) as exc:
             log.warning("chat: Redis layer unavailable, this client is local only: %s", exc)
-        counters = get_runtime().counters  # the node's heartbeat reports its WebSockets
+        counters = current_component().counters  # the node's heartbeat reports its WebSockets
         counters.websockets += 1
         try:
             with contextlib.suppress(StopConsumer):

@@ -11,12 +11,13 @@ from typing import Protocol
 import redis
 from channels.layers import get_channel_layer
 
+from archviz.chat import keys as chat_keys
 from archviz.chat.layers import LOCAL, REDIS, group_name
 from archviz.chat.rooms import PRESENCE_BEAT_S
 from archviz.chat.store import RoomStore, command_client
-from archviz.dashboard.ratelimit import TokenBucket
-from archviz.lab import keys
-from archviz.lab.control import ControlCommand, listen_for_commands
+from archviz.core.control import ControlCommand, listen_for_commands
+from archviz.core.ratelimit import TokenBucket
+from archviz.core.runner import current_component
 from archviz.trace.emitter import get_emitter
 from archviz.trace.events import now_ms
 
@@ -193,7 +194,7 @@ class ChatHub:
 
     async def _on_command(self, command: ControlCommand) -> None:
         if command["type"] == "chat.mode":
-            await self.store.client.set(keys.CHAT_MODE, command["mode"])
+            await self.store.client.set(chat_keys.MODE, command["mode"])
             await self._switch(command["mode"], by=command["by"], trace=command["trace"])
 
     async def _switch(self, mode: str, *, by: str, trace: str | None = None) -> None:
@@ -212,7 +213,5 @@ _hub: ChatHub | None = None
 def get_hub() -> ChatHub:
     global _hub
     if _hub is None:
-        from archviz.node.runtime import get_runtime
-
-        _hub = ChatHub(get_runtime().node_id)
+        _hub = ChatHub(current_component().id)
     return _hub

@@ -1,7 +1,9 @@
 """The nodes' two channel layers: one in this process only, one through Redis pub/sub."""
 
-from archviz.lab import keys
-from archviz.lab.redis_conn import CONNECT_TIMEOUT_S
+from django.conf import settings
+
+from archviz.chat import keys as chat_keys
+from archviz.core.redis_conn import CONNECT_TIMEOUT_S, redis_url
 
 LOCAL, REDIS = "local", "redis"
 
@@ -24,7 +26,7 @@ def chat_channel_layers(redis_url: str) -> dict:
                         "socket_connect_timeout": CONNECT_TIMEOUT_S,
                     }
                 ],
-                "prefix": keys.CHAT_LAYER_PREFIX,
+                "prefix": chat_keys.LAYER_PREFIX,
                 # JSON, so that the store's Lua script can publish a room message itself,
                 # numbered and in order (archviz/chat/store.py)
                 "serializer_format": "json",
@@ -39,4 +41,9 @@ def group_name(room: str) -> str:
 
 def group_channel(room: str) -> str:
     """The Redis channel the pub/sub layer uses for a room's group."""
-    return f"{keys.CHAT_LAYER_PREFIX}__group__{group_name(room)}"
+    return f"{chat_keys.LAYER_PREFIX}__group__{group_name(room)}"
+
+
+def configure_layers(node_id: str) -> None:
+    """In a worker node, before it serves: both layers, the chat mode picks one per message."""
+    settings.CHANNEL_LAYERS = chat_channel_layers(redis_url())

@@ -7,7 +7,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from archviz.lab.control import CHAT_ROOM
+from archviz.chat.control import CHAT_ROOM
 
 MAX_TEXT_BYTES = 4 * 1024
 MAX_FRAME_BYTES = 16 * 1024

@@ -8,9 +8,9 @@ import json
 
 import redis.asyncio
 
+from archviz.chat import keys as chat_keys
 from archviz.chat.rooms import PRESENCE_TTL_MS, RECENT_ON_JOIN
-from archviz.lab import keys
-from archviz.lab.redis_conn import COMMAND_TIMEOUT_S, CONNECT_TIMEOUT_S, redis_url
+from archviz.core.redis_conn import COMMAND_TIMEOUT_S, CONNECT_TIMEOUT_S, redis_url
 
 POOL_SIZE, POOL_WAIT_S = 32, 5.0
 HISTORY_MAX = 1_000  # messages kept per room (approximately: Redis trims whole nodes)
@@ -68,8 +68,8 @@ class RoomStore:
                      publish: tuple[str, str] | None = None) -> tuple[int, int]:  # fmt: skip
         """Store a message and, given (channel, event head), publish it in the same step;
         returns its sequence number and the room's connection count."""
-        keys_ = [keys.chat_seq(room), keys.chat_history(room), keys.chat_ledger(room),
-                 keys.chat_members(room), keys.CHAT_ROOMS]  # fmt: skip
+        keys_ = [chat_keys.seq(room), chat_keys.history(room), chat_keys.ledger(room),
+                 chat_keys.members(room), chat_keys.ROOMS]  # fmt: skip
         channel, head = publish or ("", "")
         args = [room, HISTORY_MAX, json.dumps(message), head, channel]
         seq, members = await self._append(keys_, args)
@@ -77,35 +77,35 @@ class RoomStore:
 
     async def history(self, room: str, first: int, last: int) -> dict[int, dict]:
         """The stored messages with first <= seq <= last, by sequence number."""
-        entries = await self.client.xrange(keys.chat_history(room), f"{first}-1", f"{last}-1")
+        entries = await self.client.xrange(chat_keys.history(room), f"{first}-1", f"{last}-1")
         return dict(_decode(entry) for entry in entries)
 
     async def recent(self, room: str, count: int = RECENT_ON_JOIN) -> list[dict]:
-        entries = await self.client.xrevrange(keys.chat_history(room), count=count)
+        entries = await self.client.xrevrange(chat_keys.history(room), count=count)
         return [msg for _seq, msg in reversed([_decode(e) for e in entries])]
 
     async def bounds(self, room: str) -> tuple[int, int | None]:
         """The room's last sequence number and the oldest one its history still holds."""
         pipe = self.client.pipeline(transaction=False)
-        pipe.get(keys.chat_seq(room))
-        pipe.xrange(keys.chat_history(room), count=1)
+        pipe.get(chat_keys.seq(room))
+        pipe.xrange(chat_keys.history(room), count=1)
         last, first = await pipe.execute()
         return int(last or 0), (_decode(first[0])[0] if first else None)
 
     async def join(self, room: str, conn: str, info: dict, now_ms: float) -> dict[str, dict]:
         """Add a connection to the room; returns every member (this one included)."""
         pipe = self.client.pipeline(transaction=False)
-        pipe.hset(keys.chat_members(room), conn, json.dumps(info))
-        pipe.zadd(keys.chat_seen(room), {conn: now_ms})
-        pipe.sadd(keys.CHAT_ROOMS, room)
-        pipe.hgetall(keys.chat_members(room))
+        pipe.hset(chat_keys.members(room), conn, json.dumps(info))
+        pipe.zadd(chat_keys.seen(room), {conn: now_ms})
+        pipe.sadd(chat_keys.ROOMS, room)
+        pipe.hgetall(chat_keys.members(room))
         *_, members = await pipe.execute()
         return {k.decode(): json.loads(v) for k, v in members.items()}
 
     async def leave(self, room: str, conn: str) -> None:
         pipe = self.client.pipeline(transaction=False)
-        pipe.hdel(keys.chat_members(room), conn)
-        pipe.zrem(keys.chat_seen(room), conn)
+        pipe.hdel(chat_keys.members(room), conn)
+        pipe.zrem(chat_keys.seen(room), conn)
         await pipe.execute()
 
     async def beat(self, rooms: dict[str, dict[str, dict]], now_ms: float,
@@ -118,14 +118,14 @@ class RoomStore:
         for room, conns in rooms.items():
             if conns:
                 asked.append((room, list(conns)))
-                pipe.zmscore(keys.chat_seen(room), list(conns))
-                pipe.zadd(keys.chat_seen(room), dict.fromkeys(conns, now_ms))
-                pipe.hset(keys.chat_members(room),
+                pipe.zmscore(chat_keys.seen(room), list(conns))
+                pipe.zadd(chat_keys.seen(room), dict.fromkeys(conns, now_ms))
+                pipe.hset(chat_keys.members(room),
                           mapping={c: json.dumps(i) for c, i in conns.items()})  # fmt: skip
         for room, counts in ledger.items():
             for name, value in counts.items():
                 if value:
-                    pipe.hincrby(keys.chat_ledger(room), name, value)
+                    pipe.hincrby(chat_keys.ledger(room), name, value)
         replies = await pipe.execute() if len(pipe) else []
         back = {}
         for i, (room, conns) in enumerate(asked):
@@ -137,9 +137,9 @@ class RoomStore:
     async def reap(self, now_ms: float, ttl_ms: float = PRESENCE_TTL_MS) -> list[dict]:
         """Expire silent connections in every room; returns what was removed."""
         gone = []
-        for raw in await self.client.smembers(keys.CHAT_ROOMS):
+        for raw in await self.client.smembers(chat_keys.ROOMS):
             room = raw.decode()
-            found = await self._reap([keys.chat_seen(room), keys.chat_members(room)],
+            found = await self._reap([chat_keys.seen(room), chat_keys.members(room)],
                                      [now_ms - ttl_ms])  # fmt: skip
             for i in range(0, len(found), 3):
                 info = json.loads(found[i + 2]) if found[i + 2] else {}
@@ -149,12 +149,12 @@ class RoomStore:
 
     async def log_presence(self, event: dict) -> None:
         pipe = self.client.pipeline(transaction=False)
-        pipe.lpush(keys.CHAT_PRESENCE_LOG, json.dumps(event))
-        pipe.ltrim(keys.CHAT_PRESENCE_LOG, 0, PRESENCE_LOG_MAX - 1)
+        pipe.lpush(chat_keys.PRESENCE_LOG, json.dumps(event))
+        pipe.ltrim(chat_keys.PRESENCE_LOG, 0, PRESENCE_LOG_MAX - 1)
         await pipe.execute()
 
     async def mode(self) -> str:
-        raw = await self.client.get(keys.CHAT_MODE)
+        raw = await self.client.get(chat_keys.MODE)
         return raw.decode() if raw in (b"local", b"redis") else "redis"
 
 

@@ -4,10 +4,11 @@ import json
 
 import redis
 
+from archviz.chat import keys as chat_keys
 from archviz.chat.layers import group_channel
 from archviz.chat.rooms import PRESENCE_TTL_MS, members_by_node
 from archviz.chat.store import LEDGER_FIELDS
-from archviz.lab import keys, registry
+from archviz.core import registry
 from archviz.trace.events import now_ms
 
 MAX_ROOMS = 20
@@ -16,10 +17,10 @@ MAX_ROOMS = 20
 def read_chat_view(client: redis.Redis) -> dict:
     """The whole chat picture; raises redis.RedisError when Redis is unreachable."""
     pipe = client.pipeline(transaction=False)
-    pipe.get(keys.CHAT_MODE)
-    pipe.smembers(keys.CHAT_ROOMS)
-    pipe.lrange(keys.CHAT_PRESENCE_LOG, 0, -1)
-    pipe.get(keys.CHAT_BOTS_VIEW)
+    pipe.get(chat_keys.MODE)
+    pipe.smembers(chat_keys.ROOMS)
+    pipe.lrange(chat_keys.PRESENCE_LOG, 0, -1)
+    pipe.get(chat_keys.BOTS_VIEW)
     mode, rooms, presence, bots = pipe.execute()
     names = sorted(r.decode() for r in rooms)[:MAX_ROOMS]
     balancer = registry.lookup(client, "balancer", "lb")
@@ -40,10 +41,10 @@ def read_chat_view(client: redis.Redis) -> dict:
 def _read_rooms(client: redis.Redis, names: list[str]) -> list[tuple]:
     pipe = client.pipeline(transaction=False)
     for name in names:
-        pipe.hgetall(keys.chat_members(name))
-        pipe.zrange(keys.chat_seen(name), 0, -1, withscores=True)
-        pipe.hgetall(keys.chat_ledger(name))
-        pipe.get(keys.chat_seq(name))
+        pipe.hgetall(chat_keys.members(name))
+        pipe.zrange(chat_keys.seen(name), 0, -1, withscores=True)
+        pipe.hgetall(chat_keys.ledger(name))
+        pipe.get(chat_keys.seq(name))
         pipe.pubsub_numsub(group_channel(name))
     raw = pipe.execute()
     return [tuple(raw[i : i + 5]) for i in range(0, len(raw), 5)]

@@ -6,9 +6,9 @@ import redis
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
+from archviz.core.redis_conn import redis_url, shared_client
 from archviz.dashboard.control import ControlRefused, request_control
 from archviz.dashboard.state import read_lab_state, unreachable
-from archviz.lab.redis_conn import redis_url, shared_client
 
 
 @require_GET

@@ -1,77 +1,22 @@
-"""Instructor commands from the page (WebSocket) or the API (HTTP), checked on the server."""
-
-import asyncio
-import json
-from collections.abc import Iterable
+"""The lab's nodes, scaled and configured by instructors from the pages or the API."""
 
 from asgiref.sync import sync_to_async
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 
-from archviz.dashboard.messages import CONTROL_ACTIONS
+from archviz.core.instructor import ControlRefused, User, require_instructor, send_as
+from archviz.core.names import next_numbered_name
 from archviz.dashboard.models import Node
-from archviz.lab.control import ControlCommand, InvalidCommand, parse_command, send_command
-from archviz.lab.redis_conn import shared_client
+from archviz.lab.control import NODE_ACTIONS
 from archviz.trace.emitter import get_emitter
-from archviz.trace.events import new_trace_id
 
-PERMISSION = "dashboard.control_lab"
 MAX_NODES = 16
-CARRIED_OUT_BY = {
-    "node": "supervisor",
-    "lb": "lb",
-    "traffic": "traffic",
-    "session": "nodes",
-    "queue": "supervisor",
-    "chat": "nodes",
-}
-
-User = AbstractBaseUser | AnonymousUser
-
-
-class ControlRefused(Exception):
-    """The command was not sent; the message says why, in words for the user."""
-
-    def __init__(self, reason: str, status: int) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-
-
-async def may_control(user: User) -> bool:
-    return await sync_to_async(user.has_perm)(PERMISSION)
-
-
-async def require_instructor(user: User) -> None:
-    if not await may_control(user):
-        raise ControlRefused("only instructors (permission control_lab) can do that", 403)
-
-
-async def send_as(user: User, fields: dict) -> ControlCommand:
-    """Check permission and input, then publish the command to whoever carries it out."""
-    await require_instructor(user)
-    try:
-        command = parse_command(
-            json.dumps(fields | {"by": user.get_username(), "trace": new_trace_id()})
-        )
-    except InvalidCommand as exc:
-        raise ControlRefused(str(exc), 400) from None
-    receivers = await asyncio.to_thread(send_command, shared_client(), command)
-    target = CARRIED_OUT_BY[command["type"].split(".")[0]]
-    if receivers == 0:
-        raise ControlRefused(f"nothing is listening for commands ({target} not running?)", 503)
-    detail = {k: v for k, v in command.items() if k not in ("type", "trace")}
-    get_emitter().emit(
-        "fault.inject", target, trace=command["trace"], detail={"action": command["type"]} | detail
-    )
-    return command
 
 
 async def request_control(user: User, action: object, node: object) -> None:
     """A node action from the page or the API: kill, stop, restart, pause or resume."""
     await require_instructor(user)
-    if action not in CONTROL_ACTIONS:
-        raise ControlRefused(f"unknown action {action!r}; use one of {CONTROL_ACTIONS}", 400)
+    if action not in NODE_ACTIONS:
+        raise ControlRefused(f"unknown action {action!r}; use one of {NODE_ACTIONS}", 400)
     await send_as(user, {"type": f"node.{action}", "node": node})
 
 
@@ -110,12 +55,6 @@ async def add_node(user: User) -> str:
     name = await sync_to_async(_create_next_node)()
     get_emitter().emit("fault.inject", "supervisor", detail={"action": "node.add", "node": name})
     return name
-
-
-def next_numbered_name(prefix: str, names: Iterable[str]) -> str:
-    """`<prefix>-N` for N one above the highest number in use ("node-4" after node-3)."""
-    numbers = [int(n.rsplit("-", 1)[1]) for n in names if n.rsplit("-", 1)[-1].isdigit()]
-    return f"{prefix}-{max(numbers, default=0) + 1}"
 
 
 def _create_next_node() -> str:

@@ -12,10 +12,10 @@ import logging
 
 import redis
 
+from archviz.core import keys
+from archviz.core.redis_conn import async_blocking_client, redis_url, shared_client
 from archviz.dashboard.messages import LabState, LaggingFrame, StateFrame, TraceFrame
 from archviz.dashboard.state import read_lab_state, unreachable
-from archviz.lab import keys
-from archviz.lab.redis_conn import async_blocking_client, redis_url, shared_client
 from archviz.trace.reader import parse_batch
 
 log = logging.getLogger(__name__)

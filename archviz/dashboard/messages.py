@@ -1,7 +1,8 @@
-"""The dashboard WebSocket's wire vocabulary, written down once.
+"""The lab socket's server -> browser frames and the live state they carry, written once.
 
-Mirrored in static/archviz/js/lib/protocol.js. Every frame is a JSON object with a
-`type`; the client sends `ping` and `control`, the server answers with the rest.
+Mirrored in static/archviz/js/lib/protocol.js. Every frame is a JSON object with a `type`.
+What a browser may send, and the ack and error frames that answer it, are in
+archviz/core/labsocket.py (each app registers its own requests there).
 """
 
 from typing import Any, Literal, TypedDict
@@ -9,11 +10,7 @@ from typing import Any, Literal, TypedDict
 from archviz.queue.state import QueueView
 from archviz.trace.events import TraceEvent
 
-MAX_FRAME_BYTES = 64 * 1024
-
 NodeStatus = Literal["starting", "up", "down", "stopped", "failed"]
-ControlAction = Literal["kill", "stop", "restart", "pause", "resume"]
-CONTROL_ACTIONS: tuple[str, ...] = ("kill", "stop", "restart", "pause", "resume")
 
 
 class NodeView(TypedDict):
@@ -127,47 +124,6 @@ class PongFrame(TypedDict):
     count: int
 
 
-class AckFrame(TypedDict, total=False):
-    type: Literal["ack"]
-    action: str  # kill, stop, restart, pause, resume, lb.algorithm, traffic, node.config, ...
-    node: str  # the node it was about, when there was one
-
-
-class ErrorFrame(TypedDict, total=False):
-    type: Literal["error"]
-    reason: str
-    request: str  # the type of the client message it answers, when there was one
-    node: str  # the node that message was about, when there was one
-
-
 class LaggingFrame(TypedDict):
     type: Literal["lagging"]
     dropped: int  # frames this client missed because it read too slowly
-
-
-# client -> server
-class PingRequest(TypedDict):
-    type: Literal["ping"]
-    node: str
-
-
-class ControlRequest(TypedDict):
-    type: Literal["control"]
-    action: ControlAction
-    node: str
-
-
-def error(reason: str, *, request: str | None = None, node: object = None) -> ErrorFrame:
-    frame = ErrorFrame(type="error", reason=reason)
-    if request is not None:
-        frame["request"] = request
-    if isinstance(node, str):
-        frame["node"] = node
-    return frame
-
-
-def ack(action: str, node: object = None) -> AckFrame:
-    frame = AckFrame(type="ack", action=action)
-    if isinstance(node, str):
-        frame["node"] = node
-    return frame

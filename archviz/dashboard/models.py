@@ -1,21 +1,17 @@
-"""Desired state: what the admin wants to run. The supervisor reconciles processes to it."""
+"""Desired state: the nodes the admin wants to run. The supervisor reconciles processes to it."""
 
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from archviz.lab.reconcile import ConsumerSpec, NodeSpec
-
-node_name = RegexValidator(
-    r"^[a-z0-9][a-z0-9-]{0,39}$",
-    "Lower-case letters, digits and dashes, starting with a letter or digit (max 40).",
-)
+from archviz.core.names import child_name
+from archviz.node.spec import NodeSpec
 
 
 class Node(models.Model):
     name = models.CharField(
         max_length=40,
         unique=True,
-        validators=[node_name],
+        validators=[child_name],
         help_text="Its id everywhere in the lab, e.g. node-4. Renaming restarts the node.",
     )
     weight = models.PositiveIntegerField(
@@ -61,30 +57,6 @@ class Node(models.Model):
         )
 
 
-class Consumer(models.Model):
-    """A queue consumer process: it reads jobs from the stream, works, acknowledges."""
-
-    name = models.CharField(
-        max_length=40,
-        unique=True,
-        validators=[node_name],
-        help_text="Its id everywhere in the lab, e.g. consumer-3 (not a node's name).",
-    )
-    work_ms = models.PositiveIntegerField(
-        "work per job (ms)",
-        default=0,
-        validators=[MaxValueValidator(2_000)],
-        help_text="Time it spends on every job, on top of what the job asks. Applied live.",
-    )
-    enabled = models.BooleanField(
-        default=True, help_text="Unticked: the consumer is stopped gracefully (SIGTERM)."
-    )
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def spec(self) -> ConsumerSpec:
-        return ConsumerSpec(name=self.name, work_ms=self.work_ms)
+def desired_nodes() -> list[NodeSpec]:
+    """The enabled nodes, for the supervisor to reconcile."""
+    return [node.spec() for node in Node.objects.filter(enabled=True)]

@@ -5,6 +5,8 @@ import re
 
 import redis
 
+from archviz.core import keys, registry
+from archviz.core.registry import Metrics, Registration, now_ms
 from archviz.dashboard.messages import (
     BalancerView,
     LabState,
@@ -12,8 +14,6 @@ from archviz.dashboard.messages import (
     RedisView,
     TrafficView,
 )
-from archviz.lab import keys, registry
-from archviz.lab.registry import Metrics, Registration, now_ms
 from archviz.queue.state import read_queue
 
 

@@ -5,3 +5,8 @@ class LabConfig(AppConfig):
     name = "archviz.lab"
     label = "lab"
     verbose_name = "Lab runtime"
+
+    def ready(self) -> None:
+        from archviz.lab import control
+
+        control.register()

@@ -1,68 +1,16 @@
 """One supervised child process and the record the supervisor publishes about it."""
 
 import asyncio
-import ctypes
-import gc
 import os
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import CommandError
 
 from archviz.lab.reconcile import ChildSpec
-from archviz.lab.redis_conn import shared_client
-from archviz.trace import emitter
 from archviz.trace.events import now_ms
-
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent() -> None:
-    """Called first thing in a child: SIGTERM us if the supervisor dies, even by SIGKILL.
-
-    Linux only; elsewhere a SIGKILLed supervisor leaves its children running.
-    """
-    supervisor_pid = os.environ.get("ARCHVIZ_SUPERVISOR_PID")
-    if not supervisor_pid:
-        return  # started by hand, not by the lab
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != int(supervisor_pid):  # it died before we could ask
-        os.kill(os.getpid(), signal.SIGTERM)
-
-
-def freeze_startup_heap() -> None:
-    """Called by a busy child once it serves: take what start-up allocated (Django, the
-    libraries) out of the garbage collector's reach.
-
-    Work allocates enough to set off collections, and each full one walked all of that
-    again: profiling showed the collector at about a seventh of the balancer's CPU.
-    """
-    gc.collect()
-    gc.freeze()
-
-
-def run_async_service(component_id: str, main: Callable[[str], Awaitable[None]]) -> None:
-    """A long-running child's command: die with the supervisor, fail at once with a clear
-    error when Redis is not configured (not later in a thread), run `main`, and publish what
-    its trace emitter still holds when it ends."""
-    die_with_parent()
-    trace = emitter.configure(component_id)
-    try:
-        shared_client()
-    except ImproperlyConfigured as exc:
-        raise CommandError(str(exc)) from None
-    try:
-        asyncio.run(main(component_id))
-    finally:
-        trace.close()
 
 
 @dataclass

@@ -1,18 +1,13 @@
 """The supervisor's control commands: kill, stop, pause, resume and restart its children;
-stop, start or kill the queue's consumers."""
+the apps' own supervisor commands (the queue's) are handed what they may do to children."""
 
-import asyncio
 import logging
 import signal
 from typing import TYPE_CHECKING
 
-import redis
-
-from archviz.lab import keys
+from archviz.core import hooks
+from archviz.core.control import ControlCommand
 from archviz.lab.child import Child
-from archviz.lab.control import ControlCommand, QueueCommand
-from archviz.lab.redis_conn import shared_client
-from archviz.queue.logic import CLAIM_IDLE_MS
 
 if TYPE_CHECKING:
     from archviz.lab.supervisor import Supervisor
@@ -21,19 +16,29 @@ log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 3.0
 STOPPED_DETAIL = "stopped on purpose; press Restart to start it again"
-KILLED_CONSUMER_RESTART_S = CLAIM_IDLE_MS / 1000 + 2.0
 
 
 class Commands:
-    """Carries out the commands the supervisor listens for, on its supervised children."""
+    """Carries out the commands the supervisor listens for, on its supervised children.
+
+    It is also what an app's supervisor command handler may use (hooks.Supervision).
+    """
 
     def __init__(self, supervisor: "Supervisor") -> None:
         self.supervisor = supervisor
+        self.handlers = hooks.supervisor_handlers()
+
+    def prefixes(self) -> tuple[str, ...]:
+        return ("node.", *self.handlers)
 
     async def carry_out(self, command: ControlCommand) -> None:
-        if command["type"].startswith("queue."):
-            await self.on_queue(command)
-            return
+        for prefix, handler in self.handlers.items():
+            if command["type"].startswith(prefix):
+                try:
+                    await handler(self, command)
+                except LookupError as missing:
+                    log.warning("ignored %s: %s", command["type"], missing)
+                return
         child = self.supervisor.children.get(command["node"])
         if child is None or child.spec is None:
             log.warning("ignored %s for unknown node %r", command["type"], command["node"])
@@ -46,7 +51,7 @@ class Commands:
             child.killed_by = by or "an instructor"
             child.send(signal.SIGKILL)
         elif action == "stop":
-            self.stop(child)
+            self.stop_child(child)
         elif action == "pause":
             if child.send(signal.SIGSTOP):
                 child.paused_by = by or "an instructor"
@@ -56,7 +61,7 @@ class Commands:
         elif action == "restart":
             await self.restart(child)
 
-    def stop(self, child: Child) -> None:
+    def stop_child(self, child: Child) -> None:
         child.restart_at = None
         if child.running():
             self.supervisor.in_background(child.terminate(STOP_TIMEOUT_S))
@@ -74,40 +79,24 @@ class Commands:
             child.record.restarts += 1
             await self.supervisor.spawn(child)
 
-    # --- the queue's consumers ---------------------------------------------------------
+    # --- hooks.Supervision: what an app's handler may do, by child id ---------------------
 
-    async def on_queue(self, command: QueueCommand) -> None:
-        """queue.stop / queue.start: every consumer (or one); queue.kill: the busiest one."""
-        consumers = [
-            c for c in self.supervisor.children.values() if c.spec and c.spec.kind == "consumer"
-        ]
-        if command["consumer"]:
-            consumers = [c for c in consumers if c.id == command["consumer"]]
-        if not consumers:
-            log.warning("ignored %s: no consumer %r", command["type"], command["consumer"] or "")
-            return
-        action = command["type"].split(".", 1)[1]
-        if action == "kill":
-            victim = await _busiest(consumers)
-            # Its restart waits until another consumer may claim the job it held: the
-            # learner sees the job redelivered to someone else, not just re-read on restart.
-            victim.hold_restart_s = KILLED_CONSUMER_RESTART_S
-            await self.on_child("kill", victim, command["by"])
-        for child in consumers if action != "kill" else []:
-            if action == "stop":
-                self.stop(child)
-            elif not child.running() and child.restart_at is None:
-                await self.restart(child)
+    def children(self, kind: str) -> list[str]:
+        return [c.id for c in self.supervisor.children.values() if c.spec and c.spec.kind == kind]
 
+    def is_running(self, child_id: str) -> bool:
+        return self.supervisor.children[child_id].running()
 
-async def _busiest(consumers: list[Child]) -> Child:
-    """The running consumer holding the most unacknowledged jobs: killing it loses work."""
-    running = [c for c in consumers if c.running()] or consumers
-    try:
-        summary = await asyncio.to_thread(
-            shared_client().xpending, keys.QUEUE_STREAM, keys.QUEUE_GROUP
-        )
-    except redis.RedisError:
-        return running[0]
-    pending = {c["name"].decode(): c["pending"] for c in summary.get("consumers") or []}
-    return max(running, key=lambda c: pending.get(c.id, 0))
+    async def kill(self, child_id: str, by: str, *, hold_restart_s: float = 0.0) -> None:
+        child = self.supervisor.children[child_id]
+        child.hold_restart_s = hold_restart_s
+        await self.on_child("kill", child, by)
+
+    def stop(self, child_id: str) -> None:
+        self.stop_child(self.supervisor.children[child_id])
+
+    async def start(self, child_id: str) -> None:
+        """Start it if it is neither running nor due to restart."""
+        child = self.supervisor.children[child_id]
+        if not child.running() and child.restart_at is None:
+            await self.restart(child)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import redis
 
-from archviz.lab.ports import free_port
+from archviz.core.ports import free_port
 
 
 def redis_server_binary() -> str:

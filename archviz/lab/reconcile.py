@@ -1,52 +1,14 @@
 """The reconcile plan: desired children (the admin's rows) against running ones (pure).
 
-A child is a node or a queue consumer; its spec says which (`kind`), whether it needs a
-port, and which parameters it applies live.
+A child is anything an app asks the supervisor to keep running (a node, a queue consumer);
+its spec (archviz.core.hooks.ChildSpec) says which command runs it (`kind`), whether it
+needs a port, and which parameters it applies live.
 """
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar
 
-
-@dataclass(frozen=True)
-class NodeSpec:
-    """What the admin asked for one node."""
-
-    kind: ClassVar[str] = "node"
-    needs_port: ClassVar[bool] = True
-
-    name: str
-    weight: int = 1
-    capacity: int = 10
-    latency_ms: int = 0
-    jitter_ms: int = 0
-
-    def runtime_params(self) -> dict[str, int]:
-        """The parameters a running node applies live, without a restart."""
-        return {
-            "weight": self.weight,
-            "capacity": self.capacity,
-            "latency_ms": self.latency_ms,
-            "jitter_ms": self.jitter_ms,
-        }
-
-
-@dataclass(frozen=True)
-class ConsumerSpec:
-    """What the admin asked for one queue consumer."""
-
-    kind: ClassVar[str] = "consumer"
-    needs_port: ClassVar[bool] = False
-
-    name: str
-    work_ms: int = 0
-
-    def runtime_params(self) -> dict[str, int]:
-        return {"work_ms": self.work_ms}
-
-
-ChildSpec = NodeSpec | ConsumerSpec
+from archviz.core.hooks import ChildSpec
 
 
 @dataclass(frozen=True)

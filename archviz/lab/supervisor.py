@@ -16,16 +16,17 @@ from collections.abc import Callable
 
 import redis
 from asgiref.sync import sync_to_async
+from django.conf import settings
 
-from archviz.lab import keys, registry
+from archviz.core import hooks, keys, registry
+from archviz.core.control import listen_for_commands
+from archviz.core.ports import free_port, port_is_free
+from archviz.core.redis_conn import shared_client
 from archviz.lab.backoff import RestartPolicy
 from archviz.lab.child import Child, ProcessRecord, describe_exit, manage_py_command
 from archviz.lab.commands import STOP_TIMEOUT_S, Commands
-from archviz.lab.control import listen_for_commands
 from archviz.lab.embedded_redis import EmbeddedRedis
-from archviz.lab.ports import free_port, port_is_free
 from archviz.lab.reconcile import ChildSpec, Start, Stop, Update, plan
-from archviz.lab.redis_conn import shared_client
 from archviz.trace.emitter import Emitter
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,7 @@ log = logging.getLogger(__name__)
 TICK_S = 0.25
 RECONCILE_EVERY_S = 1.0
 DASHBOARD_ID = "dashboard"
-BALANCER_ID = "lb"
-TRAFFIC_ID = "traffic"
-DEMO_SERVICES_AFTER_S = 8.0  # start the LB and traffic by then even if a node is not up
+DEMO_SERVICES_AFTER_S = 8.0  # start the apps' services by then even if a node is not up
 
 
 class Supervisor:
@@ -44,7 +43,6 @@ class Supervisor:
         *,
         host: str,
         dashboard_port: int,
-        balancer_port: int,
         node_base_port: int,
         redis_url: str,
         embedded_redis: EmbeddedRedis | None,
@@ -55,7 +53,7 @@ class Supervisor:
     ) -> None:
         self.host = host
         self.dashboard_port = dashboard_port
-        self.balancer_port = balancer_port
+        self.services = hooks.services()  # the apps' own: the LB, the traffic generator, ...
         self.node_base_port = node_base_port
         self.redis_url = redis_url
         self.embedded_redis = embedded_redis
@@ -83,7 +81,7 @@ class Supervisor:
         await self._redis(self._clear_stale_state)
         await self._start_services()
         listener = asyncio.create_task(
-            listen_for_commands("supervisor", ("node.", "queue."), self.commands.carry_out)
+            listen_for_commands("supervisor", self.commands.prefixes(), self.commands.carry_out)
         )
         try:
             while not self._stop.is_set():
@@ -131,16 +129,17 @@ class Supervisor:
         await self._start_service(DASHBOARD_ID, "dashboard", self.dashboard_port)
 
     async def _start_demo_services(self, now: float) -> None:
-        """The load balancer and traffic generator start once the nodes are up (or after
-        a while regardless), so that on two cores the nodes come up first."""
-        if BALANCER_ID in self.children:
+        """The apps' services (the load balancer, the traffic generator, ...) start once the
+        nodes are up (or after a while regardless), so that on two cores the nodes come up
+        first."""
+        if not self.services or self.services[0].id in self.children:
             return
         nodes = [c for c in self.children.values() if c.spec is not None]
         if any(c.record.status == "starting" for c in nodes) and now < self._demos_due:
             return
-        await self._start_service(BALANCER_ID, "balancer", self.balancer_port)
-        await self._start_service(TRAFFIC_ID, "traffic", None)
-        await self._start_service("chatbots", "chatbots", None)
+        for service in self.services:
+            port = getattr(settings, service.port_setting) if service.port_setting else None
+            await self._start_service(service.id, service.kind, port)
 
     async def _start_service(self, child_id: str, kind: str, port: int | None) -> None:
         if port is not None:

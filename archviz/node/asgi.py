@@ -1,12 +1,15 @@
 """The node's ASGI application: Django with the node's own URLs, counting its connections."""
 
+from importlib import import_module
+
 from django.conf import settings
 from django.core import signals
 from django.core.asgi import get_asgi_application
 from django.core.handlers.asgi import ASGIHandler, ASGIRequest
 from django.db import close_old_connections
 
-from archviz.node.runtime import NodeCounters
+from archviz.core import hooks
+from archviz.core.metrics import ConnectionCounters
 
 
 class NodeRequest(ASGIRequest):
@@ -22,7 +25,7 @@ class NodeHandler(ASGIHandler):
 class CountConnections:
     """ASGI middleware: open connections now, and requests completed so far."""
 
-    def __init__(self, app, counters: NodeCounters) -> None:
+    def __init__(self, app, counters: ConnectionCounters) -> None:
         self.app = app
         self.counters = counters
 
@@ -43,35 +46,25 @@ class CountConnections:
 NODE_MIDDLEWARE: list[str] = []
 
 
-def build_application(counters: NodeCounters):
+def build_application(counters: ConnectionCounters):
     get_asgi_application()  # sets Django up exactly as the dashboard does
     settings.MIDDLEWARE = NODE_MIDDLEWARE  # this process serves only the node
     signals.request_started.disconnect(close_old_connections)  # the node uses no database
     signals.request_finished.disconnect(close_old_connections)
-    from archviz.chat.layers import chat_channel_layers
-    from archviz.lab.redis_conn import redis_url
-
-    # Chat broadcast: both an in-process layer and Redis pub/sub, chosen per message.
-    settings.CHANNEL_LAYERS = chat_channel_layers(redis_url())
     from channels.routing import ProtocolTypeRouter, URLRouter
     from channels.security.websocket import AllowedHostsOriginValidator
-    from django.urls import path, re_path
+    from django.urls import path
 
-    from archviz.chat.consumer import ChatConsumer
     from archviz.node.consumers import HoldConsumer
 
+    websockets = [path("ws/hold/", HoldConsumer.as_asgi())]
+    for routes in hooks.node_routes():  # the apps' own (the chat's rooms)
+        if routes.websocket_urls:
+            websockets += import_module(routes.websocket_urls).websocket_urlpatterns
     application = ProtocolTypeRouter(
         {
             "http": NodeHandler(),
-            "websocket": AllowedHostsOriginValidator(
-                URLRouter(
-                    [
-                        path("ws/hold/", HoldConsumer.as_asgi()),
-                        # any room name reaches the consumer, which refuses bad ones in words
-                        re_path(r"^ws/chat/(?P<room>[^/]*)/?$", ChatConsumer.as_asgi()),
-                    ]
-                )
-            ),
+            "websocket": AllowedHostsOriginValidator(URLRouter(websockets)),
         }
     )
     return CountConnections(application, counters)

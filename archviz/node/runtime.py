@@ -1,11 +1,9 @@
 """What a running node knows about itself: its identity, live parameters and counters."""
 
-import os
-import time
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from archviz.lab.registry import Metrics, now_ms
+from archviz.core.metrics import ConnectionCounters, rss_bytes
+from archviz.core.registry import Metrics, now_ms
 from archviz.node.work import WorkGate
 
 
@@ -24,39 +22,11 @@ class NodeConfig:
         return cls(**{k: int(v) for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
-@dataclass
-class NodeCounters:
-    """Counters updated on the event loop and read by the heartbeat thread."""
-
-    connections: int = 0  # open HTTP requests and WebSockets
-    websockets: int = 0
-    requests_total: int = 0
-    _samples: deque = field(default_factory=lambda: deque(maxlen=8))
-
-    def requests_per_second(self) -> float:
-        """Requests completed over roughly the last second."""
-        now = time.monotonic()
-        self._samples.append((now, self.requests_total))
-        while len(self._samples) > 2 and now - self._samples[1][0] >= 1.0:
-            self._samples.popleft()
-        (t0, n0), (t1, n1) = self._samples[0], self._samples[-1]
-        return round((n1 - n0) / (t1 - t0), 2) if t1 > t0 else 0.0
-
-
-def rss_bytes() -> int:
-    """This process's resident memory, from /proc (Linux)."""
-    try:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
 class NodeRuntime:
-    def __init__(self, node_id: str) -> None:
+    def __init__(self, node_id: str, counters: ConnectionCounters | None = None) -> None:
         self.node_id = node_id
         self.config = NodeConfig()
-        self.counters = NodeCounters()
+        self.counters = counters or ConnectionCounters()
         self.gate = WorkGate(self.config.capacity)
 
     def metrics(self) -> Metrics:

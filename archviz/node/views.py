@@ -9,8 +9,9 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from archviz.lab import keys
-from archviz.lab.redis_conn import shared_client
+from archviz.core import keys
+from archviz.core.http import MAX_WORK_MS
+from archviz.core.redis_conn import shared_client
 from archviz.node.runtime import get_runtime
 from archviz.node.work import QueueFull
 from archviz.trace.emitter import get_emitter
@@ -57,9 +58,6 @@ def _record_pong(node_id: str, pong: dict) -> int:
     pipe.publish(keys.PONG_CHANNEL, json.dumps(pong))
     count, _receivers = pipe.execute()
     return count
-
-
-MAX_WORK_MS = 10_000
 
 
 @require_GET

@@ -5,3 +5,14 @@ class QueueConfig(AppConfig):
     name = "archviz.queue"
     label = "queue"
     verbose_name = "Message queue demo"
+
+    def ready(self) -> None:
+        from archviz.core import hooks
+        from archviz.queue import control, socket, supervision  # noqa: F401  (socket: handlers)
+        from archviz.queue.models import desired_consumers
+        from archviz.queue.producer import QueueProducer
+
+        control.register()
+        hooks.register_children(desired_consumers)
+        hooks.register_supervisor_commands("queue.", supervision.carry_out)
+        hooks.register_arrival_sink(QueueProducer)

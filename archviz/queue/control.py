@@ -1,95 +1,24 @@
-"""The queue page's requests, checked on the server: instructors' scenarios, learners' jobs."""
+"""The queue's control commands, carried out by the supervisor on the consumers
+(archviz/queue/supervision.py): stop or start them, or SIGKILL one mid-job."""
 
-import asyncio
+from typing import Literal, TypedDict
 
-import redis
-from asgiref.sync import sync_to_async
+from archviz.core.control import register_commands, validate_node_id
 
-from archviz.dashboard.control import (
-    ControlRefused,
-    User,
-    next_numbered_name,
-    require_instructor,
-    send_as,
-)
-from archviz.dashboard.models import Consumer, Node
-from archviz.lab.redis_conn import shared_client
-from archviz.queue import streams
-from archviz.trace.emitter import get_emitter
-
-SCENARIO_ACTIONS = ("stop", "start", "kill")
-MAX_CONSUMERS = 8
-MAX_JOBS_PER_REQUEST = 20
-LEARNER_JOB_MS = 150.0  # long enough to watch a job travel
-JOB_KINDS = ("normal", "poison", "malformed")
+QUEUE_COMMANDS = ("queue.stop", "queue.start", "queue.kill")
 
 
-async def queue_control(user: User, action: object, consumer: object) -> None:
-    """Stop or start every consumer (or one), or SIGKILL the busiest one mid-job."""
-    await require_instructor(user)
-    if action not in SCENARIO_ACTIONS:
-        raise ControlRefused(f"unknown queue action {action!r}; use one of {SCENARIO_ACTIONS}", 400)
-    await send_as(user, {"type": f"queue.{action}", "consumer": consumer or ""})
+class QueueCommand(TypedDict):
+    type: Literal["queue.stop", "queue.start", "queue.kill"]
+    consumer: str  # "": every consumer (stop, start), or the busiest one (kill)
+    by: str
+    trace: str
 
 
-async def enqueue_jobs(user: User, count: object, kind: object) -> int:
-    """A learner's jobs (normal); instructors may also send poison or malformed ones."""
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 20:
-        raise ControlRefused(f"count must be a whole number from 1 to {MAX_JOBS_PER_REQUEST}", 400)
-    if kind not in JOB_KINDS:
-        raise ControlRefused(f"unknown job kind {kind!r}; use one of {JOB_KINDS}", 400)
-    if kind != "normal":
-        await require_instructor(user)
-    by = user.get_username() or "learner" if user.is_authenticated else "learner"
-    try:
-        await asyncio.to_thread(_enqueue, count, kind, by)
-    except redis.RedisError:
-        raise ControlRefused("Redis is unreachable: the queue cannot take jobs now", 503) from None
-    return count
+def _fields(obj: dict) -> dict:
+    consumer = obj.get("consumer") or ""
+    return {"consumer": consumer and validate_node_id(consumer)}
 
 
-def _enqueue(count: int, kind: str, by: str) -> None:
-    client = shared_client()
-    if kind == "malformed":
-        for _ in range(count):  # its time stamp is words, not a number
-            streams.enqueue_raw(client, {"id": streams.new_job_id(), "ts": "yesterday"})
-        jobs = []
-    else:
-        jobs = streams.enqueue(client, count, work_ms=LEARNER_JOB_MS, by=by, fail=kind == "poison")
-    for job in jobs:
-        get_emitter().emit(
-            "queue.enqueue",
-            "redis",
-            trace=job.trace,
-            demo="queue",
-            detail={"job": job.id, "by": by},
-        )
-
-
-async def add_consumer(user: User) -> str:
-    """Scale out: one more consumer, named after the highest number in use."""
-    await require_instructor(user)
-    name = await sync_to_async(_create_next_consumer)()
-    get_emitter().emit("fault.inject", "supervisor", detail={"action": "queue.add", "node": name})
-    return name
-
-
-def _create_next_consumer() -> str:
-    names = list(Consumer.objects.values_list("name", flat=True))
-    if len(names) >= MAX_CONSUMERS:
-        raise ControlRefused(f"the lab runs at most {MAX_CONSUMERS} consumers", 400)
-    name = next_numbered_name("consumer", names)
-    if Node.objects.filter(name=name).exists():
-        raise ControlRefused(f"a node is called {name}; rename it first", 400)
-    return Consumer.objects.create(name=name).name
-
-
-async def remove_consumer(user: User, consumer: object) -> None:
-    """Scale in: the consumer is stopped gracefully; its unfinished jobs are claimed by others."""
-    await require_instructor(user)
-    deleted, _ = await sync_to_async(Consumer.objects.filter(name=consumer).delete)()
-    if not deleted:
-        raise ControlRefused(f"no consumer called {consumer!r}", 404)
-    get_emitter().emit(
-        "fault.inject", "supervisor", detail={"action": "queue.remove", "node": consumer}
-    )
+def register() -> None:
+    register_commands(QUEUE_COMMANDS, _fields, carried_out_by="supervisor")

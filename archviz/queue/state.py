@@ -5,8 +5,8 @@ from typing import TypedDict
 
 import redis
 
-from archviz.lab import keys
-from archviz.lab.registry import Metrics, Registration
+from archviz.core.registry import Metrics, Registration
+from archviz.queue import keys as queue_keys
 from archviz.queue.logic import backlog, percentiles, recent_latencies
 from archviz.trace.events import now_ms
 
@@ -68,11 +68,11 @@ def read_queue(
 ) -> QueueView:
     """The queue's numbers now; raises redis.RedisError when Redis is unreachable."""
     pipe = client.pipeline(transaction=False)
-    pipe.xlen(keys.QUEUE_STREAM)
-    pipe.hgetall(keys.QUEUE_STATS)
-    pipe.lrange(keys.QUEUE_LATENCIES, 0, -1)
-    pipe.xrevrange(keys.QUEUE_DEAD, count=DEAD_SHOWN)
-    pipe.exists(keys.QUEUE_STREAM)
+    pipe.xlen(queue_keys.STREAM)
+    pipe.hgetall(queue_keys.STATS)
+    pipe.lrange(queue_keys.LATENCIES, 0, -1)
+    pipe.xrevrange(queue_keys.DEAD, count=DEAD_SHOWN)
+    pipe.exists(queue_keys.STREAM)
     length, raw_stats, latencies, dead, exists = pipe.execute()
     summary = _pending_summary(client) if exists else {}
     stats = {_text(k): int(v) for k, v in raw_stats.items()}
@@ -97,7 +97,7 @@ def read_queue(
 
 def _pending_summary(client: redis.Redis) -> dict[str, int]:
     try:
-        summary = client.xpending(keys.QUEUE_STREAM, keys.QUEUE_GROUP)
+        summary = client.xpending(queue_keys.STREAM, queue_keys.GROUP)
     except redis.ResponseError:  # no group yet: no consumer has started
         return {}
     return {_text(c["name"]): int(c["pending"]) for c in summary.get("consumers") or []}

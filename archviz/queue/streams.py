@@ -9,7 +9,7 @@ from typing import NamedTuple
 import redis
 from redis.commands.core import Script
 
-from archviz.lab import keys
+from archviz.queue import keys as queue_keys
 from archviz.queue.logic import Job, safe_trim_minid
 from archviz.trace.events import now_ms
 
@@ -97,7 +97,7 @@ class Delivery(NamedTuple):
 def ensure_group(client: redis.Redis) -> None:
     """Create the stream and the consumer group if missing (Redis may have restarted empty)."""
     try:
-        client.xgroup_create(keys.QUEUE_STREAM, keys.QUEUE_GROUP, id="0", mkstream=True)
+        client.xgroup_create(queue_keys.STREAM, queue_keys.GROUP, id="0", mkstream=True)
     except redis.ResponseError as exc:
         if "BUSYGROUP" not in str(exc):
             raise
@@ -111,8 +111,8 @@ def enqueue(
     jobs = [Job(job_id, ts, work_ms, by, job_id, fail) for job_id in _new_ids(count)]
     pipe = client.pipeline(transaction=True)
     for job in jobs:
-        pipe.xadd(keys.QUEUE_STREAM, job.to_fields())
-    pipe.hincrby(keys.QUEUE_STATS, "enqueued", len(jobs))
+        pipe.xadd(queue_keys.STREAM, job.to_fields())
+    pipe.hincrby(queue_keys.STATS, "enqueued", len(jobs))
     pipe.execute()
     return jobs
 
@@ -124,8 +124,8 @@ def _new_ids(count: int) -> list[str]:
 def enqueue_raw(client: redis.Redis, fields: dict[str, str]) -> str:
     """XADD an entry as given (a malformed payload, for the demo and the tests)."""
     pipe = client.pipeline(transaction=True)
-    pipe.xadd(keys.QUEUE_STREAM, fields)
-    pipe.hincrby(keys.QUEUE_STATS, "enqueued", 1)
+    pipe.xadd(queue_keys.STREAM, fields)
+    pipe.hincrby(queue_keys.STATS, "enqueued", 1)
     stream_id, _ = pipe.execute()
     return stream_id.decode()
 
@@ -133,14 +133,14 @@ def enqueue_raw(client: redis.Redis, fields: dict[str, str]) -> str:
 def read_new(client: redis.Redis, consumer: str, count: int, block_ms: int) -> list[Delivery]:
     """New jobs for this consumer (blocks up to block_ms: use a client without socket timeout)."""
     found = client.xreadgroup(
-        keys.QUEUE_GROUP, consumer, {keys.QUEUE_STREAM: ">"}, count=count, block=block_ms
+        queue_keys.GROUP, consumer, {queue_keys.STREAM: ">"}, count=count, block=block_ms
     )
     return [Delivery(_text(sid), fields) for _, entries in found for sid, fields in entries]
 
 
 def read_own_pending(client: redis.Redis, consumer: str, count: int) -> list[Delivery]:
     """Jobs this consumer was given and never acknowledged (after a restart), with counts."""
-    found = client.xreadgroup(keys.QUEUE_GROUP, consumer, {keys.QUEUE_STREAM: "0"}, count=count)
+    found = client.xreadgroup(queue_keys.GROUP, consumer, {queue_keys.STREAM: "0"}, count=count)
     entries = [(_text(sid), fields) for _, batch in found for sid, fields in batch]
     return _with_counts(client, consumer, entries)
 
@@ -148,7 +148,7 @@ def read_own_pending(client: redis.Redis, consumer: str, count: int) -> list[Del
 def claim_idle(client: redis.Redis, consumer: str, min_idle_ms: int, count: int) -> list[Delivery]:
     """XAUTOCLAIM jobs left pending by others for at least min_idle_ms, with counts."""
     _next, claimed, *_deleted = client.xautoclaim(
-        keys.QUEUE_STREAM, keys.QUEUE_GROUP, consumer, min_idle_ms, start_id="0-0", count=count
+        queue_keys.STREAM, queue_keys.GROUP, consumer, min_idle_ms, start_id="0-0", count=count
     )
     entries = [(_text(sid), fields) for sid, fields in claimed if sid is not None]
     return _with_counts(client, consumer, entries)
@@ -158,7 +158,7 @@ def _with_counts(client: redis.Redis, consumer: str, entries: list) -> list[Deli
     if not entries:
         return []
     pending = client.xpending_range(
-        keys.QUEUE_STREAM, keys.QUEUE_GROUP, entries[0][0], entries[-1][0], len(entries) + 10,
+        queue_keys.STREAM, queue_keys.GROUP, entries[0][0], entries[-1][0], len(entries) + 10,
         consumername=consumer,
     )  # fmt: skip
     counts = {_text(p["message_id"]): p["times_delivered"] for p in pending}
@@ -170,9 +170,9 @@ def acknowledge(
 ) -> tuple[int, int]:
     """XACK finished jobs, applying each job's effect once; returns (fresh, acked)."""
     now = now_ms()
-    args: list[str | float] = [keys.QUEUE_GROUP, consumer, 2 * DEDUPE_WINDOW_MS, now]
+    args: list[str | float] = [queue_keys.GROUP, consumer, 2 * DEDUPE_WINDOW_MS, now]
     args += [f"{stream_id} {job.id} {job.ts!r}" for stream_id, job in done]
-    keys_ = [keys.QUEUE_STREAM, keys.QUEUE_STATS, keys.QUEUE_LATENCIES, *_done_sets(now)]
+    keys_ = [queue_keys.STREAM, queue_keys.STATS, queue_keys.LATENCIES, *_done_sets(now)]
     fresh, acked = _script(client, _ACK)(keys_, args, client=client)
     return int(fresh), int(acked)
 
@@ -180,7 +180,7 @@ def acknowledge(
 def _done_sets(now: float) -> tuple[str, str]:
     """The dedupe sets of this time window and of the one before."""
     window = int(now // DEDUPE_WINDOW_MS)
-    return keys.queue_done(window), keys.queue_done(window - 1)
+    return queue_keys.done(window), queue_keys.done(window - 1)
 
 
 def done_marks(client: redis.Redis, job_ids: Sequence[str]) -> list[bool]:
@@ -197,8 +197,8 @@ def dead_letter(client: redis.Redis, consumer: str, delivery: Delivery, reason: 
     """Move a job to the dead-letter stream with its reason; False if someone else did."""
     fields = {_text(k): _text(v) for k, v in (delivery.fields or {}).items()}
     payload = json.dumps(fields)
-    keys_ = [keys.QUEUE_STREAM, keys.QUEUE_DEAD, keys.QUEUE_STATS]
-    args = [keys.QUEUE_GROUP, delivery.stream_id, payload[:4096], reason, consumer,
+    keys_ = [queue_keys.STREAM, queue_keys.DEAD, queue_keys.STATS]
+    args = [queue_keys.GROUP, delivery.stream_id, payload[:4096], reason, consumer,
             DEAD_LETTERS_KEPT]  # fmt: skip
     return bool(_script(client, _DEAD)(keys_, args, client=client))
 
@@ -206,26 +206,26 @@ def dead_letter(client: redis.Redis, consumer: str, delivery: Delivery, reason: 
 def trim(client: redis.Redis) -> int:
     """Trim acknowledged jobs off the stream, never one still pending or undelivered."""
     pipe = client.pipeline(transaction=True)
-    pipe.xpending(keys.QUEUE_STREAM, keys.QUEUE_GROUP)
-    pipe.xinfo_groups(keys.QUEUE_STREAM)
+    pipe.xpending(queue_keys.STREAM, queue_keys.GROUP)
+    pipe.xinfo_groups(queue_keys.STREAM)
     summary, groups = pipe.execute()
-    group = next((g for g in groups if _text(g["name"]) == keys.QUEUE_GROUP), None)
+    group = next((g for g in groups if _text(g["name"]) == queue_keys.GROUP), None)
     if group is None:
         return 0
     lowest = _text(summary["min"]) if summary.get("pending") else None
     minid = safe_trim_minid(lowest, _text(group["last-delivered-id"]))
     if minid is None:
         return 0
-    return client.xtrim(keys.QUEUE_STREAM, minid=minid, approximate=False)
+    return client.xtrim(queue_keys.STREAM, minid=minid, approximate=False)
 
 
 def count_failure(client: redis.Redis) -> None:
-    client.hincrby(keys.QUEUE_STATS, "failed", 1)
+    client.hincrby(queue_keys.STATS, "failed", 1)
 
 
 def count_redelivered(client: redis.Redis, n: int) -> None:
     if n:
-        client.hincrby(keys.QUEUE_STATS, "redelivered", n)
+        client.hincrby(queue_keys.STATS, "redelivered", n)
 
 
 def _text(value: bytes | str) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import redis
 
-from archviz.dashboard.ratelimit import TokenBucket
+from archviz.core.ratelimit import TokenBucket
 from archviz.queue import streams
 from archviz.queue.logic import (
     CLAIM_IDLE_MS,

@@ -6,7 +6,7 @@ browser reads an answer only if it names the page's exact origin and allows cred
 so the node answers CORS itself, for the dashboard's origins only.
 """
 
-from archviz.lab.origins import cors_headers
+from archviz.core.origins import cors_headers
 
 ALLOWED_METHODS = "GET, POST, OPTIONS"
 ALLOWED_HEADERS = "Content-Type"

@@ -1,17 +1,19 @@
 """What a node knows for the sessions demo: the current mode and the dashboards' origins.
 
-The mode is kept in Redis (keys.SESSION_MODE) so that it survives restarts. A node reads it
+The mode is kept in Redis (sessions_keys.MODE) so that it survives restarts. A node reads it
 when it starts and on every heartbeat, and switches at once on a `session.mode` command.
 """
 
 import asyncio
 import threading
+from collections.abc import Callable
 
 import redis
 
-from archviz.lab import keys
-from archviz.lab.control import SessionModeCommand, listen_for_commands
-from archviz.lab.origins import registered_dashboard_origins
+from archviz.core.control import listen_for_commands
+from archviz.core.origins import registered_dashboard_origins
+from archviz.sessions import keys as sessions_keys
+from archviz.sessions.control import SessionModeCommand
 from archviz.sessions.modes import DEFAULT_MODE, MODES, Mode, stored_mode
 
 
@@ -29,7 +31,7 @@ class ModeFollower:
 
     def refresh(self, client: redis.Redis) -> None:
         """Read the stored mode and the registered dashboards (called on each heartbeat)."""
-        self.mode_name = stored_mode(client.get(keys.SESSION_MODE))
+        self.mode_name = stored_mode(client.get(sessions_keys.MODE))
         self.origins = registered_dashboard_origins(client)
 
     async def on_command(self, command: SessionModeCommand) -> None:
@@ -59,3 +61,11 @@ def get_follower() -> ModeFollower:
     if _follower is None:
         raise RuntimeError("this process is not a node (start it with `manage.py node`)")
     return _follower
+
+
+def start_following(node_id: str) -> Callable[[redis.Redis], None]:
+    """In a worker node, before it serves: follow the mode; refresh it on every beat."""
+    follower = ModeFollower(node_id)
+    set_follower(follower)
+    follower.listen()
+    return follower.refresh

@@ -13,7 +13,7 @@ from django.contrib.sessions.backends.cache import SessionStore as CacheSessionS
 from django.core.cache import BaseCache
 from django.utils.module_loading import import_string
 
-from archviz.lab.redis_conn import redis_url
+from archviz.core.redis_conn import redis_url
 from archviz.sessions.cart import CART_KEY, Cart, cart_of
 from archviz.sessions.modes import Store
 

@@ -4,9 +4,9 @@ import asyncio
 
 import redis
 
-from archviz.dashboard.control import ControlRefused, User, require_instructor, send_as
-from archviz.lab import keys
-from archviz.lab.redis_conn import shared_client
+from archviz.core.instructor import ControlRefused, User, require_instructor, send_as
+from archviz.core.redis_conn import shared_client
+from archviz.sessions import keys as sessions_keys
 from archviz.sessions.modes import DEFAULT_MODE, MODES, InvalidMode, parse_mode, stored_mode
 
 
@@ -18,7 +18,7 @@ async def switch_mode(user: User, mode: object) -> None:
     except InvalidMode as exc:
         raise ControlRefused(str(exc), 400) from None
     try:  # stored first: a node that misses the command reads it on its next heartbeat
-        await asyncio.to_thread(shared_client().set, keys.SESSION_MODE, name)
+        await asyncio.to_thread(shared_client().set, sessions_keys.MODE, name)
     except redis.RedisError as exc:
         reason = f"Redis is unreachable, the mode was not changed: {exc}"
         raise ControlRefused(reason, 503) from None
@@ -29,6 +29,6 @@ async def switch_mode(user: User, mode: object) -> None:
 def current_mode(client: redis.Redis) -> str:
     """The stored mode; the default when Redis cannot say."""
     try:
-        return stored_mode(client.get(keys.SESSION_MODE))
+        return stored_mode(client.get(sessions_keys.MODE))
     except redis.RedisError:
         return DEFAULT_MODE

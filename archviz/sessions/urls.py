@@ -1,11 +1,7 @@
-"""The cart's URLs on a node (included by archviz/node/urls.py)."""
-
 from django.urls import path
 
-from archviz.sessions import views
+from archviz.sessions import pages
 
 urlpatterns = [
-    path("", views.cart, name="cart"),
-    path("items", views.items, name="cart-items"),
-    path("clear", views.clear, name="cart-clear"),
+    path("sessions/", pages.sessions, name="sessions"),
 ]

@@ -9,8 +9,8 @@ from collections.abc import Callable
 import redis
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from archviz.lab.origins import cors_headers
-from archviz.node.runtime import get_runtime
+from archviz.core.origins import cors_headers
+from archviz.core.runner import current_component
 from archviz.sessions.cart import (
     CART_KEY,
     BadCartRequest,
@@ -44,7 +44,7 @@ def _answer(payload: dict, status: int = 200, headers: dict | None = None) -> Js
 
 
 def _refuse(reason: str, status: int, headers: dict) -> JsonResponse:
-    return _answer({"node": get_runtime().node_id, "error": reason}, status, headers)
+    return _answer({"node": current_component().id, "error": reason}, status, headers)
 
 
 async def cart(request: HttpRequest) -> HttpResponse:
@@ -95,7 +95,7 @@ async def _carry_out(
 ) -> HttpResponse:
     trace = request.GET.get("trace", "")
     trace = trace if TRACE_ID.fullmatch(trace) else new_trace_id()
-    job = _CartJob(get_runtime().node_id, mode, trace)
+    job = _CartJob(current_component().id, mode, trace)
     key = request.COOKIES.get(CART_COOKIE)
     try:
         if mode.store == "redis":  # a network round trip: off the event loop

@@ -14,10 +14,8 @@ from collections.abc import Callable
 import redis
 from django.core.exceptions import ImproperlyConfigured
 
-from archviz.lab import keys
-from archviz.lab.redis_conn import sync_client
 from archviz.trace.batcher import Batcher
-from archviz.trace.events import TraceEvent, make_event
+from archviz.trace.events import TRACE_CHANNEL, TRACE_LOG, TraceEvent, make_event
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +27,7 @@ class Emitter:
         self,
         source: str,
         *,
-        client_factory: Callable[[], redis.Redis] = sync_client,
+        client_factory: Callable[[], redis.Redis],
         flush_interval: float = 0.05,
         batch_size: int = 200,
         max_buffered: int = 10_000,
@@ -109,12 +107,10 @@ class Emitter:
             self._client = client
             payload = json.dumps(batch)
             pipe = client.pipeline(transaction=False)
-            pipe.publish(keys.TRACE_CHANNEL, payload)
+            pipe.publish(TRACE_CHANNEL, payload)
             # One stream entry per batch, not per event: the replay log costs Redis (on
             # the same cores as everything else) one command per 50 ms, not per hop.
-            pipe.xadd(
-                keys.TRACE_LOG, {"batch": payload}, maxlen=TRACE_LOG_BATCHES, approximate=True
-            )
+            pipe.xadd(TRACE_LOG, {"batch": payload}, maxlen=TRACE_LOG_BATCHES, approximate=True)
             pipe.execute()
         except (redis.RedisError, ImproperlyConfigured) as exc:  # Redis away, or not set yet
             log.debug("trace publish failed, keeping %d events: %s", len(batch), exc)
@@ -134,11 +130,11 @@ class Emitter:
 _process_emitter: Emitter | None = None
 
 
-def configure(source: str) -> Emitter:
+def configure(source: str, client_factory: Callable[[], redis.Redis]) -> Emitter:
     """Start this process's emitter, naming the component it speaks for."""
     global _process_emitter
     if _process_emitter is None:
-        _process_emitter = Emitter(source).start()
+        _process_emitter = Emitter(source, client_factory=client_factory).start()
     return _process_emitter
 
 

@@ -5,6 +5,8 @@ import time
 from typing import Any, Literal, TypedDict
 
 SCHEMA_VERSION = 1
+TRACE_CHANNEL = "archviz:trace"  # pub/sub: trace events, published in batches (JSON arrays)
+TRACE_LOG = "archviz:trace:log"  # stream: the same batches, capped, for replay
 
 KINDS = frozenset(
     {

@@ -4,8 +4,7 @@ import json
 
 import redis
 
-from archviz.lab import keys
-from archviz.trace.events import InvalidEvent, TraceEvent, validate_event
+from archviz.trace.events import TRACE_LOG, InvalidEvent, TraceEvent, validate_event
 
 
 def parse_batch(raw: bytes | str) -> tuple[list[TraceEvent], int]:
@@ -27,7 +26,7 @@ def parse_batch(raw: bytes | str) -> tuple[list[TraceEvent], int]:
 
 def recent_events(client: redis.Redis, count: int = 50) -> list[TraceEvent]:
     """The newest `count` valid events of the replay stream, oldest first."""
-    entries = client.xrevrange(keys.TRACE_LOG, count=count)
+    entries = client.xrevrange(TRACE_LOG, count=count)
     events: list[TraceEvent] = []
     for _entry_id, fields in reversed(entries):
         events += parse_batch(fields.get(b"batch", b""))[0]

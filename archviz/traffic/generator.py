@@ -19,11 +19,11 @@ from typing import Any, Literal
 import aiohttp
 import redis
 
-from archviz.balancer.headers import NO_NODE, NODE_HEADER
-from archviz.lab import keys
-from archviz.lab.control import TRAFFIC_LIMITS, InvalidCommand, validate_traffic
-from archviz.lab.registry import Registration, lookup, registered
-from archviz.node.views import MAX_WORK_MS
+from archviz.core import hooks
+from archviz.core.control import InvalidCommand
+from archviz.core.http import MAX_WORK_MS, NO_NODE, NODE_HEADER
+from archviz.core.registry import Registration, lookup, registered
+from archviz.traffic import keys as traffic_keys
 from archviz.traffic.arrivals import (
     WINDOW_S,
     Outcome,
@@ -32,7 +32,7 @@ from archviz.traffic.arrivals import (
     reconnect_delay_s,
     sample_work_ms,
 )
-from archviz.traffic.producer import QueueProducer
+from archviz.traffic.control import TRAFFIC_LIMITS, validate_traffic
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class TrafficSettings:
 
 def load_settings(client: redis.Redis) -> TrafficSettings:
     """The stored settings, so a restarted generator resumes; defaults if none or bad."""
-    raw = client.get(keys.TRAFFIC_SETTINGS)
+    raw = client.get(traffic_keys.SETTINGS)
     if raw is None:
         return TrafficSettings()
     try:
@@ -83,7 +83,7 @@ def load_settings(client: redis.Redis) -> TrafficSettings:
 
 
 def save_settings(client: redis.Redis, settings: TrafficSettings) -> None:
-    client.set(keys.TRAFFIC_SETTINGS, settings.to_json())
+    client.set(traffic_keys.SETTINGS, settings.to_json())
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,7 @@ class TrafficGenerator:
         rng: random.Random | None = None,
         max_in_flight: int = MAX_IN_FLIGHT,
         window_s: float = WINDOW_S,
+        sinks: list[hooks.ArrivalSink] | None = None,
     ) -> None:
         self.settings = settings or TrafficSettings()
         self.target = Target("nodes", ())  # the heartbeat thread refreshes it
@@ -146,7 +147,8 @@ class TrafficGenerator:
         self._rate_changed: asyncio.Event | None = None
         self._scheduler: asyncio.Task | None = None
         self._session: aiohttp.ClientSession | None = None
-        self.producer = QueueProducer()
+        # where arrivals also go when settings.queue says so (the queue's producer)
+        self.sinks = sinks if sinks is not None else [make() for make in hooks.arrival_sinks()]
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -159,7 +161,8 @@ class TrafficGenerator:
         )
         self._scheduler = asyncio.create_task(self._schedule())
         self._resize_pool()
-        await self.producer.start()
+        for sink in self.sinks:
+            await sink.start()
 
     async def close(self) -> None:
         """Stop sending and drop every connection."""
@@ -171,7 +174,8 @@ class TrafficGenerator:
         self._holders.clear()
         if self._session is not None:
             await self._session.close()
-        await self.producer.close()
+        for sink in self.sinks:
+            await sink.close()
 
     def apply(self, settings: TrafficSettings) -> None:
         """Take new settings at once: a new rate restarts the arrival schedule."""
@@ -205,7 +209,7 @@ class TrafficGenerator:
             "in_flight": self.in_flight,
             "queue": settings.queue,
             "latency_sample": sample,
-            **self.producer.snapshot(),
+            **{k: v for sink in self.sinks for k, v in sink.snapshot().items()},
         }
 
     # --- requests ----------------------------------------------------------------
@@ -255,7 +259,8 @@ class TrafficGenerator:
             self._rng, settings.work_ms, settings.variance_ms, cap_ms=MAX_WORK_MS
         )
         if settings.queue != "off":
-            self.producer.offer(work_ms)
+            for sink in self.sinks:
+                sink.offer(work_ms)
         if settings.queue == "only":
             return
         now = time.monotonic()

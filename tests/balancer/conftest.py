@@ -20,11 +20,11 @@ import pytest
 import redis
 from aiohttp import web
 
-from archviz.lab import keys, registry
+from archviz.core import keys, registry
+from archviz.core.ports import free_port
+from archviz.core.redis_conn import sync_client
+from archviz.core.registry import Registration, now_ms
 from archviz.lab.embedded_redis import EmbeddedRedis
-from archviz.lab.ports import free_port
-from archviz.lab.redis_conn import sync_client
-from archviz.lab.registry import Registration, now_ms
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"

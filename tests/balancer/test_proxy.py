@@ -16,10 +16,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from archviz.balancer import keys as balancer_keys
 from archviz.balancer.app import stored_algorithm
-from archviz.lab import keys, registry
-from archviz.lab.ports import free_port
-from archviz.lab.registry import Registration, now_ms
+from archviz.core import keys, registry
+from archviz.core.ports import free_port
+from archviz.core.registry import Registration, now_ms
 from tests.balancer.conftest import (
     HOST,
     LONE_IDLE_TIMEOUT_S,
@@ -58,7 +59,7 @@ def test_switching_to_weighted_round_robin_follows_the_weights(balancer_lab: Bal
     served = Counter(served_by(balancer_lab.url + "/work?ms=0") for _ in range(100))
     assert abs(served["node-1"] - 60) <= 5, served
     assert abs(served["node-2"] - 20) <= 5 and abs(served["node-3"] - 20) <= 5, served
-    assert balancer_lab.redis.get(keys.LB_ALGORITHM) == b"weighted_round_robin"
+    assert balancer_lab.redis.get(balancer_keys.ALGORITHM) == b"weighted_round_robin"
 
 
 def test_an_unknown_algorithm_keeps_the_current_one(balancer_lab: BalancerLab) -> None:
@@ -73,7 +74,7 @@ def test_an_unknown_algorithm_keeps_the_current_one(balancer_lab: BalancerLab) -
     switches = [e["detail"] for e in events if e["kind"] == "lb.algorithm"]
     assert switches == [{"from": "random", "to": "random", "by": "sentinel"}]
     assert balancer_lab.lb.alive()
-    assert balancer_lab.redis.get(keys.LB_ALGORITHM) == b"random"
+    assert balancer_lab.redis.get(balancer_keys.ALGORITHM) == b"random"
 
 
 def test_consistent_hash_keeps_a_sticky_cookie_on_one_node(balancer_lab: BalancerLab) -> None:
@@ -463,9 +464,9 @@ def test_a_stored_algorithm_nobody_knows_means_round_robin(
     lone_lab: BalancerLab, caplog: pytest.LogCaptureFixture
 ) -> None:
     """An unknown stored algorithm is not fatal: round robin, and a warning naming it."""
-    lone_lab.redis.set(keys.LB_ALGORITHM, "nonsense")
+    lone_lab.redis.set(balancer_keys.ALGORITHM, "nonsense")
     try:
         assert stored_algorithm(lone_lab.redis) == "round_robin"
     finally:
-        lone_lab.redis.delete(keys.LB_ALGORITHM)
+        lone_lab.redis.delete(balancer_keys.ALGORITHM)
     assert "unknown stored algorithm 'nonsense'" in caplog.text

@@ -9,7 +9,9 @@ import pytest
 from aiohttp import web
 
 from archviz.balancer import server as server_module
-from archviz.balancer.server import ClientConnection, Request, Server
+from archviz.balancer.listener import Server
+from archviz.balancer.request import Request
+from archviz.balancer.server import ClientConnection
 
 HOST = "127.0.0.1"
 

@@ -13,7 +13,7 @@ from archviz.balancer.upstream import (
     Disconnected,
     UpstreamPool,
 )
-from archviz.lab.ports import free_port
+from archviz.core.ports import free_port
 
 Answer = Callable[[bytes], Awaitable[bytes | None]]
 

@@ -8,9 +8,9 @@ import signal
 import pytest
 import redis
 
-from archviz import close_codes
+from archviz.chat import keys as chat_keys
 from archviz.chat.client import ChatClient, running
-from archviz.lab import keys
+from archviz.core import close_codes
 from tests.chat.conftest import all_running, clients_on, lb_url, node_url, set_mode
 from tests.clients import lab_socket, login_cookies, next_frame
 from tests.running_lab import RunningLab
@@ -90,7 +90,7 @@ async def test_trimmed_history_says_history_lost_never_silence(chat_lab: Running
         await ann.wait_until(lambda: len(ann.messages) == 4, "ann's own copies")
     client = redis.Redis.from_url(chat_lab.redis_url)
     client.xtrim(
-        keys.chat_history("r-lost"), maxlen=1, approximate=False
+        chat_keys.history("r-lost"), maxlen=1, approximate=False
     )  # as if the cap had passed them
     late = ChatClient(node_url(chat_lab, "node-2"), "r-lost", "late")
     late.last = 1

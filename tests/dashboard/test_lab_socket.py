@@ -9,8 +9,8 @@ import sys
 import aiohttp
 import pytest
 
-from archviz import close_codes
-from archviz.lab.ports import free_port
+from archviz.core import close_codes
+from archviz.core.ports import free_port
 from tests.clients import lab_socket, next_frame, trace_events
 from tests.running_lab import ROOT, RunningLab
 

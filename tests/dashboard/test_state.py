@@ -4,11 +4,11 @@ import json
 
 import redis
 
+from archviz.core import keys, registry
+from archviz.core.registry import Metrics, Registration
 from archviz.dashboard.messages import RedisView
 from archviz.dashboard.state import build_state, read_lab_state, unreachable
-from archviz.lab import keys, registry
 from archviz.lab.child import ProcessRecord
-from archviz.lab.registry import Metrics, Registration
 
 REDIS_UP = RedisView(url="redis://127.0.0.1:1/0", up=True, used_memory_bytes=1000)
 

@@ -4,8 +4,8 @@ import re
 
 import redis
 
+from archviz.core.ports import free_port
 from archviz.lab.embedded_redis import EmbeddedRedis
-from archviz.lab.ports import free_port
 
 
 def test_embedded_redis_starts_answers_and_stops_without_leaving_a_process():

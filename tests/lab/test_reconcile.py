@@ -2,7 +2,8 @@
 
 import itertools
 
-from archviz.lab.reconcile import NodeSpec, Start, Stop, Update, plan
+from archviz.lab.reconcile import Start, Stop, Update, plan
+from archviz.node.spec import NodeSpec
 
 
 def test_missing_node_is_started():

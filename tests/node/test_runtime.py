@@ -1,11 +1,11 @@
-"""What a node knows about itself: live config, counters and memory."""
+"""What a node knows about itself: its live config and its metrics."""
 
 from types import SimpleNamespace
 
 import pytest
 
-from archviz.node import runtime
-from archviz.node.runtime import NodeConfig, NodeCounters, NodeRuntime, rss_bytes
+from archviz.core import metrics
+from archviz.node.runtime import NodeConfig, NodeRuntime
 
 
 class _Clock:
@@ -21,7 +21,7 @@ class _Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
     clock = _Clock()
-    monkeypatch.setattr(runtime, "time", SimpleNamespace(monotonic=clock.monotonic))
+    monkeypatch.setattr(metrics, "time", SimpleNamespace(monotonic=clock.monotonic))
     return clock
 
 
@@ -34,41 +34,6 @@ def test_config_from_hash_reads_known_fields_and_ignores_unknown():
 def test_config_from_partial_hash_keeps_defaults():
     """Missing fields keep their defaults."""
     assert NodeConfig.from_hash({b"weight": b"2"}) == NodeConfig(weight=2, capacity=10)
-
-
-def test_requests_per_second_is_zero_without_requests(clock: _Clock):
-    """No requests: the rate is 0, on the first and later readings."""
-    counters = NodeCounters()
-    assert counters.requests_per_second() == 0.0
-    clock.now += 0.5
-    assert counters.requests_per_second() == 0.0
-
-
-def test_requests_per_second_counts_requests_between_readings(clock: _Clock):
-    """Ten requests over half a second read as 20 per second."""
-    counters = NodeCounters()
-    counters.requests_per_second()
-    counters.requests_total += 10
-    clock.now += 0.5
-    assert counters.requests_per_second() == 20.0
-
-
-def test_requests_per_second_forgets_samples_older_than_a_second(clock: _Clock):
-    """Only about the last second counts: an old burst fades out of the rate."""
-    counters = NodeCounters()
-    counters.requests_per_second()
-    counters.requests_total += 100
-    clock.now += 0.5
-    counters.requests_per_second()
-    for _ in range(4):
-        clock.now += 0.5
-        rate = counters.requests_per_second()
-    assert rate == 0.0
-
-
-def test_rss_bytes_is_positive():
-    """This process's resident memory is read from /proc."""
-    assert rss_bytes() > 0
 
 
 def test_runtime_metrics_report_config_and_counters(clock: _Clock):

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from archviz.lab.redis_conn import sync_client
+from archviz.core.redis_conn import sync_client
 from archviz.trace.reader import recent_events
 from tests.clients import lab_socket, login_cookies, next_frame
 from tests.running_lab import RunningLab
@@ -132,7 +132,7 @@ async def test_consumers_follow_the_admin_rows_like_nodes(
         state = lab.wait_until(lambda s: _consumers_up(s, 3), "consumer-3 up")
         pid = next(c["pid"] for c in state["queue"]["consumers"] if c["id"] == "consumer-3")
         lab.shell(
-            "from archviz.dashboard.models import Consumer\n"
+            "from archviz.queue.models import Consumer\n"
             "Consumer.objects.filter(name='consumer-3').update(work_ms=40)"
         )
         lab.wait_until(

@@ -8,9 +8,9 @@ from contextlib import contextmanager
 
 import redis
 
-from archviz.lab import keys
+from archviz.core.redis_conn import blocking_client, sync_client
 from archviz.lab.embedded_redis import EmbeddedRedis
-from archviz.lab.redis_conn import blocking_client, sync_client
+from archviz.queue import keys as queue_keys
 from archviz.queue import streams
 from archviz.queue.worker import QueueWorker
 from archviz.trace.emitter import Emitter
@@ -50,7 +50,7 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10) -> N
 
 
 def _stat(client: redis.Redis, name: str) -> int:
-    return int(client.hget(keys.QUEUE_STATS, name) or 0)
+    return int(client.hget(queue_keys.STATS, name) or 0)
 
 
 def test_a_poison_job_is_dead_lettered_after_three_failed_deliveries(
@@ -61,9 +61,9 @@ def test_a_poison_job_is_dead_lettered_after_three_failed_deliveries(
         streams.enqueue(redis_client, 1, fail=True)
         wait_for(lambda: _stat(redis_client, "dead") == 1, "the poison job dead-lettered")
         assert worker.counters.failed == 3 and worker.counters.redelivered == 2
-    (entry,) = redis_client.xrange(keys.QUEUE_DEAD)
+    (entry,) = redis_client.xrange(queue_keys.DEAD)
     assert entry[1][b"reason"] == b"delivered 3 times without an acknowledgement"
-    assert redis_client.xpending(keys.QUEUE_STREAM, keys.QUEUE_GROUP)["pending"] == 0
+    assert redis_client.xpending(queue_keys.STREAM, queue_keys.GROUP)["pending"] == 0
 
 
 def test_a_malformed_payload_is_dead_lettered_and_the_consumer_carries_on(
@@ -75,7 +75,7 @@ def test_a_malformed_payload_is_dead_lettered_and_the_consumer_carries_on(
         streams.enqueue_raw(redis_client, {"id": "j1", "ts": "yesterday"})
         streams.enqueue(redis_client, 1)
         wait_for(lambda: _stat(redis_client, "processed") == 1, "the good job processed")
-    (entry,) = redis_client.xrange(keys.QUEUE_DEAD)
+    (entry,) = redis_client.xrange(queue_keys.DEAD)
     assert entry[1][b"reason"] == b"malformed payload: 'ts' must be a positive number (unix ms)"
     assert b"yesterday" in entry[1][b"payload"]
     assert _stat(redis_client, "dead") == 1

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from archviz.lab import keys
-from archviz.lab.redis_conn import sync_client
+from archviz.core.redis_conn import sync_client
+from archviz.sessions import keys as sessions_keys
 from tests.clients import lab_socket, login_cookies, next_frame
 from tests.running_lab import RunningLab
 from tests.sessions.helpers import (
@@ -109,13 +109,13 @@ async def test_redis_sessions_keep_the_cart_across_nodes_and_a_kill(
 async def test_a_learner_cannot_switch_the_session_mode(lab: RunningLab) -> None:
     """session.mode from a learner's socket is refused on the server; the mode stays."""
     client = sync_client(lab.redis_url)
-    before = client.get(keys.SESSION_MODE)
+    before = client.get(sessions_keys.MODE)
     async with lab_socket(lab.url) as ws:
         await next_frame(ws, "welcome")
         await ws.send_json({"type": "session.mode", "mode": "local"})
         frame = await next_frame(ws, "error")
     assert "only instructors" in frame["reason"] and frame["request"] == "session.mode"
-    assert client.get(keys.SESSION_MODE) == before
+    assert client.get(sessions_keys.MODE) == before
 
 
 async def test_an_unknown_mode_is_refused_with_the_valid_ones(

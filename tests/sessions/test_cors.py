@@ -3,7 +3,7 @@
 from multidict import CIMultiDict
 
 from archviz.balancer.headers import response_headers
-from archviz.lab.origins import cors_headers, dashboard_origins
+from archviz.core.origins import cors_headers, dashboard_origins
 from archviz.sessions.cors import preflight_headers, write_refusal
 
 ALLOWED = dashboard_origins(["127.0.0.1", "localhost", "[::1]", ".example.com", "*"], [8000])

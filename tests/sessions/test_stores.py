@@ -6,8 +6,8 @@ import pytest
 import redis
 from django.conf import settings
 
-from archviz.lab import keys
-from archviz.lab.ports import free_port
+from archviz.core.ports import free_port
+from archviz.sessions import keys as sessions_keys
 from archviz.sessions import stores
 from archviz.sessions.stores import read_cart, write_cart
 
@@ -42,10 +42,10 @@ def test_an_unknown_key_is_not_found_and_never_reused(store: str, fresh_backends
 
 
 def test_redis_sessions_live_under_the_archviz_prefix(fresh_backends: None, redis_client) -> None:
-    """The Redis cache keeps sessions under keys.SESSIONS_CACHE_PREFIX, with an expiry."""
+    """The Redis cache keeps sessions under sessions_keys.CACHE_PREFIX, with an expiry."""
     read = read_cart("redis", None)
     write_cart(read.session, {"tea": 1})
-    [key] = list(redis_client.scan_iter(match=keys.SESSIONS_CACHE_PREFIX + ":*"))
+    [key] = list(redis_client.scan_iter(match=sessions_keys.CACHE_PREFIX + ":*"))
     assert read.session.session_key in key.decode()
     assert 0 < redis_client.ttl(key) <= stores.CART_TTL_S
 

@@ -6,8 +6,8 @@ import pytest
 from django.conf import settings
 from django.test import AsyncClient, override_settings
 
-from archviz.lab.ports import free_port
-from archviz.node.runtime import NodeRuntime, set_runtime
+from archviz.core.ports import free_port
+from archviz.core.runner import Component, set_current_component
 from archviz.sessions import stores
 from archviz.sessions.follower import ModeFollower, set_follower
 
@@ -17,7 +17,7 @@ PAGE = "http://127.0.0.1:8000"
 @pytest.fixture
 def node(dashboard_emitter) -> Iterator[ModeFollower]:
     """This process plays node-9 in Redis mode, with the dashboard on :8000."""
-    set_runtime(NodeRuntime("node-9"))
+    set_current_component(Component("node-9", "node", dashboard_emitter))
     follower = ModeFollower("node-9")
     follower.mode_name = "redis"
     follower.origins = frozenset({PAGE})
@@ -26,6 +26,7 @@ def node(dashboard_emitter) -> Iterator[ModeFollower]:
     with override_settings(ROOT_URLCONF="archviz.node.urls", MIDDLEWARE=[]):
         yield follower
     stores._backends.clear()
+    set_current_component(None)
 
 
 async def test_redis_away_is_a_503_naming_redis_and_the_node_recovers(node) -> None:

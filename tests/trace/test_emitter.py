@@ -8,9 +8,9 @@ import pytest
 import redis
 from django.core.exceptions import ImproperlyConfigured
 
-from archviz.lab import keys
-from archviz.lab.ports import free_port
-from archviz.lab.redis_conn import sync_client
+from archviz.core import keys
+from archviz.core.ports import free_port
+from archviz.core.redis_conn import sync_client
 from archviz.trace.emitter import Emitter
 from archviz.trace.events import TraceEvent
 

@@ -4,8 +4,8 @@ import json
 
 import redis
 
-from archviz.lab import keys
-from archviz.lab.redis_conn import sync_client
+from archviz.core import keys
+from archviz.core.redis_conn import sync_client
 from archviz.trace.emitter import Emitter
 from archviz.trace.events import make_event
 from archviz.trace.reader import parse_batch, recent_events

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from archviz.lab import keys
-from archviz.lab.control import InvalidCommand
+from archviz.core import keys
+from archviz.core.control import InvalidCommand
+from archviz.core.ports import free_port
+from archviz.core.redis_conn import sync_client
+from archviz.core.registry import Metrics, Registration, lookup, now_ms, registered
 from archviz.lab.embedded_redis import EmbeddedRedis
-from archviz.lab.ports import free_port
-from archviz.lab.redis_conn import sync_client
-from archviz.lab.registry import Metrics, Registration, lookup, now_ms, registered
+from archviz.traffic import keys as traffic_keys
 from archviz.traffic.generator import (
     BEHIND,
     SATURATED,
@@ -92,7 +93,7 @@ class TrafficLab:
         return self.wait(matching_view, what, timeout)
 
     def view(self) -> dict | None:
-        raw = self.redis.get(keys.TRAFFIC_VIEW)
+        raw = self.redis.get(traffic_keys.VIEW)
         return json.loads(raw) if raw else None
 
     def metrics(self, component_id: str) -> Metrics | None:
@@ -224,7 +225,7 @@ def test_rate_50_spreads_poisson_traffic_over_both_nodes(idle: TrafficLab) -> No
     assert view["failed"] == 0, json.dumps(view)
     assert view["target"] == "nodes" and view["up"] is True
     assert 0 < view["latency_ms"]["p50"] <= view["latency_ms"]["p95"] <= view["latency_ms"]["p99"]
-    assert json.loads(idle.redis.get(keys.TRAFFIC_SETTINGS)) == sent | {"queue": "off"}
+    assert json.loads(idle.redis.get(traffic_keys.SETTINGS)) == sent | {"queue": "off"}
     extra = idle.metrics("traffic").extra
     assert (extra["target"], extra["rate"], extra["up"]) == ("nodes", 50, True)
 
@@ -362,7 +363,7 @@ def test_restart_resumes_the_stored_settings(idle: TrafficLab) -> None:
     assert idle.traffic.wait(5) == 0
     assert lookup(idle.redis, "traffic", "traffic") is None  # deregistered on the way out
     idle.wait(lambda: idle.node_websockets() == 0, "the sockets closed with it")
-    idle.redis.delete(keys.TRAFFIC_VIEW)
+    idle.redis.delete(traffic_keys.VIEW)
     idle.start_traffic()
     idle.wait(idle.listening, "the new generator registered and listening", timeout=30)
     view = idle.wait_for_view(

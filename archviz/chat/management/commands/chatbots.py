@@ -3,21 +3,17 @@
 import asyncio
 import json
 import logging
-import os
-import signal
 
 import redis
-from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from archviz.chat import keys as chat_keys
 from archviz.chat.bots import BotFleet, parse_bot_settings
-from archviz.lab import keys, registry
-from archviz.lab.child import run_async_service
-from archviz.lab.control import ChatBotsCommand, listen_for_commands
-from archviz.lab.heartbeat import Heartbeat
-from archviz.lab.redis_conn import shared_client
-from archviz.lab.registry import Metrics, Registration, now_ms
-from archviz.node.runtime import rss_bytes
+from archviz.chat.control import ChatBotsCommand
+from archviz.core import registry
+from archviz.core.redis_conn import shared_client
+from archviz.core.registry import Metrics
+from archviz.core.runner import Component, component
 
 log = logging.getLogger(__name__)
 VIEW_TTL_MS = 3_000
@@ -31,7 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--id", default="chatbots", help="registry id (default chatbots)")
 
     def handle(self, *args, id: str, **options) -> None:
-        run_async_service(id, _run)
+        with component(id, "chatbots") as running:
+            running.run_async(_run)
 
 
 class _Target:
@@ -48,47 +45,37 @@ class _Target:
             self.url = f"http://{found.address}"
 
 
-async def _run(component_id: str) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+async def _run(running: Component, stop: asyncio.Event) -> None:
     target = _Target()
     fleet = BotFleet(target)
     try:
         await asyncio.to_thread(target.refresh, shared_client())
-        stored = await asyncio.to_thread(shared_client().get, keys.CHAT_BOTS)
+        stored = await asyncio.to_thread(shared_client().get, chat_keys.BOTS)
         fleet.apply(parse_bot_settings(stored))
     except redis.RedisError as exc:
         log.warning("chatbots: could not read the stored settings (%s); starting with none", exc)
-    registration = Registration(
-        component_id, "chatbots", os.getpid(), settings.ARCHVIZ_HOST, 0, now_ms()
-    )
-    heartbeat = Heartbeat(registration, lambda: _collect(fleet, target, component_id))
-    heartbeat.start()
+    running.beat(lambda: _collect(fleet, target, running))
 
     async def carry_out(command: ChatBotsCommand) -> None:
         if command["type"] != "chat.bots":
             return
         fleet.resize(command["room"], command["count"])
-        stored = parse_bot_settings(await asyncio.to_thread(shared_client().get, keys.CHAT_BOTS))
+        stored = parse_bot_settings(await asyncio.to_thread(shared_client().get, chat_keys.BOTS))
         stored = {r: c for r, c in (stored | {command["room"]: command["count"]}).items() if c}
-        await asyncio.to_thread(shared_client().set, keys.CHAT_BOTS, json.dumps(stored))
+        await asyncio.to_thread(shared_client().set, chat_keys.BOTS, json.dumps(stored))
 
-    listener = asyncio.create_task(listen_for_commands(component_id, "chat.bots", carry_out))
+    listener = running.listen("chat.bots", carry_out)
     try:
         await stop.wait()
     finally:
         listener.cancel()
         await fleet.close()
-        await asyncio.to_thread(heartbeat.stop)
 
 
-def _collect(fleet: BotFleet, target: _Target, component_id: str) -> Metrics:
+def _collect(fleet: BotFleet, target: _Target, running: Component) -> Metrics:
     """On each heartbeat: follow the LB, publish the bots' snapshot."""
     client = shared_client()
     target.refresh(client)
     view = fleet.snapshot()
-    client.set(keys.CHAT_BOTS_VIEW, json.dumps(view), px=VIEW_TTL_MS)
-    return Metrics(id=component_id, ts=now_ms(), connections=view["total"], rps=0.0,
-                   rss_bytes=rss_bytes(), extra=view)  # fmt: skip
+    client.set(chat_keys.BOTS_VIEW, json.dumps(view), px=VIEW_TTL_MS)
+    return running.metrics(connections=view["total"], extra=view)

@@ -8,10 +8,12 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from archviz.core import hooks
+from archviz.core.hooks import ChildSpec
+from archviz.core.ports import require_free
+from archviz.core.redis_conn import sync_client
 from archviz.lab.backoff import RestartPolicy
 from archviz.lab.embedded_redis import EmbeddedRedis
-from archviz.lab.ports import require_free
-from archviz.lab.reconcile import ChildSpec
 from archviz.lab.supervisor import Supervisor
 from archviz.trace import emitter
 
@@ -23,12 +25,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         host = settings.ARCHVIZ_HOST
-        if settings.ARCHVIZ_DASHBOARD_PORT:
-            require_free(host, settings.ARCHVIZ_DASHBOARD_PORT, "ARCHVIZ_DASHBOARD_PORT")
-        if settings.ARCHVIZ_LB_PORT:
-            require_free(host, settings.ARCHVIZ_LB_PORT, "ARCHVIZ_LB_PORT")
-        if settings.ARCHVIZ_NODE_PORT:
-            require_free(host, settings.ARCHVIZ_NODE_PORT, "ARCHVIZ_NODE_PORT")
+        port_settings = [s.port_setting for s in hooks.services() if s.port_setting]
+        for setting in ("ARCHVIZ_DASHBOARD_PORT", *port_settings, "ARCHVIZ_NODE_PORT"):
+            if getattr(settings, setting):  # 0: a free one is picked
+                require_free(host, getattr(settings, setting), setting)
         call_command("migrate", interactive=False, verbosity=0)
         self._create_admin_once()
 
@@ -48,11 +48,10 @@ class Command(BaseCommand):
         supervisor = Supervisor(
             host=host,
             dashboard_port=settings.ARCHVIZ_DASHBOARD_PORT,
-            balancer_port=settings.ARCHVIZ_LB_PORT,
             node_base_port=settings.ARCHVIZ_NODE_PORT,
             redis_url=redis_url,
             embedded_redis=embedded,
-            emitter=emitter.configure("supervisor"),
+            emitter=emitter.configure("supervisor", sync_client),
             load_desired=_desired_children,
             policy=RestartPolicy(max_crashes=settings.ARCHVIZ_RESTART_MAX_CRASHES),
             announce=self._say,
@@ -81,10 +80,10 @@ class Command(BaseCommand):
 
 
 def _desired_children() -> list[ChildSpec]:
-    """The enabled nodes and queue consumers; a consumer named like a node is left out."""
-    from archviz.dashboard.models import Consumer, Node
-
-    nodes = [node.spec() for node in Node.objects.filter(enabled=True)]
-    taken = set(Node.objects.values_list("name", flat=True))
-    consumers = [c.spec() for c in Consumer.objects.filter(enabled=True) if c.name not in taken]
-    return [*nodes, *consumers]
+    """What every app asks to run; a name another kind already took is left out (one
+    process per name: a consumer named like a node waits until the node is gone)."""
+    children: dict[str, ChildSpec] = {}
+    for load in hooks.children_loaders():
+        for spec in load():
+            children.setdefault(spec.name, spec)
+    return list(children.values())

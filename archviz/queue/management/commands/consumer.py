@@ -6,19 +6,14 @@ import signal
 import threading
 
 import redis
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from archviz.lab import keys
-from archviz.lab.child import die_with_parent, freeze_startup_heap
-from archviz.lab.heartbeat import Heartbeat
-from archviz.lab.redis_conn import blocking_client, sync_client
-from archviz.lab.registry import Metrics, Registration, now_ms
-from archviz.node.runtime import rss_bytes
+from archviz.core import keys
+from archviz.core.redis_conn import blocking_client, sync_client
+from archviz.core.registry import Metrics
+from archviz.core.runner import Component, component, freeze_startup_heap
 from archviz.queue.logic import MAX_CONSUMER_WORK_MS
 from archviz.queue.worker import QueueWorker
-from archviz.trace import emitter
 
 log = logging.getLogger(__name__)
 
@@ -32,42 +27,27 @@ class Command(BaseCommand):
         parser.add_argument("--id", required=True, help="the consumer's id, e.g. consumer-1")
 
     def handle(self, *args, id: str, **options) -> None:
-        die_with_parent()
-        try:
-            client = sync_client()
-        except ImproperlyConfigured as exc:
-            raise CommandError(str(exc)) from None
-        trace = emitter.configure(id)
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
-        worker = QueueWorker(id, blocking=blocking_client(), client=client, trace=trace, stop=stop)
-        registration = Registration(id, "consumer", os.getpid(), settings.ARCHVIZ_HOST, 0, now_ms())
-        heartbeat = Heartbeat(
-            registration,
-            lambda: _metrics(worker),
-            on_beat=lambda c: _read_config(worker, c),
-            on_first_beat=lambda: trace.emit("node.up", "redis", detail={"pid": os.getpid()}),
-        )
-        heartbeat.start()
-        freeze_startup_heap()
-        try:
+        with component(id, "consumer") as running:
+            stop = threading.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: stop.set())
+            worker = QueueWorker(
+                id, blocking=blocking_client(), client=sync_client(), trace=running.trace, stop=stop
+            )
+            running.beat(
+                lambda: _metrics(worker, running),
+                on_beat=lambda client: _read_config(worker, client),
+                on_first_beat=lambda: running.trace.emit(
+                    "node.up", "redis", detail={"pid": os.getpid()}
+                ),
+            )
+            freeze_startup_heap()
             worker.run()
-        finally:
-            heartbeat.stop()
-            trace.close()
 
 
-def _metrics(worker: QueueWorker) -> Metrics:
+def _metrics(worker: QueueWorker, running: Component) -> Metrics:
     view = worker.snapshot()
-    return Metrics(
-        id=worker.name,
-        ts=now_ms(),
-        connections=int(view["busy"]),
-        rps=view["jobs_per_s"],
-        rss_bytes=rss_bytes(),
-        extra=view,
-    )
+    return running.metrics(connections=int(view["busy"]), rps=view["jobs_per_s"], extra=view)
 
 
 def _read_config(worker: QueueWorker, client: redis.Redis) -> None:

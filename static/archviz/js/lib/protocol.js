@@ -1,6 +1,6 @@
 // The dashboard WebSocket's wire vocabulary, mirrored from Python:
 // archviz/dashboard/messages.py (frames), archviz/trace/events.py (trace events)
-// and archviz/close_codes.py (close codes). Change them together.
+// and archviz/core/close_codes.py (close codes). Change them together.
 
 export const SCHEMA_VERSION = 1;
 
@@ -62,7 +62,7 @@ export const TRACE_KINDS = Object.freeze({
   "presence.offline": "a user's heartbeats expired: detected offline",
 });
 
-// Close codes archviz sends (archviz/close_codes.py). `retry` says whether
+// Close codes archviz sends (archviz/core/close_codes.py). `retry` says whether
 // reconnecting can help: a missing login or a wrong origin will not fix itself.
 export const CLOSE_CODES = Object.freeze({
   1009: { name: "MESSAGE_TOO_BIG", description: "message too big (over 64 KiB)", retry: true },

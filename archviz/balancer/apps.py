@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class BalancerConfig(AppConfig):
+    name = "archviz.balancer"
+    label = "balancer"
+    verbose_name = "Load balancer demo"
+
+    def ready(self) -> None:
+        from archviz.balancer import control, socket  # noqa: F401  (socket: its handlers)
+        from archviz.core import hooks
+
+        control.register()
+        hooks.register_service(hooks.Service("lb", "balancer", port_setting="ARCHVIZ_LB_PORT"))

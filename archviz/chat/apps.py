@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class ChatConfig(AppConfig):
+    name = "archviz.chat"
+    label = "chat"
+    verbose_name = "Chat demo"
+
+    def ready(self) -> None:
+        from archviz.chat import control, layers, socket  # noqa: F401  (socket: its handlers)
+        from archviz.core import hooks
+
+        control.register()
+        hooks.register_node_routes(hooks.NodeRoutes(websocket_urls="archviz.chat.routing"))
+        hooks.register_node_start(layers.configure_layers)
+        hooks.register_service(hooks.Service("chatbots", "chatbots"))

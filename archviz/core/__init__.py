@@ -1,0 +1,1 @@
+"""What every process of the lab uses; it imports no demo (see DESIGN.md)."""

@@ -1,0 +1,154 @@
+"""Where the apps plug into the lab's hosts, so that the hosts import no demo.
+
+Each app registers what it contributes from its AppConfig.ready(), which runs in every
+process of the lab: the children the supervisor keeps running and the services it starts,
+the supervisor commands an app defines, what a worker node serves, what every page is told,
+and where the traffic generator's arrivals may also go. The lab socket's handlers register in
+archviz/core/labsocket.py, the control commands in archviz/core/control.py.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from archviz.core.control import ControlCommand
+
+# --- the supervisor --------------------------------------------------------------------
+
+
+class ChildSpec(Protocol):
+    """What an admin's row asks the supervisor to run (a node, a consumer, ...)."""
+
+    kind: str  # the management command that runs it
+    name: str  # its id everywhere in the lab
+    needs_port: bool
+
+    def runtime_params(self) -> dict[str, int]:
+        """The parameters it applies live, without a restart."""
+        ...
+
+
+@dataclass(frozen=True)
+class Service:
+    """A component the supervisor starts once, after the nodes are up (the LB, traffic)."""
+
+    id: str
+    kind: str  # the management command
+    port_setting: str = ""  # the setting with its port ("": it listens on none)
+
+
+class Supervision(Protocol):
+    """What a supervisor command handler may do to the supervised children."""
+
+    def children(self, kind: str) -> list[str]: ...
+    def is_running(self, child_id: str) -> bool: ...
+    async def kill(self, child_id: str, by: str, *, hold_restart_s: float = 0.0) -> None: ...
+    def stop(self, child_id: str) -> None: ...
+    async def start(self, child_id: str) -> None: ...
+
+
+SupervisorHandler = Callable[[Supervision, ControlCommand], Awaitable[None]]
+
+_children_loaders: list[Callable[[], list[ChildSpec]]] = []
+_services: list[Service] = []
+_supervisor_handlers: dict[str, SupervisorHandler] = {}
+
+
+def register_children(load: Callable[[], list[ChildSpec]]) -> None:
+    """`load` reads the enabled children of one kind from the database (sync)."""
+    _children_loaders.append(load)
+
+
+def children_loaders() -> list[Callable[[], list[ChildSpec]]]:
+    return list(_children_loaders)
+
+
+def register_service(service: Service) -> None:
+    _services.append(service)
+
+
+def services() -> list[Service]:
+    return list(_services)
+
+
+def register_supervisor_commands(prefix: str, handler: SupervisorHandler) -> None:
+    """The supervisor hands `handler` every command whose type starts with `prefix`."""
+    _supervisor_handlers[prefix] = handler
+
+
+def supervisor_handlers() -> dict[str, SupervisorHandler]:
+    return dict(_supervisor_handlers)
+
+
+# --- the worker nodes ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NodeRoutes:
+    """What a worker node serves for an app, as modules Django and Channels import."""
+
+    http_prefix: str = ""  # where the app's URLs go, e.g. "cart/"
+    http_urls: str = ""  # a module with `urlpatterns`
+    websocket_urls: str = ""  # a module with `websocket_urlpatterns`
+
+
+# Runs in a worker node's process before it serves; may return what to do on each beat.
+NodeStart = Callable[[str], Callable[[Any], None] | None]
+
+_node_routes: list[NodeRoutes] = []
+_node_starts: list[NodeStart] = []
+
+
+def register_node_routes(routes: NodeRoutes) -> None:
+    _node_routes.append(routes)
+
+
+def node_routes() -> list[NodeRoutes]:
+    return list(_node_routes)
+
+
+def register_node_start(start: NodeStart) -> None:
+    """`start(node_id)` runs in each worker node before it serves."""
+    _node_starts.append(start)
+
+
+def node_starts() -> list[NodeStart]:
+    return list(_node_starts)
+
+
+# --- the pages -------------------------------------------------------------------------
+
+_page_configs: list[Callable[[], dict[str, Any]]] = []
+
+
+def register_page_config(config: Callable[[], dict[str, Any]]) -> None:
+    """What every page's script is told besides the user (the traffic generator's limits,
+    which several pages set)."""
+    _page_configs.append(config)
+
+
+def page_configs() -> list[Callable[[], dict[str, Any]]]:
+    return list(_page_configs)
+
+
+# --- the traffic generator -------------------------------------------------------------
+
+
+class ArrivalSink(Protocol):
+    """Somewhere the traffic generator's arrivals also go (the queue's producer)."""
+
+    async def start(self) -> None: ...
+    def offer(self, work_ms: float) -> None: ...
+    def snapshot(self) -> dict[str, Any]: ...
+    async def close(self) -> None: ...
+
+
+_arrival_sinks: list[Callable[[], ArrivalSink]] = []
+
+
+def register_arrival_sink(make: Callable[[], ArrivalSink]) -> None:
+    _arrival_sinks.append(make)
+
+
+def arrival_sinks() -> list[Callable[[], ArrivalSink]]:
+    return list(_arrival_sinks)

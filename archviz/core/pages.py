@@ -1,0 +1,27 @@
+"""What every page of the dashboard does first: the login rule and the page's config."""
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+
+from archviz.core import hooks
+from archviz.core.instructor import PERMISSION
+
+
+def page_config(request: HttpRequest) -> dict:
+    """What every lab page's script needs to know about the user, embedded as JSON."""
+    config = {
+        "ws_path": "/ws/lab/",
+        "instructor": request.user.has_perm(PERMISSION),
+        "user": request.user.get_username() if request.user.is_authenticated else None,
+    }
+    for contribution in hooks.page_configs():
+        config |= contribution()
+    return config
+
+
+def login_required(request: HttpRequest) -> HttpResponse | None:
+    """A redirect to the login page when ARCHVIZ_REQUIRE_LOGIN asks for one, else None."""
+    if settings.ARCHVIZ_REQUIRE_LOGIN and not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    return None

@@ -1,0 +1,117 @@
+"""The lab page's requests on the lab socket: ping a node; instructors control and scale nodes."""
+
+import asyncio
+from typing import Literal, TypedDict
+
+import aiohttp
+
+from archviz.core import registry
+from archviz.core.control import NODE_ID
+from archviz.core.instructor import ControlRefused, User
+from archviz.core.labsocket import AckFrame, ack, socket_handler
+from archviz.core.redis_conn import shared_client
+from archviz.dashboard.control import add_node, configure_node, remove_node, request_control
+from archviz.dashboard.feed import feed
+from archviz.dashboard.messages import PongFrame
+from archviz.trace.emitter import get_emitter
+from archviz.trace.events import new_trace_id, now_ms
+
+PING_TIMEOUT_S = 3.0
+
+
+class PingRequest(TypedDict):
+    type: Literal["ping"]
+    node: str
+
+
+class ControlRequest(TypedDict):
+    type: Literal["control"]
+    action: str  # kill, stop, restart, pause or resume (checked with the permission)
+    node: str
+
+
+class NodeConfigRequest(TypedDict):
+    type: Literal["node.config"]
+    node: str
+    settings: dict  # some of weight, capacity, latency_ms, jitter_ms
+
+
+class NodeAddRequest(TypedDict):
+    type: Literal["node.add"]
+
+
+class NodeRemoveRequest(TypedDict):
+    type: Literal["node.remove"]
+    node: str
+
+
+class _Refused(ControlRefused):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, 400)
+
+
+@socket_handler(PingRequest)
+async def ping(user: User, message: PingRequest) -> PongFrame:
+    """dashboard -> node (HTTP) -> Redis (pub/sub) -> dashboard, each hop traced."""
+    node = message["node"]
+    if not NODE_ID.fullmatch(node):
+        raise _Refused(f"bad node id {node!r}")
+    found = await asyncio.to_thread(registry.lookup, shared_client(), "node", node)
+    if found is None:
+        raise _Refused(f"{node} is not up: it has no registration in Redis")
+    trace = new_trace_id()
+    pong = feed.expect_pong(trace)
+    request = get_emitter().emit("http.request", node, trace=trace, detail={"path": "/ping"})
+    try:
+        answer = await _post_ping(found, trace)
+        await asyncio.wait_for(pong, PING_TIMEOUT_S)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        pong.cancel()
+        reason = f"{node} did not answer: {exc.__class__.__name__ or 'timeout'}"
+        get_emitter().emit(
+            "http.response", "dashboard", src=node, trace=trace, ok=False,
+            ms=now_ms() - request["ts"], detail={"reason": reason},
+        )  # fmt: skip
+        raise _Refused(reason) from None
+    get_emitter().emit(
+        "pubsub.deliver",
+        "dashboard",
+        src="redis",
+        trace=trace,
+        ms=now_ms() - pong.result()["ts"],
+        detail={"from": node},
+    )
+    return PongFrame(type="pong", trace=trace, node=node, ms=round(now_ms() - request["ts"], 2),
+                     count=answer.get("count", 0))  # fmt: skip
+
+
+async def _post_ping(found: registry.Registration, trace: str) -> dict:
+    timeout = aiohttp.ClientTimeout(total=PING_TIMEOUT_S)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        url = f"http://{found.address}/ping"
+        async with session.post(url, params={"trace": trace}) as response:
+            response.raise_for_status()
+            return await response.json()
+
+
+@socket_handler(ControlRequest)
+async def control(user: User, message: ControlRequest) -> AckFrame:
+    await request_control(user, message["action"], message["node"])
+    return ack(message["action"], message["node"])
+
+
+@socket_handler(NodeConfigRequest)
+async def node_config(user: User, message: NodeConfigRequest) -> AckFrame:
+    await configure_node(user, message["node"], message["settings"])
+    return ack("node.config", message["node"])
+
+
+@socket_handler(NodeAddRequest)
+async def node_add(user: User, message: NodeAddRequest) -> AckFrame:
+    return ack("node.add", await add_node(user))
+
+
+@socket_handler(NodeRemoveRequest)
+async def node_remove(user: User, message: NodeRemoveRequest) -> AckFrame:
+    await remove_node(user, message["node"])
+    return ack("node.remove", message["node"])

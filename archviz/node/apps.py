@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class NodeConfig(AppConfig):
+    name = "archviz.node"
+    label = "node"
+    verbose_name = "Worker nodes"

@@ -1,0 +1,59 @@
+"""`manage.py node`: one worker node, daphne serving the node app (the lab starts these)."""
+
+import logging
+import os
+
+import redis
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from archviz.core import hooks, keys
+from archviz.core.runner import component
+from archviz.node.asgi import build_application
+from archviz.node.runtime import NodeConfig, NodeRuntime, set_runtime
+
+log = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    # The lab runs Django's system checks once before starting its children.
+    requires_system_checks: list[str] = []
+    help = "Run one worker node on the given port; it registers itself in Redis."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--id", required=True, help="the node's id, e.g. node-1")
+        parser.add_argument("--port", type=int, required=True)
+        parser.add_argument("--host", default=settings.ARCHVIZ_HOST)
+
+    def handle(self, *args, id: str, port: int, host: str, **options) -> None:
+        with component(id, "node") as running:
+            runtime = NodeRuntime(id, running.counters)
+            set_runtime(runtime)
+            # what the apps' demos need in a node (the session mode, the chat layers)
+            on_beats = [on_beat for start in hooks.node_starts() if (on_beat := start(id))]
+
+            def on_beat(client: redis.Redis) -> None:
+                _read_config(runtime, client)
+                for app_beat in on_beats:
+                    app_beat(client)
+
+            running.serve(
+                build_application(runtime.counters),
+                host=host,
+                port=port,
+                setting="ARCHVIZ_NODE_PORT",
+                collect=runtime.metrics,
+                on_beat=on_beat,
+                on_first_beat=lambda: running.trace.emit(
+                    "node.up", "redis", detail={"pid": os.getpid(), "port": port}
+                ),
+            )
+
+
+def _read_config(runtime: NodeRuntime, client: redis.Redis) -> None:
+    """The admin's parameters, applied live; a bad value keeps the last good config."""
+    raw = client.hgetall(keys.node_config(runtime.node_id))
+    try:
+        runtime.config = NodeConfig.from_hash(raw) if raw else runtime.config
+    except ValueError:
+        log.warning("%s: ignored bad config %r", runtime.node_id, raw)

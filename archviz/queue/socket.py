@@ -1,0 +1,141 @@
+"""The queue page's requests on the lab socket, checked on the server: instructors'
+scenarios and scaling, learners' jobs."""
+
+import asyncio
+from typing import Literal, NotRequired, TypedDict
+
+import redis
+from asgiref.sync import sync_to_async
+from django.apps import apps
+
+from archviz.core.instructor import ControlRefused, User, require_instructor, send_as
+from archviz.core.labsocket import AckFrame, ack, socket_handler
+from archviz.core.names import next_numbered_name
+from archviz.core.redis_conn import shared_client
+from archviz.queue import streams
+from archviz.queue.models import Consumer
+from archviz.trace.emitter import get_emitter
+
+SCENARIO_ACTIONS = ("stop", "start", "kill")
+MAX_CONSUMERS = 8
+MAX_JOBS_PER_REQUEST = 20
+LEARNER_JOB_MS = 150.0  # long enough to watch a job travel
+JOB_KINDS = ("normal", "poison", "malformed")
+
+
+async def queue_control(user: User, action: object, consumer: object) -> None:
+    """Stop or start every consumer (or one), or SIGKILL the busiest one mid-job."""
+    await require_instructor(user)
+    if action not in SCENARIO_ACTIONS:
+        raise ControlRefused(f"unknown queue action {action!r}; use one of {SCENARIO_ACTIONS}", 400)
+    await send_as(user, {"type": f"queue.{action}", "consumer": consumer or ""})
+
+
+async def enqueue_jobs(user: User, count: object, kind: object) -> int:
+    """A learner's jobs (normal); instructors may also send poison or malformed ones."""
+    if isinstance(count, bool) or not isinstance(count, int):
+        count = 0
+    if not 1 <= count <= MAX_JOBS_PER_REQUEST:
+        raise ControlRefused(f"count must be a whole number from 1 to {MAX_JOBS_PER_REQUEST}", 400)
+    if kind not in JOB_KINDS:
+        raise ControlRefused(f"unknown job kind {kind!r}; use one of {JOB_KINDS}", 400)
+    if kind != "normal":
+        await require_instructor(user)
+    by = user.get_username() or "learner" if user.is_authenticated else "learner"
+    try:
+        await asyncio.to_thread(_enqueue, count, kind, by)
+    except redis.RedisError:
+        raise ControlRefused("Redis is unreachable: the queue cannot take jobs now", 503) from None
+    return count
+
+
+def _enqueue(count: int, kind: str, by: str) -> None:
+    client = shared_client()
+    if kind == "malformed":
+        for _ in range(count):  # its time stamp is words, not a number
+            streams.enqueue_raw(client, {"id": streams.new_job_id(), "ts": "yesterday"})
+        jobs = []
+    else:
+        jobs = streams.enqueue(client, count, work_ms=LEARNER_JOB_MS, by=by, fail=kind == "poison")
+    for job in jobs:
+        get_emitter().emit(
+            "queue.enqueue",
+            "redis",
+            trace=job.trace,
+            demo="queue",
+            detail={"job": job.id, "by": by},
+        )
+
+
+async def add_consumer(user: User) -> str:
+    """Scale out: one more consumer, named after the highest number in use."""
+    await require_instructor(user)
+    name = await sync_to_async(_create_next_consumer)()
+    get_emitter().emit("fault.inject", "supervisor", detail={"action": "queue.add", "node": name})
+    return name
+
+
+def _create_next_consumer() -> str:
+    names = list(Consumer.objects.values_list("name", flat=True))
+    if len(names) >= MAX_CONSUMERS:
+        raise ControlRefused(f"the lab runs at most {MAX_CONSUMERS} consumers", 400)
+    name = next_numbered_name("consumer", names)
+    # children's names are unique across kinds: the supervisor keeps one process per name
+    if apps.get_model("dashboard", "Node").objects.filter(name=name).exists():
+        raise ControlRefused(f"a node is called {name}; rename it first", 400)
+    return Consumer.objects.create(name=name).name
+
+
+async def remove_consumer(user: User, consumer: object) -> None:
+    """Scale in: the consumer is stopped gracefully; its unfinished jobs are claimed by others."""
+    await require_instructor(user)
+    deleted, _ = await sync_to_async(Consumer.objects.filter(name=consumer).delete)()
+    if not deleted:
+        raise ControlRefused(f"no consumer called {consumer!r}", 404)
+    get_emitter().emit(
+        "fault.inject", "supervisor", detail={"action": "queue.remove", "node": consumer}
+    )
+
+
+class QueueControlRequest(TypedDict):
+    type: Literal["queue.control"]
+    action: str  # stop, start or kill
+    consumer: NotRequired[str]  # absent or "": every consumer (stop, start), the busiest (kill)
+
+
+class QueueEnqueueRequest(TypedDict):
+    type: Literal["queue.enqueue"]
+    count: int
+    kind: NotRequired[str]  # normal (anyone), poison or malformed (instructors)
+
+
+class QueueAddRequest(TypedDict):
+    type: Literal["queue.add"]
+
+
+class QueueRemoveRequest(TypedDict):
+    type: Literal["queue.remove"]
+    consumer: str
+
+
+@socket_handler(QueueControlRequest)
+async def on_queue_control(user: User, message: QueueControlRequest) -> AckFrame:
+    await queue_control(user, message["action"], message.get("consumer"))
+    return ack(f"queue.{message['action']}")
+
+
+@socket_handler(QueueEnqueueRequest)
+async def on_queue_enqueue(user: User, message: QueueEnqueueRequest) -> AckFrame:
+    await enqueue_jobs(user, message["count"], message.get("kind", "normal"))
+    return ack("queue.enqueue")
+
+
+@socket_handler(QueueAddRequest)
+async def on_queue_add(user: User, message: QueueAddRequest) -> AckFrame:
+    return ack("queue.add", await add_consumer(user))
+
+
+@socket_handler(QueueRemoveRequest)
+async def on_queue_remove(user: User, message: QueueRemoveRequest) -> AckFrame:
+    await remove_consumer(user, message["consumer"])
+    return ack("queue.remove", message["consumer"])

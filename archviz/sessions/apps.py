@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class SessionsConfig(AppConfig):
+    name = "archviz.sessions"
+    label = "sessions_demo"  # "sessions" is django.contrib.sessions'
+    verbose_name = "Sessions demo"
+
+    def ready(self) -> None:
+        from archviz.core import hooks
+        from archviz.sessions import control, follower, socket  # noqa: F401  (socket: handler)
+
+        control.register()
+        hooks.register_node_routes(
+            hooks.NodeRoutes(http_prefix="cart/", http_urls="archviz.sessions.node_urls")
+        )
+        hooks.register_node_start(follower.start_following)

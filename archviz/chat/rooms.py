@@ -1,18 +1,14 @@
-"""Chat rooms' pure logic: names and frames, in-order delivery without duplicates,
-what a reconnecting client missed, and presence expiry. No I/O here."""
+"""Chat rooms' pure logic: names, in-order delivery without duplicates, what a
+reconnecting client missed, and presence expiry. No I/O here; the frames are in
+archviz/chat/messages.py."""
 
-import json
 import re
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 
 from archviz.chat.control import CHAT_ROOM
 
-MAX_TEXT_BYTES = 4 * 1024
-MAX_FRAME_BYTES = 16 * 1024
 USER_NAME = re.compile(r"[\w .-]{1,32}")
-CID = re.compile(r"[\w-]{1,40}")
 PRESENCE_BEAT_S = 0.5  # each node refreshes its connections this often
 PRESENCE_TTL_MS = 3_000  # a connection not refreshed for this long is offline
 RECENT_ON_JOIN = 20  # messages a new client is shown when it joins
@@ -20,7 +16,7 @@ RECENT_KEPT = 256  # local mode: delivered numbers remembered to suppress duplic
 
 
 class BadInput(ValueError):
-    """A client frame or parameter we refuse; the message says why, for the client."""
+    """A room name or URL parameter we refuse; the message says why, for the client."""
 
 
 def validate_room(name: object) -> str:
@@ -47,43 +43,6 @@ def parse_after(raw: object) -> int | None:
     if after < 0:
         raise BadInput("after must not be negative")
     return after
-
-
-def parse_client_frame(text: str | None, data: bytes | None) -> dict[str, Any]:
-    """One client frame as a validated dict: send, ack or ping; raises BadInput."""
-    raw = text if text is not None else (data or b"").decode("utf-8", "replace")
-    if len(raw) > MAX_FRAME_BYTES:
-        raise BadInput("frame over 16 KiB")
-    try:
-        frame = json.loads(raw)
-    except ValueError:
-        raise BadInput("malformed JSON") from None
-    if not isinstance(frame, dict):
-        raise BadInput("a frame must be a JSON object")
-    kind = frame.get("type")
-    if kind == "send":
-        return {"type": "send", "text": validate_text(frame.get("text")),
-                "cid": _cid(frame.get("cid"))}  # fmt: skip
-    if kind == "ack":
-        received = frame.get("received")
-        if isinstance(received, bool) or not isinstance(received, int) or received < 0:
-            raise BadInput("ack needs received: a whole number of frames")
-        return {"type": "ack", "received": received}
-    if kind == "ping":
-        return {"type": "ping"}
-    raise BadInput(f"unknown frame type {kind!r}; use send, ack or ping")
-
-
-def validate_text(text: object) -> str:
-    if not isinstance(text, str) or not text.strip():
-        raise BadInput("text must be a non-empty string")
-    if len(text.encode()) > MAX_TEXT_BYTES:
-        raise BadInput("text over 4 KiB")
-    return text
-
-
-def _cid(cid: object) -> str:
-    return cid if isinstance(cid, str) and CID.fullmatch(cid) else ""
 
 
 def visible_on(entry: dict, node: str) -> bool:

@@ -4,7 +4,7 @@ import secrets
 from importlib.util import find_spec
 from pathlib import Path
 
-from archviz.conf import env_bool, env_int, env_port, env_redis_url, env_str
+from archviz.conf import env_bool, env_choice, env_int, env_port, env_redis_url, env_str
 from archviz.log_filters import skip_refusals
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -113,6 +113,7 @@ STATICFILES_DIRS = [
 # teach channel layers configure theirs on the nodes.
 CHANNEL_LAYERS: dict = {}
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -131,7 +132,10 @@ LOGGING = {
         }
     },
     "loggers": {
-        "archviz": {"handlers": ["console"], "level": env_str("ARCHVIZ_LOG_LEVEL", "INFO")},
+        "archviz": {
+            "handlers": ["console"],
+            "level": env_choice("ARCHVIZ_LOG_LEVEL", "INFO", LOG_LEVELS),
+        },
         "django": {"handlers": ["console"], "level": "WARNING"},
     },
 }

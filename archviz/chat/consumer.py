@@ -162,10 +162,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _recover(self, after: int, last_seq: int) -> None:
         """Replay what a reconnecting client missed, in order, once; say what is lost."""
-        self.sequencer.last = min(after, last_seq)
-        if after >= last_seq:
+        missed = self.sequencer.resume(after, last_seq)
+        if missed is None:
             return
-        found = await self.store.history(self.room, after + 1, last_seq)
+        found = await self.store.history(self.room, *missed)
         visible = {s: (m if visible_on(m, self.hub.node) else None) for s, m in found.items()}
         lost_before = self.sequencer.lost
         replayed = self.sequencer.fill(visible, up_to=last_seq)
@@ -175,7 +175,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.hub.trace("chat.recover", self.hub.node, src="redis",
                        detail={"room": self.room, "user": self.user, "after": after,
                                "replayed": len(replayed)})  # fmt: skip
-        await self._report_lost(self.sequencer.lost - lost_before, after + 1, last_seq)
+        await self._report_lost(self.sequencer.lost - lost_before, *missed)
 
     async def _report_lost(self, lost: int, first: int, last: int) -> None:
         if not lost:

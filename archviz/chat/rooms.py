@@ -1,6 +1,6 @@
 """Chat rooms' pure logic: names, in-order delivery without duplicates, what a
-reconnecting client missed, and presence expiry. No I/O here; the frames are in
-archviz/chat/messages.py."""
+reconnecting client missed, and the presence timings. No I/O here: presence expiry is one
+atomic step in Redis (archviz/chat/store.py), the frames are in archviz/chat/messages.py."""
 
 import re
 from collections import deque
@@ -83,6 +83,12 @@ class Sequencer:
         self.pending[seq] = message
         return []
 
+    def resume(self, after: int, last_seq: int) -> tuple[int, int] | None:
+        """Start after the last number a reconnecting client saw (never past the room's
+        last); returns the first and last numbers it missed, if it missed any."""
+        self.last = min(after, last_seq)
+        return (after + 1, last_seq) if after < last_seq else None
+
     def gap(self) -> tuple[int, int] | None:
         """The first and last sequence numbers still missing before a pending message."""
         if not self.pending:
@@ -120,29 +126,6 @@ class Sequencer:
         while self.last + 1 in self.pending:
             ready.append(self._take(self.pending.pop(self.last + 1)))
         return ready
-
-
-def missed_range(after: int, last_seq: int) -> tuple[int, int] | None:
-    """The sequence numbers a client that saw `after` has missed, if any."""
-    if after >= last_seq:
-        return None
-    return after + 1, last_seq
-
-
-def lost_before(first_kept: int | None, wanted_from: int, wanted_to: int) -> int:
-    """How many of the wanted messages the capped history no longer holds."""
-    if first_kept is None:
-        return wanted_to - wanted_from + 1
-    return max(0, min(first_kept, wanted_to + 1) - wanted_from)
-
-
-def is_expired(last_seen_ms: float, now_ms: float, ttl_ms: float = PRESENCE_TTL_MS) -> bool:
-    return now_ms - last_seen_ms > ttl_ms
-
-
-def expired_connections(seen: dict[str, float], now_ms: float, ttl_ms: float = PRESENCE_TTL_MS):
-    """The connections whose last heartbeat is older than the TTL, oldest first."""
-    return sorted((c for c, ts in seen.items() if is_expired(ts, now_ms, ttl_ms)), key=seen.get)
 
 
 def members_by_node(members: dict[str, dict]) -> dict[str, list[str]]:

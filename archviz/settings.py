@@ -151,7 +151,6 @@ ARCHVIZ_REDIS_URL = env_redis_url("REDIS_URL")
 ARCHVIZ_REQUIRE_LOGIN = env_bool("ARCHVIZ_REQUIRE_LOGIN", False)
 # A node that crashes this many times in a row (each within 10 s of starting) is given up on.
 ARCHVIZ_RESTART_MAX_CRASHES = env_int("ARCHVIZ_RESTART_MAX_CRASHES", 5, minimum=1, maximum=100)
-ARCHVIZ_ADMIN_PASSWORD_FILE = VAR_DIR / "admin-password-shown"
 # Seconds a client's idle keep-alive connection stays open at the load balancer.
 ARCHVIZ_LB_IDLE_TIMEOUT_S = env_int("ARCHVIZ_LB_IDLE_TIMEOUT", 15, minimum=1, maximum=3600)
 

@@ -5,6 +5,7 @@ start-up with a message that names the variable and what it accepts.
 """
 
 import os
+from collections.abc import Sequence
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -28,6 +29,18 @@ def env_bool(name: str, default: bool) -> bool:
     if value in _FALSE:
         return False
     raise ImproperlyConfigured(f"{name}={raw!r} is not a yes/no value (use 1 or 0).")
+
+
+def env_choice(name: str, default: str, choices: Sequence[str]) -> str:
+    """One of a few words, in any case; returned as `choices` spells it."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    for choice in choices:
+        if raw.strip().lower() == choice.lower():
+            return choice
+    allowed = ", ".join(choices[:-1]) + f" or {choices[-1]}"
+    raise ImproperlyConfigured(f"{name}={raw!r} is not one of {allowed}.")
 
 
 def env_int(name: str, default: int, *, minimum: int, maximum: int) -> int:

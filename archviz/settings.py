@@ -4,7 +4,7 @@ import secrets
 from importlib.util import find_spec
 from pathlib import Path
 
-from archviz.conf import env_bool, env_int, env_port, env_redis_url, env_str
+from archviz.conf import env_bool, env_choice, env_int, env_port, env_redis_url, env_str
 from archviz.log_filters import skip_refusals
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -113,6 +113,7 @@ STATICFILES_DIRS = [
 # teach channel layers configure theirs on the nodes.
 CHANNEL_LAYERS: dict = {}
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -131,7 +132,10 @@ LOGGING = {
         }
     },
     "loggers": {
-        "archviz": {"handlers": ["console"], "level": env_str("ARCHVIZ_LOG_LEVEL", "INFO")},
+        "archviz": {
+            "handlers": ["console"],
+            "level": env_choice("ARCHVIZ_LOG_LEVEL", "INFO", LOG_LEVELS),
+        },
         "django": {"handlers": ["console"], "level": "WARNING"},
     },
 }
@@ -147,7 +151,6 @@ ARCHVIZ_REDIS_URL = env_redis_url("REDIS_URL")
 ARCHVIZ_REQUIRE_LOGIN = env_bool("ARCHVIZ_REQUIRE_LOGIN", False)
 # A node that crashes this many times in a row (each within 10 s of starting) is given up on.
 ARCHVIZ_RESTART_MAX_CRASHES = env_int("ARCHVIZ_RESTART_MAX_CRASHES", 5, minimum=1, maximum=100)
-ARCHVIZ_ADMIN_PASSWORD_FILE = VAR_DIR / "admin-password-shown"
 # Seconds a client's idle keep-alive connection stays open at the load balancer.
 ARCHVIZ_LB_IDLE_TIMEOUT_S = env_int("ARCHVIZ_LB_IDLE_TIMEOUT", 15, minimum=1, maximum=3600)
 

@@ -1,9 +1,19 @@
 """Strict environment helpers: bad values stop start-up naming the variable."""
 
+import ast
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from archviz.conf import env_bool, env_int, env_port, env_redis_url, env_str
+from archviz.conf import env_bool, env_choice, env_int, env_port, env_redis_url, env_str
+from archviz.settings import LOG_LEVELS
+
+ROOT = Path(__file__).resolve().parent.parent
 
 VAR = "ARCHVIZ_TEST_VALUE"
 
@@ -107,3 +117,48 @@ def test_redis_url_defaults_to_the_redis_url_variable(monkeypatch: pytest.Monkey
     """Without a name, REDIS_URL is read."""
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6390/2")
     assert env_redis_url() == "redis://127.0.0.1:6390/2"
+
+
+def test_choice_returns_the_allowed_spelling(monkeypatch: pytest.MonkeyPatch):
+    """One of the allowed words, in any case and with spaces, comes back as allowed."""
+    monkeypatch.delenv(VAR, raising=False)
+    assert env_choice(VAR, "INFO", LOG_LEVELS) == "INFO"
+    monkeypatch.setenv(VAR, " debug ")
+    assert env_choice(VAR, "INFO", LOG_LEVELS) == "DEBUG"
+
+
+@pytest.mark.parametrize("raw", ["verbose", "", "10"])
+def test_bad_choice_names_the_variable_and_the_allowed_values(
+    monkeypatch: pytest.MonkeyPatch, raw: str
+):
+    """A word outside the allowed ones is refused, naming the variable and listing them."""
+    monkeypatch.setenv(VAR, raw)
+    allowed = "DEBUG, INFO, WARNING, ERROR or CRITICAL"
+    with pytest.raises(ImproperlyConfigured, match=f"{VAR}='{raw}' is not one of {allowed}"):
+        env_choice(VAR, "INFO", LOG_LEVELS)
+
+
+def test_log_level_is_checked_at_start_up(tmp_path: Path):
+    """ARCHVIZ_LOG_LEVEL=verbose stops the settings from loading, naming the variable."""
+    env = os.environ | {"ARCHVIZ_LOG_LEVEL": "verbose", "ARCHVIZ_VAR_DIR": str(tmp_path),
+                        "ARCHVIZ_SECRET_KEY": "test-only"}  # fmt: skip
+    started = subprocess.run(
+        [sys.executable, "-c", "import archviz.settings"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert started.returncode != 0
+    assert "ARCHVIZ_LOG_LEVEL='verbose' is not one of DEBUG, INFO" in started.stderr
+
+
+def test_every_archviz_variable_the_code_names_is_in_the_readme():
+    """Each ARCHVIZ_* name in archviz/ is a row of README's settings table."""
+    table = (ROOT / "README.md").read_text().split("## Settings", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", table, re.M))
+    named = {
+        node.value
+        for path in (ROOT / "archviz").rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        and re.fullmatch(r"ARCHVIZ_[A-Z_]+", node.value)
+    }  # fmt: skip
+    assert named and named <= documented, sorted(named - documented)

@@ -13,6 +13,8 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from archviz.chat.messages import AckFrame, MessageFrame, SendFrame, ServerFrame
+
 ACK_EVERY_S = 1.0  # the server allows 1,000 frames unacknowledged; acks cost it frames too
 RECONNECT_MIN_S, RECONNECT_MAX_S = 0.05, 1.0
 HANDSHAKE_TIMEOUT_S = 10.0  # shorter, and abandoned handshakes pile up on a busy node
@@ -26,7 +28,7 @@ class ChatClient:
         user: str,
         *,
         origin: str | None = None,
-        on_frame: Callable[[dict], None] | None = None,
+        on_frame: Callable[[ServerFrame], None] | None = None,
         reconnect: bool = True,
     ) -> None:
         self.base_url = base_url
@@ -36,8 +38,8 @@ class ChatClient:
         self.reconnect = reconnect
         self.last: int | None = None  # the last sequence number seen
         self.seqs: set[int] = set()
-        self.messages: list[dict] = []
-        self.frames: list[dict] = []  # everything but messages
+        self.messages: list[MessageFrame] = []
+        self.frames: list[ServerFrame] = []  # everything but messages
         self.duplicates = self.out_of_order = self.frames_in = 0
         self.node: str | None = None
         self.closes: list[tuple[float, int | None]] = []  # (monotonic time, close code)
@@ -105,9 +107,9 @@ class ChatClient:
                 await asyncio.sleep(ACK_EVERY_S)
                 if self.frames_in != acked:
                     acked = self.frames_in
-                    await ws.send_str(json.dumps({"type": "ack", "received": acked}))
+                    await ws.send_str(json.dumps(AckFrame(type="ack", received=acked)))
 
-    async def _on_frame(self, frame: dict) -> None:
+    async def _on_frame(self, frame: ServerFrame) -> None:
         self.frames_in += 1
         kind = frame.get("type")
         if kind == "message":
@@ -124,7 +126,7 @@ class ChatClient:
             self.on_frame(frame)
         await self._notify()
 
-    def _on_message(self, frame: dict) -> None:
+    def _on_message(self, frame: MessageFrame) -> None:
         seq = frame["seq"]
         if seq in self.seqs:
             self.duplicates += 1
@@ -148,7 +150,7 @@ class ChatClient:
         """Send a chat message on the current connection; returns its client id."""
         await self.connected.wait()
         cid = uuid.uuid4().hex[:12]
-        await self._ws.send_str(json.dumps({"type": "send", "text": text, "cid": cid}))
+        await self._ws.send_str(json.dumps(SendFrame(type="send", text=text, cid=cid)))
         return cid
 
     async def send_raw(self, raw: str) -> None:
@@ -163,7 +165,7 @@ class ChatClient:
             except TimeoutError:
                 raise AssertionError(f"{self.user}: timed out waiting for {what}") from None
 
-    def frames_of(self, kind: str) -> list[dict]:
+    def frames_of(self, kind: str) -> list[ServerFrame]:
         return [f for f in self.frames if f.get("type") == kind]
 
     async def stop(self) -> None:

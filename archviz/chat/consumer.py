@@ -2,8 +2,8 @@
 
 The consumer listens on both channel layers (InMemory and Redis pub/sub) so that the
 instructor can switch the broadcast mode live; each message is sent on the layer of
-the mode at the time. Frames out: welcome, message, sent, presence, history_lost,
-mode, error, pong. Frames in: send, ack, ping (see archviz/chat/rooms.py).
+the mode at the time. Frames in: send, ack, ping; frames out: welcome, message, sent,
+presence, history_lost, mode, error, pong (all in archviz/chat/messages.py).
 """
 
 import asyncio
@@ -13,6 +13,7 @@ import json
 import logging
 import time
 import uuid
+from typing import Literal
 from urllib.parse import parse_qs
 
 import redis
@@ -25,16 +26,33 @@ from channels.utils import await_many_dispatch
 
 from archviz.chat.hub import get_hub
 from archviz.chat.layers import LOCAL, REDIS, group_channel, group_name
+from archviz.chat.messages import (
+    HistoryLostFrame,
+    Member,
+    MessageEvent,
+    MessageFrame,
+    ModeFrame,
+    PongFrame,
+    PresenceBatch,
+    PresenceEvent,
+    PresenceFrame,
+    RoomMessage,
+    SentFrame,
+    ServerFrame,
+    WelcomeFrame,
+    error,
+    parse_client_frame,
+)
 from archviz.chat.rooms import (
     BadInput,
     Sequencer,
     parse_after,
-    parse_client_frame,
     validate_room,
     validate_user,
     visible_on,
 )
 from archviz.core import close_codes
+from archviz.core.frames import InvalidFrame
 from archviz.core.ratelimit import TokenBucket
 from archviz.core.runner import current_component
 from archviz.trace.events import new_trace_id, now_ms
@@ -97,7 +115,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             after = parse_after(query.get("after", [None])[0])
         except BadInput as bad:
             await self.accept()
-            await self._frame({"type": "error", "error": str(bad)})
+            await self._frame(error(str(bad)))
             await self.close(code=close_codes.BAD_ROOM)
             return
         self.conn = f"{self.hub.node}.{uuid.uuid4().hex[:8]}"
@@ -112,20 +130,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             await self._join(after)
         except (redis.RedisError, OSError) as exc:
-            await self._frame({"type": "error", "error": f"Redis unreachable: {exc}"})
+            await self._frame(error(f"Redis unreachable: {exc}"))
             await self.close(code=close_codes.OVERLOADED)
 
     async def _join(self, after: int | None) -> None:
         for mode, channel in self.layer_channels.items():
             await get_channel_layer(mode).group_add(group_name(self.room), channel)
-        info = {"user": self.user, "node": self.hub.node, "since": self.since}
+        info = Member(user=self.user, node=self.hub.node, since=self.since)
         members = await self.store.join(self.room, self.conn, info, now_ms())
         self.hub.add(self.room, self)
         self.joined = True
         last_seq, _first_kept = await self.store.bounds(self.room)
-        await self._frame({"type": "welcome", "node": self.hub.node, "room": self.room,
-                           "conn": self.conn, "user": self.user, "mode": self.hub.mode,
-                           "seq": last_seq, "members": members})  # fmt: skip
+        await self._frame(WelcomeFrame(type="welcome", node=self.hub.node, room=self.room,
+                                       conn=self.conn, user=self.user, mode=self.hub.mode,
+                                       seq=last_seq, members=members))  # fmt: skip
         if after is None:
             await self._send_recent(last_seq)
         else:
@@ -140,14 +158,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         recent = [m for m in await self.store.recent(self.room) if visible_on(m, self.hub.node)]
         self.sequencer.last = max([last_seq] + [m["seq"] for m in recent])
         for message in recent:
-            await self._frame({"type": "message", "history": True} | message)
+            await self._frame(MessageFrame(type="message", history=True, **message))
 
     async def _recover(self, after: int, last_seq: int) -> None:
         """Replay what a reconnecting client missed, in order, once; say what is lost."""
-        self.sequencer.last = min(after, last_seq)
-        if after >= last_seq:
+        missed = self.sequencer.resume(after, last_seq)
+        if missed is None:
             return
-        found = await self.store.history(self.room, after + 1, last_seq)
+        found = await self.store.history(self.room, *missed)
         visible = {s: (m if visible_on(m, self.hub.node) else None) for s, m in found.items()}
         lost_before = self.sequencer.lost
         replayed = self.sequencer.fill(visible, up_to=last_seq)
@@ -157,7 +175,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.hub.trace("chat.recover", self.hub.node, src="redis",
                        detail={"room": self.room, "user": self.user, "after": after,
                                "replayed": len(replayed)})  # fmt: skip
-        await self._report_lost(self.sequencer.lost - lost_before, after + 1, last_seq)
+        await self._report_lost(self.sequencer.lost - lost_before, *missed)
 
     async def _report_lost(self, lost: int, first: int, last: int) -> None:
         if not lost:
@@ -165,16 +183,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.hub.count(self.room, "lost", lost)
         self.hub.trace("chat.lost", "client", ok=False,
                        detail={"room": self.room, "user": self.user, "lost": lost})  # fmt: skip
-        await self._frame({"type": "history_lost", "room": self.room, "from": first,
-                           "to": last, "lost": lost,
-                           "error": "history lost, reload: the room's capped history no "
-                                    "longer holds some messages you missed"})  # fmt: skip
+        frame: HistoryLostFrame = {"type": "history_lost", "room": self.room, "from": first,
+                                   "to": last, "lost": lost,
+                                   "error": "history lost, reload: the room's capped history "
+                                            "no longer holds some messages you missed"}  # fmt: skip
+        await self._frame(frame)
 
-    async def _announce(self, event: str, trace: str) -> None:
+    async def _announce(self, event: Literal["join", "leave"], trace: str) -> None:
         kind = "presence.join" if event == "join" else "presence.leave"
         detail = {"room": self.room, "user": self.user, "node": self.hub.node}
         self.hub.trace(kind, "redis", trace=trace, detail=detail)
-        presence = {"event": event, "conn": self.conn, "ts": now_ms(), **detail}
+        presence = PresenceEvent(event=event, conn=self.conn, ts=now_ms(), **detail)
         await self.store.log_presence(presence)
         self.hub.announce(self.room, presence)
 
@@ -200,17 +219,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not self.joined:
             return
         if not self.frames.take(time.monotonic()):
-            await self._refuse("too many frames: at most 100 per second")
+            await self._refuse(f"too many frames: at most {FRAMES_PER_S} per second")
             return
         try:
-            frame = parse_client_frame(text_data, bytes_data)
-        except BadInput as bad:
+            frame = parse_client_frame(text_data if text_data is not None else bytes_data or b"")
+        except InvalidFrame as bad:
             await self._refuse(str(bad))
             return
         if frame["type"] == "ack":
             self.acked = max(self.acked, min(frame["received"], self.frames_out))
         elif frame["type"] == "ping":
-            await self._frame({"type": "pong", "node": self.hub.node, "ts": now_ms()})
+            await self._frame(PongFrame(type="pong", node=self.hub.node, ts=now_ms()))
         elif self.sends.take(time.monotonic()):
             await self._chat(frame["text"], frame["cid"])
         else:
@@ -218,7 +237,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _refuse(self, reason: str) -> None:
         self.hub.count(self.room, "refused")
-        await self._frame({"type": "error", "error": reason})
+        await self._frame(error(reason))
 
     async def _flooding(self) -> None:
         self.refused_sends += 1
@@ -230,15 +249,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
                                    "code": close_codes.FLOODING})  # fmt: skip
             await self.close(code=close_codes.FLOODING)
             return
-        await self._frame({"type": "error", "error": "flooding: at most 20 messages per second"})
+        await self._frame(error(f"flooding: at most {SENDS_PER_S} messages per second"))
 
     async def _chat(self, text: str, cid: str) -> None:
         """Store and broadcast a message. In Redis mode one atomic step numbers it, keeps it
         and publishes it on the room's channel: the channel carries the room in order."""
         mode, trace = self.hub.mode, new_trace_id()
         traced = self.hub.take_trace(self.room)
-        message = {"room": self.room, "user": self.user, "text": text, "node": self.hub.node,
-                   "ts": now_ms(), "trace": trace, "mode": mode, "traced": traced}  # fmt: skip
+        message = RoomMessage(room=self.room, user=self.user, text=text, node=self.hub.node,
+                              ts=now_ms(), trace=trace, mode=mode, traced=traced)  # fmt: skip
         # Serialised once here, not once per receiver: the event carries the finished frame
         # (all but its number) beside what the receivers need to order, count and trace it.
         event = {k: message[k] for k in ("room", "node", "ts", "trace", "mode", "traced")}
@@ -247,8 +266,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             seq, members = await self.store.append(self.room, message, publish)
         except (redis.RedisError, OSError) as exc:
-            await self._frame({"type": "error", "error": f"not sent, Redis unreachable: {exc}",
-                               "cid": cid})  # fmt: skip
+            await self._frame(error(f"not sent, Redis unreachable: {exc}", cid))
             return
         if mode == LOCAL:
             self.hub.count(self.room, "missed_local", members - len(self.hub.rooms[self.room]))
@@ -259,11 +277,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.hub.trace("chat.send", self.hub.node, src="client", trace=trace, detail=detail)
             if mode == REDIS:
                 self.hub.trace("pubsub.publish", "redis", trace=trace, detail=detail)
-        await self._frame({"type": "sent", "cid": cid, "seq": seq})
+        await self._frame(SentFrame(type="sent", cid=cid, seq=seq))
 
     # --- from the room ------------------------------------------------------------
 
-    async def chat_message(self, event: dict) -> None:
+    async def chat_message(self, event: MessageEvent) -> None:
         if not self.joined or event["room"] != self.room:
             return
         before = self.sequencer.duplicates
@@ -317,16 +335,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._send_message(message)
         await self._report_lost(self.sequencer.lost - lost_before, first, last)
 
-    async def chat_presence(self, event: dict) -> None:
+    async def chat_presence(self, event: PresenceBatch) -> None:
         """Joins, leaves and offlines in this room (batched by the node that saw them)."""
         if not self.joined or event["room"] != self.room:
             return
         others = [p for p in event["events"] if p["conn"] != self.conn]
         if others:
-            await self._frame({"type": "presence", "room": self.room, "events": others})
+            await self._frame(PresenceFrame(type="presence", room=self.room, events=others))
 
     async def on_mode(self, mode: str) -> None:
-        await self._frame({"type": "mode", "mode": mode})
+        await self._frame(ModeFrame(type="mode", mode=mode))
 
     # --- to the client ------------------------------------------------------------
 
@@ -338,7 +356,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._too_slow()
             return
         head = message.get("frame")
-        await self._frame(f"{head}{message['seq']}}}" if head else {"type": "message"} | message)
+        await self._frame(
+            f"{head}{message['seq']}}}" if head else MessageFrame(type="message", **message)
+        )
 
     async def _too_slow(self) -> None:
         if self.closing:
@@ -351,7 +371,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                                "code": close_codes.TOO_SLOW})  # fmt: skip
         await self.close(code=close_codes.TOO_SLOW)
 
-    async def _frame(self, frame: dict | str) -> None:
+    async def _frame(self, frame: ServerFrame | str) -> None:
         self.frames_out += 1
         try:
             await self.send(text_data=frame if isinstance(frame, str) else json.dumps(frame))

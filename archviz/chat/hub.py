@@ -13,6 +13,7 @@ from channels.layers import get_channel_layer
 
 from archviz.chat import keys as chat_keys
 from archviz.chat.layers import LOCAL, REDIS, group_name
+from archviz.chat.messages import PresenceBatch, PresenceEvent
 from archviz.chat.rooms import PRESENCE_BEAT_S
 from archviz.chat.store import RoomStore, command_client
 from archviz.core.control import ControlCommand, listen_for_commands
@@ -43,7 +44,7 @@ class ChatHub:
         self.counts: dict[str, Counter] = defaultdict(Counter)
         self.sampler = TokenBucket(rate=TRACED_PER_S, burst=TRACED_PER_S)
         self._deliveries: dict[str, list] = {}
-        self._presence: dict[str, list[dict]] = {}
+        self._presence: dict[str, list[PresenceEvent]] = {}
         self._sending: set[asyncio.Task] = set()
         self._tasks: list[asyncio.Task] = []
         self.store: RoomStore | None = None
@@ -119,7 +120,7 @@ class ChatHub:
         """Send an event to the room's group on the current mode's layer."""
         await self.layer().group_send(group_name(room), event)
 
-    def announce(self, room: str, presence: dict) -> None:
+    def announce(self, room: str, presence: PresenceEvent) -> None:
         """Queue a join, leave or offline; a room's announcements go out together every
         PRESENCE_BATCH_S, so that a join storm costs each client a frame per node per 0.5 s,
         not one per join."""
@@ -135,9 +136,11 @@ class ChatHub:
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)
 
-    async def _send_presence(self, room: str, events: list[dict]) -> None:
+    async def _send_presence(self, room: str, events: list[PresenceEvent]) -> None:
         try:
-            await self.broadcast(room, {"type": "chat.presence", "room": room, "events": events})
+            await self.broadcast(
+                room, PresenceBatch(type="chat.presence", room=room, events=events)
+            )
         except (redis.RedisError, OSError) as exc:
             log.warning("%s: could not announce presence in %s: %s", self.node, room, exc)
 
@@ -173,8 +176,8 @@ class ChatHub:
         for room, returned in back.items():  # expired while this node was too busy: back
             for conn in returned:
                 user = conns[room][conn]["user"]
-                event = {"event": "join", "conn": conn, "room": room, "user": user}
-                self.announce(room, event | {"ts": now_ms(), "node": self.node})
+                self.announce(room, PresenceEvent(event="join", conn=conn, room=room, user=user,
+                                                  node=self.node, ts=now_ms()))  # fmt: skip
         for gone in await self.store.reap(now_ms()):
             await self._announce_offline(gone)
         mode = await self.store.mode()
@@ -183,10 +186,10 @@ class ChatHub:
 
     async def _announce_offline(self, gone: dict) -> None:
         detected = now_ms()
-        event = {"event": "offline", "room": gone["room"],
-                 "conn": gone["conn"], "user": gone.get("user", "?"),
-                 "node": gone.get("node", "?"), "ts": detected, "detected_by": self.node,
-                 "detect_ms": round(detected - gone["last_seen"])}  # fmt: skip
+        event = PresenceEvent(event="offline", room=gone["room"], conn=gone["conn"],
+                              user=gone.get("user", "?"), node=gone.get("node", "?"),
+                              ts=detected, detected_by=self.node,
+                              detect_ms=round(detected - gone["last_seen"]))  # fmt: skip
         self.trace("presence.offline", "redis", ms=event["detect_ms"],
                    detail={k: event[k] for k in ("room", "user", "node", "detect_ms")})  # fmt: skip
         await self.store.log_presence(event)

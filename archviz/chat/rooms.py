@@ -1,18 +1,14 @@
-"""Chat rooms' pure logic: names and frames, in-order delivery without duplicates,
-what a reconnecting client missed, and presence expiry. No I/O here."""
+"""Chat rooms' pure logic: names, in-order delivery without duplicates, what a
+reconnecting client missed, and the presence timings. No I/O here: presence expiry is one
+atomic step in Redis (archviz/chat/store.py), the frames are in archviz/chat/messages.py."""
 
-import json
 import re
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 
 from archviz.chat.control import CHAT_ROOM
 
-MAX_TEXT_BYTES = 4 * 1024
-MAX_FRAME_BYTES = 16 * 1024
 USER_NAME = re.compile(r"[\w .-]{1,32}")
-CID = re.compile(r"[\w-]{1,40}")
 PRESENCE_BEAT_S = 0.5  # each node refreshes its connections this often
 PRESENCE_TTL_MS = 3_000  # a connection not refreshed for this long is offline
 RECENT_ON_JOIN = 20  # messages a new client is shown when it joins
@@ -20,7 +16,7 @@ RECENT_KEPT = 256  # local mode: delivered numbers remembered to suppress duplic
 
 
 class BadInput(ValueError):
-    """A client frame or parameter we refuse; the message says why, for the client."""
+    """A room name or URL parameter we refuse; the message says why, for the client."""
 
 
 def validate_room(name: object) -> str:
@@ -47,43 +43,6 @@ def parse_after(raw: object) -> int | None:
     if after < 0:
         raise BadInput("after must not be negative")
     return after
-
-
-def parse_client_frame(text: str | None, data: bytes | None) -> dict[str, Any]:
-    """One client frame as a validated dict: send, ack or ping; raises BadInput."""
-    raw = text if text is not None else (data or b"").decode("utf-8", "replace")
-    if len(raw) > MAX_FRAME_BYTES:
-        raise BadInput("frame over 16 KiB")
-    try:
-        frame = json.loads(raw)
-    except ValueError:
-        raise BadInput("malformed JSON") from None
-    if not isinstance(frame, dict):
-        raise BadInput("a frame must be a JSON object")
-    kind = frame.get("type")
-    if kind == "send":
-        return {"type": "send", "text": validate_text(frame.get("text")),
-                "cid": _cid(frame.get("cid"))}  # fmt: skip
-    if kind == "ack":
-        received = frame.get("received")
-        if isinstance(received, bool) or not isinstance(received, int) or received < 0:
-            raise BadInput("ack needs received: a whole number of frames")
-        return {"type": "ack", "received": received}
-    if kind == "ping":
-        return {"type": "ping"}
-    raise BadInput(f"unknown frame type {kind!r}; use send, ack or ping")
-
-
-def validate_text(text: object) -> str:
-    if not isinstance(text, str) or not text.strip():
-        raise BadInput("text must be a non-empty string")
-    if len(text.encode()) > MAX_TEXT_BYTES:
-        raise BadInput("text over 4 KiB")
-    return text
-
-
-def _cid(cid: object) -> str:
-    return cid if isinstance(cid, str) and CID.fullmatch(cid) else ""
 
 
 def visible_on(entry: dict, node: str) -> bool:
@@ -124,6 +83,12 @@ class Sequencer:
         self.pending[seq] = message
         return []
 
+    def resume(self, after: int, last_seq: int) -> tuple[int, int] | None:
+        """Start after the last number a reconnecting client saw (never past the room's
+        last); returns the first and last numbers it missed, if it missed any."""
+        self.last = min(after, last_seq)
+        return (after + 1, last_seq) if after < last_seq else None
+
     def gap(self) -> tuple[int, int] | None:
         """The first and last sequence numbers still missing before a pending message."""
         if not self.pending:
@@ -161,29 +126,6 @@ class Sequencer:
         while self.last + 1 in self.pending:
             ready.append(self._take(self.pending.pop(self.last + 1)))
         return ready
-
-
-def missed_range(after: int, last_seq: int) -> tuple[int, int] | None:
-    """The sequence numbers a client that saw `after` has missed, if any."""
-    if after >= last_seq:
-        return None
-    return after + 1, last_seq
-
-
-def lost_before(first_kept: int | None, wanted_from: int, wanted_to: int) -> int:
-    """How many of the wanted messages the capped history no longer holds."""
-    if first_kept is None:
-        return wanted_to - wanted_from + 1
-    return max(0, min(first_kept, wanted_to + 1) - wanted_from)
-
-
-def is_expired(last_seen_ms: float, now_ms: float, ttl_ms: float = PRESENCE_TTL_MS) -> bool:
-    return now_ms - last_seen_ms > ttl_ms
-
-
-def expired_connections(seen: dict[str, float], now_ms: float, ttl_ms: float = PRESENCE_TTL_MS):
-    """The connections whose last heartbeat is older than the TTL, oldest first."""
-    return sorted((c for c, ts in seen.items() if is_expired(ts, now_ms, ttl_ms)), key=seen.get)
 
 
 def members_by_node(members: dict[str, dict]) -> dict[str, list[str]]:

@@ -9,6 +9,7 @@ import json
 import redis.asyncio
 
 from archviz.chat import keys as chat_keys
+from archviz.chat.messages import Member, PresenceEvent, RoomMessage
 from archviz.chat.rooms import PRESENCE_TTL_MS, RECENT_ON_JOIN
 from archviz.core.redis_conn import COMMAND_TIMEOUT_S, CONNECT_TIMEOUT_S, redis_url
 
@@ -64,7 +65,7 @@ class RoomStore:
         self._append = client.register_script(_APPEND)
         self._reap = client.register_script(_REAP)
 
-    async def append(self, room: str, message: dict,
+    async def append(self, room: str, message: RoomMessage,
                      publish: tuple[str, str] | None = None) -> tuple[int, int]:  # fmt: skip
         """Store a message and, given (channel, event head), publish it in the same step;
         returns its sequence number and the room's connection count."""
@@ -92,7 +93,7 @@ class RoomStore:
         last, first = await pipe.execute()
         return int(last or 0), (_decode(first[0])[0] if first else None)
 
-    async def join(self, room: str, conn: str, info: dict, now_ms: float) -> dict[str, dict]:
+    async def join(self, room: str, conn: str, info: Member, now_ms: float) -> dict[str, Member]:
         """Add a connection to the room; returns every member (this one included)."""
         pipe = self.client.pipeline(transaction=False)
         pipe.hset(chat_keys.members(room), conn, json.dumps(info))
@@ -147,7 +148,7 @@ class RoomStore:
                              "last_seen": float(found[i + 1]), **info})  # fmt: skip
         return gone
 
-    async def log_presence(self, event: dict) -> None:
+    async def log_presence(self, event: PresenceEvent) -> None:
         pipe = self.client.pipeline(transaction=False)
         pipe.lpush(chat_keys.PRESENCE_LOG, json.dumps(event))
         pipe.ltrim(chat_keys.PRESENCE_LOG, 0, PRESENCE_LOG_MAX - 1)

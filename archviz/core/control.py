@@ -58,10 +58,6 @@ def register_commands(types: Iterable[str], parse_fields: FieldParser, carried_o
         _TYPES[kind] = _CommandType(parse_fields, carried_out_by)
 
 
-def command_types() -> tuple[str, ...]:
-    return tuple(_TYPES)
-
-
 def carried_out_by(kind: str) -> str:
     return _TYPES[kind].carried_out_by
 

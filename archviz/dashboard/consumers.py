@@ -9,8 +9,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from archviz.core import close_codes, labsocket
+from archviz.core.frames import InvalidFrame
 from archviz.core.instructor import ControlRefused, may_control
-from archviz.core.labsocket import InvalidRequest, error
+from archviz.core.labsocket import error
 from archviz.core.ratelimit import TokenBucket
 from archviz.core.redis_conn import shared_client
 from archviz.dashboard.feed import Subscription, feed
@@ -58,7 +59,7 @@ class LabConsumer(AsyncWebsocketConsumer):
             return
         try:
             message = labsocket.parse_request(text_data if text_data is not None else bytes_data)
-        except InvalidRequest as invalid:
+        except InvalidFrame as invalid:
             await self._send(error(str(invalid), request=invalid.request))
             return
         handler = labsocket.handler_for(message["type"])

@@ -116,15 +116,19 @@ def _presence(client: ChatClient, event: str, user: str) -> list[dict]:
 
 
 async def test_bad_input_gets_error_frames_and_others_keep_chatting(chat_lab: RunningLab) -> None:
-    """Invalid JSON, unknown types and over-long text get errors; the room still works."""
+    """Invalid JSON, unknown types, over-long text, a frame over 16 KiB of UTF-8 and a lone
+    surrogate get errors; the socket stays open and the room still works."""
     async with clients_on(chat_lab, "r-bad", ("ann", "node-1"), ("bo", "node-2")) as (ann, bo):
         for raw in ("{nope", json.dumps({"type": "dance"}),
-                    json.dumps({"type": "send", "text": "x" * 5000})):  # fmt: skip
+                    json.dumps({"type": "send", "text": "x" * 5000}),
+                    json.dumps({"type": "send", "text": "é" * 9000}, ensure_ascii=False),
+                    '{"type": "send", "text": "\\ud800"}'):  # fmt: skip
             await ann.send_raw(raw)
-        await ann.wait_until(lambda: len(ann.frames_of("error")) == 3, "three errors")
+        await ann.wait_until(lambda: len(ann.frames_of("error")) == 5, "five errors")
         errors = [f["error"] for f in ann.frames_of("error")]
         assert "malformed JSON" in errors[0] and "unknown frame type" in errors[1]
-        assert "4 KiB" in errors[2]
+        assert "4 KiB" in errors[2] and "frame over 16 KiB" in errors[3]
+        assert "valid Unicode" in errors[4]
         await ann.send("<img src=x onerror=alert(1)>")
         await bo.wait_until(lambda: texts(bo) == ["<img src=x onerror=alert(1)>"], "delivery")
 

@@ -1,18 +1,12 @@
-"""Pure chat logic: names and frames, in-order delivery, recovery ranges, presence expiry."""
-
-import json
+"""Pure chat logic: names, in-order delivery, what a reconnecting client missed."""
 
 import pytest
 
 from archviz.chat.rooms import (
     BadInput,
     Sequencer,
-    expired_connections,
-    lost_before,
     members_by_node,
-    missed_range,
     parse_after,
-    parse_client_frame,
     validate_room,
     validate_user,
     visible_on,
@@ -43,32 +37,6 @@ def test_user_names_fall_back_when_not_allowed() -> None:
     """A missing or odd user name becomes the fallback."""
     assert validate_user(" ana ", "g") == "ana"
     assert validate_user("<b>", "g") == validate_user("", "g") == validate_user(None, "g") == "g"
-
-
-@pytest.mark.parametrize(
-    "raw, problem",
-    [
-        ("{nope", "malformed JSON"),
-        ("[1]", "JSON object"),
-        (json.dumps({"type": "dance"}), "unknown frame type"),
-        (json.dumps({"type": "send", "text": ""}), "non-empty"),
-        (json.dumps({"type": "send", "text": "é" * 2100}), "over 4 KiB"),
-        (json.dumps({"type": "ack", "received": -1}), "whole number"),
-        ("x" * 20_000, "over 16 KiB"),
-    ],
-)
-def test_bad_client_frames_say_what_is_wrong(raw: str, problem: str) -> None:
-    """Each kind of bad frame raises BadInput naming the problem."""
-    with pytest.raises(BadInput, match=problem):
-        parse_client_frame(raw, None)
-
-
-def test_send_frame_keeps_text_and_a_safe_client_id() -> None:
-    """A send frame keeps its text as is (HTML too) and drops an odd client id."""
-    frame = parse_client_frame(
-        json.dumps({"type": "send", "text": "<b>hi</b>", "cid": "x y"}), None
-    )
-    assert frame == {"type": "send", "text": "<b>hi</b>", "cid": ""}
 
 
 def test_after_parameter() -> None:
@@ -145,19 +113,24 @@ def test_visibility_of_stored_messages() -> None:
     assert not visible_on(msg(1, "local", "node-1"), "node-2")
 
 
-def test_missed_range_and_lost_before() -> None:
-    """What a client missed, and how much of it the capped history dropped."""
-    assert missed_range(5, 5) is None and missed_range(3, 7) == (4, 7)
-    assert lost_before(first_kept=6, wanted_from=4, wanted_to=7) == 2
-    assert lost_before(first_kept=2, wanted_from=4, wanted_to=7) == 0
-    assert lost_before(first_kept=None, wanted_from=4, wanted_to=7) == 4
+def test_a_reconnecting_client_misses_what_came_after_the_number_it_saw() -> None:
+    """Saw 3 of 7: 4-7 missed. Saw 7 (or more, the room was reset): nothing, from 7 on."""
+    s = Sequencer()
+    assert s.resume(3, 7) == (4, 7) and s.last == 3
+    assert s.resume(7, 7) is None and s.last == 7
+    assert s.resume(9, 7) is None and s.last == 7
 
 
-def test_presence_expiry() -> None:
-    """Connections silent for longer than the TTL are expired, oldest first."""
-    seen = {"a": 1_000.0, "b": 9_500.0, "c": 500.0}
-    assert expired_connections(seen, now_ms=10_000, ttl_ms=2_000) == ["c", "a"]
-    assert expired_connections(seen, now_ms=3_000, ttl_ms=2_000) == ["c"]
+@pytest.mark.parametrize(
+    "kept_from, replayed, lost", [(6, [6, 7], 2), (2, [4, 5, 6, 7], 0), (None, [], 4)]
+)
+def test_replay_counts_what_the_capped_history_dropped(kept_from, replayed, lost) -> None:
+    """Saw 3 of 7: what the history still holds is replayed, the rest counted as lost."""
+    s = Sequencer()
+    first, last = s.resume(3, 7)
+    history = {} if kept_from is None else {n: msg(n) for n in range(kept_from, 8)}
+    found = {n: m for n, m in history.items() if first <= n <= last}
+    assert seqs(s.fill(found, up_to=last)) == replayed and s.lost == lost and s.last == 7
 
 
 def test_members_by_node() -> None:

@@ -40,6 +40,14 @@ async def test_silent_connections_expire_once(store: RoomStore) -> None:
     assert await store.reap(now_ms=10_000, ttl_ms=2_000) == []
 
 
+async def test_silent_connections_are_reaped_oldest_first(store: RoomStore) -> None:
+    """Every connection silent for the TTL or longer goes, the longest silent first."""
+    for conn, seen in (("a", 1_000), ("b", 9_500), ("c", 500)):
+        await store.join("r", conn, {"user": conn, "node": "node-1", "since": 0}, now_ms=seen)
+    assert [g["conn"] for g in await store.reap(now_ms=10_000, ttl_ms=2_000)] == ["c", "a"]
+    assert [g["conn"] for g in await store.reap(now_ms=11_500, ttl_ms=2_000)] == ["b"]
+
+
 async def test_beat_refreshes_presence_and_adds_ledger_counts(store: RoomStore) -> None:
     """A heartbeat keeps a connection alive and adds the node's ledger counts."""
     await store.join("r", "c1", {"user": "ann", "node": "node-1"}, now_ms=1_000)

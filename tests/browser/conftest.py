@@ -1,6 +1,9 @@
 """Playwright on the system Chromium (Debian's `chromium`); CI requires it, laptops may skip."""
 
+from collections.abc import Iterator
+
 import pytest
+from playwright.sync_api import Response
 
 from tests.conftest import browser_required, chromium_path
 
@@ -22,3 +25,20 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict) -> dict:
     return browser_context_args | {"viewport": {"width": 1440, "height": 900}}
+
+
+@pytest.fixture(autouse=True)
+def _every_static_file_loads(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A page whose script, module or stylesheet is missing fails its test, whatever it checks."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    missing: list[str] = []
+
+    def check(response: Response) -> None:
+        if "/static/" in response.url and response.status >= 400:
+            missing.append(f"{response.status} {response.url}")
+
+    request.getfixturevalue("page").on("response", check)
+    yield
+    assert missing == []

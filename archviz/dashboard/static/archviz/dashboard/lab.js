@@ -1,11 +1,11 @@
 // The lab page: wires the WebSocket to the topology, the animator, the trace log and the panels.
-import { TRACE_KINDS, componentBoxId, controlRequest, pingRequest } from "./lib/protocol.js";
-import { ReconnectingSocket } from "./lib/socket.js";
-import { ConnectionIndicator, Notices } from "./lib/status.js";
-import { SKIP_REASONS, TraceAnimator } from "./lib/animator.js";
-import { formatMegabytes } from "./lib/svg.js";
-import { Topology } from "./lib/topology.js";
-import { TraceLog, formatMs } from "./lib/tracelog.js";
+import { TRACE_KINDS, componentBoxId, controlRequest, pingRequest } from "../js/lib/protocol.js";
+import { ReconnectingSocket } from "../js/lib/socket.js";
+import { ConnectionIndicator, Notices } from "../js/lib/status.js";
+import { SKIP_REASONS, TraceAnimator } from "../js/lib/animator.js";
+import { formatMegabytes } from "../js/lib/svg.js";
+import { Topology } from "./topology.js";
+import { TraceLog, formatMs } from "../js/lib/tracelog.js";
 
 const PING_TIMEOUT_MS = 10_000;
 const MAX_REMEMBERED_TRACES = 50;

@@ -1,7 +1,7 @@
 // The message-queue page: wires the lab WebSocket to the queue picture, the charts, the
 // scenarios, the producers, a learner's own jobs, and the side-by-side comparison with the LB.
-import { CounterHistory } from "./lib/charts.js";
-import { text } from "./lib/dom.js";
+import { CounterHistory } from "../js/lib/charts.js";
+import { text } from "../js/lib/dom.js";
 import {
   TRACE_KINDS,
   controlRequest,
@@ -11,12 +11,12 @@ import {
   queueEnqueueRequest,
   queueRemoveRequest,
   trafficRequest,
-} from "./lib/protocol.js";
-import { CompareCharts, CompareTally, QueueCharts, capacities, drainRate, queueMarker } from "./lib/queuecharts.js";
-import { QueueView } from "./lib/queueview.js";
-import { ReconnectingSocket } from "./lib/socket.js";
-import { ConnectionIndicator, Notices } from "./lib/status.js";
-import { TraceLog } from "./lib/tracelog.js";
+} from "../js/lib/protocol.js";
+import { CompareCharts, CompareTally, QueueCharts, capacities, drainRate, queueMarker } from "./charts.js";
+import { QueueView } from "./view.js";
+import { ReconnectingSocket } from "../js/lib/socket.js";
+import { ConnectionIndicator, Notices } from "../js/lib/status.js";
+import { TraceLog } from "../js/lib/tracelog.js";
 
 const SAMPLE_MS = 500;
 const RATE_WINDOW_MS = 2000;

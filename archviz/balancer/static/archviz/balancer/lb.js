@@ -1,11 +1,11 @@
 // The load-balancer page: wires the lab WebSocket to the LB picture, the charts, the
 // algorithm and traffic controls, the event log, and this tab's own requests through the LB.
-import { algorithmLabel } from "./lib/algorithms.js";
-import { CounterHistory, LbCharts, jainIndex, markerForEvent, sharesOf } from "./lib/charts.js";
-import { text } from "./lib/dom.js";
-import { DOT_SKIP_REASONS } from "./lib/lbdots.js";
-import { AlgorithmPanel, MyRequests, TrafficPanel } from "./lib/lbpanels.js";
-import { LbTopology } from "./lib/lbview.js";
+import { algorithmLabel } from "../js/lib/algorithms.js";
+import { CounterHistory, LbCharts, jainIndex, markerForEvent, sharesOf } from "../js/lib/charts.js";
+import { text } from "../js/lib/dom.js";
+import { DOT_SKIP_REASONS } from "./dots.js";
+import { AlgorithmPanel, MyRequests, TrafficPanel } from "./panels.js";
+import { LbTopology } from "./view.js";
 import {
   TRACE_KINDS,
   algorithmRequest,
@@ -14,10 +14,10 @@ import {
   nodeConfigRequest,
   nodeRemoveRequest,
   trafficRequest,
-} from "./lib/protocol.js";
-import { ReconnectingSocket } from "./lib/socket.js";
-import { ConnectionIndicator, Notices } from "./lib/status.js";
-import { TraceLog } from "./lib/tracelog.js";
+} from "../js/lib/protocol.js";
+import { ReconnectingSocket } from "../js/lib/socket.js";
+import { ConnectionIndicator, Notices } from "../js/lib/status.js";
+import { TraceLog } from "../js/lib/tracelog.js";
 
 const RATE_WINDOW_MS = 1000; // requests/s per node: smoothed over about a second
 const SHARE_WINDOW_MS = 5000; // a node's share of the requests: over the last five seconds

@@ -1,13 +1,13 @@
 // The chat page: this tab's own chat client through the LB, the rooms with their nodes
 // and ledger (polled from /api/chat/state), presence, message paths and the trace log
 // (from the lab WebSocket), and the instructor's mode and bot controls.
-import { ChatConnection, lbBaseUrl } from "./lib/chatclient.js";
-import { MessageList, PathLog, clock, renderPresence, renderRooms } from "./lib/chatviews.js";
-import { el, text } from "./lib/dom.js";
-import { TRACE_KINDS, describeClose } from "./lib/protocol.js";
-import { ReconnectingSocket } from "./lib/socket.js";
-import { ConnectionIndicator, Notices } from "./lib/status.js";
-import { TraceLog } from "./lib/tracelog.js";
+import { ChatConnection, lbBaseUrl } from "./client.js";
+import { MessageList, PathLog, clock, renderPresence, renderRooms } from "./views.js";
+import { el, text } from "../js/lib/dom.js";
+import { TRACE_KINDS, describeClose } from "../js/lib/protocol.js";
+import { ReconnectingSocket } from "../js/lib/socket.js";
+import { ConnectionIndicator, Notices } from "../js/lib/status.js";
+import { TraceLog } from "../js/lib/tracelog.js";
 
 const POLL_MS = 1000;
 const CHAT_KINDS = /^(chat|presence|ws)\.|^pubsub\./;

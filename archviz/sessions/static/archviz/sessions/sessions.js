@@ -1,13 +1,13 @@
 // The sessions page: the mode (and its switch, for instructors), this tab's cart through the
 // LB, the picture of where the session lives, and the nodes' session trace events.
-import { algorithmLabel } from "./lib/algorithms.js";
-import { el, text } from "./lib/dom.js";
-import { TRACE_KINDS, controlRequest, sessionModeRequest } from "./lib/protocol.js";
-import { CartClient, cartOutcome, describeRequest, newTraceId } from "./lib/sessionscart.js";
-import { SessionPicture } from "./lib/sessionsview.js";
-import { ReconnectingSocket } from "./lib/socket.js";
-import { ConnectionIndicator, Notices } from "./lib/status.js";
-import { TraceLog } from "./lib/tracelog.js";
+import { algorithmLabel } from "../js/lib/algorithms.js";
+import { el, text } from "../js/lib/dom.js";
+import { TRACE_KINDS, controlRequest, sessionModeRequest } from "../js/lib/protocol.js";
+import { CartClient, cartOutcome, describeRequest, newTraceId } from "./cart.js";
+import { SessionPicture } from "./view.js";
+import { ReconnectingSocket } from "../js/lib/socket.js";
+import { ConnectionIndicator, Notices } from "../js/lib/status.js";
+import { TraceLog } from "../js/lib/tracelog.js";
 
 const MAX_REQUEST_ROWS = 30;
 const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });

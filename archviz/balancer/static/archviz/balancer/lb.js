@@ -1,8 +1,9 @@
 // The load-balancer page: wires the lab WebSocket to the LB picture, the charts, the
 // algorithm and traffic controls, the event log, and this tab's own requests through the LB.
 import { algorithmLabel } from "../js/lib/algorithms.js";
-import { CounterHistory, LbCharts, jainIndex, markerForEvent, sharesOf } from "../js/lib/charts.js";
+import { CounterHistory, jainIndex, markerForEvent, sharesOf } from "../js/lib/chartdata.js";
 import { text } from "../js/lib/dom.js";
+import { LbCharts } from "./charts.js";
 import { DOT_SKIP_REASONS } from "./dots.js";
 import { AlgorithmPanel, MyRequests, TrafficPanel } from "./panels.js";
 import { LbTopology } from "./view.js";

@@ -1,6 +1,6 @@
 // The LB page's side panels: the algorithm, the traffic generator, and "your tab as a client".
 import { algorithmLabel, describeAlgorithm } from "../js/lib/algorithms.js";
-import { nodeColour } from "../js/lib/charts.js";
+import { nodeColour } from "../js/lib/chartdata.js";
 import { text } from "../js/lib/dom.js";
 
 const MY_REQUESTS = 10;

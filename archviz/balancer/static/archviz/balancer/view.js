@@ -2,7 +2,7 @@
 // The boxes are HTML (node cards, in nodecard.js, hold numbers and instructor controls); wires and
 // request dots (dots.js) are drawn in an SVG laid over them, in pixels measured from the boxes.
 import { algorithmLabel } from "../js/lib/algorithms.js";
-import { nodeColour } from "../js/lib/charts.js";
+import { nodeColour } from "../js/lib/chartdata.js";
 import { fieldsOf, text } from "../js/lib/dom.js";
 import { RequestDots } from "./dots.js";
 import { NodeCard } from "./nodecard.js";

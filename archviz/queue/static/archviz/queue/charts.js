@@ -1,6 +1,7 @@
 // The queue page's charts: backlog, jobs/s in and out, per-consumer throughput, latency; and
 // the side-by-side comparison with the load balancer (same scales on both paths).
-import { LiveChart, markerForEvent, nodeColour } from "../js/lib/charts.js";
+import { markerForEvent, nodeColour } from "../js/lib/chartdata.js";
+import { LiveChart } from "../js/lib/charts.js";
 
 const Plotly = window.Plotly;
 const WINDOW_MS = 120_000;

@@ -1,6 +1,6 @@
 // The message-queue page: wires the lab WebSocket to the queue picture, the charts, the
 // scenarios, the producers, a learner's own jobs, and the side-by-side comparison with the LB.
-import { CounterHistory } from "../js/lib/charts.js";
+import { CounterHistory } from "../js/lib/chartdata.js";
 import { text } from "../js/lib/dom.js";
 import {
   TRACE_KINDS,

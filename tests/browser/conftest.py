@@ -28,17 +28,20 @@ def browser_context_args(browser_context_args: dict) -> dict:
 
 
 @pytest.fixture(autouse=True)
-def _every_static_file_loads(request: pytest.FixtureRequest) -> Iterator[None]:
-    """A page whose script, module or stylesheet is missing fails its test, whatever it checks."""
+def _every_static_file_loads_and_runs(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A page whose script, module or stylesheet is missing, or whose script throws, fails its
+    test, whatever the test checks."""
     if "page" not in request.fixturenames:
         yield
         return
-    missing: list[str] = []
+    problems: list[str] = []
 
     def check(response: Response) -> None:
         if "/static/" in response.url and response.status >= 400:
-            missing.append(f"{response.status} {response.url}")
+            problems.append(f"{response.status} {response.url}")
 
-    request.getfixturevalue("page").on("response", check)
+    page = request.getfixturevalue("page")
+    page.on("response", check)
+    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
     yield
-    assert missing == []
+    assert problems == []

@@ -3,7 +3,7 @@
 // redraws with Plotly.react; markers are vertical lines with labels.
 import { axisTime, plainLabel } from "./chartdata.js";
 
-const Plotly = window.Plotly;
+const Plotly = globalThis.Plotly; // loaded by a classic script before the page's modules
 
 const MARKER_TONES = {
   algorithm: "#1d4ed8",

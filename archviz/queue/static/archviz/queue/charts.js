@@ -3,7 +3,7 @@
 import { markerForEvent, nodeColour } from "../js/lib/chartdata.js";
 import { LiveChart } from "../js/lib/charts.js";
 
-const Plotly = window.Plotly;
+const Plotly = globalThis.Plotly; // loaded by a classic script before the page's modules
 const WINDOW_MS = 120_000;
 const PATH_COLOURS = { lb: "#2563eb", queue: "#d97706" };
 

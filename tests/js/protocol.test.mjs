@@ -5,7 +5,10 @@ import { describe, test } from "node:test";
 
 import {
   ProtocolError,
+  REQUEST_TYPES,
   algorithmRequest,
+  chatBotsRequest,
+  chatModeRequest,
   closeIsRetryable,
   componentBoxId,
   controlRequest,
@@ -99,6 +102,31 @@ describe("requests", () => {
     assert.deepEqual(queueEnqueueRequest(1, "poison"), { type: "queue.enqueue", count: 1, kind: "poison" });
     assert.deepEqual(queueAddRequest(), { type: "queue.add" });
     assert.deepEqual(queueRemoveRequest("consumer-1"), { type: "queue.remove", consumer: "consumer-1" });
+  });
+
+  test("the chat page's requests carry the mode, the room and the count", () => {
+    assert.deepEqual(chatModeRequest("redis"), { type: "chat.mode", mode: "redis" });
+    assert.deepEqual(chatBotsRequest("lobby", 3), { type: "chat.bots", room: "lobby", count: 3 });
+  });
+
+  test("the builders send every request type there is, and no other", () => {
+    const built = [
+      pingRequest("node-1"),
+      controlRequest("stop", "node-1"),
+      algorithmRequest("random"),
+      trafficRequest({ rate: 0 }),
+      nodeConfigRequest("node-1", {}),
+      nodeAddRequest(),
+      nodeRemoveRequest("node-4"),
+      sessionModeRequest("local"),
+      chatModeRequest("local"),
+      chatBotsRequest("lobby", 0),
+      queueControlRequest("start"),
+      queueEnqueueRequest(1),
+      queueAddRequest(),
+      queueRemoveRequest("consumer-1"),
+    ].map((request) => request.type);
+    assert.deepEqual(built.toSorted(), [...REQUEST_TYPES].sort());
   });
 });
 

@@ -1,6 +1,8 @@
-// The dashboard WebSocket's wire vocabulary, mirrored from Python:
-// archviz/dashboard/messages.py (frames), archviz/trace/events.py (trace events)
-// and archviz/core/close_codes.py (close codes). Change them together.
+// The dashboard WebSocket's wire vocabulary, mirrored from Python: archviz/dashboard/messages.py
+// (frames, node statuses), archviz/core/labsocket.py (ack and error frames, the request types
+// the apps register), archviz/lab/control.py (node actions), archviz/trace/events.py (trace
+// events) and archviz/core/close_codes.py (close codes). Change them together:
+// tests/test_protocol_mirror.py compares them.
 
 export const SCHEMA_VERSION = 1;
 
@@ -132,7 +134,24 @@ export function componentBoxId(componentId) {
   return componentId.startsWith("dashboard") ? "dashboard" : componentId;
 }
 
-// client -> server: every message a page sends is built here.
+// client -> server: every message a page sends is built here, and is one of these.
+export const REQUEST_TYPES = Object.freeze([
+  "ping",
+  "control",
+  "lb.algorithm",
+  "traffic",
+  "node.config",
+  "node.add",
+  "node.remove",
+  "session.mode",
+  "chat.mode",
+  "chat.bots",
+  "queue.control",
+  "queue.enqueue",
+  "queue.add",
+  "queue.remove",
+]);
+
 export function pingRequest(nodeId) {
   return { type: "ping", node: nodeId };
 }
@@ -169,6 +188,16 @@ export function nodeRemoveRequest(nodeId) {
 /** The sessions demo: an instructor switches where sessions live (local, sticky, redis). */
 export function sessionModeRequest(mode) {
   return { type: "session.mode", mode };
+}
+
+/** The chat demo: an instructor switches the broadcast mode (local or redis). */
+export function chatModeRequest(mode) {
+  return { type: "chat.mode", mode };
+}
+
+/** The chat demo: an instructor sets how many bots talk in a room. */
+export function chatBotsRequest(room, count) {
+  return { type: "chat.bots", room, count };
 }
 
 // The queue page's requests (archviz/queue/control.py checks them on the server).

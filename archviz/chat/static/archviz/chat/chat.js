@@ -4,7 +4,13 @@
 import { ChatConnection, lbBaseUrl } from "./client.js";
 import { MessageList, PathLog, clock, renderPresence, renderRooms } from "./views.js";
 import { el, text } from "../js/lib/dom.js";
-import { TRACE_KINDS, describeClose } from "../js/lib/protocol.js";
+import {
+  TRACE_KINDS,
+  chatBotsRequest,
+  chatModeRequest,
+  controlRequest,
+  describeClose,
+} from "../js/lib/protocol.js";
 import { ReconnectingSocket } from "../js/lib/socket.js";
 import { ConnectionIndicator, Notices } from "../js/lib/status.js";
 import { TraceLog } from "../js/lib/tracelog.js";
@@ -29,7 +35,7 @@ class ChatPage {
     $("join-form").addEventListener("submit", (e) => this.join(e));
     $("send-form").addEventListener("submit", (e) => this.send(e));
     for (const button of document.querySelectorAll(".mode-button")) {
-      button.addEventListener("click", () => this.lab.send({ type: "chat.mode", mode: button.dataset.mode }));
+      button.addEventListener("click", () => this.lab.send(chatModeRequest(button.dataset.mode)));
     }
     $("bots-form")?.addEventListener("submit", (e) => this.setBots(e));
   }
@@ -195,7 +201,7 @@ class ChatPage {
         );
         if (this.config.instructor && node.status === "up") {
           const kill = el("button", { type: "button", class: "danger" }, "Kill");
-          kill.addEventListener("click", () => this.lab.send({ type: "control", action: "kill", node: node.id }));
+          kill.addEventListener("click", () => this.lab.send(controlRequest("kill", node.id)));
           li.append(kill);
         }
         return li;
@@ -205,7 +211,7 @@ class ChatPage {
 
   setBots(event) {
     event.preventDefault();
-    this.lab.send({ type: "chat.bots", room: $("bots-room").value.trim(), count: Number($("bots-count").value) });
+    this.lab.send(chatBotsRequest($("bots-room").value.trim(), Number($("bots-count").value)));
   }
 }
 

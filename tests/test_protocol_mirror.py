@@ -45,15 +45,22 @@ def _js_keys(name: str, source: str, key: str = r"[a-z_.]+") -> list[str]:
     return re.findall(rf'^  "?({key})"?:', _js_block(name, source), re.M)
 
 
-def _literal_types(*modules: object) -> set[str]:
-    """The `type` of every TypedDict in the modules whose `type` field is a Literal."""
-    found = set()
+def _frames(*modules: object) -> dict[str, list[str]]:
+    """type -> the other fields, of every TypedDict in the modules with a Literal `type`."""
+    found = {}
     for module in modules:
         for _, cls in inspect.getmembers(module, is_typeddict):
-            hint = typing.get_type_hints(cls).get("type")
-            if cls.__module__ == module.__name__ and get_origin(hint) is Literal:
-                found |= set(get_args(hint))
+            hints = typing.get_type_hints(cls)
+            if cls.__module__ == module.__name__ and get_origin(hints.get("type")) is Literal:
+                for kind in get_args(hints["type"]):
+                    found[kind] = [field for field in hints if field != "type"]
     return found
+
+
+def _js_frames(source: str) -> dict[str, list[str]]:
+    """SERVER_FRAMES: each frame type with the list of its fields."""
+    rows = re.findall(r"^  ([a-z_]+): \[([^\]]*)\]", _js_block("SERVER_FRAMES", source), re.M)
+    return {kind: re.findall(r'"([a-z_]+)"', fields) for kind, fields in rows}
 
 
 def _same(python: object, js: list[str]) -> None:
@@ -80,10 +87,19 @@ def test_js_knows_exactly_the_node_statuses() -> None:
 
 
 def test_js_parses_exactly_the_frames_the_server_sends() -> None:
-    """SERVER_FRAME_TYPES are the types of the dashboard's frames and the lab socket's answers."""
-    python = _literal_types(messages, labsocket)
-    assert {"ack", "error", "pong", "state"} <= python  # both modules were read
-    _same(python, _js_strings("SERVER_FRAME_TYPES", PROTOCOL_JS.read_text()))
+    """SERVER_FRAMES are the types of the dashboard's frames and the lab socket's answers."""
+    python = _frames(messages, labsocket)
+    assert {"ack", "error", "pong", "state"} <= set(python)  # both modules were read
+    _same(python, _js_keys("SERVER_FRAMES", PROTOCOL_JS.read_text(), key=r"[a-z_]+"))
+
+
+def test_js_knows_each_frames_fields() -> None:
+    """Each frame's fields in protocol.js are its TypedDict's (e.g. state's invalid_events)."""
+    python = _frames(messages, labsocket)
+    js = _js_frames(PROTOCOL_JS.read_text())
+    assert js.keys() == python.keys()
+    for kind, fields in python.items():
+        _same(fields, js[kind])
 
 
 def test_js_control_actions_are_the_supervisors() -> None:

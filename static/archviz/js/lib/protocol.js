@@ -10,15 +10,18 @@ export const NODE_STATUSES = Object.freeze(["starting", "up", "down", "stopped",
 
 export const CONTROL_ACTIONS = Object.freeze(["kill", "stop", "restart", "pause", "resume"]);
 
-export const SERVER_FRAME_TYPES = Object.freeze([
-  "welcome",
-  "state",
-  "trace",
-  "pong",
-  "ack",
-  "error",
-  "lagging",
-]);
+// server -> client: each frame's type and the fields beside it.
+export const SERVER_FRAMES = Object.freeze({
+  welcome: ["user", "recent"],
+  state: ["state", "invalid_events"], // invalid_events: trace events this dashboard process dropped
+  trace: ["events"],
+  pong: ["trace", "node", "ms", "count"],
+  ack: ["action", "node"],
+  error: ["reason", "request", "node"],
+  lagging: ["dropped"],
+});
+
+export const SERVER_FRAME_TYPES = Object.freeze(Object.keys(SERVER_FRAMES));
 
 // kind -> what it means, in words a learner can read.
 export const TRACE_KINDS = Object.freeze({

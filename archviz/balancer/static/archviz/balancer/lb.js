@@ -17,7 +17,7 @@ import {
   trafficRequest,
 } from "../js/lib/protocol.js";
 import { ReconnectingSocket } from "../js/lib/socket.js";
-import { ConnectionIndicator, Notices } from "../js/lib/status.js";
+import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
 import { TraceLog } from "../js/lib/tracelog.js";
 
 const RATE_WINDOW_MS = 1000; // requests/s per node: smoothed over about a second
@@ -43,6 +43,7 @@ class LbPage {
     this.lastRequestsTotal = null;
     this.routedSinceRecord = 0;
     this.connection = new ConnectionIndicator({ element: document.getElementById("connection-status") });
+    this.invalidEvents = new InvalidEventsCounter({ element: document.getElementById("invalid-events") });
     this.notices = new Notices({ container: document.getElementById("notices") });
     this.panel = document.getElementById("lb-panel");
     this.el = Object.fromEntries(
@@ -113,7 +114,10 @@ class LbPage {
   handle(frame) {
     const handler = {
       welcome: () => this.onEvents(frame.recent || [], false),
-      state: () => this.renderState(frame.state),
+      state: () => {
+        this.invalidEvents.show(frame.invalid_events);
+        this.renderState(frame.state);
+      },
       trace: () => this.onEvents(frame.events || [], true),
       ack: () => this.onAck(frame),
       error: () => this.onError(frame),

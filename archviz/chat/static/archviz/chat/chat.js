@@ -12,7 +12,7 @@ import {
   describeClose,
 } from "../js/lib/protocol.js";
 import { ReconnectingSocket } from "../js/lib/socket.js";
-import { ConnectionIndicator, Notices } from "../js/lib/status.js";
+import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
 import { TraceLog } from "../js/lib/tracelog.js";
 
 const POLL_MS = 1000;
@@ -28,6 +28,7 @@ class ChatPage {
     this.stats = { reconnects: 0, recovered: 0 };
     this.notices = new Notices({ container: $("notices") });
     this.connection = new ConnectionIndicator({ element: $("connection-status") });
+    this.invalidEvents = new InvalidEventsCounter({ element: $("invalid-events") });
     this.messages = new MessageList({ list: $("chat-messages") });
     this.paths = new PathLog({ list: $("chat-paths"), membersOf: (room) => this.membersOf(room) });
     this.log = new TraceLog({ list: $("trace-log"), describeKind: (k) => TRACE_KINDS[k] || "" });
@@ -184,6 +185,7 @@ class ChatPage {
     } else if (frame.type === "error") {
       this.notices.show(frame.reason, "error");
     } else if (frame.type === "state") {
+      this.invalidEvents.show(frame.invalid_events);
       text($("last-update"), clock(frame.state.ts));
       this.showNodes(frame.state.nodes);
     }

@@ -15,7 +15,7 @@ import {
 import { CompareCharts, CompareTally, QueueCharts, capacities, drainRate, queueMarker } from "./charts.js";
 import { QueueView } from "./view.js";
 import { ReconnectingSocket } from "../js/lib/socket.js";
-import { ConnectionIndicator, Notices } from "../js/lib/status.js";
+import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
 import { TraceLog } from "../js/lib/tracelog.js";
 
 const SAMPLE_MS = 500;
@@ -47,6 +47,7 @@ class QueuePage {
     this.perConsumer = new CounterHistory(); // processed, by consumer
     this.backlogs = []; // [ts, backlog], the last few seconds
     this.connection = new ConnectionIndicator({ element: $("connection-status") });
+    this.invalidEvents = new InvalidEventsCounter({ element: $("invalid-events") });
     this.notices = new Notices({ container: $("notices") });
     this.view = new QueueView({
       frame: $("q-frame"),
@@ -182,7 +183,10 @@ class QueuePage {
   handle(frame) {
     const handler = {
       welcome: () => this.log.add((frame.recent || []).filter(LOGGED)),
-      state: () => this.renderState(frame.state),
+      state: () => {
+        this.invalidEvents.show(frame.invalid_events);
+        this.renderState(frame.state);
+      },
       trace: () => this.onEvents(frame.events || []),
       ack: () => this.onAck(frame),
       error: () => this.onError(frame),

@@ -6,7 +6,7 @@ import { TRACE_KINDS, controlRequest, sessionModeRequest } from "../js/lib/proto
 import { CartClient, cartOutcome, describeRequest, newTraceId } from "./cart.js";
 import { SessionPicture } from "./view.js";
 import { ReconnectingSocket } from "../js/lib/socket.js";
-import { ConnectionIndicator, Notices } from "../js/lib/status.js";
+import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
 import { TraceLog } from "../js/lib/tracelog.js";
 
 const MAX_REQUEST_ROWS = 30;
@@ -36,6 +36,7 @@ class SessionsPage {
     this.requestCount = 0;
     this.cart = new CartClient();
     this.connection = new ConnectionIndicator({ element: $("connection-status") });
+    this.invalidEvents = new InvalidEventsCounter({ element: $("invalid-events") });
     this.notices = new Notices({ container: $("notices") });
     this.picture = new SessionPicture({
       frame: $("session-frame"),
@@ -89,7 +90,10 @@ class SessionsPage {
   handle(frame) {
     const handler = {
       welcome: () => this.onEvents(frame.recent || []),
-      state: () => this.onState(frame.state),
+      state: () => {
+        this.invalidEvents.show(frame.invalid_events);
+        this.onState(frame.state);
+      },
       trace: () => this.onEvents(frame.events || [], true),
       ack: () => this.onAck(frame),
       error: () => this.onError(frame),

@@ -20,7 +20,7 @@ from archviz.core import close_codes, labsocket
 from archviz.dashboard import messages
 from archviz.lab.control import NODE_ACTIONS
 from archviz.queue.socket import SCENARIO_ACTIONS
-from archviz.trace.events import KINDS
+from archviz.trace.events import KINDS, SCHEMA_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
 LIB = ROOT / "static/archviz/js/lib"
@@ -73,6 +73,12 @@ def _same(python: object, js: list[str]) -> None:
 def test_js_knows_exactly_the_python_trace_kinds() -> None:
     """Every trace kind in archviz/trace/events.py is described in protocol.js, and no other."""
     _same(KINDS, _js_keys("TRACE_KINDS", PROTOCOL_JS.read_text()))
+
+
+def test_js_reads_the_python_trace_schema_version() -> None:
+    """A new event schema in events.py fails here until the pages have been checked against it."""
+    version = re.search(r"^export const SCHEMA_VERSION = (\d+);", PROTOCOL_JS.read_text(), re.M)
+    assert version and int(version.group(1)) == SCHEMA_VERSION
 
 
 def test_js_knows_every_close_code() -> None:

@@ -4,6 +4,7 @@
 // events) and archviz/core/close_codes.py (close codes). Change them together:
 // tests/test_protocol_mirror.py compares them.
 
+// The trace-event schema the pages read (events.py validates every event before a page sees it).
 export const SCHEMA_VERSION = 1;
 
 export const NODE_STATUSES = Object.freeze(["starting", "up", "down", "stopped", "failed"]);
@@ -114,22 +115,6 @@ export function parseServerFrame(text) {
     throw new ProtocolError(`unknown frame type ${JSON.stringify(frame.type)}`);
   }
   return frame;
-}
-
-/** Whether obj looks like a TraceEvent we can draw and log. */
-export function isTraceEvent(obj) {
-  return (
-    obj !== null &&
-    typeof obj === "object" &&
-    obj.v === SCHEMA_VERSION &&
-    typeof obj.id === "string" &&
-    typeof obj.trace === "string" &&
-    typeof obj.ts === "number" &&
-    typeof obj.kind === "string" &&
-    typeof obj.src === "string" &&
-    typeof obj.dst === "string" &&
-    typeof obj.ok === "boolean"
-  );
 }
 
 /** A dashboard process may call itself "dashboard-8000"; they all share one box. */

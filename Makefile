@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean
+.PHONY: run test jstest lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,9 +16,13 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) manage.py lab
 
-## test: set everything up, lint, and run the whole suite
-test: $(STAMP) lint
+## test: set everything up, lint, run the JS tests, then the whole Python suite
+test: $(STAMP) lint jstest
 	$(PY) -m pytest
+
+## jstest: the front end's pure modules, with Node's built-in test runner (no npm packages)
+jstest:
+	node --test tests/js/
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -2,7 +2,8 @@
 
 One pub/sub subscription and one state reader per process, however many tabs are
 open; several dashboard processes each run their own against the same Redis, so they
-all show the same lab. A tab that reads too slowly misses frames, and is told how many.
+all show the same lab. A tab that reads too slowly misses frames, and is told how many;
+trace events that fail validation are dropped, and every state frame says how many.
 """
 
 import asyncio
@@ -54,13 +55,14 @@ class LabFeed:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self.last_state: LabState | None = None
+        self.invalid_events = 0  # trace events received that failed validation, since start
 
     def subscribe(self) -> Subscription:
         self._start()
         subscription = Subscription()
         self._subscriptions.add(subscription)
         if self.last_state is not None:
-            subscription.offer(StateFrame(type="state", state=self.last_state))
+            subscription.offer(self._state_frame(self.last_state))
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
@@ -73,6 +75,13 @@ class LabFeed:
         self._pongs[trace] = future
         future.add_done_callback(lambda _: self._pongs.pop(trace, None))
         return future
+
+    async def stop(self) -> None:
+        """Cancel the listener and the state reader (they restart with the next subscriber)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
 
     def _start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -106,13 +115,23 @@ class LabFeed:
 
     def _on_message(self, channel: bytes, data: bytes) -> None:
         if channel == keys.TRACE_CHANNEL.encode():
-            events, _invalid = parse_batch(data)
+            events, invalid = parse_batch(data)
+            if invalid:
+                self._count_invalid(invalid)
             if events:
                 self._broadcast(TraceFrame(type="trace", events=events))
         elif channel == keys.HEARTBEAT_CHANNEL.encode():
             self._wake.set()
         elif channel == keys.PONG_CHANNEL.encode():
             self._on_pong(data)
+
+    def _count_invalid(self, invalid: int) -> None:
+        if self.invalid_events == 0:
+            log.warning("dropped %d invalid trace event(s); the pages count them from now", invalid)
+        self.invalid_events += invalid
+
+    def _state_frame(self, state: LabState) -> StateFrame:
+        return StateFrame(type="state", state=state, invalid_events=self.invalid_events)
 
     def _on_pong(self, data: bytes) -> None:
         try:
@@ -135,7 +154,7 @@ class LabFeed:
             except redis.RedisError:
                 state = unreachable(self.last_state, url)
             self.last_state = state
-            self._broadcast(StateFrame(type="state", state=state))
+            self._broadcast(self._state_frame(state))
 
 
 feed = LabFeed()

@@ -109,6 +109,9 @@ class Welcome(TypedDict):
 class StateFrame(TypedDict):
     type: Literal["state"]
     state: LabState
+    # Trace events this dashboard process received but could not read, since it started:
+    # dropped (neither drawn nor logged), so the page says how many.
+    invalid_events: int
 
 
 class TraceFrame(TypedDict):

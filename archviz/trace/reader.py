@@ -25,7 +25,10 @@ def parse_batch(raw: bytes | str) -> tuple[list[TraceEvent], int]:
 
 
 def recent_events(client: redis.Redis, count: int = 50) -> list[TraceEvent]:
-    """The newest `count` valid events of the replay stream, oldest first."""
+    """The newest `count` valid events of the replay stream, oldest first.
+
+    Invalid entries are skipped without a count: the log holds the batches that were
+    published live, where each dashboard's feed counted them (and its pages show it)."""
     entries = client.xrevrange(TRACE_LOG, count=count)
     events: list[TraceEvent] = []
     for _entry_id, fields in reversed(entries):

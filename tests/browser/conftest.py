@@ -1,6 +1,9 @@
 """Playwright on the system Chromium (Debian's `chromium`); CI requires it, laptops may skip."""
 
+from collections.abc import Iterator
+
 import pytest
+from playwright.sync_api import Response
 
 from tests.conftest import browser_required, chromium_path
 
@@ -22,3 +25,23 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict) -> dict:
     return browser_context_args | {"viewport": {"width": 1440, "height": 900}}
+
+
+@pytest.fixture(autouse=True)
+def _every_static_file_loads_and_runs(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A page whose script, module or stylesheet is missing, or whose script throws, fails its
+    test, whatever the test checks."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    problems: list[str] = []
+
+    def check(response: Response) -> None:
+        if "/static/" in response.url and response.status >= 400:
+            problems.append(f"{response.status} {response.url}")
+
+    page = request.getfixturevalue("page")
+    page.on("response", check)
+    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+    yield
+    assert problems == []

@@ -5,6 +5,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from archviz.core import keys
+from archviz.core.redis_conn import sync_client
 from tests.running_lab import RunningLab
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -80,3 +82,13 @@ def test_instructor_kills_a_node_and_sees_it_go_down_and_come_back(
     ).to_be_visible()
     expect(box).to_have_attribute("data-status", "up", timeout=20_000)
     expect(box.locator('[data-field="pid"]')).not_to_have_text(old_pid)
+
+
+def test_invalid_trace_events_are_counted_on_screen(page: Page, lab: RunningLab) -> None:
+    """A malformed event on the trace channel is not drawn, but the status bar counts it."""
+    _open(page, lab)
+    counter = page.locator("#invalid-events")
+    expect(counter.locator(".count")).to_have_text("0")
+    sync_client(lab.redis_url).publish(keys.TRACE_CHANNEL, '[{"v": 1, "kind": "node.up"}, 42]')
+    expect(counter.locator(".count")).to_have_text("2", timeout=5_000)
+    expect(counter).to_have_class(re.compile(r"\bnonzero\b"))

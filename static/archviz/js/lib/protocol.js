@@ -1,22 +1,28 @@
-// The dashboard WebSocket's wire vocabulary, mirrored from Python:
-// archviz/dashboard/messages.py (frames), archviz/trace/events.py (trace events)
-// and archviz/core/close_codes.py (close codes). Change them together.
+// The dashboard WebSocket's wire vocabulary, mirrored from Python: archviz/dashboard/messages.py
+// (frames, node statuses), archviz/core/labsocket.py (ack and error frames, the request types
+// the apps register), archviz/lab/control.py (node actions), archviz/trace/events.py (trace
+// events) and archviz/core/close_codes.py (close codes). Change them together:
+// tests/test_protocol_mirror.py compares them.
 
+// The trace-event schema the pages read (events.py validates every event before a page sees it).
 export const SCHEMA_VERSION = 1;
 
 export const NODE_STATUSES = Object.freeze(["starting", "up", "down", "stopped", "failed"]);
 
 export const CONTROL_ACTIONS = Object.freeze(["kill", "stop", "restart", "pause", "resume"]);
 
-export const SERVER_FRAME_TYPES = Object.freeze([
-  "welcome",
-  "state",
-  "trace",
-  "pong",
-  "ack",
-  "error",
-  "lagging",
-]);
+// server -> client: each frame's type and the fields beside it.
+export const SERVER_FRAMES = Object.freeze({
+  welcome: ["user", "recent"],
+  state: ["state", "invalid_events"], // invalid_events: trace events this dashboard process dropped
+  trace: ["events"],
+  pong: ["trace", "node", "ms", "count"],
+  ack: ["action", "node"],
+  error: ["reason", "request", "node"],
+  lagging: ["dropped"],
+});
+
+export const SERVER_FRAME_TYPES = Object.freeze(Object.keys(SERVER_FRAMES));
 
 // kind -> what it means, in words a learner can read.
 export const TRACE_KINDS = Object.freeze({
@@ -111,28 +117,29 @@ export function parseServerFrame(text) {
   return frame;
 }
 
-/** Whether obj looks like a TraceEvent we can draw and log. */
-export function isTraceEvent(obj) {
-  return (
-    obj !== null &&
-    typeof obj === "object" &&
-    obj.v === SCHEMA_VERSION &&
-    typeof obj.id === "string" &&
-    typeof obj.trace === "string" &&
-    typeof obj.ts === "number" &&
-    typeof obj.kind === "string" &&
-    typeof obj.src === "string" &&
-    typeof obj.dst === "string" &&
-    typeof obj.ok === "boolean"
-  );
-}
-
 /** A dashboard process may call itself "dashboard-8000"; they all share one box. */
 export function componentBoxId(componentId) {
   return componentId.startsWith("dashboard") ? "dashboard" : componentId;
 }
 
-// client -> server: every message a page sends is built here.
+// client -> server: every message a page sends is built here, and is one of these.
+export const REQUEST_TYPES = Object.freeze([
+  "ping",
+  "control",
+  "lb.algorithm",
+  "traffic",
+  "node.config",
+  "node.add",
+  "node.remove",
+  "session.mode",
+  "chat.mode",
+  "chat.bots",
+  "queue.control",
+  "queue.enqueue",
+  "queue.add",
+  "queue.remove",
+]);
+
 export function pingRequest(nodeId) {
   return { type: "ping", node: nodeId };
 }
@@ -169,6 +176,16 @@ export function nodeRemoveRequest(nodeId) {
 /** The sessions demo: an instructor switches where sessions live (local, sticky, redis). */
 export function sessionModeRequest(mode) {
   return { type: "session.mode", mode };
+}
+
+/** The chat demo: an instructor switches the broadcast mode (local or redis). */
+export function chatModeRequest(mode) {
+  return { type: "chat.mode", mode };
+}
+
+/** The chat demo: an instructor sets how many bots talk in a room. */
+export function chatBotsRequest(room, count) {
+  return { type: "chat.bots", room, count };
 }
 
 // The queue page's requests (archviz/queue/control.py checks them on the server).

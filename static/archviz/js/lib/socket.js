@@ -29,6 +29,11 @@ export function withJitter(delayMs, jitter, random = Math.random) {
   return Math.round(delayMs * (1 - jitter + 2 * jitter * random()));
 }
 
+/** The wait before reconnect attempt `attempt`: the backoff with jitter, never over the maximum. */
+export function reconnectDelay(attempt, { minDelayMs, maxDelayMs, jitter }, random = Math.random) {
+  return Math.min(maxDelayMs, withJitter(backoffDelay(attempt, minDelayMs, maxDelayMs), jitter, random));
+}
+
 export class ReconnectingSocket {
   constructor(options) {
     this.options = { ...DEFAULTS, ...options };
@@ -121,9 +126,7 @@ export class ReconnectingSocket {
   }
 
   scheduleReconnect(code, description = null) {
-    const { minDelayMs, maxDelayMs, jitter } = this.options;
-    const base = backoffDelay(this.attempt, minDelayMs, maxDelayMs);
-    const delayMs = Math.min(maxDelayMs, withJitter(base, jitter));
+    const delayMs = reconnectDelay(this.attempt, this.options);
     this.attempt += 1;
     this.options.onStatus({
       state: "reconnecting",

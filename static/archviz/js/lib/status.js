@@ -1,4 +1,5 @@
-// The connection-status indicator and the corner toasts, shared by the lab and LB pages.
+// The status bar's shared pieces (the connection indicator, the count of invalid trace events)
+// and the corner toasts, for every page on the lab socket.
 
 /** The "live / reconnecting in N s… / closed" indicator. */
 export class ConnectionIndicator {
@@ -33,6 +34,25 @@ export class ConnectionIndicator {
     if (this.text.textContent !== text) {
       this.text.textContent = text;
     }
+  }
+}
+
+/**
+ * How many trace events the dashboard process dropped as invalid (each state frame says): the
+ * picture and the log never show them, so the page says how many there were.
+ */
+export class InvalidEventsCounter {
+  constructor({ element }) {
+    this.element = element;
+    this.count = element.querySelector(".count");
+  }
+
+  show(invalidEvents) {
+    const n = Number.isFinite(invalidEvents) ? invalidEvents : 0;
+    if (this.count.textContent !== String(n)) {
+      this.count.textContent = String(n);
+    }
+    this.element.classList.toggle("nonzero", n > 0);
   }
 }
 

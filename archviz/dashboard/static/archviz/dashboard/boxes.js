@@ -1,5 +1,5 @@
 // One class per box on screen: created once, then updated in place from each state frame.
-import { formatMegabytes, setAttributes, svgElement, truncate } from "./svg.js";
+import { formatMegabytes, setAttributes, svgElement, truncate } from "../js/lib/svg.js";
 
 const ROW_HEIGHT = 16;
 

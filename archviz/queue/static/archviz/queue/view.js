@@ -1,7 +1,7 @@
 // The queue page's picture: the producers, the queue (backlog, pending, dead letters), one
 // card per consumer, and job events travelling between them as dots. Data goes in with
 // textContent only.
-import { el, fieldsOf, text } from "./dom.js";
+import { el, fieldsOf, text } from "../js/lib/dom.js";
 
 const MAX_DOTS = 80; // dots in flight at once; more are counted as not drawn
 const DOT_MS = 700;

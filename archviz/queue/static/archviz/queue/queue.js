@@ -1,7 +1,7 @@
 // The message-queue page: wires the lab WebSocket to the queue picture, the charts, the
 // scenarios, the producers, a learner's own jobs, and the side-by-side comparison with the LB.
-import { CounterHistory } from "./lib/charts.js";
-import { text } from "./lib/dom.js";
+import { CounterHistory } from "../js/lib/chartdata.js";
+import { text } from "../js/lib/dom.js";
 import {
   TRACE_KINDS,
   controlRequest,
@@ -11,12 +11,12 @@ import {
   queueEnqueueRequest,
   queueRemoveRequest,
   trafficRequest,
-} from "./lib/protocol.js";
-import { CompareCharts, CompareTally, QueueCharts, capacities, drainRate, queueMarker } from "./lib/queuecharts.js";
-import { QueueView } from "./lib/queueview.js";
-import { ReconnectingSocket } from "./lib/socket.js";
-import { ConnectionIndicator, Notices } from "./lib/status.js";
-import { TraceLog } from "./lib/tracelog.js";
+} from "../js/lib/protocol.js";
+import { CompareCharts, CompareTally, QueueCharts, capacities, drainRate, queueMarker } from "./charts.js";
+import { QueueView } from "./view.js";
+import { ReconnectingSocket } from "../js/lib/socket.js";
+import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
+import { TraceLog } from "../js/lib/tracelog.js";
 
 const SAMPLE_MS = 500;
 const RATE_WINDOW_MS = 2000;
@@ -47,6 +47,7 @@ class QueuePage {
     this.perConsumer = new CounterHistory(); // processed, by consumer
     this.backlogs = []; // [ts, backlog], the last few seconds
     this.connection = new ConnectionIndicator({ element: $("connection-status") });
+    this.invalidEvents = new InvalidEventsCounter({ element: $("invalid-events") });
     this.notices = new Notices({ container: $("notices") });
     this.view = new QueueView({
       frame: $("q-frame"),
@@ -182,7 +183,10 @@ class QueuePage {
   handle(frame) {
     const handler = {
       welcome: () => this.log.add((frame.recent || []).filter(LOGGED)),
-      state: () => this.renderState(frame.state),
+      state: () => {
+        this.invalidEvents.show(frame.invalid_events);
+        this.renderState(frame.state);
+      },
       trace: () => this.onEvents(frame.events || []),
       ack: () => this.onAck(frame),
       error: () => this.onError(frame),

@@ -1,6 +1,6 @@
 // The LB page's request dots: one per routed request, replayed at its own time, client → LB → node.
-import { pointAlong } from "./animator.js";
-import { setAttributes, svgElement } from "./svg.js";
+import { pointAlong } from "../js/lib/animator.js";
+import { setAttributes, svgElement } from "../js/lib/svg.js";
 
 export const OUTCOMES = Object.freeze(["ok", "queued", "rejected", "failed"]);
 

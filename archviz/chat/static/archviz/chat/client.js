@@ -1,8 +1,8 @@
 // A chat client in the browser: one room through the load balancer, reconnecting with
 // the last sequence number it saw (the node replays what it missed), acknowledging what
 // it reads (a client that stops reading is closed as too slow: 4008).
-import { ReconnectingSocket } from "./socket.js";
-import { ProtocolError } from "./protocol.js";
+import { ReconnectingSocket } from "../js/lib/socket.js";
+import { ProtocolError } from "../js/lib/protocol.js";
 
 export const CHAT_FRAME_TYPES = Object.freeze([
   "welcome",

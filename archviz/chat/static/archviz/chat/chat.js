@@ -1,13 +1,19 @@
 // The chat page: this tab's own chat client through the LB, the rooms with their nodes
 // and ledger (polled from /api/chat/state), presence, message paths and the trace log
 // (from the lab WebSocket), and the instructor's mode and bot controls.
-import { ChatConnection, lbBaseUrl } from "./lib/chatclient.js";
-import { MessageList, PathLog, clock, renderPresence, renderRooms } from "./lib/chatviews.js";
-import { el, text } from "./lib/dom.js";
-import { TRACE_KINDS, describeClose } from "./lib/protocol.js";
-import { ReconnectingSocket } from "./lib/socket.js";
-import { ConnectionIndicator, Notices } from "./lib/status.js";
-import { TraceLog } from "./lib/tracelog.js";
+import { ChatConnection, lbBaseUrl } from "./client.js";
+import { MessageList, PathLog, clock, renderPresence, renderRooms } from "./views.js";
+import { el, text } from "../js/lib/dom.js";
+import {
+  TRACE_KINDS,
+  chatBotsRequest,
+  chatModeRequest,
+  controlRequest,
+  describeClose,
+} from "../js/lib/protocol.js";
+import { ReconnectingSocket } from "../js/lib/socket.js";
+import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
+import { TraceLog } from "../js/lib/tracelog.js";
 
 const POLL_MS = 1000;
 const CHAT_KINDS = /^(chat|presence|ws)\.|^pubsub\./;
@@ -22,6 +28,7 @@ class ChatPage {
     this.stats = { reconnects: 0, recovered: 0 };
     this.notices = new Notices({ container: $("notices") });
     this.connection = new ConnectionIndicator({ element: $("connection-status") });
+    this.invalidEvents = new InvalidEventsCounter({ element: $("invalid-events") });
     this.messages = new MessageList({ list: $("chat-messages") });
     this.paths = new PathLog({ list: $("chat-paths"), membersOf: (room) => this.membersOf(room) });
     this.log = new TraceLog({ list: $("trace-log"), describeKind: (k) => TRACE_KINDS[k] || "" });
@@ -29,7 +36,7 @@ class ChatPage {
     $("join-form").addEventListener("submit", (e) => this.join(e));
     $("send-form").addEventListener("submit", (e) => this.send(e));
     for (const button of document.querySelectorAll(".mode-button")) {
-      button.addEventListener("click", () => this.lab.send({ type: "chat.mode", mode: button.dataset.mode }));
+      button.addEventListener("click", () => this.lab.send(chatModeRequest(button.dataset.mode)));
     }
     $("bots-form")?.addEventListener("submit", (e) => this.setBots(e));
   }
@@ -178,6 +185,7 @@ class ChatPage {
     } else if (frame.type === "error") {
       this.notices.show(frame.reason, "error");
     } else if (frame.type === "state") {
+      this.invalidEvents.show(frame.invalid_events);
       text($("last-update"), clock(frame.state.ts));
       this.showNodes(frame.state.nodes);
     }
@@ -195,7 +203,7 @@ class ChatPage {
         );
         if (this.config.instructor && node.status === "up") {
           const kill = el("button", { type: "button", class: "danger" }, "Kill");
-          kill.addEventListener("click", () => this.lab.send({ type: "control", action: "kill", node: node.id }));
+          kill.addEventListener("click", () => this.lab.send(controlRequest("kill", node.id)));
           li.append(kill);
         }
         return li;
@@ -205,7 +213,7 @@ class ChatPage {
 
   setBots(event) {
     event.preventDefault();
-    this.lab.send({ type: "chat.bots", room: $("bots-room").value.trim(), count: Number($("bots-count").value) });
+    this.lab.send(chatBotsRequest($("bots-room").value.trim(), Number($("bots-count").value)));
   }
 }
 

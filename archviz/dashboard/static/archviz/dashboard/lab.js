@@ -1,11 +1,11 @@
 // The lab page: wires the WebSocket to the topology, the animator, the trace log and the panels.
-import { TRACE_KINDS, componentBoxId, controlRequest, pingRequest } from "./lib/protocol.js";
-import { ReconnectingSocket } from "./lib/socket.js";
-import { ConnectionIndicator, Notices } from "./lib/status.js";
-import { SKIP_REASONS, TraceAnimator } from "./lib/animator.js";
-import { formatMegabytes } from "./lib/svg.js";
-import { Topology } from "./lib/topology.js";
-import { TraceLog, formatMs } from "./lib/tracelog.js";
+import { TRACE_KINDS, componentBoxId, controlRequest, pingRequest } from "../js/lib/protocol.js";
+import { ReconnectingSocket } from "../js/lib/socket.js";
+import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
+import { SKIP_REASONS, TraceAnimator } from "../js/lib/animator.js";
+import { formatMegabytes } from "../js/lib/svg.js";
+import { Topology } from "./topology.js";
+import { TraceLog, formatMs } from "../js/lib/tracelog.js";
 
 const PING_TIMEOUT_MS = 10_000;
 const MAX_REMEMBERED_TRACES = 50;
@@ -170,6 +170,7 @@ class LabPage {
     this.ready = false;
     this.nodes = [];
     this.connection = new ConnectionIndicator({ element: document.getElementById("connection-status") });
+    this.invalidEvents = new InvalidEventsCounter({ element: document.getElementById("invalid-events") });
     this.notices = new Notices({ container: document.getElementById("notices") });
     this.pings = new PingTracker();
     this.topologyPanel = document.getElementById("topology-panel");
@@ -236,7 +237,10 @@ class LabPage {
   handle(frame) {
     const handler = {
       welcome: () => this.log.add(frame.recent || []),
-      state: () => this.renderState(frame.state),
+      state: () => {
+        this.invalidEvents.show(frame.invalid_events);
+        this.renderState(frame.state);
+      },
       trace: () => this.onTrace(frame.events || []),
       pong: () => this.onPong(frame),
       ack: () => this.notices.show(`${frame.action} accepted for ${frame.node}: watch the supervisor carry it out.`),

@@ -1,8 +1,9 @@
 // The queue page's charts: backlog, jobs/s in and out, per-consumer throughput, latency; and
 // the side-by-side comparison with the load balancer (same scales on both paths).
-import { LiveChart, markerForEvent, nodeColour } from "./charts.js";
+import { markerForEvent, nodeColour } from "../js/lib/chartdata.js";
+import { LiveChart } from "../js/lib/charts.js";
 
-const Plotly = window.Plotly;
+const Plotly = globalThis.Plotly; // loaded by a classic script before the page's modules
 const WINDOW_MS = 120_000;
 const PATH_COLOURS = { lb: "#2563eb", queue: "#d97706" };
 

@@ -1,5 +1,5 @@
 // One node card on the LB page: its numbers, and for instructors its buttons and settings form.
-import { el, fieldsOf, text } from "./dom.js";
+import { el, fieldsOf, text } from "../js/lib/dom.js";
 
 const NODE_SETTINGS = [
   {

@@ -1,7 +1,7 @@
 // The sessions picture: your tab, the LB, each node with its memory, and Redis, as HTML
 // boxes; wires and moving dots in an SVG laid over them, in pixels measured from the boxes.
-import { el, text } from "./dom.js";
-import { setAttributes, svgElement } from "./svg.js";
+import { el, text } from "../js/lib/dom.js";
+import { setAttributes, svgElement } from "../js/lib/svg.js";
 
 const HOP_MS = 380;
 const MAX_DOTS = 40;

@@ -2,8 +2,8 @@
 // Boxes are created once and updated in place (keyed by component id), so a
 // state frame several times a second changes text and attributes, never the DOM shape.
 import { DashboardBox, NodeBox, RedisBox, SupervisorBox } from "./boxes.js";
-import { componentBoxId } from "./protocol.js";
-import { edgePoint, nodeGrid, svgElement } from "./svg.js";
+import { componentBoxId } from "../js/lib/protocol.js";
+import { edgePoint, nodeGrid, svgElement } from "../js/lib/svg.js";
 
 const DEFAULTS = {
   svg: null,

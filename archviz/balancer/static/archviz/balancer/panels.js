@@ -1,7 +1,7 @@
 // The LB page's side panels: the algorithm, the traffic generator, and "your tab as a client".
-import { algorithmLabel, describeAlgorithm } from "./algorithms.js";
-import { nodeColour } from "./charts.js";
-import { text } from "./dom.js";
+import { algorithmLabel, describeAlgorithm } from "../js/lib/algorithms.js";
+import { nodeColour } from "../js/lib/chartdata.js";
+import { text } from "../js/lib/dom.js";
 
 const MY_REQUESTS = 10;
 const MY_REQUEST_TIMEOUT_MS = 10_000;

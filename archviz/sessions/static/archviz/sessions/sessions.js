@@ -1,13 +1,13 @@
 // The sessions page: the mode (and its switch, for instructors), this tab's cart through the
 // LB, the picture of where the session lives, and the nodes' session trace events.
-import { algorithmLabel } from "./lib/algorithms.js";
-import { el, text } from "./lib/dom.js";
-import { TRACE_KINDS, controlRequest, sessionModeRequest } from "./lib/protocol.js";
-import { CartClient, cartOutcome, describeRequest, newTraceId } from "./lib/sessionscart.js";
-import { SessionPicture } from "./lib/sessionsview.js";
-import { ReconnectingSocket } from "./lib/socket.js";
-import { ConnectionIndicator, Notices } from "./lib/status.js";
-import { TraceLog } from "./lib/tracelog.js";
+import { algorithmLabel } from "../js/lib/algorithms.js";
+import { el, text } from "../js/lib/dom.js";
+import { TRACE_KINDS, controlRequest, sessionModeRequest } from "../js/lib/protocol.js";
+import { CartClient, cartOutcome, describeRequest, newTraceId } from "./cart.js";
+import { SessionPicture } from "./view.js";
+import { ReconnectingSocket } from "../js/lib/socket.js";
+import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
+import { TraceLog } from "../js/lib/tracelog.js";
 
 const MAX_REQUEST_ROWS = 30;
 const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
@@ -36,6 +36,7 @@ class SessionsPage {
     this.requestCount = 0;
     this.cart = new CartClient();
     this.connection = new ConnectionIndicator({ element: $("connection-status") });
+    this.invalidEvents = new InvalidEventsCounter({ element: $("invalid-events") });
     this.notices = new Notices({ container: $("notices") });
     this.picture = new SessionPicture({
       frame: $("session-frame"),
@@ -89,7 +90,10 @@ class SessionsPage {
   handle(frame) {
     const handler = {
       welcome: () => this.onEvents(frame.recent || []),
-      state: () => this.onState(frame.state),
+      state: () => {
+        this.invalidEvents.show(frame.invalid_events);
+        this.onState(frame.state);
+      },
       trace: () => this.onEvents(frame.events || [], true),
       ack: () => this.onAck(frame),
       error: () => this.onError(frame),

@@ -1,11 +1,12 @@
 // The load-balancer page: wires the lab WebSocket to the LB picture, the charts, the
 // algorithm and traffic controls, the event log, and this tab's own requests through the LB.
-import { algorithmLabel } from "./lib/algorithms.js";
-import { CounterHistory, LbCharts, jainIndex, markerForEvent, sharesOf } from "./lib/charts.js";
-import { text } from "./lib/dom.js";
-import { DOT_SKIP_REASONS } from "./lib/lbdots.js";
-import { AlgorithmPanel, MyRequests, TrafficPanel } from "./lib/lbpanels.js";
-import { LbTopology } from "./lib/lbview.js";
+import { algorithmLabel } from "../js/lib/algorithms.js";
+import { CounterHistory, jainIndex, markerForEvent, sharesOf } from "../js/lib/chartdata.js";
+import { text } from "../js/lib/dom.js";
+import { LbCharts } from "./charts.js";
+import { DOT_SKIP_REASONS } from "./dots.js";
+import { AlgorithmPanel, MyRequests, TrafficPanel } from "./panels.js";
+import { LbTopology } from "./view.js";
 import {
   TRACE_KINDS,
   algorithmRequest,
@@ -14,10 +15,10 @@ import {
   nodeConfigRequest,
   nodeRemoveRequest,
   trafficRequest,
-} from "./lib/protocol.js";
-import { ReconnectingSocket } from "./lib/socket.js";
-import { ConnectionIndicator, Notices } from "./lib/status.js";
-import { TraceLog } from "./lib/tracelog.js";
+} from "../js/lib/protocol.js";
+import { ReconnectingSocket } from "../js/lib/socket.js";
+import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
+import { TraceLog } from "../js/lib/tracelog.js";
 
 const RATE_WINDOW_MS = 1000; // requests/s per node: smoothed over about a second
 const SHARE_WINDOW_MS = 5000; // a node's share of the requests: over the last five seconds
@@ -42,6 +43,7 @@ class LbPage {
     this.lastRequestsTotal = null;
     this.routedSinceRecord = 0;
     this.connection = new ConnectionIndicator({ element: document.getElementById("connection-status") });
+    this.invalidEvents = new InvalidEventsCounter({ element: document.getElementById("invalid-events") });
     this.notices = new Notices({ container: document.getElementById("notices") });
     this.panel = document.getElementById("lb-panel");
     this.el = Object.fromEntries(
@@ -112,7 +114,10 @@ class LbPage {
   handle(frame) {
     const handler = {
       welcome: () => this.onEvents(frame.recent || [], false),
-      state: () => this.renderState(frame.state),
+      state: () => {
+        this.invalidEvents.show(frame.invalid_events);
+        this.renderState(frame.state);
+      },
       trace: () => this.onEvents(frame.events || [], true),
       ack: () => this.onAck(frame),
       error: () => this.onError(frame),

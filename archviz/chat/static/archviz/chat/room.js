@@ -1,9 +1,9 @@
 // The standalone chat page (another tab, or a phone): one room through the LB, nothing else.
-import { ChatConnection, lbBaseUrl } from "./lib/chatclient.js";
-import { MessageList } from "./lib/chatviews.js";
-import { text } from "./lib/dom.js";
-import { describeClose } from "./lib/protocol.js";
-import { Notices } from "./lib/status.js";
+import { ChatConnection, lbBaseUrl } from "./client.js";
+import { MessageList } from "./views.js";
+import { text } from "../js/lib/dom.js";
+import { describeClose } from "../js/lib/protocol.js";
+import { Notices } from "../js/lib/status.js";
 
 const $ = (id) => document.getElementById(id);
 const config = JSON.parse($("lab-config").textContent);

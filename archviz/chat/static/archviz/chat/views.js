@@ -1,6 +1,6 @@
 // The chat page's pieces on screen: message list, rooms with their nodes and ledger,
 // presence log, and each traced message's path. Data always goes in as text.
-import { el, text } from "./dom.js";
+import { el, text } from "../js/lib/dom.js";
 
 const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
 export const clock = (ts) => CLOCK.format(new Date(ts));

@@ -1,12 +1,12 @@
 // The load-balancer picture: client box, balancer box, node cards, wires and request dots.
 // The boxes are HTML (node cards, in nodecard.js, hold numbers and instructor controls); wires and
-// request dots (lbdots.js) are drawn in an SVG laid over them, in pixels measured from the boxes.
-import { algorithmLabel } from "./algorithms.js";
-import { nodeColour } from "./charts.js";
-import { fieldsOf, text } from "./dom.js";
-import { RequestDots } from "./lbdots.js";
+// request dots (dots.js) are drawn in an SVG laid over them, in pixels measured from the boxes.
+import { algorithmLabel } from "../js/lib/algorithms.js";
+import { nodeColour } from "../js/lib/chartdata.js";
+import { fieldsOf, text } from "../js/lib/dom.js";
+import { RequestDots } from "./dots.js";
 import { NodeCard } from "./nodecard.js";
-import { setAttributes, svgElement } from "./svg.js";
+import { setAttributes, svgElement } from "../js/lib/svg.js";
 
 /** The clients on the left: the traffic generator (and, in words, your own tab). */
 export class ClientBox {

@@ -1,0 +1,87 @@
+// The four charts of the load-balancer page: requests/s per node, latency percentiles,
+// errors and fairness, on one clock with one set of markers.
+import { nodeColour } from "../js/lib/chartdata.js";
+import { LiveChart } from "../js/lib/charts.js";
+
+const DEFAULTS = {
+  elements: {}, // {rps, latency, errors, fairness}: the chart divs
+  windowMs: 120_000,
+  isHidden: () => document.hidden,
+};
+
+/** The four charts of the load-balancer page, sharing one clock and one set of markers. */
+export class LbCharts {
+  constructor(options) {
+    this.options = { ...DEFAULTS, ...options };
+    this.available = Boolean(window.Plotly);
+    this.markers = [];
+    if (!this.available) {
+      for (const el of Object.values(this.options.elements)) {
+        el.textContent = "Charts unavailable: Plotly did not load.";
+        el.classList.add("chart-missing");
+      }
+      return;
+    }
+    const { rps, latency, errors, fairness } = this.options.elements;
+    this.rps = new LiveChart({ element: rps, yTitle: "requests/s" });
+    this.latency = new LiveChart({ element: latency, yTitle: "ms" });
+    this.latency.ensure("p50", { name: "p50", colour: "#0d9488" });
+    this.latency.ensure("p95", { name: "p95", colour: "#d97706" });
+    this.latency.ensure("p99", { name: "p99", colour: "#dc2626" });
+    this.errors = new LiveChart({ element: errors, yTitle: "per second" });
+    this.errors.ensure("rejected", { name: "rejected (503, over capacity)", colour: "#9333ea" });
+    this.errors.ensure("failed", { name: "failed (errors, timeouts)", colour: "#dc2626" });
+    this.errors.ensure("noBackend", { name: "no healthy node (LB 503)", colour: "#57606a", dash: "dot" });
+    this.fairness = new LiveChart({ element: fairness, yTitle: "Jain's index", yRange: [0, 1.08], guides: [{ y: 1 }] });
+    this.fairness.ensure("index", { name: "fairness of the load per unit of weight", colour: "#1d4ed8" });
+    this.charts = [this.rps, this.latency, this.errors, this.fairness];
+  }
+
+  /** One sample: {rps: {node: r/s}, latency: {p50, p95, p99}, errors: {...}, fairness} (missing parts: gaps). */
+  push(ts, sample) {
+    if (!this.available) return;
+    for (const id of Object.keys(sample.rps || {})) {
+      this.rps.ensure(id, { name: id, colour: nodeColour(id) });
+    }
+    this.rps.push(ts, sample.rps || {});
+    this.latency.push(ts, sample.latency || {});
+    this.errors.push(ts, sample.errors || {});
+    this.fairness.push(ts, { index: sample.fairness });
+  }
+
+  /** Add a marker; labels close together in time take turns on four rows so they do not overlap. */
+  mark(marker, nowTs) {
+    if (!this.available || this.markers.some((m) => m.ts === marker.ts && m.text === marker.text)) return;
+    // Labels sit left of their line, about 7 px a character on a plot some 400 px wide.
+    const overlaps = (m) =>
+      Math.abs(m.ts - marker.ts) < (Math.max(m.text.length, marker.text.length) * 7 * this.options.windowMs) / 400;
+    const recent = this.markers.filter(overlaps);
+    const used = new Set(recent.map((m) => m.row));
+    const row = [0, 1, 2, 3].find((r) => !used.has(r)) ?? recent.length % 4;
+    this.markers.push({ ...marker, row });
+    this.markers.sort((a, b) => a.ts - b.ts);
+    this.pruneMarkers(nowTs);
+  }
+
+  pruneMarkers(nowTs) {
+    const { windowMs } = this.options;
+    this.markers = this.markers.filter((m) => m.ts >= nowTs - windowMs);
+    for (const chart of this.charts) chart.setMarkers(this.markers);
+  }
+
+  /**
+   * Redraw one chart per call, in turn (call it four times a second: each chart redraws once a
+   * second, and no single task holds the page up for long). While the tab is hidden the charts
+   * keep their points and catch up on return.
+   */
+  render(nowTs) {
+    if (!this.available) return;
+    if (this.markers.length > 0 && this.markers[0].ts < nowTs - this.options.windowMs) {
+      this.pruneMarkers(nowTs);
+    }
+    this.turn = ((this.turn ?? -1) + 1) % this.charts.length;
+    const chart = this.charts[this.turn];
+    if (this.options.isHidden()) chart.trimPending();
+    else chart.render(nowTs, this.options.windowMs);
+  }
+}

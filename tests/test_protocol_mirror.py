@@ -158,3 +158,13 @@ def test_the_readers_see_a_difference() -> None:
         _same((), [])
     with pytest.raises(ValueError):
         _js_block("MISSING", source)
+
+
+def test_chat_client_parses_exactly_the_frames_a_node_sends() -> None:
+    """The chat client's frame types are archviz/chat/messages.py's node -> client frames."""
+    from archviz.chat import messages as chat_messages
+
+    python = [get_args(typing.get_type_hints(frame)["type"])[0]
+              for frame in get_args(chat_messages.ServerFrame)]  # fmt: skip
+    source = (ROOT / "archviz/chat/static/archviz/chat/client.js").read_text()
+    _same(python, _js_strings("CHAT_FRAME_TYPES", source))

@@ -153,6 +153,9 @@ ARCHVIZ_REQUIRE_LOGIN = env_bool("ARCHVIZ_REQUIRE_LOGIN", False)
 ARCHVIZ_RESTART_MAX_CRASHES = env_int("ARCHVIZ_RESTART_MAX_CRASHES", 5, minimum=1, maximum=100)
 # Seconds a client's idle keep-alive connection stays open at the load balancer.
 ARCHVIZ_LB_IDLE_TIMEOUT_S = env_int("ARCHVIZ_LB_IDLE_TIMEOUT", 15, minimum=1, maximum=3600)
+# Client connections the load balancer holds open at once (WebSockets included); past this a
+# new one is answered 503. Keep it under the open-file limit: a proxied WebSocket takes two.
+ARCHVIZ_LB_MAX_CONNECTIONS = env_int("ARCHVIZ_LB_MAX_CONNECTIONS", 1000, minimum=1, maximum=100_000)
 
 # The sessions demo (archviz.sessions): the cart's sessions live in a per-process LocMemCache
 # or in Redis. Short commands only (GET/SET, never a blocking read), so the Redis cache keeps

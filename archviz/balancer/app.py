@@ -24,7 +24,7 @@ from archviz.balancer.backends import BackendPool, HealthChecker, read_nodes, re
 from archviz.balancer.control import AlgorithmCommand
 from archviz.balancer.headers import wants_websocket
 from archviz.balancer.health import HealthPolicy
-from archviz.balancer.listener import Server
+from archviz.balancer.listener import MAX_CONNECTIONS, Server
 from archviz.balancer.proxy import Proxy
 from archviz.balancer.request import Request
 from archviz.balancer.server import KEEPALIVE_TIMEOUT_S, ClientConnection
@@ -100,6 +100,7 @@ class LoadBalancer:
         algorithm: str = DEFAULT_ALGORITHM,
         backend_timeout_s: float = 10.0,
         keepalive_timeout_s: float = KEEPALIVE_TIMEOUT_S,
+        max_connections: int = MAX_CONNECTIONS,
         policy: HealthPolicy | None = None,
     ) -> None:
         make_balancer(algorithm)  # an unknown name fails here, before anything starts
@@ -109,6 +110,7 @@ class LoadBalancer:
         self.algorithm = algorithm
         self.backend_timeout_s = backend_timeout_s
         self.keepalive_timeout_s = keepalive_timeout_s
+        self.max_connections = max_connections
         self.pool = BackendPool(policy)
         self.proxy: Proxy | None = None
         self.server: Server | None = None
@@ -167,7 +169,10 @@ class LoadBalancer:
     async def _listen(self, host: str, port: int) -> int:
         """Start serving; the port actually bound."""
         self.server = Server(
-            self.handle, self.handle_upgrade, idle_timeout_s=self.keepalive_timeout_s
+            self.handle,
+            self.handle_upgrade,
+            idle_timeout_s=self.keepalive_timeout_s,
+            max_connections=self.max_connections,
         )
         try:
             bound = await self.server.listen(host, port)
@@ -252,6 +257,8 @@ class LoadBalancer:
                 "algorithm": proxy.algorithm,
                 "requests_total": proxy.requests_total,
                 "no_backend_total": proxy.no_backend_total,
+                # connections refused with 503 past ARCHVIZ_LB_MAX_CONNECTIONS
+                "refused_connections_total": self.server.refused_connections if self.server else 0,
                 "backends": self.pool.snapshot(now),
             },
         )

@@ -1,12 +1,20 @@
 """The balancer's listening socket: it makes a ClientConnection per client, hands WebSocket
-upgrades to aiohttp's server, and shuts down gracefully."""
+upgrades to aiohttp's server, and shuts down gracefully.
+
+At most `max_connections` client connections are open at once, WebSockets included; past
+that a new one is answered 503 (X-Archviz-Node: none) and closed, and counted.
+"""
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from archviz.balancer.server import KEEPALIVE_TIMEOUT_S, ClientConnection, Handler
+
+log = logging.getLogger(__name__)
+MAX_CONNECTIONS = 1000  # the default of ARCHVIZ_LB_MAX_CONNECTIONS
 
 
 class Server:
@@ -18,9 +26,13 @@ class Server:
         websocket_handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]],
         *,
         idle_timeout_s: float = KEEPALIVE_TIMEOUT_S,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.handler = handler
         self.idle_timeout_s = idle_timeout_s
+        self.max_connections = max_connections
+        self.refused_connections = 0
+        self._was_full = False
         self.connections: set[ClientConnection] = set()
         self.websockets = web.Server(
             websocket_handler,
@@ -36,6 +48,14 @@ class Server:
     @property
     def open_connections(self) -> int:
         return len(self.connections) + len(self.websockets.connections)
+
+    def full(self) -> bool:
+        """Whether a new connection must be refused; says so in the log once per episode."""
+        full = self.open_connections >= self.max_connections
+        if full and not self._was_full:
+            log.warning("lb: %d connections open, refusing new ones", self.max_connections)
+        self._was_full = full
+        return full
 
     async def listen(self, host: str, port: int) -> int:
         """Start accepting; the port actually bound. Raises OSError if it cannot be bound."""

@@ -11,18 +11,25 @@ added latency. aiohttp's server still takes the WebSocket upgrades (see `_hand_o
 - "Expect: 100-continue" is answered here: the node never sees it.
 - A connection is closed when it has sent no complete request for `idle_timeout_s` since
   it opened or had its last answer: an idle keep-alive, or a client that stalls mid-request.
+- Flow control, so that one client cannot make the balancer hold memory without limit: a
+  connection stops being read while PAUSE_READING_AT requests wait on it, while the request
+  bodies it holds pass MAX_HELD_BODY_BYTES, or while its answers wait unread past
+  WRITE_HIGH_WATER (then the next request is not answered either). A client that takes none
+  of its answers for `idle_timeout_s` is cut off.
+- Past the server's `max_connections` a new connection is answered 503 and closed.
 """
 
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
 import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from archviz.balancer.answer import Answering
 from archviz.balancer.headers import NO_NODE, NODE_HEADER
 from archviz.balancer.request import (
     MAX_BODY_BYTES,
@@ -39,8 +46,8 @@ log = logging.getLogger(__name__)
 KEEPALIVE_TIMEOUT_S = 15.0
 LINGER_S = 2.0  # how long a refused client's last bytes are read and dropped
 PAUSE_READING_AT = 4  # requests waiting on one connection (pipelined) before it stops reading
-_REASONS = {status.value: status.phrase for status in HTTPStatus}
-_NO_BODY_STATUSES = frozenset({204, 304})
+MAX_HELD_BODY_BYTES = MAX_BODY_BYTES  # bodies of one connection's unanswered requests
+WRITE_HIGH_WATER = 64 * 1024  # unsent answer bytes on one connection before it stops reading
 
 
 Handler = Callable[[Request, "ClientConnection"], Awaitable[None]]
@@ -49,7 +56,7 @@ if TYPE_CHECKING:
     from archviz.balancer.listener import Server
 
 
-class ClientConnection(asyncio.Protocol):
+class ClientConnection(Answering, asyncio.Protocol):
     """One client's connection: parses its requests, hands each to the handler in turn, and
     writes the answers the handler gives through `respond` or `start_response`/`send`/`end`."""
 
@@ -71,16 +78,21 @@ class ClientConnection(asyncio.Protocol):
         self._headers: list[tuple[str, str]] = []
         self._body: list[bytes] = []
         self._body_length = 0
-        # the answer in progress
-        self._method = ""
-        self._version = "1.1"
-        self._keep_alive = True
-        self._chunked = False
-        self.response_started = False
+        self._held_bytes = 0  # bodies of the requests waiting or being answered
+        super().__init__()  # the answer in progress
 
     @property
     def busy(self) -> bool:
         return self._worker is not None
+
+    @property
+    def reading_paused(self) -> bool:
+        return self._paused_reading
+
+    @property
+    def held_body_bytes(self) -> int:
+        """Request body bytes this connection holds: unanswered requests' and a partial one."""
+        return self._held_bytes + self._body_length
 
     # --- asyncio's callbacks -------------------------------------------------------------
 
@@ -88,6 +100,11 @@ class ClientConnection(asyncio.Protocol):
         self._transport = transport
         peer = transport.get_extra_info("peername")
         self._remote = peer[0] if isinstance(peer, tuple) else None
+        if self._server.full():
+            self._server.refused_connections += 1
+            self._refuse(BadRequest(HTTPStatus.SERVICE_UNAVAILABLE, "too many connections"))
+            return
+        transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
         self._server.connections.add(self)
         self._start_idle_timer()
 
@@ -123,11 +140,13 @@ class ClientConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self._drained = asyncio.get_running_loop().create_future()
+        self._pause_reading()  # no more requests while the client does not take its answers
 
     def resume_writing(self) -> None:
         if self._drained is not None and not self._drained.done():
             self._drained.set_result(None)
         self._drained = None
+        self._resume_reading_if_room()
 
     # --- httptools' callbacks ------------------------------------------------------------
 
@@ -163,6 +182,8 @@ class ClientConnection(asyncio.Protocol):
         if self._body_length > MAX_BODY_BYTES:
             raise BadRequest(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request body")
         self._body.append(body)
+        if self._bodies_over_cap():
+            self._pause_reading()
 
     def on_message_complete(self) -> None:
         if self._parser.should_upgrade():
@@ -178,89 +199,29 @@ class ClientConnection(asyncio.Protocol):
             self._remote,
             parser.should_keep_alive(),
         )
+        self._body, self._held_bytes = [], self._held_bytes + self._body_length
+        self._body_length = 0
         self._waiting.append(request)
         if len(self._waiting) >= PAUSE_READING_AT:
             self._pause_reading()
         if not self.busy:
             self._worker = asyncio.get_running_loop().create_task(self._serve())
 
-    # --- answering -----------------------------------------------------------------------
-
-    def respond(
-        self,
-        status: int,
-        headers: Iterable[tuple[str, str]],
-        body: bytes,
-        *,
-        length: int | None = None,
-    ) -> None:
-        """A whole answer; `length` is the Content-Length a HEAD answer announces."""
-        if self._transport is None:
-            return
-        head = self._head(status, headers)
-        if status in _NO_BODY_STATUSES or status < 200:
-            self._transport.write(head + b"\r\n")
-        elif self._method == "HEAD":
-            announced = b"" if length is None else b"Content-Length: %d\r\n" % length
-            self._transport.write(head + announced + b"\r\n")
-        else:
-            self._transport.write(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        self.response_started = True
-
-    def start_response(
-        self, status: int, headers: Iterable[tuple[str, str]], length: int | None
-    ) -> None:
-        """The head of an answer whose body follows through `send`; without a length it is
-        sent in chunks, or to an HTTP/1.0 client until the connection closes."""
-        if length is not None:
-            framing = b"Content-Length: %d\r\n" % length
-        elif self._version == "1.1":
-            framing, self._chunked = b"Transfer-Encoding: chunked\r\n", True
-        else:
-            framing, self._keep_alive = b"", False
-        if self._transport is not None:
-            self._transport.write(self._head(status, headers) + framing + b"\r\n")
-        self.response_started = True
-
-    async def send(self, chunk: bytes) -> None:
-        """Part of the body; waits while the client has not taken what was sent before."""
-        if self._transport is None:
-            raise ConnectionResetError("the client went away")
-        if chunk:
-            self._transport.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if self._chunked else chunk)
-        if self._drained is not None:
-            await self._drained
-
-    def end_response(self) -> None:
-        if self._chunked and self._transport is not None:
-            self._transport.write(b"0\r\n\r\n")
-
-    def abort(self) -> None:
-        """Cut the client off: a truncated body must not look complete."""
-        if self._transport is not None:
-            self._transport.abort()
-
-    def _head(self, status: int, headers: Iterable[tuple[str, str]]) -> bytes:
-        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n"]
-        lines.extend(f"{name}: {value}\r\n" for name, value in headers)
-        if not self._keep_alive:
-            lines.append("Connection: close\r\n")
-        elif self._version == "1.0":
-            lines.append("Connection: keep-alive\r\n")
-        return "".join(lines).encode("utf-8", "surrogateescape")
-
     # --- the connection's life -------------------------------------------------------------
 
     async def _serve(self) -> None:
         """Answer the waiting requests in order; then refuse, hand over, or wait idle."""
         while self._waiting and self._transport is not None:
+            if self._drained is not None and not await self._client_took_its_answers():
+                break
             request = self._waiting.popleft()
-            if self._paused_reading and len(self._waiting) < PAUSE_READING_AT:
-                self._resume_reading()
+            self._resume_reading_if_room()
             self._method, self._version = request.method, request.version
             self._keep_alive = request.keep_alive
             self.response_started = self._chunked = False
             await self._answer(request)
+            self._held_bytes -= len(request.body)
+            self._resume_reading_if_room()
             if not self._keep_alive and self._transport is not None:
                 self._transport.close()
                 break
@@ -283,6 +244,15 @@ class ClientConnection(asyncio.Protocol):
                 error = b"500 Internal Server Error\n"
                 self.respond(500, [(NODE_HEADER, NO_NODE)], error)
 
+    async def _client_took_its_answers(self) -> bool:
+        """Wait until the client reads what it was sent; cut it off if it takes none of it
+        for the idle timeout (its unread answers would otherwise stay in memory for ever)."""
+        _, pending = await asyncio.wait([self._drained], timeout=self._server.idle_timeout_s)
+        if pending:
+            log.info("lb: cut off %s, which took none of its answers", self._remote)
+            self.abort()
+        return not pending and self._transport is not None
+
     def _refuse(self, refusal: BadRequest) -> None:
         """Answer a bad request once the ones before it are answered, then close."""
         self._refusal = refusal
@@ -294,10 +264,14 @@ class ClientConnection(asyncio.Protocol):
         """Answer, then read and drop what the client still sends for a moment before closing:
         closing with unread data would reset the connection and lose the answer."""
         status = self._refusal.status
-        log.info("lb: answered %d to a bad request from %s", status, self._remote)
+        # Over-cap connections come in floods: the listener logs their episode once.
+        level = logging.DEBUG if status == HTTPStatus.SERVICE_UNAVAILABLE else logging.INFO
+        log.log(level, "lb: answered %d to %s (%s)", status, self._remote, self._refusal)
         self._method, self._keep_alive = "GET", False
-        text = f"{status.value} {status.phrase}\n".encode()
+        text = f"{status.value} {status.phrase}: {self._refusal}\n".encode()
         headers = [(NODE_HEADER, NO_NODE), ("Content-Type", "text/plain; charset=utf-8")]
+        if status == HTTPStatus.SERVICE_UNAVAILABLE:
+            headers.append(("Retry-After", "1"))
         self.respond(status.value, headers, text)
         if self._transport is not None:
             self._transport.write_eof()
@@ -338,15 +312,38 @@ class ClientConnection(asyncio.Protocol):
             self._paused_reading = False
             self._transport.resume_reading()
 
+    def _resume_reading_if_room(self) -> None:
+        """Read again once no limit holds the connection back (a refusal resumes itself)."""
+        if (
+            self._paused_reading
+            and self._refusal is None
+            and self._drained is None
+            and len(self._waiting) < PAUSE_READING_AT
+            and not self._bodies_over_cap()
+        ):
+            self._resume_reading()
+
+    def _bodies_over_cap(self) -> bool:
+        """Over the cap while some request is unanswered: reading waits for its answer. With
+        none, the request being read is limited by MAX_BODY_BYTES alone."""
+        return bool(self._held_bytes) and self.held_body_bytes > MAX_HELD_BODY_BYTES
+
     def _start_idle_timer(self) -> None:
         if self._transport is not None:
             loop = asyncio.get_running_loop()
-            self._idle = loop.call_later(self._server.idle_timeout_s, self._transport.close)
+            self._idle = loop.call_later(self._server.idle_timeout_s, self._close_idle)
 
     def _cancel_idle_timer(self) -> None:
         if self._idle is not None:
             self._idle.cancel()
             self._idle = None
+
+    def _close_idle(self) -> None:
+        """Close; abort if answers wait unread, since close would wait for them for ever."""
+        if self._transport is not None and self._transport.get_write_buffer_size():
+            self._transport.abort()
+        elif self._transport is not None:
+            self._transport.close()
 
     def close_if_idle(self) -> None:
         if not self.busy and self._transport is not None:

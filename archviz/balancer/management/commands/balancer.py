@@ -39,6 +39,13 @@ class Command(BaseCommand):
             help="seconds before a client's idle keep-alive connection is closed"
             " (default ARCHVIZ_LB_IDLE_TIMEOUT, 15)",
         )
+        parser.add_argument(
+            "--max-connections",
+            type=int,
+            default=settings.ARCHVIZ_LB_MAX_CONNECTIONS,
+            help="client connections open at once before new ones get 503"
+            " (default ARCHVIZ_LB_MAX_CONNECTIONS, 1000)",
+        )
 
     def handle(
         self,
@@ -48,6 +55,7 @@ class Command(BaseCommand):
         id: str,
         backend_timeout: float,
         idle_timeout: float,
+        max_connections: int,
         **options,
     ):
         require_free(host, port, "ARCHVIZ_LB_PORT")
@@ -60,6 +68,7 @@ class Command(BaseCommand):
                 algorithm=stored_algorithm(client),
                 backend_timeout_s=backend_timeout,
                 keepalive_timeout_s=idle_timeout,
+                max_connections=max_connections,
             )
 
             def listening(bound_port: int) -> None:

@@ -227,13 +227,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._refuse(str(bad))
             return
         if frame["type"] == "ack":
-            self.acked = max(self.acked, min(frame["received"], self.frames_out))
+            await self._ack(frame["received"])
         elif frame["type"] == "ping":
             await self._frame(PongFrame(type="pong", node=self.hub.node, ts=now_ms()))
         elif self.sends.take(time.monotonic()):
             await self._chat(frame["text"], frame["cid"])
         else:
             await self._flooding()
+
+    async def _ack(self, received: int) -> None:
+        """Believe an acknowledgement only of frames this node really sent: a client that
+        claims more is lying to dodge the slow-client guard; its claim counts for nothing."""
+        if received > self.frames_out:
+            await self._refuse(f"ack of {received} frames, but only {self.frames_out} were sent")
+            return
+        self.acked = max(self.acked, received)
 
     async def _refuse(self, reason: str) -> None:
         self.hub.count(self.room, "refused")

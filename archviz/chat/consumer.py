@@ -44,6 +44,7 @@ from archviz.chat.messages import (
     parse_client_frame,
 )
 from archviz.chat.rooms import (
+    ROOMS_MAX,
     BadInput,
     Sequencer,
     parse_after,
@@ -134,10 +135,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=close_codes.OVERLOADED)
 
     async def _join(self, after: int | None) -> None:
-        for mode, channel in self.layer_channels.items():
-            await get_channel_layer(mode).group_add(group_name(self.room), channel)
         info = Member(user=self.user, node=self.hub.node, since=self.since)
         members = await self.store.join(self.room, self.conn, info, now_ms())
+        if members is None:
+            await self._frame(error(f"too many rooms: at most {ROOMS_MAX}; join one that exists"))
+            await self.close(code=close_codes.ROOMS_FULL)
+            return
+        for mode, channel in self.layer_channels.items():
+            await get_channel_layer(mode).group_add(group_name(self.room), channel)
         self.hub.add(self.room, self)
         self.joined = True
         last_seq, _first_kept = await self.store.bounds(self.room)

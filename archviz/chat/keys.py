@@ -4,6 +4,10 @@
 # kept so that restarts keep it, the rooms in use, and the bots' settings and view
 MODE = "archviz:chat:mode"
 ROOMS = "archviz:chat:rooms"  # set of room names
+# sorted sets room -> unix ms: when it last had a member or a message (idle rooms expire),
+# and when its last message was sent (the chat page lists rooms by activity)
+ROOMS_ACTIVE = "archviz:chat:rooms:active"
+ROOMS_LAST_MESSAGE = "archviz:chat:rooms:last_message"
 PRESENCE_LOG = "archviz:chat:presence:log"  # recent join/leave/offline (JSON), capped
 BOTS = "archviz:chat:bots"  # JSON {room: bot count}
 BOTS_VIEW = "archviz:chat:bots:view"  # the bots process's latest snapshot (JSON)

@@ -13,6 +13,8 @@ PRESENCE_BEAT_S = 0.5  # each node refreshes its connections this often
 PRESENCE_TTL_MS = 3_000  # a connection not refreshed for this long is offline
 RECENT_ON_JOIN = 20  # messages a new client is shown when it joins
 RECENT_KEPT = 256  # local mode: delivered numbers remembered to suppress duplicates
+ROOMS_MAX = 100  # rooms at once: joining a new one past this is refused (ROOMS_FULL)
+ROOM_IDLE_MS = 10 * 60_000  # a room with no member and no message this long is removed
 
 
 class BadInput(ValueError):
@@ -126,6 +128,11 @@ class Sequencer:
         while self.last + 1 in self.pending:
             ready.append(self._take(self.pending.pop(self.last + 1)))
         return ready
+
+
+def rooms_by_activity(members: dict[str, int], last_message: dict[str, float]) -> list[str]:
+    """Room names, the most members first, then the most recent message, then by name."""
+    return sorted(members, key=lambda r: (-members[r], -last_message.get(r, 0.0), r))
 
 
 def members_by_node(members: dict[str, dict]) -> dict[str, list[str]]:

@@ -10,7 +10,7 @@ import redis.asyncio
 
 from archviz.chat import keys as chat_keys
 from archviz.chat.messages import Member, PresenceEvent, RoomMessage
-from archviz.chat.rooms import PRESENCE_TTL_MS, RECENT_ON_JOIN
+from archviz.chat.rooms import PRESENCE_TTL_MS, RECENT_ON_JOIN, ROOM_IDLE_MS, ROOMS_MAX
 from archviz.core.redis_conn import COMMAND_TIMEOUT_S, CONNECT_TIMEOUT_S, redis_url
 
 POOL_SIZE, POOL_WAIT_S = 32, 5.0
@@ -19,23 +19,43 @@ PRESENCE_LOG_MAX = 40
 LEDGER_FIELDS = ("sent", "delivered", "recovered", "lost", "duplicates", "missed_local",
                  "too_slow", "flooded", "refused", "untraced")  # fmt: skip
 
-# INCR the room's sequence, XADD the message with id <seq>-1, count it as sent, in Redis
-# mode PUBLISH it on the room's channel (ARGV[4]: the channel layer's JSON event up to
-# its number), and return the sequence number with the number of connections in the
-# room. One script: Redis runs it alone, so the channel carries the room in order.
+# INCR the room's sequence, XADD the message with id <seq>-1, count it as sent, note the
+# time (ARGV[6]) as the room's last message and activity, in Redis mode PUBLISH it on the
+# room's channel (ARGV[4]: the channel layer's JSON event up to its number), and return the
+# sequence number with the number of connections in the room. One script: Redis runs it
+# alone, so the channel carries the room in order.
 _APPEND = """
 local seq = redis.call('INCR', KEYS[1])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-1', 'm', ARGV[3])
 redis.call('HINCRBY', KEYS[3], 'sent', 1)
 redis.call('SADD', KEYS[5], ARGV[1])
+redis.call('ZADD', KEYS[6], ARGV[6], ARGV[1])
+redis.call('ZADD', KEYS[7], ARGV[6], ARGV[1])
 if ARGV[5] ~= '' then
   redis.call('PUBLISH', ARGV[5], ARGV[4] .. seq .. '}')
 end
 return {seq, redis.call('HLEN', KEYS[4])}
 """
 
-# Remove every connection whose last heartbeat is older than the cutoff; return
-# [conn, last_seen, info, ...]. Atomic, so one node (not all) announces each one.
+# Add a connection to a room (ARGV: room, conn, info, now, the most rooms), creating the
+# room unless there are as many as allowed already; return its members [conn, info, ...],
+# or false when the room would be one too many. Atomic, so two nodes cannot both create
+# the last room allowed.
+_JOIN = """
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0
+    and redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[5]) then
+  return false
+end
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
+redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
+return redis.call('HGETALL', KEYS[2])
+"""
+
+# Remove every connection whose last heartbeat is older than the cutoff (ARGV[1]); return
+# [conn, last_seen, info, ...]. Atomic, so one node (not all) announces each one. Then, if
+# the room (ARGV[4]) has no member and no activity since ARGV[3], remove it and its keys.
 _REAP = """
 local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES')
 local out = {}
@@ -44,6 +64,17 @@ for i = 1, #gone, 2 do
   local info = redis.call('HGET', KEYS[2], gone[i])
   redis.call('HDEL', KEYS[2], gone[i])
   table.insert(out, gone[i]); table.insert(out, gone[i + 1]); table.insert(out, info or '')
+end
+if redis.call('HLEN', KEYS[2]) == 0 then
+  local active = redis.call('ZSCORE', KEYS[4], ARGV[4])
+  if not active then  -- a room from before activity was kept: its idle time starts now
+    redis.call('ZADD', KEYS[4], ARGV[2], ARGV[4])
+  elseif tonumber(active) <= tonumber(ARGV[3]) then
+    redis.call('SREM', KEYS[3], ARGV[4])
+    redis.call('ZREM', KEYS[4], ARGV[4])
+    redis.call('ZREM', KEYS[5], ARGV[4])
+    redis.call('DEL', KEYS[1], KEYS[2], KEYS[6], KEYS[7], KEYS[8])
+  end
 end
 return out
 """
@@ -63,6 +94,7 @@ class RoomStore:
     def __init__(self, client: redis.asyncio.Redis) -> None:
         self.client = client
         self._append = client.register_script(_APPEND)
+        self._join = client.register_script(_JOIN)
         self._reap = client.register_script(_REAP)
 
     async def append(self, room: str, message: RoomMessage,
@@ -70,9 +102,10 @@ class RoomStore:
         """Store a message and, given (channel, event head), publish it in the same step;
         returns its sequence number and the room's connection count."""
         keys_ = [chat_keys.seq(room), chat_keys.history(room), chat_keys.ledger(room),
-                 chat_keys.members(room), chat_keys.ROOMS]  # fmt: skip
+                 chat_keys.members(room), chat_keys.ROOMS, chat_keys.ROOMS_LAST_MESSAGE,
+                 chat_keys.ROOMS_ACTIVE]  # fmt: skip
         channel, head = publish or ("", "")
-        args = [room, HISTORY_MAX, json.dumps(message), head, channel]
+        args = [room, HISTORY_MAX, json.dumps(message), head, channel, message["ts"]]
         seq, members = await self._append(keys_, args)
         return int(seq), int(members)
 
@@ -93,15 +126,17 @@ class RoomStore:
         last, first = await pipe.execute()
         return int(last or 0), (_decode(first[0])[0] if first else None)
 
-    async def join(self, room: str, conn: str, info: Member, now_ms: float) -> dict[str, Member]:
-        """Add a connection to the room; returns every member (this one included)."""
-        pipe = self.client.pipeline(transaction=False)
-        pipe.hset(chat_keys.members(room), conn, json.dumps(info))
-        pipe.zadd(chat_keys.seen(room), {conn: now_ms})
-        pipe.sadd(chat_keys.ROOMS, room)
-        pipe.hgetall(chat_keys.members(room))
-        *_, members = await pipe.execute()
-        return {k.decode(): json.loads(v) for k, v in members.items()}
+    async def join(
+        self, room: str, conn: str, info: Member, now_ms: float
+    ) -> dict[str, Member] | None:
+        """Add a connection to the room; returns every member (this one included), or None
+        when the room is new and there are ROOMS_MAX rooms already."""
+        keys_ = [chat_keys.ROOMS, chat_keys.members(room), chat_keys.seen(room),
+                 chat_keys.ROOMS_ACTIVE]  # fmt: skip
+        found = await self._join(keys_, [room, conn, json.dumps(info), now_ms, ROOMS_MAX])
+        if found is None:
+            return None
+        return {found[i].decode(): json.loads(found[i + 1]) for i in range(0, len(found), 2)}
 
     async def leave(self, room: str, conn: str) -> None:
         pipe = self.client.pipeline(transaction=False)
@@ -127,6 +162,9 @@ class RoomStore:
             for name, value in counts.items():
                 if value:
                     pipe.hincrby(chat_keys.ledger(room), name, value)
+        if asked:  # a room with members is active (and listed, even after a missed reap)
+            pipe.zadd(chat_keys.ROOMS_ACTIVE, {room: now_ms for room, _ in asked})
+            pipe.sadd(chat_keys.ROOMS, *(room for room, _ in asked))
         replies = await pipe.execute() if len(pipe) else []
         back = {}
         for i, (room, conns) in enumerate(asked):
@@ -135,13 +173,22 @@ class RoomStore:
                 back[room] = missing
         return back
 
-    async def reap(self, now_ms: float, ttl_ms: float = PRESENCE_TTL_MS) -> list[dict]:
-        """Expire silent connections in every room; returns what was removed."""
+    async def reap(
+        self, now_ms: float, ttl_ms: float = PRESENCE_TTL_MS, idle_ms: float = ROOM_IDLE_MS
+    ) -> list[dict]:
+        """Expire silent connections in every room, and rooms idle for `idle_ms` with their
+        history, in one round trip; returns the connections removed."""
+        rooms = [raw.decode() for raw in await self.client.smembers(chat_keys.ROOMS)]
+        if not rooms:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for room in rooms:
+            keys_ = [chat_keys.seen(room), chat_keys.members(room), chat_keys.ROOMS,
+                     chat_keys.ROOMS_ACTIVE, chat_keys.ROOMS_LAST_MESSAGE, chat_keys.seq(room),
+                     chat_keys.history(room), chat_keys.ledger(room)]  # fmt: skip
+            await self._reap(keys_, [now_ms - ttl_ms, now_ms, now_ms - idle_ms, room], client=pipe)
         gone = []
-        for raw in await self.client.smembers(chat_keys.ROOMS):
-            room = raw.decode()
-            found = await self._reap([chat_keys.seen(room), chat_keys.members(room)],
-                                     [now_ms - ttl_ms])  # fmt: skip
+        for room, found in zip(rooms, await pipe.execute(), strict=True):
             for i in range(0, len(found), 3):
                 info = json.loads(found[i + 2]) if found[i + 2] else {}
                 gone.append({"room": room, "conn": found[i].decode(),

@@ -6,12 +6,12 @@ import redis
 
 from archviz.chat import keys as chat_keys
 from archviz.chat.layers import group_channel
-from archviz.chat.rooms import PRESENCE_TTL_MS, members_by_node
+from archviz.chat.rooms import PRESENCE_TTL_MS, members_by_node, rooms_by_activity
 from archviz.chat.store import LEDGER_FIELDS
 from archviz.core import registry
 from archviz.trace.events import now_ms
 
-MAX_ROOMS = 20
+SHOWN_ROOMS = 20  # the most active rooms, of up to ROOMS_MAX
 
 
 def read_chat_view(client: redis.Redis) -> dict:
@@ -21,8 +21,9 @@ def read_chat_view(client: redis.Redis) -> dict:
     pipe.smembers(chat_keys.ROOMS)
     pipe.lrange(chat_keys.PRESENCE_LOG, 0, -1)
     pipe.get(chat_keys.BOTS_VIEW)
-    mode, rooms, presence, bots = pipe.execute()
-    names = sorted(r.decode() for r in rooms)[:MAX_ROOMS]
+    pipe.zrange(chat_keys.ROOMS_LAST_MESSAGE, 0, -1, withscores=True)
+    mode, rooms, presence, bots, last_message = pipe.execute()
+    names = _most_active(client, [r.decode() for r in rooms], last_message)[:SHOWN_ROOMS]
     balancer = registry.lookup(client, "balancer", "lb")
     return {
         "ts": now_ms(),
@@ -36,6 +37,14 @@ def read_chat_view(client: redis.Redis) -> dict:
         "lb_port": balancer.port if balancer else None,
         "presence_ttl_ms": PRESENCE_TTL_MS,
     }
+
+
+def _most_active(client: redis.Redis, names: list[str], last_message: list) -> list[str]:
+    pipe = client.pipeline(transaction=False)
+    for name in names:
+        pipe.hlen(chat_keys.members(name))
+    members = dict(zip(names, pipe.execute(), strict=True)) if names else {}
+    return rooms_by_activity(members, {k.decode(): ts for k, ts in last_message})
 
 
 def _read_rooms(client: redis.Redis, names: list[str]) -> list[tuple]:

@@ -12,6 +12,7 @@ TOO_SLOW = 4008  # the client could not keep up with its outgoing queue
 FLOODING = 4029  # the client sent more messages per second than allowed
 OVERLOADED = 4013  # the server sheds this connection (the meaning of 1013)
 BAD_ROOM = 4004  # chat: the room name is empty, too long or has other characters
+ROOMS_FULL = 4009  # chat: the room is new and there are as many rooms as allowed
 
 DESCRIPTIONS = {
     MESSAGE_TOO_BIG: "message too big (over 64 KiB)",
@@ -21,4 +22,5 @@ DESCRIPTIONS = {
     FLOODING: "too many messages per second",
     OVERLOADED: "server overloaded: try again later",
     BAD_ROOM: "bad room name: 1-40 letters, digits, - or _",
+    ROOMS_FULL: "too many chat rooms: join one that exists",
 }

@@ -1,15 +1,40 @@
-"""Clients that try to get round the chat's limits, on real nodes and a real Redis."""
+"""Clients that try to get round the chat's limits, on real nodes and a real Redis: a room
+too many, and acknowledgements of frames never sent."""
 
 import asyncio
 import json
 
 import pytest
 
-from archviz.chat.client import ChatClient
+from archviz.chat import keys as chat_keys
+from archviz.chat.client import ChatClient, running
+from archviz.chat.rooms import ROOMS_MAX
 from archviz.core import close_codes
+from archviz.core.redis_conn import sync_client
 from tests.chat.conftest import clients_on, node_url
 
 pytestmark = pytest.mark.integration
+
+
+async def test_joining_a_new_room_past_the_cap_is_refused_with_4009(chat_lab) -> None:
+    """With ROOMS_MAX rooms in use a new name gets an error frame and close code 4009, and
+    an existing room still takes the same client."""
+    client = sync_client(chat_lab.redis_url)
+    present = {r.decode() for r in client.smembers(chat_keys.ROOMS)}
+    fillers = [f"filler-{i}" for i in range(ROOMS_MAX - len(present))]
+    client.sadd(chat_keys.ROOMS, *fillers)
+    try:
+        refused = ChatClient(node_url(chat_lab, "node-1"), "one-too-many", "ann", reconnect=False)
+        await asyncio.wait_for(refused.run(), 10)
+        assert "too many rooms" in refused.frames_of("error")[0]["error"]
+        assert refused.closes[-1][1] == close_codes.ROOMS_FULL
+        assert not client.sismember(chat_keys.ROOMS, "one-too-many")
+        welcomed = ChatClient(node_url(chat_lab, "node-2"), fillers[0], "ann", reconnect=False)
+        async with running(welcomed):
+            assert welcomed.frames_of("welcome")[0]["room"] == fillers[0]
+    finally:
+        client.srem(chat_keys.ROOMS, *fillers)
+        client.zrem(chat_keys.ROOMS_ACTIVE, *fillers)
 
 
 async def _ack_everything(ws) -> None:

@@ -15,7 +15,7 @@ async def store(redis_url: str):
 
 async def test_append_numbers_messages_and_keeps_them_in_order(store: RoomStore) -> None:
     """Each message gets the next number; the history returns them by number."""
-    numbers = [(await store.append("r", {"text": t, "mode": "redis"}))[0] for t in "abc"]
+    numbers = [(await store.append("r", {"text": t, "mode": "redis", "ts": 1}))[0] for t in "abc"]
     assert numbers == [1, 2, 3]
     found = await store.history("r", 2, 3)
     assert {s: m["text"] for s, m in found.items()} == {2: "b", 3: "c"}
@@ -26,7 +26,7 @@ async def test_history_is_capped(store: RoomStore, monkeypatch) -> None:
     """Past the cap the oldest messages are trimmed: bounds show what is left."""
     monkeypatch.setattr(store_module, "HISTORY_MAX", 10)
     for i in range(400):
-        await store.append("r", {"text": str(i), "mode": "redis"})
+        await store.append("r", {"text": str(i), "mode": "redis", "ts": i})
     last, first = await store.bounds("r")
     assert last == 400 and 1 < first <= 391
 

@@ -82,6 +82,7 @@ export const CLOSE_CODES = Object.freeze({
   4029: { name: "FLOODING", description: "too many messages per second", retry: true },
   4013: { name: "OVERLOADED", description: "server overloaded: try again later", retry: true },
   4004: { name: "BAD_ROOM", description: "bad room name: 1-40 letters, digits, - or _", retry: false },
+  4009: { name: "ROOMS_FULL", description: "too many chat rooms: join one that exists", retry: false },
 });
 
 export const MAX_FRAME_BYTES = 64 * 1024;

@@ -42,7 +42,12 @@ def cors_headers(origin: str | None, allowed: frozenset[str]) -> dict[str, str]:
     return headers
 
 
+def dashboard_hosts() -> list[str]:
+    """The host names the dashboards answer to (dashboard_origins drops "*" and patterns)."""
+    return [*settings.ALLOWED_HOSTS, settings.ARCHVIZ_HOST]
+
+
 def registered_dashboard_origins(client: redis.Redis) -> frozenset[str]:
     """The origins of the dashboards registered now (blocking: run it off the event loop)."""
     ports = [r.port for r in registry.registered(client, "dashboard")]
-    return dashboard_origins([*settings.ALLOWED_HOSTS, settings.ARCHVIZ_HOST], ports)
+    return dashboard_origins(dashboard_hosts(), ports)

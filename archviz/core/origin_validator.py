@@ -1,0 +1,42 @@
+"""Who may open the dashboard's WebSockets: pages from the dashboard's own origins only.
+
+Channels' AllowedHostsOriginValidator compares host names alone, so a page served from
+another port on the same machine (any local web server, a learner's notebook) could open an
+instructor's lab socket with the instructor's cookies; and `*` in ALLOWED_HOSTS lets every
+origin through. This validator hands Channels' OriginValidator exact origins instead, scheme,
+host and port: each host name the dashboard answers to (never `*`), on the port this
+dashboard listens on, or on the port the browser asked for (a proxy in front that keeps the
+Host header). The browser sets both Origin and Host, so a page elsewhere cannot match them.
+"""
+
+from channels.security.websocket import OriginValidator
+from django.http.request import split_domain_port
+
+from archviz.core.origins import dashboard_hosts, dashboard_origins
+
+_DEFAULT_PORTS = {"ws": 80, "wss": 443}
+
+
+class DashboardOriginValidator:
+    """ASGI middleware: a WebSocket from any other origin is refused before it is accepted."""
+
+    def __init__(self, application) -> None:
+        self.application = application
+
+    async def __call__(self, scope, receive, send):
+        allowed = dashboard_origins(dashboard_hosts(), _ports(scope))
+        return await OriginValidator(self.application, sorted(allowed))(scope, receive, send)
+
+
+def _ports(scope: dict) -> set[int]:
+    """The port this dashboard listens on, and the one in the Host header the browser sent."""
+    default = _DEFAULT_PORTS.get(scope.get("scheme", "ws"), 80)
+    ports = set()
+    server = scope.get("server")
+    if server and server[1] is not None:
+        ports.add(int(server[1]))
+    host = dict(scope.get("headers", [])).get(b"host", b"").decode("latin1")
+    _, port = split_domain_port(host)
+    if host and (port.isdigit() or not port):
+        ports.add(int(port) if port else default)
+    return ports

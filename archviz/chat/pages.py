@@ -11,7 +11,7 @@ from archviz.chat.control import MAX_BOTS_PER_ROOM
 from archviz.chat.rooms import BadInput, validate_room
 from archviz.chat.store import LEDGER_FIELDS
 from archviz.chat.view import read_chat_view
-from archviz.core.pages import login_required, page_config
+from archviz.core.pages import api_login_required, login_required, page_config
 from archviz.core.redis_conn import shared_client
 
 
@@ -39,6 +39,8 @@ def chat_room(request: HttpRequest, room: str) -> HttpResponse:
 @require_GET
 async def chat_state(request: HttpRequest) -> JsonResponse:
     """GET /api/chat/state: mode, rooms with their members by node, ledger, presence."""
+    if refusal := await api_login_required(request):
+        return refusal
     try:
         view = await asyncio.to_thread(read_chat_view, shared_client())
     except redis.RedisError as exc:

@@ -2,7 +2,8 @@
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import resolve_url
 
 from archviz.core import hooks
 from archviz.core.instructor import PERMISSION
@@ -24,4 +25,13 @@ def login_required(request: HttpRequest) -> HttpResponse | None:
     """A redirect to the login page when ARCHVIZ_REQUIRE_LOGIN asks for one, else None."""
     if settings.ARCHVIZ_REQUIRE_LOGIN and not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
+    return None
+
+
+async def api_login_required(request: HttpRequest) -> JsonResponse | None:
+    """A JSON 401 when ARCHVIZ_REQUIRE_LOGIN asks for a login and there is none, else None:
+    the APIs answer a script, which cannot follow a redirect to a form."""
+    if settings.ARCHVIZ_REQUIRE_LOGIN and not (await request.auser()).is_authenticated:
+        error = f"login required: log in at {resolve_url(settings.LOGIN_URL)} first"
+        return JsonResponse({"error": error}, status=401)
     return None

@@ -6,6 +6,7 @@ import redis
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
+from archviz.core.pages import api_login_required
 from archviz.core.redis_conn import redis_url, shared_client
 from archviz.dashboard.control import ControlRefused, request_control
 from archviz.dashboard.state import read_lab_state, unreachable
@@ -14,6 +15,8 @@ from archviz.dashboard.state import read_lab_state, unreachable
 @require_GET
 async def lab_state(request: HttpRequest) -> JsonResponse:
     """GET /api/lab/state: Redis and every node, as the dashboard sees them now."""
+    if refusal := await api_login_required(request):
+        return refusal
     try:
         state = await asyncio.to_thread(read_lab_state, shared_client(), redis_url())
     except redis.RedisError:

@@ -11,7 +11,7 @@ from django.conf import settings
 from archviz.core.redis_conn import sync_client
 from archviz.lab.embedded_redis import EmbeddedRedis
 from archviz.trace import emitter
-from tests.running_lab import RunningLab
+from tests.harness.lab import RunningLab
 
 
 @pytest.fixture(scope="session")
@@ -55,10 +55,11 @@ def browser_required() -> bool:
 def lab(tmp_path_factory) -> Iterator[RunningLab]:
     """A whole lab (embedded Redis, dashboard, 3 nodes) on free ports, shared by a module."""
     running = RunningLab(tmp_path_factory.mktemp("lab")).start()
-    running.wait_for_ready(3)
-    yield running
-    if running.process.poll() is None:
-        running.stop()
+    try:
+        running.wait_for_ready(3)
+        yield running
+    finally:
+        running.process.close(timeout=15)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

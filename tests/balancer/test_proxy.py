@@ -25,9 +25,7 @@ from tests.balancer.conftest import (
     HOST,
     LONE_IDLE_TIMEOUT_S,
     NODE,
-    ROOT,
     BalancerLab,
-    eventually,
     get,
     pubsub_events,
     raw_exchange,
@@ -35,8 +33,9 @@ from tests.balancer.conftest import (
     served_by,
     status_of,
     sticky,
-    wait_for,
 )
+from tests.harness.processes import ROOT
+from tests.harness.wait_for import async_wait_for, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -152,12 +151,12 @@ async def test_a_websocket_stays_pinned_to_its_node(balancer_lab: BalancerLab) -
             await ws.send_str(f"message {number}")
             echo = await ws.receive_json(timeout=5)
             assert echo == {"type": "echo", "node": pinned, "text": f"message {number}"}
-        await eventually(
+        await async_wait_for(
             lambda: balancer_lab.backends()[pinned]["websockets"] == 1, "the LB counting it"
         )
         await ws.close(code=4000)
-    await eventually(lambda: balancer_lab.backends()[pinned]["websockets"] == 0, "LB count 0")
-    await eventually(
+    await async_wait_for(lambda: balancer_lab.backends()[pinned]["websockets"] == 0, "LB count 0")
+    await async_wait_for(
         lambda: balancer_lab.node_metrics(pinned)["extra"]["websockets"] == 0,
         "the node's side closed too",
     )
@@ -196,7 +195,7 @@ async def test_a_killed_node_costs_no_idempotent_request(balancer_lab: BalancerL
         assert statuses == [200] * 200
         assert "node-3" in served[:50] and "node-3" not in served[50:]
         assert retry["dst"] == "node-3" and retry["detail"]["retry_on"] in ALL - {"node-3"}
-        await eventually(
+        await async_wait_for(
             lambda: (
                 balancer_lab.backends().get("node-3", {}).get("health", "gone")
                 in ("ejected", "unhealthy", "gone")
@@ -223,7 +222,7 @@ async def test_a_node_at_capacity_rejects_while_the_others_serve(
     config = keys.node_config("node-2")
     balancer_lab.redis.hset(config, "capacity", 1)
     try:
-        await eventually(
+        await async_wait_for(
             lambda: balancer_lab.node_metrics("node-2")["extra"]["capacity"] == 1, "capacity 1"
         )
         with balancer_lab.trace() as pubsub:
@@ -250,7 +249,7 @@ async def test_a_node_at_capacity_rejects_while_the_others_serve(
     assert outcomes[("node-2", "rejected")] == statuses[503]
     assert outcomes[("node-2", "ok")] + outcomes[("node-2", "queued")] == statuses[200]
     assert outcomes[("node-2", "queued")] >= 1 and outcomes[("node-1", "ok")] == 8
-    await eventually(
+    await async_wait_for(
         lambda: balancer_lab.node_metrics("node-2")["extra"]["capacity"] == 10, "capacity back"
     )
 
@@ -364,7 +363,7 @@ async def test_a_dashboard_page_may_read_the_balancers_own_answers(lone_lab: Bal
         return headers if headers.get("Access-Control-Allow-Origin") == page else None
 
     async with registered(lone_lab, dashboard):
-        headers = await eventually(readable, "the balancer's 503 naming the dashboard's origin")
+        headers = await async_wait_for(readable, "the balancer's 503 naming the dashboard's origin")
     assert headers["Access-Control-Allow-Credentials"] == "true" and headers[NODE] == "none"
     status, stranger, _ = get(lone_lab.url + "/cart/", {"Origin": "http://elsewhere.example"})
     assert status == 503 and stranger["Access-Control-Allow-Origin"] == "*"

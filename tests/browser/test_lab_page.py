@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.running_lab import RunningLab
+from tests.harness.lab import RunningLab
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.running_lab import RunningLab
+from tests.harness.lab import RunningLab
 from tests.sessions.helpers import kill_node, wait_for_restart
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from tests.clients import lab_socket, log_in, login_cookies, next_frame, session
-from tests.running_lab import RunningLab
+from tests.harness.clients import lab_socket, log_in, login_cookies, next_frame, session
+from tests.harness.lab import RunningLab
 
 pytestmark = pytest.mark.integration
 

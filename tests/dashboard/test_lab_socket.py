@@ -2,17 +2,15 @@
 
 import asyncio
 import json
-import signal
-import subprocess
-import sys
 
 import aiohttp
 import pytest
 
 from archviz.core import close_codes
 from archviz.core.ports import free_port
-from tests.clients import lab_socket, next_frame, trace_events
-from tests.running_lab import ROOT, RunningLab
+from tests.harness.clients import lab_socket, next_frame, trace_events
+from tests.harness.lab import RunningLab
+from tests.harness.processes import ManagePy
 
 pytestmark = pytest.mark.integration
 
@@ -97,12 +95,8 @@ async def test_idle_socket_stays_open_and_still_receives_events(lab: RunningLab)
 async def test_a_second_dashboard_process_shows_the_same_live_lab(lab: RunningLab) -> None:
     """Two dashboards on one Redis: an event made through one reaches pages on both."""
     port = free_port("127.0.0.1")
-    second = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "dashboard", "--port", str(port)],
-        cwd=ROOT,
-        env=lab.env | {"REDIS_URL": lab.redis_url},
-    )
-    try:
+    env = lab.env | {"REDIS_URL": lab.redis_url}
+    with ManagePy("dashboard", "--port", str(port), env=env) as second:
         second_url = f"http://127.0.0.1:{port}"
         lab.wait_until(lambda s: len(s["dashboards"]) == 2, "second dashboard registered")
         async with lab_socket(lab.url) as first_ws, lab_socket(second_url) as second_ws:
@@ -113,7 +107,5 @@ async def test_a_second_dashboard_process_shows_the_same_live_lab(lab: RunningLa
             pong = await next_frame(first_ws, "pong")
             seen = await trace_events(second_ws, pong["trace"], 3)
         assert {e["kind"] for e in seen} == {"http.request", "pubsub.publish", "pubsub.deliver"}
-    finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(10)
-    assert second.returncode == 0
+        second.stop()
+    assert second.returncode == 0, second.output()

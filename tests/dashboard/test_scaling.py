@@ -5,8 +5,8 @@ import asyncio
 import aiohttp
 import pytest
 
-from tests.clients import lab_socket, login_cookies, next_frame
-from tests.running_lab import RunningLab
+from tests.harness.clients import lab_socket, login_cookies, next_frame
+from tests.harness.lab import RunningLab
 
 pytestmark = pytest.mark.integration
 

@@ -6,8 +6,8 @@ import pytest
 
 from archviz.core.redis_conn import sync_client
 from archviz.trace.reader import recent_events
-from tests.clients import lab_socket, login_cookies, next_frame
-from tests.running_lab import RunningLab
+from tests.harness.clients import lab_socket, login_cookies, next_frame
+from tests.harness.lab import RunningLab
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,8 @@ import pytest
 
 from archviz.core.redis_conn import sync_client
 from archviz.sessions import keys as sessions_keys
-from tests.clients import lab_socket, login_cookies, next_frame
-from tests.running_lab import RunningLab
+from tests.harness.clients import lab_socket, login_cookies, next_frame
+from tests.harness.lab import RunningLab
 from tests.sessions.helpers import (
     CartClient,
     answers_after_kill,

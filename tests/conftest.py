@@ -2,12 +2,14 @@
 
 import os
 import shutil
+import socket
 from collections.abc import Iterator
 
 import pytest
 import redis
 from django.conf import settings
 
+from archviz.core import runner
 from archviz.core.redis_conn import sync_client
 from archviz.lab.embedded_redis import EmbeddedRedis
 from archviz.trace import emitter
@@ -41,6 +43,33 @@ def redis_client(redis_url: str) -> redis.Redis:
 def dashboard_emitter(redis_url: str) -> emitter.Emitter:
     """This process speaks as the dashboard, as `manage.py dashboard` would."""
     return emitter.configure("dashboard", sync_client)
+
+
+@pytest.fixture
+def no_redis_url(settings) -> None:
+    """No REDIS_URL in this process, as when a command is run by hand without one."""
+    settings.ARCHVIZ_REDIS_URL = None
+
+
+@pytest.fixture
+def listening_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that a test socket is listening on (taken, for the test)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+@pytest.fixture
+def component_in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The test may start a component in this process (archviz.core.runner.component): it
+    gets a trace emitter of its own, since a component closes its emitter as it stops and
+    later tests need theirs open; and no component is current after the test."""
+    monkeypatch.setattr(emitter, "_process_emitter", None)
+    yield
+    if emitter._process_emitter is not None:
+        emitter._process_emitter.close()
+    runner.set_current_component(None)
 
 
 def chromium_path() -> str | None:

@@ -5,9 +5,6 @@ import json
 import os
 import re
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -34,7 +31,6 @@ from tests.balancer.conftest import (
     status_of,
     sticky,
 )
-from tests.harness.processes import ROOT
 from tests.harness.wait_for import async_wait_for, wait_for
 
 pytestmark = pytest.mark.integration
@@ -298,24 +294,6 @@ async def test_bad_requests_are_refused_while_good_ones_are_served(
     assert b"X-Archviz-Node: none" in huge
     assert await running == [200] * 60
     assert balancer_lab.lb.alive()
-
-
-def test_a_taken_port_is_a_one_line_error(balancer_lab: BalancerLab) -> None:
-    """Starting a balancer on a port in use fails at once, naming the setting to change."""
-    with socket.socket() as taken:
-        taken.bind((HOST, 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        done = subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), "balancer", "--port", str(port)],
-            cwd=ROOT,
-            env=balancer_lab.env,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-    assert done.returncode == 1
-    assert "ARCHVIZ_LB_PORT" in done.stderr and "Traceback" not in done.stderr
 
 
 # --- a balancer of its own: no nodes, or one we make ------------------------------------

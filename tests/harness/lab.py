@@ -16,14 +16,14 @@ START_TIMEOUT_S = 60
 class RunningLab:
     def __init__(self, var_dir: Path, **env: str) -> None:
         self.var_dir = var_dir
-        self.env = command_env(
-            ARCHVIZ_VAR_DIR=str(var_dir),
-            ARCHVIZ_DASHBOARD_PORT="0",
-            ARCHVIZ_NODE_PORT="0",
-            ARCHVIZ_LB_PORT="0",
-            REDIS_URL=None,  # the lab's own embedded Redis, unless the test gives one
-            **env,
-        )
+        defaults: dict[str, str | None] = {
+            "ARCHVIZ_VAR_DIR": str(var_dir),
+            "ARCHVIZ_DASHBOARD_PORT": "0",
+            "ARCHVIZ_NODE_PORT": "0",
+            "ARCHVIZ_LB_PORT": "0",
+            "REDIS_URL": None,  # the lab's own embedded Redis, unless the test gives one
+        }
+        self.env = command_env(**(defaults | env))
         self.process: ManagePy | None = None
         self.url = ""
         self.redis_url = ""

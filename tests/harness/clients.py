@@ -1,4 +1,5 @@
-"""A test's own clients of a running lab: the lab page's WebSocket and a logged-in session."""
+"""A test's own clients: of a running lab (the lab page's WebSocket, a logged-in session),
+and of a consumer in this process (what a WebsocketCommunicator receives)."""
 
 import asyncio
 import json
@@ -9,6 +10,7 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 import yarl
+from channels.testing import WebsocketCommunicator
 
 
 @asynccontextmanager
@@ -75,3 +77,47 @@ async def login_cookies(base: str, user: str, password: str) -> dict[str, str]:
     async with session() as client:
         await log_in(client, base, user, password)
         return {c.key: c.value for c in client.cookie_jar}
+
+
+# --- a consumer in this process ----------------------------------------------------------
+
+
+async def output_frame(
+    communicator: WebsocketCommunicator,
+    kind: str,
+    matches: Callable[[dict], bool] = lambda frame: True,
+    timeout: float = 10,
+) -> dict:
+    """The next frame of this type that the consumer sends and that matches, skipping the
+    others (state and trace frames arrive whenever the feed has them). Fails if the
+    consumer closes the socket first, or after timeout."""
+    deadline = time.monotonic() + timeout
+    while (remaining := deadline - time.monotonic()) > 0:
+        message = await _output(communicator, remaining, f"a {kind} frame")
+        if message["type"] == "websocket.close":
+            raise AssertionError(f"closed with {message.get('code')} while waiting for {kind}")
+        frame = json.loads(message["text"])
+        if frame["type"] == kind and matches(frame):
+            return frame
+    raise AssertionError(f"no {kind} frame within {timeout} s")
+
+
+async def output_until_close(
+    communicator: WebsocketCommunicator, timeout: float = 10
+) -> tuple[list[dict], int]:
+    """Every frame the consumer sends until it closes the socket, and the close code."""
+    frames: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while (remaining := deadline - time.monotonic()) > 0:
+        message = await _output(communicator, remaining, "the socket to close")
+        if message["type"] == "websocket.close":
+            return frames, message.get("code", 1000)
+        frames.append(json.loads(message["text"]))
+    raise AssertionError(f"the socket was still open after {timeout} s")
+
+
+async def _output(communicator: WebsocketCommunicator, timeout: float, what: str) -> dict:
+    try:
+        return await communicator.receive_output(timeout)
+    except TimeoutError:  # the communicator has cancelled the consumer by now
+        raise AssertionError(f"nothing sent within {timeout:.1f} s, waiting for {what}") from None

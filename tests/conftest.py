@@ -3,16 +3,18 @@
 import os
 import shutil
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis
 from django.conf import settings
+from django.contrib.auth.models import Group
 
-from archviz.core import runner
-from archviz.core.redis_conn import sync_client
+from archviz.core import keys, runner
+from archviz.core.redis_conn import async_blocking_client, sync_client
 from archviz.lab.embedded_redis import EmbeddedRedis
 from archviz.trace import emitter
+from tests.harness.clients import ControlChannel
 from tests.harness.lab import RunningLab
 
 
@@ -70,6 +72,38 @@ def component_in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     if emitter._process_emitter is not None:
         emitter._process_emitter.close()
     runner.set_current_component(None)
+
+
+@pytest.fixture
+def in_process_db(transactional_db, django_db_serialized_rollback) -> None:
+    """The test database as the migrations left it (the Instructors group, node-1..3), seen
+    from every thread: the consumer reads it in another thread, so the test's rows are
+    committed. Every test that runs the consumer needs it, even one that reads no rows:
+    Channels closes old database connections in that thread on every message."""
+
+
+INSTRUCTOR = "ingrid"
+
+
+@pytest.fixture
+def instructor_user(in_process_db, django_user_model):
+    """An instructor: a member of the Instructors group the migrations made."""
+    user = django_user_model.objects.create_user(INSTRUCTOR, password="in-process-pw-31")
+    user.groups.add(Group.objects.get(name="Instructors"))
+    return user
+
+
+@pytest.fixture
+async def control_channel(redis_url: str) -> AsyncIterator[ControlChannel]:
+    """Listening on the control channel from before the test sends anything."""
+    client = async_blocking_client(redis_url)
+    pubsub = client.pubsub()
+    await pubsub.subscribe(keys.CONTROL_CHANNEL)
+    confirmation = await pubsub.get_message(timeout=10)
+    assert confirmation is not None and confirmation["type"] == "subscribe"
+    yield ControlChannel(pubsub, client)
+    await pubsub.aclose()
+    await client.aclose()
 
 
 def chromium_path() -> str | None:

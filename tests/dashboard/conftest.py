@@ -2,22 +2,16 @@
 the LabConsumer) through WebsocketCommunicator, on the session's real Redis."""
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-import redis.asyncio
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.contrib.auth.models import Group
 from django.test import Client
 
-from archviz.core import keys
-from archviz.core.redis_conn import async_blocking_client
 from tests.harness.clients import output_frame
 
 PAGE_ORIGIN = "http://127.0.0.1:8000"
-INSTRUCTOR = "ingrid"
 
 Connect = Callable[..., Awaitable[tuple[WebsocketCommunicator, dict]]]
 
@@ -34,14 +28,6 @@ def lab_communicator(
     if session_key:
         headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_key}".encode()))
     return WebsocketCommunicator(application, "/ws/lab/", headers=headers)
-
-
-@pytest.fixture
-def in_process_db(transactional_db, django_db_serialized_rollback) -> None:
-    """The test database as the migrations left it (the Instructors group, node-1..3), seen
-    from every thread: the consumer reads it in another thread, so the test's rows are
-    committed. Every test that runs the consumer needs it, even one that reads no rows:
-    Channels closes old database connections in that thread on every message."""
 
 
 @pytest.fixture
@@ -81,44 +67,8 @@ async def _stop_left_tasks() -> None:
 
 
 @pytest.fixture
-def instructor_session(in_process_db, django_user_model) -> str:
-    """The session key of a logged-in instructor, a member of the migration's Instructors."""
-    user = django_user_model.objects.create_user(INSTRUCTOR, password="in-process-pw-31")
-    user.groups.add(Group.objects.get(name="Instructors"))
+def instructor_session(instructor_user) -> str:
+    """The session key of the instructor, logged in."""
     client = Client()
-    client.force_login(user)
+    client.force_login(instructor_user)
     return client.cookies[settings.SESSION_COOKIE_NAME].value
-
-
-class ControlChannel:
-    """A subscriber to the control channel, as a supervisor or node would be."""
-
-    def __init__(self, pubsub: redis.asyncio.client.PubSub, client: redis.asyncio.Redis) -> None:
-        self.pubsub = pubsub
-        self.client = client
-
-    async def published(self) -> list[dict]:
-        """Every command published so far: a marker is published last and read back, and
-        Redis delivers in order, so nothing sent before it can still be on its way."""
-        await self.client.publish(keys.CONTROL_CHANNEL, json.dumps({"type": "test.marker"}))
-        commands = []
-        while True:
-            message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=10)
-            assert message is not None, "the marker never came back"
-            command = json.loads(message["data"])
-            if command["type"] == "test.marker":
-                return commands
-            commands.append(command)
-
-
-@pytest.fixture
-async def control_channel(redis_url: str) -> AsyncIterator[ControlChannel]:
-    """Listening on the control channel from before the test sends anything."""
-    client = async_blocking_client(redis_url)
-    pubsub = client.pubsub()
-    await pubsub.subscribe(keys.CONTROL_CHANNEL)
-    confirmation = await pubsub.get_message(timeout=10)
-    assert confirmation is not None and confirmation["type"] == "subscribe"
-    yield ControlChannel(pubsub, client)
-    await pubsub.aclose()
-    await client.aclose()

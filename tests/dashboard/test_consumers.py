@@ -11,8 +11,9 @@ from archviz.core import close_codes, keys
 from archviz.dashboard.consumers import FLOOD_CLOSE_AFTER
 from archviz.dashboard.models import Node
 from archviz.queue import keys as queue_keys
-from tests.dashboard.conftest import INSTRUCTOR, Connect, ControlChannel, lab_communicator
-from tests.harness.clients import output_frame, output_until_close
+from tests.conftest import INSTRUCTOR
+from tests.dashboard.conftest import Connect, lab_communicator
+from tests.harness.clients import ControlChannel, output_frame, output_until_close
 from tests.harness.wait_for import async_wait_for
 
 # Every request only an instructor may make, each well formed.

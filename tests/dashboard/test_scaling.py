@@ -2,7 +2,6 @@
 
 import asyncio
 
-import aiohttp
 import pytest
 
 from tests.harness.clients import lab_socket, login_cookies, next_frame
@@ -64,34 +63,3 @@ async def test_paused_node_is_shown_down_and_resumes(lab, instructor_cookies) ->
         await next_frame(ws, "ack")
     state = lab.wait_for_nodes_up(3)
     assert next(n for n in state["nodes"] if n["id"] == "node-2")["pid"] == pid
-
-
-async def test_node_work_honours_capacity_and_validates_input(lab: RunningLab) -> None:
-    """Straight to a node: beyond capacity and its queue, requests get 503 + Retry-After."""
-    lab.shell(
-        "from archviz.dashboard.models import Node; "
-        "Node.objects.filter(name='node-3').update(capacity=1)"
-    )
-    lab.wait_until(
-        lambda s: any(n["id"] == "node-3" and n["capacity"] == 1 for n in s["nodes"]),
-        "capacity 1 applied",
-    )
-    port = lab.node("node-3")["port"]
-    base = f"http://127.0.0.1:{port}"
-    async with aiohttp.ClientSession() as client:
-
-        async def one() -> tuple[int, dict]:
-            async with client.get(f"{base}/work", params={"ms": "400"}) as response:
-                return response.status, dict(response.headers)
-
-        results = await asyncio.gather(*(one() for _ in range(6)))
-        async with client.get(f"{base}/work", params={"ms": "-5"}) as bad:
-            assert bad.status == 400
-    statuses = sorted(status for status, _ in results)
-    assert statuses == [200, 200, 200, 503, 503, 503]  # 1 working + 2 queued, the rest refused
-    assert all(h["X-Archviz-Node"] == "node-3" for _, h in results)
-    assert all(h.get("Retry-After") == "1" for status, h in results if status == 503)
-    lab.shell(
-        "from archviz.dashboard.models import Node; "
-        "Node.objects.filter(name='node-3').update(capacity=10)"
-    )

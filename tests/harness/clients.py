@@ -9,8 +9,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import aiohttp
+import redis.asyncio
 import yarl
 from channels.testing import WebsocketCommunicator
+
+from archviz.core import keys
 
 
 @asynccontextmanager
@@ -121,3 +124,27 @@ async def _output(communicator: WebsocketCommunicator, timeout: float, what: str
         return await communicator.receive_output(timeout)
     except TimeoutError:  # the communicator has cancelled the consumer by now
         raise AssertionError(f"nothing sent within {timeout:.1f} s, waiting for {what}") from None
+
+
+# --- the control channel, as a component listens to it ------------------------------------
+
+
+class ControlChannel:
+    """A subscriber to the control channel, as a supervisor or node would be."""
+
+    def __init__(self, pubsub: redis.asyncio.client.PubSub, client: redis.asyncio.Redis) -> None:
+        self.pubsub = pubsub
+        self.client = client
+
+    async def published(self) -> list[dict]:
+        """Every command published so far: a marker is published last and read back, and
+        Redis delivers in order, so nothing sent before it can still be on its way."""
+        await self.client.publish(keys.CONTROL_CHANNEL, json.dumps({"type": "test.marker"}))
+        commands = []
+        while True:
+            message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=10)
+            assert message is not None, "the marker never came back"
+            command = json.loads(message["data"])
+            if command["type"] == "test.marker":
+                return commands
+            commands.append(command)

@@ -5,8 +5,6 @@ import json
 
 import pytest
 
-from archviz.core.redis_conn import sync_client
-from archviz.sessions import keys as sessions_keys
 from tests.harness.clients import lab_socket, login_cookies, next_frame
 from tests.harness.lab import RunningLab
 from tests.sessions.helpers import (
@@ -104,29 +102,6 @@ async def test_redis_sessions_keep_the_cart_across_nodes_and_a_kill(
         answers = [await learner.view() for _ in range(3)]
         restarted = next(a for a in answers if a["node"] == victim)
         assert restarted["mode"] == "redis" and restarted["items"] == 3, "mode kept on restart"
-
-
-async def test_a_learner_cannot_switch_the_session_mode(lab: RunningLab) -> None:
-    """session.mode from a learner's socket is refused on the server; the mode stays."""
-    client = sync_client(lab.redis_url)
-    before = client.get(sessions_keys.MODE)
-    async with lab_socket(lab.url) as ws:
-        await next_frame(ws, "welcome")
-        await ws.send_json({"type": "session.mode", "mode": "local"})
-        frame = await next_frame(ws, "error")
-    assert "only instructors" in frame["reason"] and frame["request"] == "session.mode"
-    assert client.get(sessions_keys.MODE) == before
-
-
-async def test_an_unknown_mode_is_refused_with_the_valid_ones(
-    lab: RunningLab, instructor: dict
-) -> None:
-    """An instructor asking for a mode that does not exist gets an error naming the modes."""
-    async with lab_socket(lab.url, cookies=instructor) as ws:
-        await next_frame(ws, "welcome")
-        await ws.send_json({"type": "session.mode", "mode": "disk"})
-        frame = await next_frame(ws, "error")
-    assert "local, sticky, redis" in frame["reason"]
 
 
 async def test_bad_cart_requests_get_clear_errors_and_the_node_keeps_serving(

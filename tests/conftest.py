@@ -1,5 +1,6 @@
 """Shared fixtures: a real embedded Redis for the whole session, a clean database per test."""
 
+import asyncio
 import os
 import shutil
 import socket
@@ -14,7 +15,7 @@ from archviz.core import keys, runner
 from archviz.core.redis_conn import async_blocking_client, sync_client
 from archviz.lab.embedded_redis import EmbeddedRedis
 from archviz.trace import emitter
-from tests.harness.clients import ControlChannel
+from tests.harness.clients import ControlChannel, login_cookies
 from tests.harness.lab import RunningLab
 
 
@@ -123,6 +124,14 @@ def lab(tmp_path_factory) -> Iterator[RunningLab]:
         yield running
     finally:
         running.process.close(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def instructor_cookies(lab: RunningLab) -> dict[str, str]:
+    """The cookies of an instructor logged in to the module's lab (made once), to open its
+    socket as them."""
+    lab.create_user("lab-teacher", "lab-instructor-pw-7", instructor=True)
+    return asyncio.run(login_cookies(lab.url, "lab-teacher", "lab-instructor-pw-7"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,11 +1,10 @@
 """The cart through a real LB to real nodes, in each session mode, with real Redis and kills."""
 
-import asyncio
 import json
 
 import pytest
 
-from tests.harness.clients import lab_socket, login_cookies, next_frame
+from tests.harness.clients import lab_socket, next_frame
 from tests.harness.lab import RunningLab
 from tests.sessions.helpers import (
     CartClient,
@@ -19,17 +18,11 @@ from tests.sessions.helpers import (
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def instructor(lab: RunningLab) -> dict[str, str]:
-    lab.create_user("carts", "cart-instructor-pw-7", instructor=True)
-    return asyncio.run(login_cookies(lab.url, "carts", "cart-instructor-pw-7"))
-
-
 async def test_local_sessions_show_the_cart_only_on_the_node_that_holds_it(
-    lab: RunningLab, instructor: dict
+    lab: RunningLab, instructor_cookies: dict
 ) -> None:
     """In-process sessions, round robin: the cart is found on one node of three, not the others."""
-    await switch_mode(lab, instructor, "local")
+    await switch_mode(lab, instructor_cookies, "local")
     async with lab_socket(lab.url) as ws, CartClient(lab) as learner:
         await next_frame(ws, "welcome")
         added = await learner.add("apple", trace="a1ce")
@@ -54,10 +47,10 @@ async def test_local_sessions_show_the_cart_only_on_the_node_that_holds_it(
 
 
 async def test_sticky_sessions_keep_the_cart_until_its_node_is_killed(
-    lab: RunningLab, instructor: dict
+    lab: RunningLab, instructor_cookies: dict
 ) -> None:
     """Cookie hash: requests reach one node and the cart grows; SIGKILL it and the cart is gone."""
-    await switch_mode(lab, instructor, "sticky")
+    await switch_mode(lab, instructor_cookies, "sticky")
     async with CartClient(lab) as learner:
         await learner.view()  # routed by address; the node sets the archviz_sticky cookie
         home = (await learner.view())["node"]  # from now on the LB hashes the cookie
@@ -76,10 +69,10 @@ async def test_sticky_sessions_keep_the_cart_until_its_node_is_killed(
 
 
 async def test_redis_sessions_keep_the_cart_across_nodes_and_a_kill(
-    lab: RunningLab, instructor: dict
+    lab: RunningLab, instructor_cookies: dict
 ) -> None:
     """Redis-backed: adds land on three nodes and the cart keeps all; a SIGKILL loses nothing."""
-    await switch_mode(lab, instructor, "redis")
+    await switch_mode(lab, instructor_cookies, "redis")
     async with lab_socket(lab.url) as ws, CartClient(lab) as learner:
         await next_frame(ws, "welcome")
         answers = [await learner.add(item) for item in ("apple", "bread", "cheese")]
@@ -125,9 +118,9 @@ async def test_bad_cart_requests_get_clear_errors_and_the_node_keeps_serving(
         assert (await learner.add("apple"))["items"] >= 1
 
 
-async def test_clear_empties_the_cart(lab: RunningLab, instructor: dict) -> None:
+async def test_clear_empties_the_cart(lab: RunningLab, instructor_cookies: dict) -> None:
     """POST /cart/clear writes an empty cart; the next view finds the session, empty."""
-    await switch_mode(lab, instructor, "redis")
+    await switch_mode(lab, instructor_cookies, "redis")
     async with CartClient(lab) as learner:
         await learner.add("apple")
         status, cleared = await learner.request("POST", "clear")

@@ -1,21 +1,14 @@
-"""The queue in a running lab: real consumer processes, real Redis, commands from the page."""
-
-import asyncio
+"""The queue's commands carried out by the supervisor in a running lab: real consumer
+processes, real Redis, commands from the page."""
 
 import pytest
 
 from archviz.core.redis_conn import sync_client
 from archviz.trace.reader import recent_events
-from tests.harness.clients import lab_socket, login_cookies, next_frame
+from tests.harness.clients import lab_socket, next_frame
 from tests.harness.lab import RunningLab
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def instructor_cookies(lab: RunningLab) -> dict[str, str]:
-    lab.create_user("dispatcher", "queue-instructor-pw-7", instructor=True)
-    return asyncio.run(login_cookies(lab.url, "dispatcher", "queue-instructor-pw-7"))
 
 
 def _queue(lab: RunningLab) -> dict:

@@ -1,6 +1,5 @@
 """The traffic generator against real node processes and the session's real Redis."""
 
-import asyncio
 import json
 import random
 import time
@@ -302,7 +301,7 @@ async def test_a_starved_loop_reports_the_arrivals_it_missed(lab: TrafficLab) ->
     await generator.start()
     started = time.monotonic()
     try:
-        await asyncio.sleep(0.2)
+        await async_wait_for(lambda: generator.snapshot()["sent"] > 0, "the first arrivals sent")
         time.sleep(2)  # the event loop gets no CPU, as on an overloaded machine
         # every arrival is accounted for: sent (the last second caught up) or reported missed
         view = await async_wait_for(

@@ -166,3 +166,4 @@ def component(component_id: str, kind: str, *, trace_as: str = "") -> Iterator[C
         yield running
     finally:
         running.stop()
+        set_current_component(None)

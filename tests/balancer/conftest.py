@@ -4,16 +4,12 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import socket
 import struct
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,82 +21,25 @@ from archviz.core.ports import free_port
 from archviz.core.redis_conn import sync_client
 from archviz.core.registry import Registration, now_ms
 from archviz.lab.embedded_redis import EmbeddedRedis
+from tests.harness.processes import ManagePy, command_env, stop_all
+from tests.harness.wait_for import async_wait_for, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 NODE = "X-Archviz-Node"
 START_TIMEOUT_S = 30
 LONE_IDLE_TIMEOUT_S = 1  # the lone balancer's ARCHVIZ_LB_IDLE_TIMEOUT, short for its test
 
 
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 10) -> Any:
-    """Poll until condition returns something truthy; fail naming what never happened."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-class Process:
-    """A `manage.py` command in a subprocess; its output goes to a log file for failures."""
-
-    def __init__(self, log_dir: Path, name: str, args: list[str], env: dict[str, str]) -> None:
-        self.name = name
-        self.terminated = False
-        self.log_path = log_dir / f"{name}-{time.monotonic_ns()}.log"
-        with self.log_path.open("w") as log:
-            self.popen = subprocess.Popen(
-                [sys.executable, str(ROOT / "manage.py"), *args],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def terminate(self) -> None:
-        """SIGTERM, once: a second one would cut a graceful shutdown short."""
-        if self.alive() and not self.terminated:
-            self.popen.send_signal(signal.SIGTERM)
-            self.terminated = True
-
-    def wait(self, timeout: float = 10) -> int:
-        """Wait for it to exit; the exit code (killing it if it hangs, then failing)."""
-        try:
-            return self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise AssertionError(f"{self.name} ignored SIGTERM for {timeout} s") from None
-
-    def kill(self) -> None:
-        self.popen.kill()
-        self.popen.wait()
-
-
 class BalancerLab:
     """Nodes and one balancer sharing one Redis database, each a real process."""
 
-    def __init__(self, redis_url: str, log_dir: Path, *, lb_args: tuple[str, ...] = ()) -> None:
+    def __init__(self, redis_url: str, *, lb_args: tuple[str, ...] = ()) -> None:
         self.redis_url = redis_url
         self.redis = sync_client(redis_url)
-        self.log_dir = log_dir
         self.lb_args = lb_args
-        self.env = os.environ | {"REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
-        self.env.pop("ARCHVIZ_SUPERVISOR_PID", None)
-        self.nodes: dict[str, Process] = {}
-        self.lb: Process | None = None
+        self.env = command_env(REDIS_URL=redis_url)
+        self.nodes: dict[str, ManagePy] = {}
+        self.lb: ManagePy | None = None
         self.lb_port = 0
 
     @property
@@ -109,7 +48,7 @@ class BalancerLab:
 
     # --- processes -------------------------------------------------------------------
 
-    def start_node(self, node_id: str, **config: int) -> Process:
+    def start_node(self, node_id: str, **config: int) -> ManagePy:
         """Configure a node in Redis, then start its process (it reads the config itself)."""
         self.redis.hset(
             keys.node_config(node_id),
@@ -117,13 +56,13 @@ class BalancerLab:
         )
         port = str(free_port(HOST))
         args = ["node", "--id", node_id, "--port", port, "--host", HOST]
-        self.nodes[node_id] = Process(self.log_dir, node_id, args, self.env)
+        self.nodes[node_id] = ManagePy(*args, env=self.env, name=node_id)
         return self.nodes[node_id]
 
-    def start_lb(self) -> Process:
+    def start_lb(self) -> ManagePy:
         self.lb_port = free_port(HOST)
         args = ["balancer", "--id", "lb", "--port", str(self.lb_port), "--host", HOST]
-        self.lb = Process(self.log_dir, "lb", [*args, *self.lb_args], self.env)
+        self.lb = ManagePy(*args, *self.lb_args, env=self.env, name="lb")
         return self.lb
 
     def wait_lb_ready(self) -> None:
@@ -142,8 +81,8 @@ class BalancerLab:
     def wait_registered(self, kind: str, ids: set[str]) -> None:
         def ready() -> bool:
             for process in [*self.nodes.values(), self.lb]:
-                if process is not None and not process.alive() and process.name in ids:
-                    raise AssertionError(f"{process.name} exited:\n{process.output()}")
+                if process is not None and process.name in ids:
+                    process.check_running()
             return ids <= self.registered(kind)
 
         wait_for(ready, f"{kind} {sorted(ids)} registered", START_TIMEOUT_S)
@@ -156,15 +95,7 @@ class BalancerLab:
     def stop_all(self) -> None:
         """SIGTERM everything still running; SIGKILL what takes longer than 10 s (a busy
         machine can slow daphne's shutdown, and the nodes are not what is tested here)."""
-        processes = [p for p in [self.lb, *self.nodes.values()] if p is not None]
-        for process in processes:
-            process.terminate()
-        deadline = time.monotonic() + 10
-        for process in processes:
-            try:
-                process.popen.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all([self.lb, *self.nodes.values()])
 
     # --- the balancer's view ----------------------------------------------------------
 
@@ -215,9 +146,9 @@ class BalancerLab:
 
 
 @pytest.fixture(scope="module")
-def balancer_lab(redis_server: EmbeddedRedis, tmp_path_factory) -> Iterator[BalancerLab]:
+def balancer_lab(redis_server: EmbeddedRedis) -> Iterator[BalancerLab]:
     """Three nodes (weights 3, 1, 1) behind one balancer, on the session Redis, emptied."""
-    lab = BalancerLab(redis_server.url, tmp_path_factory.mktemp("balancer"))
+    lab = BalancerLab(redis_server.url)
     lab.redis.flushdb()
     try:
         for number, weight in ((1, 3), (2, 1), (3, 1)):
@@ -230,18 +161,16 @@ def balancer_lab(redis_server: EmbeddedRedis, tmp_path_factory) -> Iterator[Bala
         lab.stop_lb()
     finally:
         lab.stop_all()
-    assert lab.lb.popen.returncode == 0, lab.lb.output()
+    assert lab.lb.returncode == 0, lab.lb.output()
 
 
 @pytest.fixture(scope="module")
-def lone_lab(tmp_path_factory) -> Iterator[BalancerLab]:
+def lone_lab() -> Iterator[BalancerLab]:
     """A balancer with no nodes at all, whose backends time out after 1 s and idle clients
     after LONE_IDLE_TIMEOUT_S, on a Redis of its own (pub/sub ignores database numbers, so a
     shared server would mix the two labs)."""
     server = EmbeddedRedis().start()
-    lab = BalancerLab(
-        server.url, tmp_path_factory.mktemp("lone"), lb_args=("--backend-timeout", "1")
-    )
+    lab = BalancerLab(server.url, lb_args=("--backend-timeout", "1"))
     lab.env["ARCHVIZ_LB_IDLE_TIMEOUT"] = str(LONE_IDLE_TIMEOUT_S)
     try:
         lab.start_lb()
@@ -251,7 +180,7 @@ def lone_lab(tmp_path_factory) -> Iterator[BalancerLab]:
     finally:
         lab.stop_all()
         server.stop()
-    assert lab.lb.popen.returncode == 0, lab.lb.output()
+    assert lab.lb.returncode == 0, lab.lb.output()
 
 
 def pubsub_events(pubsub: redis.client.PubSub, until: Callable[[dict], bool], timeout: float = 5):
@@ -308,15 +237,6 @@ def status_of(response: bytes) -> int:
     return int(response.split(b" ", 2)[1])
 
 
-async def eventually(condition: Callable[[], Any], what: str, timeout: float = 5) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 # --- a backend that shows what it received -------------------------------------------
 
 
@@ -357,7 +277,9 @@ async def echo_backend(lone_lab: BalancerLab) -> AsyncIterator[str]:
     echo = Registration(f"echo-{port}", "node", os.getpid(), HOST, port, now_ms())
     try:
         async with registered(lone_lab, echo):
-            await eventually(lambda: echo.id in lone_lab.backends(), "the echo backend in the pool")
+            await async_wait_for(
+                lambda: echo.id in lone_lab.backends(), "the echo backend in the pool"
+            )
             yield echo.id
     finally:
         await runner.cleanup()
@@ -382,7 +304,7 @@ async def resetting_backend(lone_lab: BalancerLab) -> AsyncIterator[str]:
     resetting = Registration(f"reset-{port}", "node", os.getpid(), HOST, port, now_ms())
     try:
         async with registered(lone_lab, resetting):
-            await eventually(lambda: resetting.id in lone_lab.backends(), "the resetting node")
+            await async_wait_for(lambda: resetting.id in lone_lab.backends(), "the resetting node")
             yield resetting.id
     finally:
         server.close()

@@ -5,9 +5,6 @@ import json
 import os
 import re
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -25,9 +22,7 @@ from tests.balancer.conftest import (
     HOST,
     LONE_IDLE_TIMEOUT_S,
     NODE,
-    ROOT,
     BalancerLab,
-    eventually,
     get,
     pubsub_events,
     raw_exchange,
@@ -35,8 +30,8 @@ from tests.balancer.conftest import (
     served_by,
     status_of,
     sticky,
-    wait_for,
 )
+from tests.harness.wait_for import async_wait_for, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -152,12 +147,12 @@ async def test_a_websocket_stays_pinned_to_its_node(balancer_lab: BalancerLab) -
             await ws.send_str(f"message {number}")
             echo = await ws.receive_json(timeout=5)
             assert echo == {"type": "echo", "node": pinned, "text": f"message {number}"}
-        await eventually(
+        await async_wait_for(
             lambda: balancer_lab.backends()[pinned]["websockets"] == 1, "the LB counting it"
         )
         await ws.close(code=4000)
-    await eventually(lambda: balancer_lab.backends()[pinned]["websockets"] == 0, "LB count 0")
-    await eventually(
+    await async_wait_for(lambda: balancer_lab.backends()[pinned]["websockets"] == 0, "LB count 0")
+    await async_wait_for(
         lambda: balancer_lab.node_metrics(pinned)["extra"]["websockets"] == 0,
         "the node's side closed too",
     )
@@ -196,7 +191,7 @@ async def test_a_killed_node_costs_no_idempotent_request(balancer_lab: BalancerL
         assert statuses == [200] * 200
         assert "node-3" in served[:50] and "node-3" not in served[50:]
         assert retry["dst"] == "node-3" and retry["detail"]["retry_on"] in ALL - {"node-3"}
-        await eventually(
+        await async_wait_for(
             lambda: (
                 balancer_lab.backends().get("node-3", {}).get("health", "gone")
                 in ("ejected", "unhealthy", "gone")
@@ -223,7 +218,7 @@ async def test_a_node_at_capacity_rejects_while_the_others_serve(
     config = keys.node_config("node-2")
     balancer_lab.redis.hset(config, "capacity", 1)
     try:
-        await eventually(
+        await async_wait_for(
             lambda: balancer_lab.node_metrics("node-2")["extra"]["capacity"] == 1, "capacity 1"
         )
         with balancer_lab.trace() as pubsub:
@@ -250,7 +245,7 @@ async def test_a_node_at_capacity_rejects_while_the_others_serve(
     assert outcomes[("node-2", "rejected")] == statuses[503]
     assert outcomes[("node-2", "ok")] + outcomes[("node-2", "queued")] == statuses[200]
     assert outcomes[("node-2", "queued")] >= 1 and outcomes[("node-1", "ok")] == 8
-    await eventually(
+    await async_wait_for(
         lambda: balancer_lab.node_metrics("node-2")["extra"]["capacity"] == 10, "capacity back"
     )
 
@@ -301,24 +296,6 @@ async def test_bad_requests_are_refused_while_good_ones_are_served(
     assert balancer_lab.lb.alive()
 
 
-def test_a_taken_port_is_a_one_line_error(balancer_lab: BalancerLab) -> None:
-    """Starting a balancer on a port in use fails at once, naming the setting to change."""
-    with socket.socket() as taken:
-        taken.bind((HOST, 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        done = subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), "balancer", "--port", str(port)],
-            cwd=ROOT,
-            env=balancer_lab.env,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-    assert done.returncode == 1
-    assert "ARCHVIZ_LB_PORT" in done.stderr and "Traceback" not in done.stderr
-
-
 # --- a balancer of its own: no nodes, or one we make ------------------------------------
 
 
@@ -364,7 +341,7 @@ async def test_a_dashboard_page_may_read_the_balancers_own_answers(lone_lab: Bal
         return headers if headers.get("Access-Control-Allow-Origin") == page else None
 
     async with registered(lone_lab, dashboard):
-        headers = await eventually(readable, "the balancer's 503 naming the dashboard's origin")
+        headers = await async_wait_for(readable, "the balancer's 503 naming the dashboard's origin")
     assert headers["Access-Control-Allow-Credentials"] == "true" and headers[NODE] == "none"
     status, stranger, _ = get(lone_lab.url + "/cart/", {"Origin": "http://elsewhere.example"})
     assert status == 503 and stranger["Access-Control-Allow-Origin"] == "*"

@@ -14,6 +14,7 @@ from archviz.balancer.upstream import (
     UpstreamPool,
 )
 from archviz.core.ports import free_port
+from tests.harness.wait_for import async_wait_for
 
 Answer = Callable[[bytes], Awaitable[bytes | None]]
 
@@ -237,7 +238,8 @@ async def test_a_large_body_pauses_the_node_until_it_is_read(node_with) -> None:
     node = await node_with(reply(b"x" * size))
     pool = UpstreamPool(timeout_s=5)
     response = await pool.request(node.address, "GET", "/big", [])
-    await asyncio.sleep(0.2)  # let the node write: the client must stop reading
+    # the node writes until the client pauses its connection: the body no longer comes in
+    await async_wait_for(lambda: response.buffered > upstream.PAUSE_ABOVE, "the client to pause")
     assert response.buffered <= upstream.PAUSE_ABOVE + 256 * 1024
     received = 0
     async for chunk in response.iter_chunks():

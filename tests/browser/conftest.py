@@ -1,11 +1,16 @@
-"""Playwright on the system Chromium (Debian's `chromium`); CI requires it, laptops may skip."""
+"""Playwright on the system Chromium (Debian's `chromium`); CI requires it, laptops may skip.
+And the one way a browser test logs in: as its module lab's instructor."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Response
+from playwright.sync_api import Page, Response
 
 from tests.conftest import browser_required, chromium_path
+from tests.harness.browser import log_in
+from tests.harness.lab import RunningLab
+
+INSTRUCTOR, INSTRUCTOR_PASSWORD = "browser-teacher", "browser-instructor-pw-7"
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking"]  # fmt: skip
@@ -45,3 +50,15 @@ def _every_static_file_loads_and_runs(request: pytest.FixtureRequest) -> Iterato
     page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
     yield
     assert problems == []
+
+
+@pytest.fixture(scope="module")
+def log_in_instructor(lab: RunningLab) -> Callable[..., None]:
+    """`log_in_instructor(page, next_path="/")`: the page logs in through the real login form
+    as an instructor of the module's lab (made once), and lands on next_path."""
+    lab.create_user(INSTRUCTOR, INSTRUCTOR_PASSWORD, instructor=True)
+
+    def log_in_page(page: Page, next_path: str = "/") -> None:
+        log_in(page, lab.url, INSTRUCTOR, INSTRUCTOR_PASSWORD, next_path)
+
+    return log_in_page

@@ -6,26 +6,17 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.running_lab import RunningLab
+from tests.harness.lab import RunningLab
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-PASSWORD = "chat-page-teacher-pw-7"
-
-
-@pytest.fixture(scope="module")
-def chat_teacher(lab: RunningLab) -> str:
-    lab.create_user("chatteach", PASSWORD, instructor=True)
-    return "chatteach"
 
 
 @pytest.fixture
-def pages(page: Page, browser: Browser, browser_context_args: dict, lab: RunningLab, chat_teacher):
+def pages(
+    page: Page, browser: Browser, browser_context_args: dict, lab: RunningLab, log_in_instructor
+):
     """An instructor's tab and a learner's tab in the same room, on different nodes."""
-    page.goto(lab.url + "/accounts/login/?next=/chat/")
-    page.fill('input[name="username"]', chat_teacher)
-    page.fill('input[name="password"]', PASSWORD)
-    page.locator('form button[type="submit"], form input[type="submit"]').first.click()
-    page.wait_for_url(re.compile(r"/chat/$"))
+    log_in_instructor(page, "/chat/")
     learner = browser.new_context(**browser_context_args).new_page()
     learner.goto(lab.url + "/chat/")
     _join(page, "ana")

@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from archviz.core import keys
 from archviz.core.redis_conn import sync_client
-from tests.running_lab import RunningLab
+from tests.harness.lab import RunningLab
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -63,14 +63,10 @@ def test_ping_hops_appear_in_the_trace_log_in_order(page: Page, lab: RunningLab)
 
 
 def test_instructor_kills_a_node_and_sees_it_go_down_and_come_back(
-    page: Page, lab: RunningLab
+    page: Page, lab: RunningLab, log_in_instructor
 ) -> None:
     """Log in as an instructor, kill node-3: its box turns down, then up with a new pid."""
-    lab.create_user("ines", "browser-instructor-pw-7", instructor=True)
-    page.goto(lab.url + "/accounts/login/?next=/")
-    page.fill('input[name="username"]', "ines")
-    page.fill('input[name="password"]', "browser-instructor-pw-7")
-    page.locator('form button[type="submit"], form input[type="submit"]').first.click()
+    log_in_instructor(page, "/")
     expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=15_000)
     old_pid = str(lab.node("node-3")["pid"])
     box = _node(page, "node-3")

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.running_lab import RunningLab
+from tests.harness.lab import RunningLab
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -23,14 +23,6 @@ def _my_answers(page: Page) -> list[str]:
     return [row.get_attribute("data-node") for row in rows.all()]
 
 
-def _log_in(page: Page, lab: RunningLab, user: str, password: str) -> None:
-    page.goto(lab.url + "/accounts/login/?next=/lb/")
-    page.fill('input[name="username"]', user)
-    page.fill('input[name="password"]', password)
-    page.locator('form button[type="submit"], form input[type="submit"]').first.click()
-    page.wait_for_url(re.compile(r"/lb/$"))
-
-
 def test_learner_sends_requests_through_the_lb_and_sees_round_robin(
     page: Page, lab: RunningLab
 ) -> None:
@@ -44,7 +36,7 @@ def test_learner_sends_requests_through_the_lb_and_sees_round_robin(
 
 
 def test_instructor_switches_algorithm_and_the_distribution_follows(
-    page: Page, lab: RunningLab
+    page: Page, lab: RunningLab, log_in_instructor
 ) -> None:
     """Weights 8/1/1 and weighted round robin chosen in the page: node-1 serves 8 of 10."""
     lab.shell(
@@ -55,8 +47,7 @@ def test_instructor_switches_algorithm_and_the_distribution_follows(
         lambda s: any(n["id"] == "node-1" and n["weight"] == 8 for n in s["nodes"]),
         "node-1 weight applied",
     )
-    lab.create_user("lbteach", "lb-page-instructor-pw-3", instructor=True)
-    _log_in(page, lab, "lbteach", "lb-page-instructor-pw-3")
+    log_in_instructor(page, "/lb/")
     _open_lb(page, lab)
     page.select_option("#algorithm", "weighted_round_robin")
     expect(page.locator("#current-algorithm")).to_have_attribute(
@@ -71,9 +62,11 @@ def test_instructor_switches_algorithm_and_the_distribution_follows(
     )
 
 
-def test_instructor_kills_a_node_and_its_traffic_moves(page: Page, lab: RunningLab) -> None:
+def test_instructor_kills_a_node_and_its_traffic_moves(
+    page: Page, lab: RunningLab, log_in_instructor
+) -> None:
     """With traffic flowing, Kill on node-2: its share drops to nothing, the others take it."""
-    _log_in(page, lab, "lbteach", "lb-page-instructor-pw-3")
+    log_in_instructor(page, "/lb/")
     _open_lb(page, lab)
     page.fill("#traffic-rate", "30")
     page.fill("#traffic-work", "5")

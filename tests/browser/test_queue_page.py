@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.running_lab import RunningLab
+from tests.harness.lab import RunningLab
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -40,15 +40,10 @@ def test_learner_enqueues_jobs_but_has_no_scenario_buttons(page: Page, lab: Runn
 
 
 def test_backlog_chart_rises_with_consumers_stopped_and_falls_when_started(
-    page: Page, lab: RunningLab
+    page: Page, lab: RunningLab, log_in_instructor
 ) -> None:
     """Stop all consumers: the backlog chart climbs; start them: it drains back down."""
-    lab.create_user("queue-teacher", "queue-teacher-pw-3", instructor=True)
-    page.goto(lab.url + "/accounts/login/?next=/queue/")
-    page.fill('input[name="username"]', "queue-teacher")
-    page.fill('input[name="password"]', "queue-teacher-pw-3")
-    page.locator('form button[type="submit"], form input[type="submit"]').first.click()
-    page.wait_for_url(re.compile(r"/queue/$"))
+    log_in_instructor(page, "/queue/")
     _open_queue(page, consumers_up=2)
     page.fill("#producer-rate", "10")
     page.fill("#producer-work", "20")

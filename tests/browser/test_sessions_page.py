@@ -6,12 +6,10 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.running_lab import RunningLab
+from tests.harness.lab import RunningLab
 from tests.sessions.helpers import kill_node, wait_for_restart
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-TEACHER, PASSWORD = "sessionteach", "sessions-page-instructor-pw-9"
 
 
 def _open(page: Page, lab: RunningLab) -> None:
@@ -21,16 +19,11 @@ def _open(page: Page, lab: RunningLab) -> None:
 
 
 @pytest.fixture(scope="module")
-def teacher(browser: Browser, lab: RunningLab):
+def teacher(browser: Browser, log_in_instructor):
     """An instructor's own browser context, on the sessions page."""
-    lab.create_user(TEACHER, PASSWORD, instructor=True)
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
-    page.goto(lab.url + "/accounts/login/?next=/sessions/")
-    page.fill('input[name="username"]', TEACHER)
-    page.fill('input[name="password"]', PASSWORD)
-    page.locator('form button[type="submit"], form input[type="submit"]').first.click()
-    page.wait_for_url(re.compile(r"/sessions/$"))
+    log_in_instructor(page, "/sessions/")
     yield page
     context.close()
 

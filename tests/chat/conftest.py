@@ -5,8 +5,8 @@ import contextlib
 import pytest
 
 from archviz.chat.client import ChatClient, running
-from tests.clients import lab_socket, login_cookies, next_frame
-from tests.running_lab import RunningLab
+from tests.harness.clients import lab_socket, login_cookies, next_frame
+from tests.harness.lab import RunningLab
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from archviz.chat import keys as chat_keys
 from archviz.chat.client import ChatClient, running
 from archviz.core import close_codes
 from tests.chat.conftest import all_running, clients_on, lb_url, node_url, set_mode
-from tests.clients import lab_socket, login_cookies, next_frame
-from tests.running_lab import RunningLab
+from tests.harness.clients import lab_socket, login_cookies, next_frame
+from tests.harness.lab import RunningLab
 
 pytestmark = pytest.mark.integration
 

@@ -1,7 +1,6 @@
 """Checking and picking TCP ports."""
 
 import socket
-from collections.abc import Iterator
 
 import pytest
 from django.core.management.base import CommandError
@@ -9,15 +8,6 @@ from django.core.management.base import CommandError
 from archviz.core.ports import EPHEMERAL_RANGE, free_port, port_is_free, require_free
 
 HOST = "127.0.0.1"
-
-
-@pytest.fixture
-def listening_port() -> Iterator[int]:
-    """A port a test socket is listening on."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        sock.listen()
-        yield sock.getsockname()[1]
 
 
 def test_port_with_a_listener_is_not_free(listening_port: int):

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from archviz.lab.embedded_redis import EmbeddedRedis
-from tests.clients import lab_socket, next_frame
-from tests.running_lab import RunningLab
+from tests.harness.clients import lab_socket, next_frame
+from tests.harness.lab import RunningLab
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ import signal
 
 import pytest
 
-from tests.running_lab import RunningLab
+from tests.harness.lab import RunningLab
 
 pytestmark = pytest.mark.integration
 

@@ -2,8 +2,7 @@
 restart that re-reads its own pending jobs first, and a Redis outage it waits out."""
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import redis
@@ -15,6 +14,7 @@ from archviz.queue import streams
 from archviz.queue.worker import QueueWorker
 from archviz.trace.emitter import Emitter
 from archviz.trace.reader import recent_events
+from tests.harness.wait_for import wait_for
 
 
 @contextmanager
@@ -38,15 +38,6 @@ def running_worker(url: str, name: str = "w1", claim_idle_ms: int = 100) -> Iter
         thread.join(5)
         trace.close()
         assert not thread.is_alive(), "the worker did not stop"
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _stat(client: redis.Redis, name: str) -> int:

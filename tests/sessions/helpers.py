@@ -7,8 +7,9 @@ import time
 
 import aiohttp
 
-from tests.clients import lab_socket, next_frame
-from tests.running_lab import RunningLab
+from tests.harness.clients import lab_socket, next_frame
+from tests.harness.lab import RunningLab
+from tests.harness.wait_for import async_wait_for
 
 
 class CartClient:
@@ -55,9 +56,15 @@ async def switch_mode(lab: RunningLab, cookies: dict, mode: str) -> None:
     algorithm = {"local": "round_robin", "sticky": "consistent_hash", "redis": "round_robin"}
     lab.wait_until(lambda s: s["lb"]["algorithm"] == algorithm[mode], f"LB on {algorithm[mode]}")
     async with CartClient(lab) as probe:
-        deadline = time.monotonic() + 10
-        while {(await probe.view())["mode"] for _ in range(6)} != {mode}:
-            assert time.monotonic() < deadline, f"nodes never all answered in mode {mode}"
+
+        async def modes_answered() -> set[str]:
+            return {(await probe.view())["mode"] for _ in range(6)}
+
+        await async_wait_for(
+            modes_answered,
+            f"every node answering in mode {mode}",
+            until=lambda modes: modes == {mode},
+        )
 
 
 def kill_node(lab: RunningLab, node_id: str) -> int:
@@ -87,18 +94,25 @@ async def answers_after_kill(learner: CartClient, count: int, timeout: float = 1
     one with a 502 of its own (its pooled connection to the dead node was reset), which
     is not a node's answer: those are skipped, a bounded number of times."""
     answers: list[dict] = []
-    refused = 0
-    deadline = time.monotonic() + timeout
-    while len(answers) < count:
-        assert time.monotonic() < deadline, f"only {len(answers)} answers within {timeout} s"
+    refused: list[dict] = []
+
+    async def one_more() -> list[dict]:
         status, answer = await learner.request("GET")
         if status == 502 and "node" not in answer:
-            refused += 1
-            assert refused <= 3, f"the LB kept failing after the kill: {answer}"
-            continue
-        assert status == 200, answer
-        answers.append(answer)
-    return answers
+            refused.append(answer)
+            assert len(refused) <= 3, f"the LB kept failing after the kill: {answer}"
+        else:
+            assert status == 200, answer
+            answers.append(answer)
+        return answers
+
+    return await async_wait_for(
+        one_more,
+        f"{count} answers from a node",
+        timeout,
+        until=lambda found: len(found) >= count,
+        interval=0,
+    )
 
 
 async def session_events(ws, traces: set[str], timeout: float = 10) -> dict[str, list[dict]]:

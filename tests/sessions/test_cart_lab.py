@@ -1,14 +1,11 @@
 """The cart through a real LB to real nodes, in each session mode, with real Redis and kills."""
 
-import asyncio
 import json
 
 import pytest
 
-from archviz.core.redis_conn import sync_client
-from archviz.sessions import keys as sessions_keys
-from tests.clients import lab_socket, login_cookies, next_frame
-from tests.running_lab import RunningLab
+from tests.harness.clients import lab_socket, next_frame
+from tests.harness.lab import RunningLab
 from tests.sessions.helpers import (
     CartClient,
     answers_after_kill,
@@ -21,17 +18,11 @@ from tests.sessions.helpers import (
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def instructor(lab: RunningLab) -> dict[str, str]:
-    lab.create_user("carts", "cart-instructor-pw-7", instructor=True)
-    return asyncio.run(login_cookies(lab.url, "carts", "cart-instructor-pw-7"))
-
-
 async def test_local_sessions_show_the_cart_only_on_the_node_that_holds_it(
-    lab: RunningLab, instructor: dict
+    lab: RunningLab, instructor_cookies: dict
 ) -> None:
     """In-process sessions, round robin: the cart is found on one node of three, not the others."""
-    await switch_mode(lab, instructor, "local")
+    await switch_mode(lab, instructor_cookies, "local")
     async with lab_socket(lab.url) as ws, CartClient(lab) as learner:
         await next_frame(ws, "welcome")
         added = await learner.add("apple", trace="a1ce")
@@ -56,10 +47,10 @@ async def test_local_sessions_show_the_cart_only_on_the_node_that_holds_it(
 
 
 async def test_sticky_sessions_keep_the_cart_until_its_node_is_killed(
-    lab: RunningLab, instructor: dict
+    lab: RunningLab, instructor_cookies: dict
 ) -> None:
     """Cookie hash: requests reach one node and the cart grows; SIGKILL it and the cart is gone."""
-    await switch_mode(lab, instructor, "sticky")
+    await switch_mode(lab, instructor_cookies, "sticky")
     async with CartClient(lab) as learner:
         await learner.view()  # routed by address; the node sets the archviz_sticky cookie
         home = (await learner.view())["node"]  # from now on the LB hashes the cookie
@@ -78,10 +69,10 @@ async def test_sticky_sessions_keep_the_cart_until_its_node_is_killed(
 
 
 async def test_redis_sessions_keep_the_cart_across_nodes_and_a_kill(
-    lab: RunningLab, instructor: dict
+    lab: RunningLab, instructor_cookies: dict
 ) -> None:
     """Redis-backed: adds land on three nodes and the cart keeps all; a SIGKILL loses nothing."""
-    await switch_mode(lab, instructor, "redis")
+    await switch_mode(lab, instructor_cookies, "redis")
     async with lab_socket(lab.url) as ws, CartClient(lab) as learner:
         await next_frame(ws, "welcome")
         answers = [await learner.add(item) for item in ("apple", "bread", "cheese")]
@@ -106,29 +97,6 @@ async def test_redis_sessions_keep_the_cart_across_nodes_and_a_kill(
         assert restarted["mode"] == "redis" and restarted["items"] == 3, "mode kept on restart"
 
 
-async def test_a_learner_cannot_switch_the_session_mode(lab: RunningLab) -> None:
-    """session.mode from a learner's socket is refused on the server; the mode stays."""
-    client = sync_client(lab.redis_url)
-    before = client.get(sessions_keys.MODE)
-    async with lab_socket(lab.url) as ws:
-        await next_frame(ws, "welcome")
-        await ws.send_json({"type": "session.mode", "mode": "local"})
-        frame = await next_frame(ws, "error")
-    assert "only instructors" in frame["reason"] and frame["request"] == "session.mode"
-    assert client.get(sessions_keys.MODE) == before
-
-
-async def test_an_unknown_mode_is_refused_with_the_valid_ones(
-    lab: RunningLab, instructor: dict
-) -> None:
-    """An instructor asking for a mode that does not exist gets an error naming the modes."""
-    async with lab_socket(lab.url, cookies=instructor) as ws:
-        await next_frame(ws, "welcome")
-        await ws.send_json({"type": "session.mode", "mode": "disk"})
-        frame = await next_frame(ws, "error")
-    assert "local, sticky, redis" in frame["reason"]
-
-
 async def test_bad_cart_requests_get_clear_errors_and_the_node_keeps_serving(
     lab: RunningLab,
 ) -> None:
@@ -150,9 +118,9 @@ async def test_bad_cart_requests_get_clear_errors_and_the_node_keeps_serving(
         assert (await learner.add("apple"))["items"] >= 1
 
 
-async def test_clear_empties_the_cart(lab: RunningLab, instructor: dict) -> None:
+async def test_clear_empties_the_cart(lab: RunningLab, instructor_cookies: dict) -> None:
     """POST /cart/clear writes an empty cart; the next view finds the session, empty."""
-    await switch_mode(lab, instructor, "redis")
+    await switch_mode(lab, instructor_cookies, "redis")
     async with CartClient(lab) as learner:
         await learner.add("apple")
         status, cleared = await learner.request("POST", "clear")

@@ -13,6 +13,7 @@ from archviz.core.ports import free_port
 from archviz.core.redis_conn import sync_client
 from archviz.trace.emitter import Emitter
 from archviz.trace.events import TraceEvent
+from tests.harness.wait_for import wait_for
 
 SOURCE = "test-emitter"
 
@@ -55,17 +56,22 @@ def _receive_batches(pubsub: redis.client.PubSub, count: int, deadline_s: float 
     return batches
 
 
-def _logged_events(client: redis.Redis, count: int, deadline_s: float = 10.0) -> list:
-    """This emitter's events in the replay stream, once it holds `count` of them (or the
-    deadline passed). Only its own: the session Redis is shared, and a process another test
-    started may still flush what it buffered as it exits."""
-    deadline = time.monotonic() + deadline_s
-    logged: list = []
-    while len(logged) < count and time.monotonic() < deadline:
+def _logged_events(client: redis.Redis, count: int, timeout: float = 10.0) -> list:
+    """This emitter's events in the replay stream, once it holds `count` of them. Only its
+    own: the session Redis is shared, and a process another test started may still flush
+    what it buffered as it exits."""
+
+    def logged() -> list:
         batches = [json.loads(fields[b"batch"]) for _id, fields in client.xrange(keys.TRACE_LOG)]
-        logged = [event for batch in batches for event in batch if event["src"] == SOURCE]
-        time.sleep(0.01)
-    return logged
+        return [event for batch in batches for event in batch if event["src"] == SOURCE]
+
+    return wait_for(
+        logged,
+        f"{count} events in the replay stream",
+        timeout,
+        until=lambda events: len(events) >= count,
+        interval=0.01,
+    )
 
 
 def test_emitted_events_are_published_and_logged(

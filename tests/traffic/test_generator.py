@@ -1,15 +1,9 @@
 """The traffic generator against real node processes and the session's real Redis."""
 
-import asyncio
 import json
-import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -29,8 +23,9 @@ from archviz.traffic.generator import (
     classify,
     connect_address,
 )
+from tests.harness.processes import ManagePy, command_env, stop_all
+from tests.harness.wait_for import async_wait_for, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 NODES = ("node-1", "node-2")
 integration = pytest.mark.integration
 
@@ -38,59 +33,49 @@ integration = pytest.mark.integration
 class TrafficLab:
     """Two real nodes and a real `manage.py traffic`, all on the session Redis."""
 
-    def __init__(self, redis_url: str, log_dir: Path) -> None:
+    def __init__(self, redis_url: str) -> None:
         self.redis_url = redis_url
         self.redis = sync_client(redis_url)
-        self.log_dir = log_dir
-        self.nodes: dict[str, subprocess.Popen] = {}
+        self.env = command_env(REDIS_URL=redis_url)
+        self.nodes: dict[str, ManagePy] = {}
         self.ports: dict[str, int] = {}
-        self.traffic: subprocess.Popen | None = None
-
-    def _spawn(self, name: str, *args: str) -> subprocess.Popen:
-        return subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), *args],
-            cwd=ROOT,
-            env=os.environ | {"REDIS_URL": self.redis_url, "PYTHONUNBUFFERED": "1"},
-            stdout=(self.log_dir / f"{name}.log").open("a"),
-            stderr=subprocess.STDOUT,
-        )
+        self.traffic: ManagePy | None = None
 
     def start_node(self, node_id: str) -> None:
         self.ports.setdefault(node_id, free_port("127.0.0.1"))
-        self.nodes[node_id] = self._spawn(
-            node_id, "node", "--id", node_id, "--port", str(self.ports[node_id])
+        port = str(self.ports[node_id])
+        self.nodes[node_id] = ManagePy(
+            "node", "--id", node_id, "--port", port, env=self.env, name=node_id
         )
 
     def start_traffic(self) -> None:
-        self.traffic = self._spawn("traffic", "traffic")
+        self.traffic = ManagePy("traffic", env=self.env)
 
     def stop_all(self) -> None:
         """The generator first, so that the nodes are not kept waiting by its WebSockets."""
-        _stop([self.traffic])
-        _stop(list(self.nodes.values()))
+        stop_all([self.traffic])
+        stop_all(self.nodes.values())
 
     # --- watching --------------------------------------------------------------
 
     def wait(self, condition: Callable[[], object], what: str, timeout: float = 15) -> object:
         """Poll until condition() is truthy; fail naming what never happened."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if result := condition():
-                return result
-            time.sleep(0.1)
-        raise AssertionError(
-            f"timed out after {timeout} s waiting for {what}; last view: {self.view()}\n"
-            f"traffic log:\n{self.log_tail('traffic')}"
-        )
+        return wait_for(condition, what, timeout, explain=self._explain, interval=0.1)
 
     def wait_for_view(
         self, condition: Callable[[dict], bool], what: str, timeout: float = 15
     ) -> dict:
-        def matching_view() -> dict | None:
-            view = self.view()
-            return view if view is not None and condition(view) else None
+        return wait_for(
+            self.view,
+            what,
+            timeout,
+            explain=self._explain,
+            interval=0.1,
+            until=lambda view: view is not None and condition(view),
+        )
 
-        return self.wait(matching_view, what, timeout)
+    def _explain(self) -> str:
+        return f"last view: {self.view()}\ntraffic log:\n{self.log_tail()}"
 
     def view(self) -> dict | None:
         raw = self.redis.get(traffic_keys.VIEW)
@@ -117,9 +102,8 @@ class TrafficLab:
         [(_, subscribers)] = self.redis.pubsub_numsub(keys.CONTROL_CHANNEL)
         return subscribers >= 1 and lookup(self.redis, "traffic", "traffic") is not None
 
-    def log_tail(self, name: str, lines: int = 20) -> str:
-        path = self.log_dir / f"{name}.log"
-        return "\n".join(path.read_text().splitlines()[-lines:]) if path.exists() else ""
+    def log_tail(self, lines: int = 20) -> str:
+        return self.traffic.output(last=lines) if self.traffic is not None else ""
 
     # --- driving ---------------------------------------------------------------
 
@@ -134,22 +118,10 @@ class TrafficLab:
         assert self.redis.publish(keys.CONTROL_CHANNEL, raw) >= 1, "nobody listening"
 
 
-def _stop(processes: list[subprocess.Popen | None]) -> None:
-    running = [p for p in processes if p is not None and p.poll() is None]
-    for process in running:
-        process.send_signal(signal.SIGTERM)
-    for process in running:
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @pytest.fixture(scope="module")
-def lab(redis_server: EmbeddedRedis, tmp_path_factory) -> Iterator[TrafficLab]:
+def lab(redis_server: EmbeddedRedis) -> Iterator[TrafficLab]:
     """Two nodes and the traffic generator, registered on a freshly flushed Redis."""
-    lab = TrafficLab(redis_server.url, tmp_path_factory.mktemp("traffic"))
+    lab = TrafficLab(redis_server.url)
     lab.redis.flushdb()
     try:
         for node_id in NODES:
@@ -171,7 +143,7 @@ def lab(redis_server: EmbeddedRedis, tmp_path_factory) -> Iterator[TrafficLab]:
 def idle(lab: TrafficLab) -> Iterator[TrafficLab]:
     """The lab, left idle afterwards whatever the test did."""
     yield lab
-    if lab.traffic is not None and lab.traffic.poll() is None:
+    if lab.traffic is not None and lab.traffic.alive():
         lab.set_traffic()
 
 
@@ -290,8 +262,8 @@ def test_malformed_commands_leave_the_generator_running(idle: TrafficLab) -> Non
     view = idle.wait_for_view(lambda v: v["work_ms"] == 7, "the valid command after the bad ones")
     assert view["rate"] == 0
     idle.wait(lambda: idle.metrics("traffic").ts > before + 1000, "fresh snapshots")
-    assert idle.traffic.poll() is None
-    assert "ignored a malformed control command" in idle.log_tail("traffic")
+    assert idle.traffic.alive()
+    assert "ignored a malformed control command" in idle.log_tail()
 
 
 @integration
@@ -302,16 +274,23 @@ async def test_arrivals_beyond_max_in_flight_fail_as_saturated(lab: TrafficLab) 
     )
     generator.target = Target("nodes", (f"127.0.0.1:{lab.ports['node-1']}",))
     await generator.start()
+    in_flight: list[int] = []
+
+    def saturated() -> dict:
+        view = generator.snapshot()
+        in_flight.append(view["in_flight"])
+        return view
+
     try:
-        deadline = time.monotonic() + 10
-        while (view := generator.snapshot())["failures"].get(SATURATED, 0) < 20:
-            assert view["in_flight"] <= 5
-            assert time.monotonic() < deadline, f"never saturated: {view}"
-            await asyncio.sleep(0.05)
+        view = await async_wait_for(
+            saturated,
+            "20 arrivals failed as saturated",
+            until=lambda v: v["failures"].get(SATURATED, 0) >= 20,
+        )
     finally:
         await generator.close()
     assert view["failed"] == view["failures"][SATURATED]  # nothing else went wrong
-    assert view["in_flight"] <= 5
+    assert max(in_flight) <= 5
 
 
 @integration
@@ -322,13 +301,15 @@ async def test_a_starved_loop_reports_the_arrivals_it_missed(lab: TrafficLab) ->
     await generator.start()
     started = time.monotonic()
     try:
-        await asyncio.sleep(0.2)
+        await async_wait_for(lambda: generator.snapshot()["sent"] > 0, "the first arrivals sent")
         time.sleep(2)  # the event loop gets no CPU, as on an overloaded machine
-        deadline = time.monotonic() + 5
         # every arrival is accounted for: sent (the last second caught up) or reported missed
-        while (view := generator.snapshot())["sent"] < 0.8 * 100 * (time.monotonic() - started):
-            assert time.monotonic() < deadline, f"arrivals went unaccounted: {view}"
-            await asyncio.sleep(0.05)
+        view = await async_wait_for(
+            generator.snapshot,
+            "every arrival sent or reported missed",
+            5,
+            until=lambda v: v["sent"] >= 0.8 * 100 * (time.monotonic() - started),
+        )
     finally:
         await generator.close()
     elapsed = time.monotonic() - started
@@ -342,7 +323,7 @@ def test_websockets_reconnect_to_the_remaining_node(idle: TrafficLab) -> None:
     idle.set_traffic(ws_clients=4)
     idle.wait_for_view(lambda v: v["ws_nodes"] == {"node-1": 2, "node-2": 2}, "4 on 2 nodes")
     node_2 = idle.nodes["node-2"]
-    node_2.send_signal(signal.SIGTERM)
+    node_2.terminate()
     try:
         node_2.wait(10)
         idle.wait_for_view(lambda v: v["ws_nodes"] == {"node-1": 4}, "all 4 on node-1")
@@ -359,7 +340,7 @@ def test_restart_resumes_the_stored_settings(idle: TrafficLab) -> None:
     """SIGTERM ends the generator cleanly; a new one resumes the last settings."""
     idle.set_traffic(rate=5, work_ms=3, variance_ms=1, ws_clients=2)
     idle.wait_for_view(lambda v: v["ws_open"] == 2 and v["sent"] > 0, "traffic and 2 sockets")
-    idle.traffic.send_signal(signal.SIGTERM)
+    idle.traffic.terminate()
     assert idle.traffic.wait(5) == 0
     assert lookup(idle.redis, "traffic", "traffic") is None  # deregistered on the way out
     idle.wait(lambda: idle.node_websockets() == 0, "the sockets closed with it")

@@ -1,21 +1,14 @@
-"""The queue in a running lab: real consumer processes, real Redis, commands from the page."""
-
-import asyncio
+"""The queue's commands carried out by the supervisor in a running lab: real consumer
+processes, real Redis, commands from the page."""
 
 import pytest
 
 from archviz.core.redis_conn import sync_client
 from archviz.trace.reader import recent_events
-from tests.clients import lab_socket, login_cookies, next_frame
-from tests.running_lab import RunningLab
+from tests.harness.clients import lab_socket, next_frame
+from tests.harness.lab import RunningLab
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def instructor_cookies(lab: RunningLab) -> dict[str, str]:
-    lab.create_user("dispatcher", "queue-instructor-pw-7", instructor=True)
-    return asyncio.run(login_cookies(lab.url, "dispatcher", "queue-instructor-pw-7"))
 
 
 def _queue(lab: RunningLab) -> dict:
@@ -98,27 +91,6 @@ async def test_no_job_is_lost_when_a_consumer_is_killed_mid_job(
         if e["kind"] == "queue.redeliver"
     }  # fmt: skip
     assert redelivered_to and victim["id"] not in redelivered_to
-
-
-async def test_queue_requests_are_checked_on_the_server(
-    lab: RunningLab, instructor_cookies
-) -> None:
-    """Learners cannot run scenarios or send poison jobs; bad input gets a clear error."""
-    async with lab_socket(lab.url) as ws:
-        await next_frame(ws, "welcome")
-        refused = await _send(ws, {"type": "queue.control", "action": "stop"}, "error")
-        assert "only instructors" in refused["reason"]
-        refused = await _send(ws, {"type": "queue.enqueue", "count": 1, "kind": "poison"}, "error")
-        assert "only instructors" in refused["reason"]
-        refused = await _send(ws, {"type": "queue.enqueue", "count": 500}, "error")
-        assert "from 1 to 20" in refused["reason"]
-    async with lab_socket(lab.url, cookies=instructor_cookies) as ws:
-        await next_frame(ws, "welcome")
-        refused = await _send(ws, {"type": "queue.control", "action": "explode"}, "error")
-        assert "unknown queue action 'explode'" in refused["reason"]
-        refused = await _send(ws, {"type": "queue.frobnicate"}, "error")
-        assert "unknown message type" in refused["reason"]
-    assert lab.wait_until(_consumers_up, "consumers still up")
 
 
 async def test_consumers_follow_the_admin_rows_like_nodes(

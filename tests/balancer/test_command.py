@@ -1,0 +1,30 @@
+"""`manage.py balancer` called in this process: what it refuses before it serves."""
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from archviz.core.ports import free_port
+
+HOST = "127.0.0.1"
+
+
+def test_a_taken_port_is_a_one_line_error_naming_the_setting(listening_port: int) -> None:
+    """A port in use stops the balancer at once, saying which setting to change."""
+    with pytest.raises(CommandError, match="ARCHVIZ_LB_PORT") as refused:
+        call_command("balancer", port=listening_port, host=HOST)
+    assert f"port {listening_port} on {HOST} is already in use" in str(refused.value)
+
+
+def test_without_redis_it_stops_naming_redis_url(no_redis_url: None) -> None:
+    """No REDIS_URL: the balancer says how to get one instead of failing later."""
+    with pytest.raises(CommandError, match="REDIS_URL is not set"):
+        call_command("balancer", port=free_port(HOST), host=HOST)
+
+
+@pytest.mark.parametrize("option", ["--backend-timeout", "--idle-timeout"])
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_a_timeout_must_be_a_positive_number_of_seconds(option: str, value: str) -> None:
+    """A zero, negative or non-numeric timeout is refused, naming the option."""
+    with pytest.raises(CommandError, match=f"argument {option}: invalid seconds value"):
+        call_command("balancer", option, value)

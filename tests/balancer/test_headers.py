@@ -1,0 +1,20 @@
+"""The headers the balancer relays and adds: the node that answered, and CORS."""
+
+from multidict import CIMultiDict
+
+from archviz.balancer.headers import response_headers
+from archviz.core.origins import cors_headers, dashboard_origins
+
+PAGE = "http://127.0.0.1:8000"
+ALLOWED = dashboard_origins(["127.0.0.1"], [8000])
+
+
+def test_the_lb_keeps_a_nodes_own_cors_answer_and_adds_its_own_otherwise() -> None:
+    """A node's exact origin and credentials survive the LB; other reads still get "*"."""
+    upstream = CIMultiDict(cors_headers(PAGE, ALLOWED) | {"Content-Type": "application/json"})
+    headers = response_headers(upstream, "GET", "node-2")
+    assert headers.getall("Access-Control-Allow-Origin") == [PAGE]
+    assert headers["Access-Control-Allow-Credentials"] == "true"
+    assert headers["X-Archviz-Node"] == "node-2"
+    plain = response_headers(CIMultiDict({"Content-Type": "application/json"}), "GET", "node-1")
+    assert plain["Access-Control-Allow-Origin"] == "*"

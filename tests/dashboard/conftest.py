@@ -1,0 +1,74 @@
+"""The lab socket in this process: archviz.asgi.application (origin check, sessions, auth,
+the LabConsumer) through WebsocketCommunicator, on the session's real Redis."""
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+
+from tests.harness.clients import output_frame
+
+PAGE_ORIGIN = "http://127.0.0.1:8000"
+
+Connect = Callable[..., Awaitable[tuple[WebsocketCommunicator, dict]]]
+
+
+def lab_communicator(
+    origin: str | None = PAGE_ORIGIN, session_key: str = ""
+) -> WebsocketCommunicator:
+    """The lab socket as a page of `origin` opens it, logged in when given a session key."""
+    from archviz.asgi import application
+
+    headers = [(b"host", b"127.0.0.1:8000")]
+    if origin is not None:
+        headers.append((b"origin", origin.encode()))
+    if session_key:
+        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_key}".encode()))
+    return WebsocketCommunicator(application, "/ws/lab/", headers=headers)
+
+
+@pytest.fixture
+async def connect(redis_url: str, dashboard_emitter, in_process_db) -> AsyncIterator[Connect]:
+    """`await connect(session_key="")`: an open lab socket and its welcome frame; every
+    socket opened is disconnected after the test (which surfaces a consumer's crash)."""
+    opened: list[WebsocketCommunicator] = []
+
+    async def open_socket(session_key: str = "") -> tuple[WebsocketCommunicator, dict]:
+        communicator = lab_communicator(session_key=session_key)
+        connected, code = await communicator.connect(timeout=10)
+        assert connected, f"the lab socket was refused with {code}"
+        opened.append(communicator)
+        return communicator, await output_frame(communicator, "welcome")
+
+    yield open_socket
+    for communicator in opened:
+        await communicator.disconnect(timeout=10)
+    await _stop_left_tasks()
+
+
+async def _stop_left_tasks() -> None:
+    """Stop what the consumers left running on this loop (the feed's listener and state
+    publisher) before pytest-asyncio closes it. Python 3.11's asyncio.wait_for can swallow
+    a cancellation that arrives as the awaitable it wraps completes, and the feed's state
+    publisher waits in one: cancelled once, it may carry on, and closing the loop would
+    wait for it for ever. So whatever is left is cancelled until it has stopped."""
+    current = asyncio.current_task()
+    for _ in range(20):
+        left = [task for task in asyncio.all_tasks() if task is not current]
+        if not left:
+            return
+        for task in left:
+            task.cancel()
+        await asyncio.wait(left, timeout=0.5)
+    pytest.fail(f"tasks that would not stop: {left}")
+
+
+@pytest.fixture
+def instructor_session(instructor_user) -> str:
+    """The session key of the instructor, logged in."""
+    client = Client()
+    client.force_login(instructor_user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value

@@ -1,0 +1,114 @@
+"""A real `manage.py lab` in a subprocess, on free ports, and ways to watch it."""
+
+import json
+import re
+import signal
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.harness.processes import ManagePy, ProcessError, command_env, run_manage
+from tests.harness.wait_for import wait_for
+
+START_TIMEOUT_S = 60
+
+
+class RunningLab:
+    def __init__(self, var_dir: Path, **env: str) -> None:
+        self.var_dir = var_dir
+        defaults: dict[str, str | None] = {
+            "ARCHVIZ_VAR_DIR": str(var_dir),
+            "ARCHVIZ_DASHBOARD_PORT": "0",
+            "ARCHVIZ_NODE_PORT": "0",
+            "ARCHVIZ_LB_PORT": "0",
+            "REDIS_URL": None,  # the lab's own embedded Redis, unless the test gives one
+        }
+        self.env = command_env(**(defaults | env))
+        self.process: ManagePy | None = None
+        self.url = ""
+        self.redis_url = ""
+        self.admin_password = ""
+
+    # --- starting and stopping -----------------------------------------------------
+
+    def start(self) -> "RunningLab":
+        self.process = ManagePy("lab", env=self.env)
+        try:
+            self.url = self.wait_for_line(r"running: (http://\S+?)/? ").group(1)
+            redis_line = self.wait_for_line(r"(?:embedded Redis:|using Redis at) (redis://\S+)")
+        except ProcessError:
+            self.process.kill()  # never leave a half-started lab
+            raise
+        self.redis_url = redis_line.group(1)
+        password = re.search(r"password '([^']+)'", self.process.output())
+        self.admin_password = password.group(1) if password else ""
+        return self
+
+    @property
+    def lines(self) -> list[str]:
+        return self.process.lines
+
+    def wait_for_line(self, pattern: str, timeout: float = START_TIMEOUT_S) -> re.Match:
+        """The first output line matching pattern, waiting for it to be printed."""
+        return self.process.wait_for_line(pattern, timeout)
+
+    def descendants(self) -> set[int]:
+        """Every live process started (directly or not) by the lab."""
+        return self.process.descendants()
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 15) -> float:
+        """Signal the lab and wait for it to exit; returns how long that took."""
+        return self.process.stop(sig, timeout)
+
+    # --- looking at it ----------------------------------------------------------
+
+    def get_json(self, path: str) -> dict:
+        with urllib.request.urlopen(self.url + path, timeout=5) as response:
+            return json.load(response)
+
+    def state(self) -> dict:
+        return self.get_json("/api/lab/state")
+
+    def node(self, node_id: str) -> dict | None:
+        return next((n for n in self.state()["nodes"] if n["id"] == node_id), None)
+
+    def wait_until(self, condition: Callable[[dict], bool], what: str, timeout: float = 20):
+        """Poll the lab's state until condition holds; fail naming what never happened."""
+        return wait_for(self.state, what, timeout, until=condition, interval=0.1)
+
+    def wait_for_nodes_up(self, count: int, timeout: float = 30) -> dict:
+        return self.wait_until(
+            lambda s: (
+                sum(n["status"] == "up" for n in s["nodes"]) == count and len(s["nodes"]) == count
+            ),
+            f"{count} nodes up",
+            timeout,
+        )
+
+    def wait_for_ready(self, nodes: int = 3, timeout: float = 40) -> dict:
+        """Every node up and healthy in the load balancer, and the traffic generator running."""
+        return self.wait_until(
+            lambda s: (
+                sum(n["status"] == "up" for n in s["nodes"]) == nodes == len(s["nodes"])
+                and s["lb"] is not None
+                and s["traffic"] is not None
+                and sum(b["health"] == "healthy" for b in s["lb"]["backends"]) == nodes
+            ),
+            f"{nodes} nodes up and healthy behind the load balancer",
+            timeout,
+        )
+
+    def manage(self, *args: str) -> str:
+        """Run another manage.py command against this lab's database and Redis."""
+        return run_manage(*args, env=self.env | {"REDIS_URL": self.redis_url})
+
+    def shell(self, code: str) -> str:
+        return self.manage("shell", "-c", code)
+
+    def create_user(self, username: str, password: str, *, instructor: bool) -> None:
+        group = "u.groups.add(Group.objects.get(name='Instructors'))" if instructor else ""
+        self.shell(
+            "from django.contrib.auth.models import Group, User\n"
+            f"u = User.objects.create_user({username!r}, password={password!r})\n"
+            f"{group}\n"
+        )

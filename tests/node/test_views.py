@@ -1,0 +1,65 @@
+"""The node's endpoints in this process: work within capacity, its input checks, and the
+node's half of a ping (a count and a pong in the real Redis)."""
+
+import asyncio
+import json
+from collections.abc import Iterator
+
+import pytest
+import redis
+from django.test import AsyncClient, override_settings
+
+from archviz.core import keys
+from archviz.core.http import MAX_WORK_MS, NODE_HEADER
+from archviz.node import runtime as node_runtime
+from archviz.node.runtime import NodeConfig, NodeRuntime
+
+
+@pytest.fixture
+def node(monkeypatch: pytest.MonkeyPatch, dashboard_emitter) -> Iterator[NodeRuntime]:
+    """This process plays node-3, with a capacity of 1, serving the node's URLs."""
+    runtime = NodeRuntime("node-3")
+    runtime.config = NodeConfig(capacity=1)
+    monkeypatch.setattr(node_runtime, "_runtime", runtime)
+    with override_settings(ROOT_URLCONF="archviz.node.urls", MIDDLEWARE=[]):
+        yield runtime
+
+
+async def test_work_beyond_capacity_and_its_queue_is_refused_with_retry_after(node) -> None:
+    """Capacity 1: of 6 requests at once, 1 works and 2 wait (then work); 3 get 503."""
+    client = AsyncClient()
+    responses = await asyncio.gather(*(client.get("/work", {"ms": "400"}) for _ in range(6)))
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 503, 503, 503]
+    assert all(r[NODE_HEADER] == "node-3" for r in responses)
+    assert all(r["Retry-After"] == "1" for r in responses if r.status_code == 503)
+    assert sorted(r["X-Archviz-Queued"] for r in responses if r.status_code == 200) == [
+        "false",
+        "true",
+        "true",
+    ]
+    assert (node.gate.served_total, node.gate.rejected_total) == (3, 3)
+
+
+@pytest.mark.parametrize("ms", ["-5", "lots", str(MAX_WORK_MS + 1), "nan"])
+async def test_work_outside_its_range_is_a_400_naming_the_limit(node, ms: str) -> None:
+    """Negative, non-numeric or too much work is refused before it takes a slot."""
+    response = await AsyncClient().get("/work", {"ms": ms})
+    assert response.status_code == 400
+    assert response.json()["error"] == f"ms must be a number from 0 to {MAX_WORK_MS}"
+    assert node.gate.served_total == 0
+
+
+async def test_a_ping_is_counted_and_its_pong_published(node, redis_client: redis.Redis) -> None:
+    """POST /ping counts the ping in Redis and publishes the pong the dashboard waits for."""
+    pubsub = redis_client.pubsub()
+    pubsub.subscribe(keys.PONG_CHANNEL)
+    assert pubsub.get_message(timeout=5)["type"] == "subscribe"
+    try:
+        response = await AsyncClient().post("/ping?trace=t-123")
+        message = await asyncio.to_thread(pubsub.get_message, timeout=5)
+    finally:
+        pubsub.close()
+    assert response.status_code == 200
+    assert response.json() | {"ts": 0} == {"trace": "t-123", "node": "node-3", "ts": 0, "count": 1}
+    assert json.loads(message["data"])["trace"] == "t-123"
+    assert redis_client.get(keys.ping_count("node-3")) == b"1"

@@ -146,8 +146,11 @@ class LabFeed:
         """Send the whole picture after every heartbeat (coalesced), and every 0.5 s."""
         url = redis_url()
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
+            # cancellation that stops this task, which then loops for ever
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), STATE_EVERY_S)
+                async with asyncio.timeout(STATE_EVERY_S):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 state = await asyncio.to_thread(read_lab_state, shared_client(), url)

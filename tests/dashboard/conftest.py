@@ -51,19 +51,15 @@ async def connect(redis_url: str, dashboard_emitter, in_process_db) -> AsyncIter
 
 async def _stop_left_tasks() -> None:
     """Stop what the consumers left running on this loop (the feed's listener and state
-    publisher) before pytest-asyncio closes it. Python 3.11's asyncio.wait_for can swallow
-    a cancellation that arrives as the awaitable it wraps completes, and the feed's state
-    publisher waits in one: cancelled once, it may carry on, and closing the loop would
-    wait for it for ever. So whatever is left is cancelled until it has stopped."""
+    publisher) before pytest-asyncio closes it: one cancellation must stop each of them
+    (a task that swallows it would hang the loop's close for ever)."""
     current = asyncio.current_task()
-    for _ in range(20):
-        left = [task for task in asyncio.all_tasks() if task is not current]
-        if not left:
-            return
-        for task in left:
-            task.cancel()
-        await asyncio.wait(left, timeout=0.5)
-    pytest.fail(f"tasks that would not stop: {left}")
+    left = [task for task in asyncio.all_tasks() if task is not current]
+    for task in left:
+        task.cancel()
+    if left:
+        _done, pending = await asyncio.wait(left, timeout=5)
+        assert not pending, f"tasks that would not stop when cancelled: {pending}"
 
 
 @pytest.fixture

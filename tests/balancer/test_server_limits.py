@@ -11,7 +11,7 @@ from archviz.balancer import server as server_module
 from archviz.balancer.listener import Server
 from archviz.balancer.request import MAX_BODY_BYTES, Request
 from archviz.balancer.server import ClientConnection
-from tests.balancer.conftest import eventually
+from tests.harness.wait_for import async_wait_for
 
 HOST = "127.0.0.1"
 BIG_ANSWER = b"x" * (1024 * 1024)
@@ -64,9 +64,9 @@ async def test_a_client_that_never_reads_is_not_answered_without_limit(
     _reader, writer = await asyncio.open_connection(HOST, server.port)
     writer.write(b"GET /big HTTP/1.1\r\nHost: a\r\n\r\n" * 64)
     try:
-        connection = await eventually(lambda: server.connections and _only_connection(server),
+        connection = await async_wait_for(lambda: server.connections and _only_connection(server),
                                       "the connection")  # fmt: skip
-        stalled = await eventually(
+        stalled = await async_wait_for(
             lambda: connection.reading_paused and connection.waiting_for_client,
             "the server to stop for the unread answers",
         )
@@ -86,8 +86,8 @@ async def test_a_client_that_takes_none_of_its_answers_is_cut_off_after_the_idle
     _reader, writer = await asyncio.open_connection(HOST, port)
     try:
         writer.write(b"GET /big HTTP/1.1\r\nHost: a\r\n\r\n" * 64)
-        await eventually(lambda: server.connections, "the connection")
-        await eventually(lambda: not server.connections, "the stalled client cut off")
+        await async_wait_for(lambda: server.connections, "the connection")
+        await async_wait_for(lambda: not server.connections, "the stalled client cut off")
         assert len(handler.answered) < 64
     finally:
         writer.close()
@@ -104,9 +104,9 @@ async def test_the_request_bodies_one_connection_holds_are_capped(
     reader, writer = await asyncio.open_connection(HOST, server.port)
     writer.write((upload + b"u" * MAX_BODY_BYTES) * 6)
     try:
-        connection = await eventually(lambda: server.connections and _only_connection(server),
+        connection = await async_wait_for(lambda: server.connections and _only_connection(server),
                                       "the connection")  # fmt: skip
-        await eventually(lambda: connection.reading_paused, "reading paused")
+        await async_wait_for(lambda: connection.reading_paused, "reading paused")
         assert connection.held_body_bytes <= server_module.MAX_HELD_BODY_BYTES + READ_CHUNK
         handler.hold.set()
         answers = b""
@@ -130,7 +130,7 @@ async def test_connections_past_the_cap_get_503_and_are_counted(server: Server) 
     """With three connections open a fourth is answered 503 by the balancer itself and
     closed; once one closes, a new connection is served again."""
     held = [await asyncio.open_connection(HOST, server.port) for _ in range(3)]
-    await eventually(lambda: len(server.connections) == 3, "three connections open")
+    await async_wait_for(lambda: len(server.connections) == 3, "three connections open")
     refused = await _get(server.port)
     head = refused.partition(b"\r\n\r\n")[0]
     assert head.startswith(b"HTTP/1.1 503 Service Unavailable")
@@ -138,7 +138,7 @@ async def test_connections_past_the_cap_get_503_and_are_counted(server: Server) 
     assert b"too many connections" in refused
     assert server.refused_connections == 1
     held.pop()[1].close()
-    await eventually(lambda: len(server.connections) == 2, "a connection closed")
+    await async_wait_for(lambda: len(server.connections) == 2, "a connection closed")
     assert (await _get(server.port)).startswith(b"HTTP/1.1 200 OK")
     for _, writer in held:
         writer.close()

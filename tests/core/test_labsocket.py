@@ -6,7 +6,8 @@ from typing import Literal, NotRequired, TypedDict
 import pytest
 
 from archviz.core import labsocket
-from archviz.core.labsocket import MAX_FRAME_BYTES, InvalidRequest, check_fields, parse_request
+from archviz.core.frames import InvalidFrame, check_fields
+from archviz.core.labsocket import MAX_FRAME_BYTES, parse_request
 
 # One valid message of every type the apps register (a new type needs one here).
 VALID = {
@@ -42,8 +43,8 @@ class Sample(TypedDict):
 SAMPLE = {"type": "sample", "level": "low", "count": 1, "ratio": 0.5, "on": True, "label": None}
 
 
-def _refusal(message: object) -> InvalidRequest:
-    with pytest.raises(InvalidRequest) as refused:
+def _refusal(message: object) -> InvalidFrame:
+    with pytest.raises(InvalidFrame) as refused:
         parse_request(json.dumps(message))
     return refused.value
 
@@ -122,7 +123,7 @@ def test_a_float_field_takes_a_whole_number() -> None:
 )
 def test_frames_that_are_no_message_of_the_vocabulary_are_refused(raw, reason: str) -> None:
     """Not JSON, not an object, or no known type: refused, with no request type to name."""
-    with pytest.raises(InvalidRequest) as refused:
+    with pytest.raises(InvalidFrame) as refused:
         parse_request(raw)
     assert str(refused.value) == reason
     assert refused.value.request is None
@@ -133,7 +134,7 @@ def test_a_frame_over_64_kib_is_refused_before_it_is_parsed() -> None:
     padded = json.dumps({"type": "ping", "node": "x" * MAX_FRAME_BYTES})
     wide = '{"type": "ping", "node": "' + "é" * 33_000 + '"}'
     for raw in (padded, padded.encode(), wide):
-        with pytest.raises(InvalidRequest, match="message over 64 KiB"):
+        with pytest.raises(InvalidFrame, match="message over 64 KiB"):
             parse_request(raw)
     at_limit = json.dumps({"type": "ping", "node": ""})
     at_limit = at_limit[:-2] + "x" * (MAX_FRAME_BYTES - len(at_limit)) + '"}'
@@ -161,7 +162,7 @@ def test_check_fields_accepts_each_kind_of_field() -> None:
 )
 def test_check_fields_refuses_by_name_saying_what_was_expected(change: dict, reason: str) -> None:
     """A Literal mismatch lists the choices; bool and int are not each other."""
-    with pytest.raises(InvalidRequest) as refused:
+    with pytest.raises(InvalidFrame) as refused:
         check_fields(SAMPLE | change, Sample)
     assert str(refused.value) == reason
     assert refused.value.request == "sample"
@@ -171,5 +172,5 @@ def test_a_missing_not_required_field_is_fine_and_a_missing_required_one_is_not(
     """NotRequired fields may be absent; required ones, even optional-typed, may not."""
     check_fields(SAMPLE, Sample)  # no tags
     without_label = {k: v for k, v in SAMPLE.items() if k != "label"}
-    with pytest.raises(InvalidRequest, match="label is missing"):
+    with pytest.raises(InvalidFrame, match="label is missing"):
         check_fields(without_label, Sample)

@@ -75,7 +75,7 @@ class LabConsumer(AsyncWebsocketConsumer):
 
     async def _recent(self) -> list:
         try:
-            return await asyncio.to_thread(recent_events, shared_client(), 50)
+            return await asyncio.to_thread(recent_events, shared_client())
         except redis.RedisError:  # Redis away: the page still opens, with an empty log
             return []
 

@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from archviz.core import keys
-from archviz.core.http import MAX_WORK_MS
+from archviz.core.http import ANONYMOUS_WORK_MS, LAB_CLIENT_HEADER, MAX_WORK_MS, work_limit_ms
 from archviz.core.redis_conn import shared_client
 from archviz.node.runtime import get_runtime
 from archviz.node.work import QueueFull
@@ -52,6 +52,13 @@ async def ping(request: HttpRequest) -> JsonResponse:
     return _json(pong | {"count": count})
 
 
+def _work_refusal(work_ms: float, limit: float) -> str:
+    refusal = f"ms must be a number from 0 to {limit:g}"
+    if limit == ANONYMOUS_WORK_MS and limit < work_ms <= MAX_WORK_MS:
+        refusal += f" (up to {MAX_WORK_MS} only for the lab's own traffic generator)"
+    return refusal
+
+
 def _record_pong(node_id: str, pong: dict) -> int:
     pipe = shared_client().pipeline(transaction=True)
     pipe.incr(keys.ping_count(node_id))
@@ -62,16 +69,18 @@ def _record_pong(node_id: str, pong: dict) -> int:
 
 @require_GET
 async def work(request: HttpRequest) -> JsonResponse:
-    """Do `ms` of work (a wait, like a call to a database) within the node's capacity."""
+    """Do `ms` of work (a wait, like a call to a database) within the node's capacity: up to
+    ANONYMOUS_WORK_MS for anyone, MAX_WORK_MS for the lab's own clients (core/http.py)."""
     runtime = get_runtime()
     headers = {"X-Archviz-Node": runtime.node_id}
     try:
         work_ms = float(request.GET.get("ms", "10"))
     except ValueError:
         work_ms = -1.0
-    if not 0 <= work_ms <= MAX_WORK_MS:
+    limit = work_limit_ms(request.headers.get(LAB_CLIENT_HEADER))
+    if not 0 <= work_ms <= limit:
         return _json(
-            {"node": runtime.node_id, "error": f"ms must be a number from 0 to {MAX_WORK_MS}"},
+            {"node": runtime.node_id, "error": _work_refusal(work_ms, limit)},
             status=400,
             headers=headers,
         )

@@ -9,7 +9,7 @@ MESSAGE_TOO_BIG = 1009  # sent by daphne: a frame over 64 KiB
 FORBIDDEN_ORIGIN = 4003  # the page's origin is not one of ALLOWED_HOSTS
 LOGIN_REQUIRED = 4001  # ARCHVIZ_REQUIRE_LOGIN is on and the user is anonymous
 TOO_SLOW = 4008  # the client could not keep up with its outgoing queue
-FLOODING = 4029  # the client sent more messages per second than allowed
+FLOODING = 4029  # more messages per second than allowed (lab socket, chat, a node's /ws/hold/)
 OVERLOADED = 4013  # the server sheds this connection (the meaning of 1013)
 BAD_ROOM = 4004  # chat: the room name is empty, too long or has other characters
 

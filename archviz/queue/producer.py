@@ -89,7 +89,7 @@ class QueueProducer:
         self.enqueued += len(batch)
         if length > streams.MAX_STREAM_JOBS:  # rare: the consumers are far behind
             with contextlib.suppress(redis.RedisError):  # the next batch tries again
-                await asyncio.to_thread(streams.trim_backlog, shared_client())
+                await asyncio.to_thread(streams.keep_bounded, shared_client(), length)
         now = time.monotonic()
         for job in batch:
             if self._bucket.take(now):

@@ -166,9 +166,17 @@ def enqueue_raw(client: redis.Redis, fields: dict[str, str]) -> str:
 
 
 def keep_bounded(client: redis.Redis, length: int) -> int:
-    """After an enqueue that left the stream `length` long: trim it if that is past the
-    bound (a length check: the trim runs only then); returns how many jobs were trimmed."""
-    return trim_backlog(client) if length > MAX_STREAM_JOBS else 0
+    """After an enqueue that left the stream `length` long: if that is past the bound (a
+    length check: the trims run only then), trim the acknowledged jobs first, then as many of
+    the oldest undelivered as it takes; returns how many undelivered jobs were trimmed."""
+    if length <= MAX_STREAM_JOBS:
+        return 0
+    try:
+        trim(client)
+    except redis.ResponseError as exc:
+        if "NOGROUP" not in str(exc):  # no group yet: no consumer ever acknowledged a job
+            raise
+    return trim_backlog(client)
 
 
 def trim_backlog(client: redis.Redis, max_jobs: int | None = None) -> int:

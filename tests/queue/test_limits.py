@@ -9,6 +9,7 @@ from archviz.core import labsocket
 from archviz.core.instructor import ControlRefused
 from archviz.queue import keys as queue_keys
 from archviz.queue import socket, streams
+from archviz.queue.logic import parse_job
 from archviz.queue.state import read_queue
 
 pytestmark = pytest.mark.usefixtures("dashboard_emitter")
@@ -130,3 +131,17 @@ def test_enqueue_trims_when_the_stream_passes_the_bound(
     assert _stats(redis_client)["trimmed"] == 70
     streams.ensure_group(redis_client)
     assert len(streams.read_new(redis_client, "c1", 100, 100)) == 30
+
+
+def test_acknowledged_jobs_go_before_any_undelivered_one(
+    redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+):
+    """Past the bound, jobs done but not yet trimmed by a consumer make room first."""
+    monkeypatch.setattr(streams, "MAX_STREAM_JOBS", 30)
+    streams.ensure_group(redis_client)
+    streams.enqueue(redis_client, 20)
+    done = streams.read_new(redis_client, "c1", 20, 100)
+    streams.acknowledge(redis_client, "c1", [(d.stream_id, parse_job(d.fields)) for d in done])
+    streams.enqueue(redis_client, 20)  # 40 entries: 20 acknowledged, 20 undelivered
+    assert _stats(redis_client).get("trimmed", 0) == 0
+    assert redis_client.xlen(queue_keys.STREAM) <= 21  # the trim keeps the last delivered

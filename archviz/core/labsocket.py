@@ -5,10 +5,14 @@ TypedDict its message must match; the dashboard's LabConsumer parses every frame
 `parse_request` (checked by archviz/core/frames.py) and hands it to the handler of its type.
 A handler returns the frame to send back (an ack, a pong) or raises ControlRefused, which
 becomes an error frame naming the request. Mirrored in static/archviz/js/lib/protocol.js.
+While a handler runs, `caller()` says which socket and address sent the frame, for limits
+on anonymous learners (who have no user name to count by).
 """
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal, NotRequired, TypedDict
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextvars import ContextVar
+from typing import Any, Literal, NamedTuple, NotRequired, TypedDict
 
 from archviz.core.frames import frame_type, parse_frame
 from archviz.core.instructor import User
@@ -43,6 +47,32 @@ def ack(action: str, node: object = None) -> AckFrame:
     if isinstance(node, str):
         frame["node"] = node
     return frame
+
+
+class Caller(NamedTuple):
+    """Where the frame being handled came from."""
+
+    socket: str  # the lab socket's own id, unique among every dashboard's sockets
+    address: str  # the client's IP address, as the dashboard sees it
+
+
+NO_CALLER = Caller(socket="", address="unknown")  # a handler called outside a lab socket
+_caller: ContextVar[Caller | None] = ContextVar("lab_socket_caller", default=None)
+
+
+@contextlib.contextmanager
+def calling_as(caller: Caller) -> Iterator[None]:
+    """Run a handler on behalf of `caller` (the LabConsumer wraps every call in this)."""
+    token = _caller.set(caller)
+    try:
+        yield
+    finally:
+        _caller.reset(token)
+
+
+def caller() -> Caller:
+    """The socket and address of the frame being handled."""
+    return _caller.get() or NO_CALLER
 
 
 Handler = Callable[[User, Any], Awaitable[Mapping[str, Any]]]

@@ -1,4 +1,11 @@
-"""A token bucket for per-connection flood control (pure: the caller passes the time)."""
+"""Token buckets: one per connection in a process (pure: the caller passes the time), and
+shared ones in Redis that every process of the lab draws from (one Lua step)."""
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import redis
+from redis.commands.core import Script
 
 
 class TokenBucket:
@@ -17,3 +24,71 @@ class TokenBucket:
             self._tokens -= 1
             return True
         return False
+
+
+class Limit(NamedTuple):
+    """A bucket in Redis: `rate` tokens a second, holding at most `burst`."""
+
+    key: str
+    rate: float
+    burst: int
+
+
+class Refusal(NamedTuple):
+    """The bucket that was short, and when it will hold enough."""
+
+    limit: Limit
+    retry_after_s: float
+
+
+# Take n tokens from every bucket or from none (all of them are checked first). Each bucket
+# is a hash {tokens, ts}, refilled for the time since `ts` (Redis's own clock, the same for
+# every process, unless a test passes the time) and expiring once it would be full again.
+# Returns 0, or the 1-based index of the first bucket short of tokens and the ms to wait.
+_TAKE = """
+local n = tonumber(ARGV[1])
+local now = tonumber(ARGV[2])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local levels = {}
+for i, key in ipairs(KEYS) do
+  local rate, burst = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  local state = redis.call('HMGET', key, 'tokens', 'ts')
+  local tokens, ts = tonumber(state[1]), tonumber(state[2])
+  if tokens == nil or ts == nil then
+    tokens = burst
+  else
+    tokens = math.min(burst, tokens + math.max(0, now - ts) * rate / 1000)
+  end
+  if tokens < n then
+    return {i, math.ceil((n - tokens) * 1000 / rate)}
+  end
+  levels[i] = tokens
+end
+for i, key in ipairs(KEYS) do
+  local rate, burst = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  redis.call('HSET', key, 'tokens', tostring(levels[i] - n), 'ts', now)
+  redis.call('PEXPIRE', key, math.ceil(burst * 1000 / rate) + 1000)
+end
+return {0, 0}
+"""
+_script: Script | None = None
+
+
+def take_shared(
+    client: redis.Redis, limits: Sequence[Limit], n: int = 1, *, now_ms: float | None = None
+) -> Refusal | None:
+    """Take `n` tokens from each bucket in Redis, all or none: None if taken, else the
+    first bucket that is short. A bucket must hold at least `n` (burst >= n) ever to pass."""
+    global _script
+    if _script is None:  # loaded once, then run by its SHA with whichever client
+        _script = client.register_script(_TAKE)
+    args: list[float | str] = [n, "" if now_ms is None else now_ms]
+    for limit in limits:
+        args += [limit.rate, limit.burst]
+    short, wait_ms = _script(keys=[limit.key for limit in limits], args=args, client=client)
+    if not short:
+        return None
+    return Refusal(limits[int(short) - 1], int(wait_ms) / 1000)

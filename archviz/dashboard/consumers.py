@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 import time
 
 import redis
@@ -28,6 +29,8 @@ class LabConsumer(AsyncWebsocketConsumer):
             await self.close(code=close_codes.LOGIN_REQUIRED)
             return
         self.bucket = TokenBucket(rate=20, burst=40)
+        client = self.scope.get("client") or ("unknown", 0)
+        self.caller = labsocket.Caller(socket=os.urandom(8).hex(), address=str(client[0]))
         self.refused = 0
         self.subscription: Subscription | None = None
         await self.accept()
@@ -64,7 +67,8 @@ class LabConsumer(AsyncWebsocketConsumer):
             return
         handler = labsocket.handler_for(message["type"])
         try:
-            answer = await handler(self.scope["user"], message)
+            with labsocket.calling_as(self.caller):
+                answer = await handler(self.scope["user"], message)
         except ControlRefused as refused:
             answer = error(refused.reason, request=message["type"], node=message.get("node"))
         await self._send(answer)
@@ -75,7 +79,7 @@ class LabConsumer(AsyncWebsocketConsumer):
 
     async def _recent(self) -> list:
         try:
-            return await asyncio.to_thread(recent_events, shared_client(), 50)
+            return await asyncio.to_thread(recent_events, shared_client())
         except redis.RedisError:  # Redis away: the page still opens, with an empty log
             return []
 

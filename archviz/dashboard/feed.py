@@ -8,6 +8,7 @@ trace events that fail validation are dropped, and every state frame says how ma
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
 
@@ -51,11 +52,12 @@ class Subscription:
 class LabFeed:
     def __init__(self) -> None:
         self._subscriptions: set[Subscription] = set()
-        self._pongs: dict[str, asyncio.Future] = {}
+        self._pongs: dict[str, tuple[str, asyncio.Future]] = {}  # trace -> (nonce, future)
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self.last_state: LabState | None = None
         self.invalid_events = 0  # trace events received that failed validation, since start
+        self.ignored_pongs = 0  # pongs for no ping of ours, or with the wrong nonce (forged)
 
     def subscribe(self) -> Subscription:
         self._start()
@@ -68,11 +70,13 @@ class LabFeed:
     def unsubscribe(self, subscription: Subscription) -> None:
         self._subscriptions.discard(subscription)
 
-    def expect_pong(self, trace: str) -> asyncio.Future:
-        """A future resolved when a node's pong with this trace id arrives via Redis."""
+    def expect_pong(self, trace: str, nonce: str) -> asyncio.Future:
+        """A future resolved when a node's pong with this trace id and this nonce arrives via
+        Redis. Trace ids are on every page (the trace log), the nonce only in the dashboard's
+        own request to the node, so a pong that someone else had a node send is ignored."""
         self._start()
         future = asyncio.get_running_loop().create_future()
-        self._pongs[trace] = future
+        self._pongs[trace] = (nonce, future)
         future.add_done_callback(lambda _: self._pongs.pop(trace, None))
         return future
 
@@ -136,11 +140,19 @@ class LabFeed:
     def _on_pong(self, data: bytes) -> None:
         try:
             pong = json.loads(data)
-            future = self._pongs.get(pong["trace"])
-        except (ValueError, KeyError, TypeError):
+            nonce, future = self._pongs.get(pong["trace"], ("", None))
+            sent = pong.get("nonce")
+        except (ValueError, KeyError, TypeError, AttributeError):
             return
-        if future is not None and not future.done():
-            future.set_result(pong)
+        if (
+            future is None
+            or future.done()
+            or not isinstance(sent, str)
+            or not hmac.compare_digest(sent.encode(), nonce.encode())
+        ):
+            self.ignored_pongs += 1
+            return
+        future.set_result(pong)
 
     async def _publish_states(self) -> None:
         """Send the whole picture after every heartbeat (coalesced), and every 0.5 s."""

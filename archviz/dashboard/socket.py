@@ -1,6 +1,7 @@
 """The lab page's requests on the lab socket: ping a node; instructors control and scale nodes."""
 
 import asyncio
+import secrets
 from typing import Literal, TypedDict
 
 import aiohttp
@@ -59,15 +60,19 @@ async def ping(user: User, message: PingRequest) -> PongFrame:
     found = await asyncio.to_thread(registry.lookup, shared_client(), "node", node)
     if found is None:
         raise _Refused(f"{node} is not up: it has no registration in Redis")
-    trace = new_trace_id()
-    pong = feed.expect_pong(trace)
+    trace, nonce = new_trace_id(), secrets.token_hex(16)
+    pong = feed.expect_pong(trace, nonce)
     request = get_emitter().emit("http.request", node, trace=trace, detail={"path": "/ping"})
     try:
-        answer = await _post_ping(found, trace)
+        answer = await _post_ping(found, trace, nonce)
         await asyncio.wait_for(pong, PING_TIMEOUT_S)
-    except (aiohttp.ClientError, TimeoutError) as exc:
+    except (aiohttp.ClientError, TimeoutError, _NodeRefused) as exc:
         pong.cancel()
-        reason = f"{node} did not answer: {exc.__class__.__name__ or 'timeout'}"
+        reason = (
+            f"{node} refused the ping: {exc}"
+            if isinstance(exc, _NodeRefused)
+            else f"{node} did not answer: {exc.__class__.__name__ or 'timeout'}"
+        )
         get_emitter().emit(
             "http.response", "dashboard", src=node, trace=trace, ok=False,
             ms=now_ms() - request["ts"], detail={"reason": reason},
@@ -79,19 +84,33 @@ async def ping(user: User, message: PingRequest) -> PongFrame:
         src="redis",
         trace=trace,
         ms=now_ms() - pong.result()["ts"],
-        detail={"from": node},
+        detail={"from": str(pong.result().get("node", node))},  # the node whose pong it was
     )
     return PongFrame(type="pong", trace=trace, node=node, ms=round(now_ms() - request["ts"], 2),
                      count=answer.get("count", 0))  # fmt: skip
 
 
-async def _post_ping(found: registry.Registration, trace: str) -> dict:
+class _NodeRefused(Exception):
+    """The node answered the ping with a refusal (too many pings); the message is its reason."""
+
+
+async def _post_ping(found: registry.Registration, trace: str, nonce: str) -> dict:
     timeout = aiohttp.ClientTimeout(total=PING_TIMEOUT_S)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         url = f"http://{found.address}/ping"
-        async with session.post(url, params={"trace": trace}) as response:
+        async with session.post(url, params={"trace": trace, "nonce": nonce}) as response:
+            if response.status in (403, 429):
+                raise _NodeRefused(await _refusal_reason(response))
             response.raise_for_status()
             return await response.json()
+
+
+async def _refusal_reason(response: aiohttp.ClientResponse) -> str:
+    try:
+        reason = (await response.json(content_type=None)).get("error")
+    except (ValueError, AttributeError):
+        reason = None
+    return str(reason or f"HTTP {response.status}")[:200]
 
 
 @socket_handler(ControlRequest)

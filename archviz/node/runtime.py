@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from archviz.core.metrics import ConnectionCounters, rss_bytes
+from archviz.core.ratelimit import TokenBucket
 from archviz.core.registry import Metrics, now_ms
 from archviz.node.work import WorkGate
 
@@ -22,12 +23,20 @@ class NodeConfig:
         return cls(**{k: int(v) for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
+PINGS_PER_S = 20  # POST /ping, per node, from everyone together
+PINGS_BURST = 40
+
+
 class NodeRuntime:
     def __init__(self, node_id: str, counters: ConnectionCounters | None = None) -> None:
         self.node_id = node_id
         self.config = NodeConfig()
         self.counters = counters or ConnectionCounters()
         self.gate = WorkGate(self.config.capacity)
+        self.ping_bucket = TokenBucket(rate=PINGS_PER_S, burst=PINGS_BURST)
+        self.pings_refused_total = 0  # over the rate, or from a page that is not a dashboard's
+        # the dashboards' origins, the only pages that may post to the node (read every beat)
+        self.dashboard_origins: frozenset[str] = frozenset()
 
     def metrics(self) -> Metrics:
         return Metrics(
@@ -43,6 +52,7 @@ class NodeRuntime:
                 "queued": self.gate.queued,
                 "served_total": self.gate.served_total,
                 "rejected_total": self.gate.rejected_total,
+                "pings_refused_total": self.pings_refused_total,
                 "weight": self.config.weight,
                 "capacity": self.config.capacity,
                 "latency_ms": self.config.latency_ms,

@@ -10,9 +10,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from archviz.core import keys
-from archviz.core.http import MAX_WORK_MS
+from archviz.core.http import ANONYMOUS_WORK_MS, LAB_CLIENT_HEADER, MAX_WORK_MS, work_limit_ms
 from archviz.core.redis_conn import shared_client
-from archviz.node.runtime import get_runtime
+from archviz.node.runtime import PINGS_PER_S, NodeRuntime, get_runtime
 from archviz.node.work import QueueFull
 from archviz.trace.emitter import get_emitter
 from archviz.trace.events import now_ms
@@ -31,16 +31,26 @@ async def health(request: HttpRequest) -> JsonResponse:
     return _json({"node": get_runtime().node_id, "ok": True})
 
 
-@csrf_exempt  # called by lab components, never from a browser form
+@csrf_exempt  # called by the dashboard's server (no Origin), checked below, never a form
 @require_POST
 async def ping(request: HttpRequest) -> JsonResponse:
-    """Answer a ping through Redis: record it, then publish the pong for the dashboard."""
+    """Answer a ping through Redis: record it, then publish the pong for the dashboard.
+
+    The pong carries the `nonce` the dashboard sent, which only the dashboard knows, so that
+    a ping posted by anyone else (with a trace id read off the trace log) resolves nothing."""
     runtime = get_runtime()
+    refusal = _ping_refusal(runtime, request.headers.get("Origin"))
+    if refusal is not None:
+        runtime.pings_refused_total += 1
+        status, reason = refusal
+        headers = {"Retry-After": "1"} if status == 429 else {}
+        return _json({"node": runtime.node_id, "error": reason}, status=status, headers=headers)
     trace = request.GET.get("trace", "")[:64]
+    nonce = request.GET.get("nonce", "")[:64]
     if runtime.config.latency_ms:
         await asyncio.sleep(runtime.config.latency_ms / 1000)
     started = time.perf_counter()
-    pong = {"trace": trace, "node": runtime.node_id, "ts": now_ms()}
+    pong = {"trace": trace, "node": runtime.node_id, "ts": now_ms(), "nonce": nonce}
     count = await asyncio.to_thread(_record_pong, runtime.node_id, pong)
     get_emitter().emit(
         "pubsub.publish",
@@ -50,6 +60,23 @@ async def ping(request: HttpRequest) -> JsonResponse:
         detail={"channel": keys.PONG_CHANNEL, "pings_answered": count},
     )
     return _json(pong | {"count": count})
+
+
+def _work_refusal(work_ms: float, limit: float) -> str:
+    refusal = f"ms must be a number from 0 to {limit:g}"
+    if limit == ANONYMOUS_WORK_MS and limit < work_ms <= MAX_WORK_MS:
+        refusal += f" (up to {MAX_WORK_MS} only for the lab's own traffic generator)"
+    return refusal
+
+
+def _ping_refusal(runtime: NodeRuntime, origin: str | None) -> tuple[int, str] | None:
+    """Why a ping is refused: posted by a page that is not a dashboard's (a server's call has
+    no Origin), or one too many for this node this second; None: answer it."""
+    if origin is not None and origin not in runtime.dashboard_origins:
+        return 403, f"origin {origin[:80]!r} may not ping a node: only the dashboards' pages may"
+    if not runtime.ping_bucket.take(time.monotonic()):
+        return 429, f"too many pings: a node answers at most {PINGS_PER_S} a second"
+    return None
 
 
 def _record_pong(node_id: str, pong: dict) -> int:
@@ -62,16 +89,18 @@ def _record_pong(node_id: str, pong: dict) -> int:
 
 @require_GET
 async def work(request: HttpRequest) -> JsonResponse:
-    """Do `ms` of work (a wait, like a call to a database) within the node's capacity."""
+    """Do `ms` of work (a wait, like a call to a database) within the node's capacity: up to
+    ANONYMOUS_WORK_MS for anyone, MAX_WORK_MS for the lab's own clients (core/http.py)."""
     runtime = get_runtime()
     headers = {"X-Archviz-Node": runtime.node_id}
     try:
         work_ms = float(request.GET.get("ms", "10"))
     except ValueError:
         work_ms = -1.0
-    if not 0 <= work_ms <= MAX_WORK_MS:
+    limit = work_limit_ms(request.headers.get(LAB_CLIENT_HEADER))
+    if not 0 <= work_ms <= limit:
         return _json(
-            {"node": runtime.node_id, "error": f"ms must be a number from 0 to {MAX_WORK_MS}"},
+            {"node": runtime.node_id, "error": _work_refusal(work_ms, limit)},
             status=400,
             headers=headers,
         )

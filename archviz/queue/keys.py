@@ -14,3 +14,9 @@ def done(window: int) -> str:
     """The ids of jobs whose effect was applied during one dedupe time window (a set): a
     redelivered job finds its id and is not counted twice."""
     return f"{DONE_PREFIX}{window}"
+
+
+def enqueue_limit(who: str) -> str:
+    """A token bucket (core.ratelimit) of learners' jobs: "all", "user:<name>",
+    "socket:<id>" or "address:<ip>"."""
+    return f"archviz:queue:limit:{who}"

@@ -179,5 +179,6 @@ def recent_latencies(
 
 
 def backlog(stats: Mapping[str, int]) -> int:
-    """Jobs enqueued and not yet acknowledged or dead-lettered (never below zero)."""
-    return max(0, stats.get("enqueued", 0) - stats.get("acked", 0) - stats.get("dead", 0))
+    """Jobs enqueued and not yet acknowledged, dead-lettered or trimmed (never below zero)."""
+    done = stats.get("acked", 0) + stats.get("dead", 0) + stats.get("trimmed", 0)
+    return max(0, stats.get("enqueued", 0) - done)

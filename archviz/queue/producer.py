@@ -14,10 +14,10 @@ import redis
 import redis.asyncio
 
 from archviz.core.ratelimit import TokenBucket
-from archviz.core.redis_conn import COMMAND_TIMEOUT_S, CONNECT_TIMEOUT_S, redis_url
+from archviz.core.redis_conn import COMMAND_TIMEOUT_S, CONNECT_TIMEOUT_S, redis_url, shared_client
 from archviz.queue import keys as queue_keys
+from archviz.queue import streams
 from archviz.queue.logic import MAX_JOB_WORK_MS, Job
-from archviz.queue.streams import new_job_id
 from archviz.trace.emitter import get_emitter
 from archviz.trace.events import now_ms
 
@@ -54,7 +54,7 @@ class QueueProducer:
         if len(self._buffer) >= MAX_BUFFERED:
             self.dropped += 1
             return
-        job_id = new_job_id()
+        job_id = streams.new_job_id()
         job = Job(job_id, now_ms(), min(work_ms, MAX_JOB_WORK_MS), "traffic", job_id)
         self._buffer.append(job)
 
@@ -79,13 +79,17 @@ class QueueProducer:
                 for job in batch:
                     pipe.xadd(queue_keys.STREAM, job.to_fields())
                 pipe.hincrby(queue_keys.STATS, "enqueued", len(batch))
-                await pipe.execute()
+                pipe.xlen(queue_keys.STREAM)
+                length = (await pipe.execute())[-1]
         except (redis.RedisError, OSError) as exc:
             if self.dropped == 0 or self.enqueued:
                 log.warning("could not enqueue %d jobs (Redis: %s); dropped", len(batch), exc)
             self.dropped += len(batch)
             return
         self.enqueued += len(batch)
+        if length > streams.MAX_STREAM_JOBS:  # rare: the consumers are far behind
+            with contextlib.suppress(redis.RedisError):  # the next batch tries again
+                await asyncio.to_thread(streams.keep_bounded, shared_client(), length)
         now = time.monotonic()
         for job in batch:
             if self._bucket.take(now):

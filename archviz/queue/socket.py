@@ -8,10 +8,13 @@ import redis
 from asgiref.sync import sync_to_async
 from django.apps import apps
 
+from archviz.core import labsocket
 from archviz.core.instructor import ControlRefused, User, require_instructor, send_as
 from archviz.core.labsocket import AckFrame, ack, socket_handler
 from archviz.core.names import next_numbered_name
+from archviz.core.ratelimit import Limit, Refusal, take_shared
 from archviz.core.redis_conn import shared_client
+from archviz.queue import keys as queue_keys
 from archviz.queue import streams
 from archviz.queue.models import Consumer
 from archviz.trace.emitter import get_emitter
@@ -21,6 +24,12 @@ MAX_CONSUMERS = 8
 MAX_JOBS_PER_REQUEST = 20
 LEARNER_JOB_MS = 150.0  # long enough to watch a job travel
 JOB_KINDS = ("normal", "poison", "malformed")
+# Jobs from the page, per second (and at once): each user (a logged-in name, else each
+# socket), each address for all its anonymous sockets together, and everyone together,
+# across every dashboard process (buckets in Redis). Refused jobs are counted ("refused").
+JOBS_PER_USER = (10, 40)
+JOBS_PER_ADDRESS = (30, 100)
+JOBS_IN_ALL = (100, 200)
 
 
 async def queue_control(user: User, action: object, consumer: object) -> None:
@@ -42,15 +51,45 @@ async def enqueue_jobs(user: User, count: object, kind: object) -> int:
     if kind != "normal":
         await require_instructor(user)
     by = user.get_username() or "learner" if user.is_authenticated else "learner"
+    limits = job_limits(user, labsocket.caller())
     try:
-        await asyncio.to_thread(_enqueue, count, kind, by)
+        refusal = await asyncio.to_thread(_enqueue, count, kind, by, limits)
     except redis.RedisError:
         raise ControlRefused("Redis is unreachable: the queue cannot take jobs now", 503) from None
+    if refusal is not None:
+        raise ControlRefused(_refusal_reason(refusal), 429)
     return count
 
 
-def _enqueue(count: int, kind: str, by: str) -> None:
+def job_limits(user: User, caller: labsocket.Caller) -> list[Limit]:
+    """The buckets a request for jobs draws from: its user's (or socket's and address's)
+    and everyone's."""
+    if user.is_authenticated:
+        own = [Limit(queue_keys.enqueue_limit(f"user:{user.get_username()}"), *JOBS_PER_USER)]
+    else:
+        own = [
+            Limit(queue_keys.enqueue_limit(f"socket:{caller.socket}"), *JOBS_PER_USER),
+            Limit(queue_keys.enqueue_limit(f"address:{caller.address}"), *JOBS_PER_ADDRESS),
+        ]
+    return [*own, Limit(queue_keys.enqueue_limit("all"), *JOBS_IN_ALL)]
+
+
+def _refusal_reason(refusal: Refusal) -> str:
+    limit, wait = refusal.limit, f"try again in {refusal.retry_after_s:.1f} s"
+    rate = f"at most {limit.rate:g} jobs a second ({limit.burst} at once)"
+    if limit.key == queue_keys.enqueue_limit("all"):
+        return f"the queue is full of learners' jobs: {rate} from everyone together; {wait}"
+    if ":address:" in limit.key:
+        return f"too many jobs from your address: {rate} from all its tabs together; {wait}"
+    return f"too many jobs: {rate} each; {wait}"
+
+
+def _enqueue(count: int, kind: str, by: str, limits: list[Limit]) -> Refusal | None:
     client = shared_client()
+    refusal = take_shared(client, limits, count)
+    if refusal is not None:
+        client.hincrby(queue_keys.STATS, "refused", count)
+        return refusal
     if kind == "malformed":
         for _ in range(count):  # its time stamp is words, not a number
             streams.enqueue_raw(client, {"id": streams.new_job_id(), "ts": "yesterday"})
@@ -65,6 +104,7 @@ def _enqueue(count: int, kind: str, by: str) -> None:
             demo="queue",
             detail={"job": job.id, "by": by},
         )
+    return None
 
 
 async def add_consumer(user: User) -> str:

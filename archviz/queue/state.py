@@ -46,6 +46,8 @@ class QueueView(TypedDict):
     redelivered_total: int
     failed_total: int
     dead_total: int
+    trimmed_total: int  # undelivered jobs deleted: the stream passed streams.MAX_STREAM_JOBS
+    refused_total: int  # learners' jobs refused by the rate limits
     latency_ms: dict[str, float | None]  # p50, p95, p99 over the last 10 s, enqueue -> ack
     latency_sample: list[float]  # the most recent latencies, for a distribution
     consumers: list[ConsumerView]
@@ -88,6 +90,8 @@ def read_queue(
         redelivered_total=stats.get("redelivered", 0),
         failed_total=stats.get("failed", 0),
         dead_total=stats.get("dead", 0),
+        trimmed_total=stats.get("trimmed", 0),
+        refused_total=stats.get("refused", 0),
         latency_ms=percentiles(recent),
         latency_sample=recent[:LATENCY_SAMPLE],
         consumers=consumer_views(records, registrations, metrics, summary, stats),

@@ -16,6 +16,10 @@ from archviz.trace.events import now_ms
 DEDUPE_WINDOW_MS = 600_000  # a job's "done" mark outlives any redelivery of it: 1-2 windows
 LATENCIES_KEPT = 2_000
 DEAD_LETTERS_KEPT = 10_000
+# The most entries the stream may hold (about 10 MB). A backlog that grows past it (the
+# consumers stopped, or slower than the producers) loses its oldest undelivered jobs, counted
+# as "trimmed": a job delivered and not yet acknowledged (pending) is never trimmed.
+MAX_STREAM_JOBS = 100_000
 
 # Acknowledge jobs and apply their effect once: the dedupe marks, the counters and the
 # latencies are written with the XACK in one atomic step. A job whose id is marked done
@@ -69,6 +73,33 @@ return 1
 """
 
 
+# Delete the oldest undelivered entries (after the group's last delivered id, or every entry
+# when no consumer made the group yet) until the stream holds at most ARGV[2], and count
+# them. Atomic: no consumer can be handed an entry between choosing it and deleting it.
+_TRIM_BACKLOG = """
+local excess = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[2])
+if excess <= 0 then return 0 end
+local after = '-'
+for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local fields = {}
+  for i = 1, #group, 2 do fields[group[i]] = group[i + 1] end
+  if fields['name'] == ARGV[1] then after = '(' .. fields['last-delivered-id'] end
+end
+local trimmed = 0
+while excess > 0 do
+  local entries = redis.call('XRANGE', KEYS[1], after, '+', 'COUNT', math.min(excess, 1000))
+  if #entries == 0 then break end
+  local ids = {}
+  for i, entry in ipairs(entries) do ids[i] = entry[1] end
+  local deleted = redis.call('XDEL', KEYS[1], unpack(ids))
+  trimmed = trimmed + deleted
+  excess = excess - #entries
+  after = '(' .. ids[#ids]
+end
+if trimmed > 0 then redis.call('HINCRBY', KEYS[2], 'trimmed', trimmed) end
+return trimmed
+"""
+
 _ID_PREFIX = os.urandom(6).hex()  # this process's; a counter makes each job id unique
 _job_numbers = itertools.count(1)
 _scripts: dict[str, Script] = {}
@@ -106,14 +137,16 @@ def ensure_group(client: redis.Redis) -> None:
 def enqueue(
     client: redis.Redis, count: int = 1, *, work_ms: float = 0.0, by: str = "", fail: bool = False
 ) -> list[Job]:
-    """XADD `count` jobs and count them, in one round trip; returns the jobs."""
+    """XADD `count` jobs and count them, in one round trip (and trim the backlog when it is
+    past its bound); returns the jobs."""
     ts = now_ms()
     jobs = [Job(job_id, ts, work_ms, by, job_id, fail) for job_id in _new_ids(count)]
     pipe = client.pipeline(transaction=True)
     for job in jobs:
         pipe.xadd(queue_keys.STREAM, job.to_fields())
     pipe.hincrby(queue_keys.STATS, "enqueued", len(jobs))
-    pipe.execute()
+    pipe.xlen(queue_keys.STREAM)
+    keep_bounded(client, pipe.execute()[-1])
     return jobs
 
 
@@ -126,8 +159,32 @@ def enqueue_raw(client: redis.Redis, fields: dict[str, str]) -> str:
     pipe = client.pipeline(transaction=True)
     pipe.xadd(queue_keys.STREAM, fields)
     pipe.hincrby(queue_keys.STATS, "enqueued", 1)
-    stream_id, _ = pipe.execute()
+    pipe.xlen(queue_keys.STREAM)
+    stream_id, _, length = pipe.execute()
+    keep_bounded(client, length)
     return stream_id.decode()
+
+
+def keep_bounded(client: redis.Redis, length: int) -> int:
+    """After an enqueue that left the stream `length` long: if that is past the bound (a
+    length check: the trims run only then), trim the acknowledged jobs first, then as many of
+    the oldest undelivered as it takes; returns how many undelivered jobs were trimmed."""
+    if length <= MAX_STREAM_JOBS:
+        return 0
+    try:
+        trim(client)
+    except redis.ResponseError as exc:
+        if "NOGROUP" not in str(exc):  # no group yet: no consumer ever acknowledged a job
+            raise
+    return trim_backlog(client)
+
+
+def trim_backlog(client: redis.Redis, max_jobs: int | None = None) -> int:
+    """Delete the oldest undelivered jobs until the stream holds at most `max_jobs`
+    (MAX_STREAM_JOBS), never a pending one; they are counted as trimmed. Returns how many."""
+    bound = MAX_STREAM_JOBS if max_jobs is None else max_jobs
+    keys_ = [queue_keys.STREAM, queue_keys.STATS]
+    return int(_script(client, _TRIM_BACKLOG)(keys_, [queue_keys.GROUP, bound], client=client))
 
 
 def read_new(client: redis.Redis, consumer: str, count: int, block_ms: int) -> list[Delivery]:

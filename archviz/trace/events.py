@@ -1,10 +1,23 @@
-"""The trace-event schema, defined once (mirrored in static/archviz/js/lib/protocol.js)."""
+"""The trace-event schema, defined once (mirrored in static/archviz/js/lib/protocol.js).
+
+Every event is made by `make_event`, which bounds its free text, so that no input (a
+learner's 8 KiB request path, a long error) makes a large event: each event is published to
+every page and kept in the replay log. A string field (`trace`, `src`, `dst`, `demo`) longer
+than MAX_NAME_CHARS, or a string in `detail` (at any depth) longer than MAX_TEXT_CHARS, is cut
+to that many characters, ending in CUT_MARK; a list or object in `detail` keeps its first
+MAX_DETAIL_ITEMS entries. The event then says so: `detail["cut"]` lists the fields that were
+cut (a top-level name of `detail`, or the field's own name), e.g. `"cut": ["path"]`.
+"""
 
 import os
 import time
 from typing import Any, Literal, TypedDict
 
 SCHEMA_VERSION = 1
+MAX_NAME_CHARS = 64  # trace, src, dst and demo: ids and component names
+MAX_TEXT_CHARS = 256  # each string in detail: a path, a reason, an error
+MAX_DETAIL_ITEMS = 32  # entries of a list or an object inside detail
+CUT_MARK = "…"  # ends every string that was cut
 TRACE_CHANNEL = "archviz:trace"  # pub/sub: trace events, published in batches (JSON arrays)
 TRACE_LOG = "archviz:trace:log"  # stream: the same batches, capped, for replay
 
@@ -92,10 +105,10 @@ def make_event(
     ms: float | None = None,
     detail: dict[str, Any] | None = None,
 ) -> TraceEvent:
-    """A new, valid event stamped with the current time."""
+    """A new, valid event stamped with the current time, its free text bounded."""
     if kind not in KINDS:
         raise InvalidEvent(f"unknown kind {kind!r}")
-    return TraceEvent(
+    event = TraceEvent(
         v=SCHEMA_VERSION,
         id=new_trace_id(),
         trace=trace or new_trace_id(),
@@ -106,8 +119,72 @@ def make_event(
         demo=demo,
         ok=ok,
         ms=None if ms is None else round(ms, 3),
-        detail=detail or {},
+        detail=_bounded_detail(detail) if detail else {},
     )
+    # A length check per field is all the hot path pays (the balancer makes one per request).
+    if (
+        len(event["trace"]) > MAX_NAME_CHARS
+        or len(src) > MAX_NAME_CHARS
+        or len(dst) > MAX_NAME_CHARS
+        or len(demo) > MAX_NAME_CHARS
+    ):
+        _cut_names(event)
+    return event
+
+
+def cut_text(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """`text` if it fits in `limit` characters, else its start ending in CUT_MARK, `limit` long."""
+    return text if len(text) <= limit else text[: limit - len(CUT_MARK)] + CUT_MARK
+
+
+def _cut_names(event: TraceEvent) -> None:
+    cut = [f for f in ("trace", "src", "dst", "demo") if len(event[f]) > MAX_NAME_CHARS]
+    for field in cut:
+        event[field] = cut_text(event[field], MAX_NAME_CHARS)  # type: ignore[literal-required]
+    detail = dict(event["detail"])
+    detail["cut"] = [*detail.get("cut", []), *cut]
+    event["detail"] = detail
+
+
+def _bounded_detail(detail: dict[str, Any]) -> dict[str, Any]:
+    """`detail` itself when nothing in it is too long (the usual case), else a bounded copy
+    whose "cut" names the entries that were cut."""
+    cut: list[str] = []
+    for key, value in detail.items():
+        if type(value) is str:
+            if len(value) > MAX_TEXT_CHARS:
+                cut.append(key)
+        elif isinstance(value, dict | list | tuple) and _too_big(value):
+            cut.append(key)
+    if not cut:
+        return detail
+    bounded = dict(detail)
+    for key in cut:
+        bounded[key] = _bounded(detail[key])
+    bounded["cut"] = cut
+    return bounded
+
+
+def _too_big(value: object) -> bool:
+    """Whether a value in detail has a string or a container over its limit, at any depth."""
+    if type(value) is str:
+        return len(value) > MAX_TEXT_CHARS
+    if isinstance(value, dict):
+        return len(value) > MAX_DETAIL_ITEMS or any(map(_too_big, value.values()))
+    if isinstance(value, list | tuple):
+        return len(value) > MAX_DETAIL_ITEMS or any(map(_too_big, value))
+    return False
+
+
+def _bounded(value: Any) -> Any:
+    if type(value) is str:
+        return cut_text(value)
+    if isinstance(value, dict):
+        kept = list(value.items())[:MAX_DETAIL_ITEMS]
+        return {k: _bounded(v) for k, v in kept}
+    if isinstance(value, list | tuple):
+        return [_bounded(v) for v in value[:MAX_DETAIL_ITEMS]]
+    return value
 
 
 _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {

@@ -6,6 +6,11 @@ import redis
 
 from archviz.trace.events import TRACE_LOG, InvalidEvent, TraceEvent, validate_event
 
+RECENT_EVENTS = 50  # the newest events a page that opens is sent
+RECENT_MAX_BYTES = 256 * 1024  # ... and at most this much of them, as JSON
+RECENT_MAX_BATCHES = 50  # log entries read for them at most
+_PAGE = 10  # log entries read per round trip: most replays need one
+
 
 def parse_batch(raw: bytes | str) -> tuple[list[TraceEvent], int]:
     """The valid events of one published (or logged) batch, and how many were invalid."""
@@ -24,13 +29,34 @@ def parse_batch(raw: bytes | str) -> tuple[list[TraceEvent], int]:
     return events, len(items) - len(events)
 
 
-def recent_events(client: redis.Redis, count: int = 50) -> list[TraceEvent]:
-    """The newest `count` valid events of the replay stream, oldest first.
+def recent_events(
+    client: redis.Redis, count: int = RECENT_EVENTS, max_bytes: int = RECENT_MAX_BYTES
+) -> list[TraceEvent]:
+    """The newest valid events of the replay stream, oldest first: at most `count`, and at
+    most `max_bytes` of JSON (the newest are kept, with no gap: an event that would pass
+    the cap ends the replay).
 
     Invalid entries are skipped without a count: the log holds the batches that were
     published live, where each dashboard's feed counted them (and its pages show it)."""
-    entries = client.xrevrange(TRACE_LOG, count=count)
-    events: list[TraceEvent] = []
-    for _entry_id, fields in reversed(entries):
-        events += parse_batch(fields.get(b"batch", b""))[0]
-    return events[-count:]
+    newest_first: list[TraceEvent] = []
+    size = 0
+    for batch in _batches_newest_first(client, RECENT_MAX_BATCHES):
+        for event in reversed(parse_batch(batch)[0]):
+            size += len(json.dumps(event)) + 2  # and the ", " between events
+            if size > max_bytes or len(newest_first) >= count:
+                return newest_first[::-1]
+            newest_first.append(event)
+    return newest_first[::-1]
+
+
+def _batches_newest_first(client: redis.Redis, limit: int):
+    """The logged batches, newest first, read a page at a time (a replay rarely needs many)."""
+    upper, read = "+", 0
+    while read < limit:
+        entries = client.xrevrange(TRACE_LOG, max=upper, count=min(_PAGE, limit - read))
+        for _entry_id, fields in entries:
+            yield fields.get(b"batch", b"")
+        if len(entries) < _PAGE:
+            return
+        read += len(entries)
+        upper = "(" + entries[-1][0].decode()

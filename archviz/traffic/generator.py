@@ -21,7 +21,7 @@ import redis
 
 from archviz.core import hooks
 from archviz.core.control import InvalidCommand
-from archviz.core.http import MAX_WORK_MS, NO_NODE, NODE_HEADER
+from archviz.core.http import LAB_CLIENT_HEADER, MAX_WORK_MS, NO_NODE, NODE_HEADER, lab_client_token
 from archviz.core.registry import Registration, lookup, registered
 from archviz.traffic import keys as traffic_keys
 from archviz.traffic.arrivals import (
@@ -144,6 +144,7 @@ class TrafficGenerator:
         self._holders: list[asyncio.Task] = []
         self._holder_ids = itertools.count()
         self._turn = itertools.count()
+        self._lab_client = {LAB_CLIENT_HEADER: lab_client_token()}
         self._rate_changed: asyncio.Event | None = None
         self._scheduler: asyncio.Task | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -282,6 +283,7 @@ class TrafficGenerator:
         try:
             async with self._session.get(
                 f"http://{address}/work?ms={work_ms:.1f}",
+                headers=self._lab_client,  # may ask for more than a learner's tab
                 timeout=_REQUEST_TIMEOUT,
             ) as response:
                 node = response.headers.get(NODE_HEADER, NO_NODE)

@@ -16,6 +16,7 @@ import pytest
 from archviz.balancer import keys as balancer_keys
 from archviz.balancer.app import stored_algorithm
 from archviz.core import keys, registry
+from archviz.core.http import LAB_CLIENT_HEADER, lab_client_token
 from archviz.core.ports import free_port
 from archviz.core.registry import Registration, now_ms
 from tests.balancer.conftest import (
@@ -226,7 +227,9 @@ async def test_a_node_at_capacity_rejects_while_the_others_serve(
 
                 async def fetch(cookie: str, ms: int) -> tuple[int, str]:
                     url = f"{balancer_lab.url}/work?ms={ms}"
-                    async with session.get(url, headers=sticky(cookie)) as response:
+                    # 500 ms: more than anyone but the lab's own clients may ask for
+                    lab_client = {LAB_CLIENT_HEADER: lab_client_token()}
+                    async with session.get(url, headers=sticky(cookie) | lab_client) as response:
                         await response.read()
                         return response.status, response.headers[NODE]
 

@@ -53,6 +53,7 @@ def test_runtime_metrics_report_config_and_counters(clock: _Clock):
         "queued": 0,
         "served_total": 0,
         "rejected_total": 0,
+        "pings_refused_total": 0,
         "weight": 2,
         "capacity": 5,
         "latency_ms": 7,

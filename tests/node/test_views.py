@@ -10,9 +10,14 @@ import redis
 from django.test import AsyncClient, override_settings
 
 from archviz.core import keys
-from archviz.core.http import MAX_WORK_MS, NODE_HEADER
+from archviz.core.http import LAB_CLIENT_HEADER, MAX_WORK_MS, NODE_HEADER, lab_client_token
 from archviz.node import runtime as node_runtime
 from archviz.node.runtime import NodeConfig, NodeRuntime
+
+
+def as_lab_client() -> dict[str, str]:
+    """The header of the lab's traffic generator, which may ask for up to 10 s of work."""
+    return {LAB_CLIENT_HEADER: lab_client_token()}
 
 
 @pytest.fixture
@@ -28,7 +33,9 @@ def node(monkeypatch: pytest.MonkeyPatch, dashboard_emitter) -> Iterator[NodeRun
 async def test_work_beyond_capacity_and_its_queue_is_refused_with_retry_after(node) -> None:
     """Capacity 1: of 6 requests at once, 1 works and 2 wait (then work); 3 get 503."""
     client = AsyncClient()
-    responses = await asyncio.gather(*(client.get("/work", {"ms": "400"}) for _ in range(6)))
+    responses = await asyncio.gather(
+        *(client.get("/work", {"ms": "400"}, headers=as_lab_client()) for _ in range(6))
+    )
     assert sorted(r.status_code for r in responses) == [200, 200, 200, 503, 503, 503]
     assert all(r[NODE_HEADER] == "node-3" for r in responses)
     assert all(r["Retry-After"] == "1" for r in responses if r.status_code == 503)
@@ -43,7 +50,7 @@ async def test_work_beyond_capacity_and_its_queue_is_refused_with_retry_after(no
 @pytest.mark.parametrize("ms", ["-5", "lots", str(MAX_WORK_MS + 1), "nan"])
 async def test_work_outside_its_range_is_a_400_naming_the_limit(node, ms: str) -> None:
     """Negative, non-numeric or too much work is refused before it takes a slot."""
-    response = await AsyncClient().get("/work", {"ms": ms})
+    response = await AsyncClient().get("/work", {"ms": ms}, headers=as_lab_client())
     assert response.status_code == 400
     assert response.json()["error"] == f"ms must be a number from 0 to {MAX_WORK_MS}"
     assert node.gate.served_total == 0
@@ -55,11 +62,12 @@ async def test_a_ping_is_counted_and_its_pong_published(node, redis_client: redi
     pubsub.subscribe(keys.PONG_CHANNEL)
     assert pubsub.get_message(timeout=5)["type"] == "subscribe"
     try:
-        response = await AsyncClient().post("/ping?trace=t-123")
+        response = await AsyncClient().post("/ping?trace=t-123&nonce=n-1")
         message = await asyncio.to_thread(pubsub.get_message, timeout=5)
     finally:
         pubsub.close()
     assert response.status_code == 200
-    assert response.json() | {"ts": 0} == {"trace": "t-123", "node": "node-3", "ts": 0, "count": 1}
-    assert json.loads(message["data"])["trace"] == "t-123"
+    expected = {"trace": "t-123", "nonce": "n-1", "node": "node-3", "ts": 0, "count": 1}
+    assert response.json() | {"ts": 0} == expected
+    assert json.loads(message["data"])["nonce"] == "n-1"  # only the ping that asked resolves
     assert redis_client.get(keys.ping_count("node-3")) == b"1"

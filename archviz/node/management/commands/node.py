@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from archviz.core import hooks, keys
+from archviz.core.origins import registered_dashboard_origins
 from archviz.core.runner import component
 from archviz.node.asgi import build_application
 from archviz.node.runtime import NodeConfig, NodeRuntime, set_runtime
@@ -51,7 +52,9 @@ class Command(BaseCommand):
 
 
 def _read_config(runtime: NodeRuntime, client: redis.Redis) -> None:
-    """The admin's parameters, applied live; a bad value keeps the last good config."""
+    """The admin's parameters, applied live (a bad value keeps the last good config), and the
+    dashboards' origins."""
+    runtime.dashboard_origins = registered_dashboard_origins(client)
     raw = client.hgetall(keys.node_config(runtime.node_id))
     try:
         runtime.config = NodeConfig.from_hash(raw) if raw else runtime.config

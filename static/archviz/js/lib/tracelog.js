@@ -17,17 +17,23 @@ export function formatMs(ms) {
 
 const DETAIL_KEYS = ["reason", "action", "error", "message", "channel", "path", "status"];
 
-/** A short, plain-text summary of an event's detail object. */
+/**
+ * A short, plain-text summary of an event's detail object. The fields the server cut to their
+ * limit (detail.cut, see archviz/trace/events.py) are named first, so the summary's own
+ * truncation never hides that.
+ */
 export function shortDetail(detail, maxChars = 90) {
   if (!detail || typeof detail !== "object") {
     return "";
   }
-  const keys = [...DETAIL_KEYS.filter((k) => k in detail), ...Object.keys(detail).filter((k) => !DETAIL_KEYS.includes(k))];
-  const parts = keys.map((key) => {
+  const cut = Array.isArray(detail.cut) ? [`(cut: ${detail.cut.join(", ")})`] : [];
+  const rest = Object.keys(detail).filter((k) => !DETAIL_KEYS.includes(k) && k !== "cut");
+  const keys = [...DETAIL_KEYS.filter((k) => k in detail), ...rest];
+  const parts = cut.concat(keys.map((key) => {
     const value = detail[key];
     const text = typeof value === "string" ? value : JSON.stringify(value);
     return key === "reason" || key === "action" ? text : `${key}=${text}`;
-  });
+  }));
   const joined = parts.join(" · ");
   return joined.length <= maxChars ? joined : `${joined.slice(0, maxChars - 1)}…`;
 }

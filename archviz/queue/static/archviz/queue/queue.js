@@ -199,7 +199,7 @@ class QueuePage {
     this.serverOffsetMs = state.ts - Date.now();
     const q = state.queue;
     if (q && state.redis.up) {
-      this.totals.record(state.ts, { in: q.enqueued_total, out: q.acked_total + q.dead_total });
+      this.totals.record(state.ts, { in: q.enqueued_total, out: q.acked_total + q.dead_total + q.trimmed_total });
       this.perConsumer.record(state.ts, Object.fromEntries(q.consumers.map((c) => [c.id, c.processed_total])));
       this.backlogs.push([state.ts, q.backlog]);
       this.backlogs = this.backlogs.filter(([ts]) => ts >= state.ts - 10_000);

@@ -124,6 +124,8 @@ export class QueueView {
     text(f.redelivered, q ? count(q.redelivered_total) : "—");
     text(f.duplicates, q ? count(q.duplicates_total) : "—");
     text(f.dead, q ? count(q.dead_total) : "—");
+    text(f.trimmed, q ? count(q.trimmed_total) : "—");
+    text(f.refused, q ? count(q.refused_total) : "—");
     text(f.drain, extras.drainRate ? `${extras.drainRate.toFixed(1)} jobs/s` : "—");
     this.renderDead(q ? q.dead_recent : []);
   }

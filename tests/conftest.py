@@ -1,6 +1,7 @@
 """Shared fixtures: a real embedded Redis for the whole session, a clean database per test."""
 
 import os
+import secrets
 import shutil
 from collections.abc import Iterator
 
@@ -16,8 +17,8 @@ from tests.running_lab import RunningLab
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[EmbeddedRedis]:
-    """A real redis-server (the one the lab embeds), for the whole test session."""
-    server = EmbeddedRedis().start()
+    """A real redis-server (the one the lab embeds, with a password), for the whole session."""
+    server = EmbeddedRedis(password=secrets.token_urlsafe(16)).start()
     yield server
     server.stop()
 

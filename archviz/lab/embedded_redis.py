@@ -1,11 +1,18 @@
-"""The embedded Redis: a real redis-server started by the lab, with persistence off."""
+"""The embedded Redis: a real redis-server started by the lab, with persistence off.
 
+With a password it refuses every client that does not give it (NOAUTH). The password goes
+to redis-server on its stdin, as a config file, rather than as --requirepass: a command
+line is readable by every user of the machine (ps, /proc/<pid>/cmdline).
+"""
+
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import redis
 
@@ -40,13 +47,24 @@ _DIE_WITH_PARENT = [
 
 
 class EmbeddedRedis:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, password: str = "") -> None:
+        if not password.isprintable():  # a newline would end the config line, start another
+            raise ValueError("the Redis password must be printable, on one line")
         self.host = host
         self.port = port or free_port(host)
+        self.password = password
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
+        """What a client connects with, password included: hand it to processes, never print it."""
+        if not self.password:
+            return self.address_url
+        return f"redis://:{quote(self.password, safe='')}@{self.host}:{self.port}/0"
+
+    @property
+    def address_url(self) -> str:
+        """The URL without the password, fit to print."""
         return f"redis://{self.host}:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> "EmbeddedRedis":
@@ -60,6 +78,7 @@ class EmbeddedRedis:
         args = [
             *_DIE_WITH_PARENT, str(os.getpid()),
             redis_server_binary(),
+            "-",  # the rest of the config (the password) comes on stdin
             "--bind", self.host,
             "--port", str(self.port),
             "--save", "",
@@ -69,11 +88,31 @@ class EmbeddedRedis:
             "--logfile", "",
         ]  # fmt: skip
         self.process = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+            args,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
+        # redis-server reads its stdin to the end before it starts; if it has already exited,
+        # wait_until_ready says why.
+        with contextlib.suppress(BrokenPipeError), self.process.stdin:
+            self.process.stdin.write(self._stdin_config().encode())
+
+    def _stdin_config(self) -> str:
+        """Config lines that must not be on the command line."""
+        if not self.password:
+            return ""
+        escaped = self.password.replace("\\", "\\\\").replace('"', '\\"')
+        return f'requirepass "{escaped}"\n'
 
     def wait_until_ready(self, timeout: float = 10.0) -> None:
-        client = redis.Redis(host=self.host, port=self.port, socket_connect_timeout=0.2)
+        client = redis.Redis(
+            host=self.host,
+            port=self.port,
+            password=self.password or None,
+            socket_connect_timeout=0.2,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:

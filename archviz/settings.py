@@ -147,6 +147,9 @@ ARCHVIZ_NODE_PORT = env_port("ARCHVIZ_NODE_PORT", 8101)
 ARCHVIZ_LB_PORT = env_port("ARCHVIZ_LB_PORT", 8100)
 # None: the lab starts an embedded redis-server and hands its URL to every child.
 ARCHVIZ_REDIS_URL = env_redis_url("REDIS_URL")
+# Where the embedded Redis listens: loopback, whatever ARCHVIZ_HOST is, unless other machines
+# must share it (a class's scale-out dashboards), with the password.
+ARCHVIZ_REDIS_HOST = env_str("ARCHVIZ_REDIS_HOST", "127.0.0.1")
 # The embedded Redis's password, generated on the lab's first start and kept beside the
 # secret key (only the lab reads it: every other process gets it inside REDIS_URL).
 REDIS_PASSWORD_FILE = VAR_DIR / "redis_password"

@@ -1,8 +1,10 @@
 """The lab's own embedded Redis, as a real `manage.py lab` starts it: the trust boundary."""
 
 import re
+import socket
 import stat
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -13,11 +15,17 @@ from tests.running_lab import RunningLab
 
 pytestmark = pytest.mark.integration
 
+# Another loopback address (all of 127/8 is this machine): the lab listens there as it would
+# on a classroom's network interface, without opening a port to the network.
+LAB_HOST = "127.0.0.2"
+
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory) -> Iterator[RunningLab]:
-    """A whole lab on free ports (this module's own)."""
-    running = RunningLab(tmp_path_factory.mktemp("lab")).start()
+    """A whole lab on free ports of LAB_HOST (this module's own)."""
+    running = RunningLab(
+        tmp_path_factory.mktemp("lab"), ARCHVIZ_HOST=LAB_HOST, ARCHVIZ_ALLOWED_HOSTS=LAB_HOST
+    ).start()
     yield running
     if running.process.poll() is None:
         running.stop()
@@ -26,6 +34,14 @@ def lab(tmp_path_factory) -> Iterator[RunningLab]:
 def _address(lab: RunningLab) -> tuple[str, int]:
     match = re.search(r"embedded Redis: redis://([\d.]+):(\d+)/0", "\n".join(lab.lines))
     return match.group(1), int(match.group(2))
+
+
+def _accepts(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except ConnectionRefusedError:
+        return False
+    return True
 
 
 def _stranger(host: str, port: int) -> redis.Redis:
@@ -50,3 +66,25 @@ def test_a_client_without_the_password_is_refused(lab: RunningLab) -> None:
     with pytest.raises(redis.AuthenticationError):
         client.publish("archviz:control", '{"type": "kill", "node": "node-1", "by": "x"}')
     assert redis.Redis.from_url(lab.redis_url).ping() is True
+
+
+def test_redis_listens_on_loopback_not_on_the_labs_host(lab: RunningLab) -> None:
+    """The dashboard is on ARCHVIZ_HOST; Redis on 127.0.0.1 only, unreachable on that host."""
+    assert lab.url.startswith(f"http://{LAB_HOST}:")
+    host, port = _address(lab)
+    assert host == "127.0.0.1" and _accepts("127.0.0.1", port)
+    assert not _accepts(LAB_HOST, port)
+
+
+def test_archviz_redis_host_moves_redis_to_that_address(tmp_path: Path) -> None:
+    """ARCHVIZ_REDIS_HOST: the embedded Redis listens there (and only there), password and all."""
+    other = RunningLab(tmp_path, ARCHVIZ_REDIS_HOST="127.0.0.3").start()
+    try:
+        host, port = _address(other)
+        assert host == "127.0.0.3" and _accepts("127.0.0.3", port)
+        assert not _accepts("127.0.0.1", port)
+        with pytest.raises(redis.AuthenticationError):
+            _stranger(host, port).ping()
+        assert redis.Redis.from_url(other.redis_url).ping() is True
+    finally:
+        other.stop()

@@ -36,7 +36,7 @@ class Command(BaseCommand):
         embedded = None
         redis_url = settings.ARCHVIZ_REDIS_URL
         if redis_url is None:
-            embedded = self._start_embedded_redis(host)
+            embedded = self._start_embedded_redis(settings.ARCHVIZ_REDIS_HOST)
             redis_url = embedded.url
             settings.ARCHVIZ_REDIS_URL = redis_url  # this process's emitter and clients
         else:

@@ -150,6 +150,8 @@ ARCHVIZ_REDIS_URL = env_redis_url("REDIS_URL")
 # Where the embedded Redis listens: loopback, whatever ARCHVIZ_HOST is, unless other machines
 # must share it (a class's scale-out dashboards), with the password.
 ARCHVIZ_REDIS_HOST = env_str("ARCHVIZ_REDIS_HOST", "127.0.0.1")
+# The embedded Redis's memory cap; at the cap writes fail (noeviction): nothing is evicted.
+ARCHVIZ_REDIS_MAXMEMORY_MB = env_int("ARCHVIZ_REDIS_MAXMEMORY_MB", 256, minimum=16, maximum=1 << 20)
 # The embedded Redis's password, generated on the lab's first start and kept beside the
 # secret key (only the lab reads it: every other process gets it inside REDIS_URL).
 REDIS_PASSWORD_FILE = VAR_DIR / "redis_password"

@@ -1,8 +1,12 @@
 """The embedded Redis: a real redis-server started by the lab, with persistence off.
 
-With a password it refuses every client that does not give it (NOAUTH). The password goes
-to redis-server on its stdin, as a config file, rather than as --requirepass: a command
-line is readable by every user of the machine (ps, /proc/<pid>/cmdline).
+Redis is the lab's trust boundary, so this one is locked down. With a password it refuses
+every client that does not give it (NOAUTH). The password goes to redis-server on its
+stdin, as a config file, rather than as --requirepass: a command line is readable by every
+user of the machine (ps, /proc/<pid>/cmdline). The commands that reach beyond the lab's data
+(write files, reconfigure or stop the server, replicate it elsewhere, load modules) are
+renamed away, and a memory cap with no eviction keeps a flood from taking the machine's
+memory without ever evicting the registry or a queued job (writes fail instead).
 """
 
 import contextlib
@@ -46,13 +50,30 @@ _DIE_WITH_PARENT = [
 ]
 
 
+# Nothing in the lab uses these (FLUSHDB, which the tests use, and INFO, which the dashboard
+# reads, stay); renamed to "" they are unknown commands.
+DISABLED_COMMANDS = (
+    "CONFIG", "FLUSHALL", "SAVE", "BGSAVE", "BGREWRITEAOF", "DEBUG", "SHUTDOWN", "MODULE",
+    "REPLICAOF", "SLAVEOF", "MIGRATE", "SYNC", "PSYNC", "ACL",
+)  # fmt: skip
+DEFAULT_MAXMEMORY_MB = 256
+
+
 class EmbeddedRedis:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, password: str = "") -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        password: str = "",
+        maxmemory_mb: int = DEFAULT_MAXMEMORY_MB,
+    ) -> None:
         if not password.isprintable():  # a newline would end the config line, start another
             raise ValueError("the Redis password must be printable, on one line")
         self.host = host
         self.port = port or free_port(host)
         self.password = password
+        self.maxmemory_mb = maxmemory_mb
         self.process: subprocess.Popen | None = None
 
     @property
@@ -86,7 +107,11 @@ class EmbeddedRedis:
             "--daemonize", "no",
             "--loglevel", "warning",
             "--logfile", "",
+            "--maxmemory", f"{self.maxmemory_mb}mb",
+            "--maxmemory-policy", "noeviction",
         ]  # fmt: skip
+        for command in DISABLED_COMMANDS:
+            args += ["--rename-command", command, ""]
         self.process = subprocess.Popen(
             args,
             stdin=subprocess.PIPE,

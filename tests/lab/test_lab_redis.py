@@ -88,3 +88,15 @@ def test_archviz_redis_host_moves_redis_to_that_address(tmp_path: Path) -> None:
         assert redis.Redis.from_url(other.redis_url).ping() is True
     finally:
         other.stop()
+
+
+def test_the_labs_redis_refuses_config_set_and_caps_its_memory(lab: RunningLab) -> None:
+    """Even with the password: no CONFIG SET (no file written), and 256 MB with noeviction."""
+    client = redis.Redis.from_url(lab.redis_url, socket_timeout=2)
+    with pytest.raises(redis.ResponseError, match="unknown command"):
+        client.execute_command("CONFIG", "SET", "dir", str(lab.var_dir))
+    with pytest.raises(redis.ResponseError, match="unknown command"):
+        client.execute_command("FLUSHALL")
+    memory = client.info("memory")
+    assert (memory["maxmemory"], memory["maxmemory_policy"]) == (256 << 20, "noeviction")
+    assert "at most 256 MB" in "\n".join(lab.lines)

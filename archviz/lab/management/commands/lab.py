@@ -62,11 +62,16 @@ class Command(BaseCommand):
     def _start_embedded_redis(self, host: str) -> EmbeddedRedis:
         password_file = settings.REDIS_PASSWORD_FILE
         try:
-            server = EmbeddedRedis(host, password=kept_secret(password_file, 32)).start()
+            server = EmbeddedRedis(
+                host,
+                password=kept_secret(password_file, 32),
+                maxmemory_mb=settings.ARCHVIZ_REDIS_MAXMEMORY_MB,
+            ).start()
         except RuntimeError as exc:
             raise CommandError(f"could not start the embedded Redis: {exc}") from exc
         self._say(
-            f"embedded Redis: {server.address_url} (password in {password_file}; persistence off)"
+            f"embedded Redis: {server.address_url} (password in {password_file}; "
+            f"persistence off; at most {server.maxmemory_mb} MB)"
         )
         return server
 

@@ -27,6 +27,15 @@ def redis_url() -> str:
     return url
 
 
+def redis_address(url: str | None = None) -> str:
+    """Where the lab's Redis is, as host:port (a socket's path for unix://): no password."""
+    parts = urlsplit(url or redis_url())
+    if parts.scheme == "unix":
+        return parts.path
+    host = parts.hostname or "localhost"
+    return f"[{host}]:{parts.port or 6379}" if ":" in host else f"{host}:{parts.port or 6379}"
+
+
 def redacted(url: str) -> str:
     """The URL with its password (in it or in ?password=) replaced by ***, fit to print."""
     parts = urlsplit(url)

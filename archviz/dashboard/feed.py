@@ -14,7 +14,7 @@ import logging
 import redis
 
 from archviz.core import keys
-from archviz.core.redis_conn import async_blocking_client, redis_url, shared_client
+from archviz.core.redis_conn import async_blocking_client, shared_client
 from archviz.dashboard.messages import LabState, LaggingFrame, StateFrame, TraceFrame
 from archviz.dashboard.state import read_lab_state, unreachable
 from archviz.trace.reader import parse_batch
@@ -144,15 +144,14 @@ class LabFeed:
 
     async def _publish_states(self) -> None:
         """Send the whole picture after every heartbeat (coalesced), and every 0.5 s."""
-        url = redis_url()
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), STATE_EVERY_S)
             self._wake.clear()
             try:
-                state = await asyncio.to_thread(read_lab_state, shared_client(), url)
+                state = await asyncio.to_thread(read_lab_state, shared_client())
             except redis.RedisError:
-                state = unreachable(self.last_state, url)
+                state = unreachable(self.last_state)
             self.last_state = state
             self._broadcast(self._state_frame(state))
 

@@ -1,5 +1,10 @@
-"""The lab's own embedded Redis, as a real `manage.py lab` starts it: the trust boundary."""
+"""The lab's own embedded Redis, as a real `manage.py lab` starts it: the trust boundary.
 
+Whoever can write to it commands every process, so it has a password, listens on loopback,
+has no dangerous commands, and no browser is told how to reach it.
+"""
+
+import json
 import re
 import socket
 import stat
@@ -11,6 +16,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from tests.clients import lab_socket, log_in, next_frame, session
 from tests.running_lab import RunningLab
 
 pytestmark = pytest.mark.integration
@@ -100,3 +106,36 @@ def test_the_labs_redis_refuses_config_set_and_caps_its_memory(lab: RunningLab) 
     memory = client.info("memory")
     assert (memory["maxmemory"], memory["maxmemory_policy"]) == (256 << 20, "noeviction")
     assert "at most 256 MB" in "\n".join(lab.lines)
+
+
+def _page_config(html: str) -> dict:
+    return json.loads(re.search(r'id="lab-config"[^>]*>(.*?)</script>', html, re.S).group(1))
+
+
+async def test_no_page_or_frame_tells_a_learner_where_redis_is(lab: RunningLab) -> None:
+    """A learner's page, the state API and a state frame: up and memory, no address, no password."""
+    host, port = _address(lab)
+    password = (lab.var_dir / "redis_password").read_text().strip()
+    async with session() as learner:
+        async with learner.get(lab.url + "/") as page:
+            html = await page.text()
+        async with learner.get(lab.url + "/api/lab/state") as response:
+            api = await response.text()
+    async with lab_socket(lab.url) as ws:
+        frame = await next_frame(ws, "state")
+    assert "redis_address" not in _page_config(html)
+    assert set(frame["state"]["redis"]) == {"up", "used_memory_bytes"}
+    for text in (html, api, json.dumps(frame)):
+        assert password not in text and "redis://" not in text and f"{host}:{port}" not in text
+
+
+async def test_an_instructors_page_shows_host_and_port_only(lab: RunningLab) -> None:
+    """The instructor's lab page is told redis_address (host:port), and nothing with a password."""
+    host, port = _address(lab)
+    lab.create_user("iris", "redis-instructor-pw-5", instructor=True)
+    async with session() as instructor:
+        await log_in(instructor, lab.url, "iris", "redis-instructor-pw-5")
+        async with instructor.get(lab.url + "/") as page:
+            html = await page.text()
+    assert _page_config(html)["redis_address"] == f"{host}:{port}"
+    assert (lab.var_dir / "redis_password").read_text().strip() not in html

@@ -126,6 +126,9 @@ def read_lab_state(client: redis.Redis) -> LabState:
     raw_records, supervisor_pid, memory = pipe.execute()
     records = {k.decode(): json.loads(v) for k, v in raw_records.items()}
     registrations = registry.registered(client)
+    # Pages send requests to the load balancer's port: only the supervisor's own balancer.
+    balancers = registry.vet(client, [r for r in registrations if r.kind == "balancer"])
+    registrations = [*(r for r in registrations if r.kind != "balancer"), *balancers]
     metrics = registry.latest_metrics(client, [r.id for r in registrations])
     redis_view = RedisView(up=True, used_memory_bytes=memory.get("used_memory"))
     state = build_state(

@@ -25,6 +25,7 @@ from archviz.core.ports import free_port
 from archviz.core.redis_conn import sync_client
 from archviz.core.registry import Registration, now_ms
 from archviz.lab.embedded_redis import EmbeddedRedis
+from tests.supervised import register_as_supervised
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -118,6 +119,7 @@ class BalancerLab:
         port = str(free_port(HOST))
         args = ["node", "--id", node_id, "--port", port, "--host", HOST]
         self.nodes[node_id] = Process(self.log_dir, node_id, args, self.env)
+        registry.vouch(self.redis, node_id, "node", self.nodes[node_id].pid, int(port))
         return self.nodes[node_id]
 
     def start_lb(self) -> Process:
@@ -328,7 +330,7 @@ async def _echo(request: web.Request) -> web.Response:
 
 async def _keep_registered(lab: BalancerLab, registration: Registration) -> None:
     while True:
-        registry.register(lab.redis, registration)
+        register_as_supervised(lab.redis, registration)
         await asyncio.sleep(0.5)
 
 

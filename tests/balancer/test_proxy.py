@@ -37,6 +37,7 @@ from tests.balancer.conftest import (
     sticky,
     wait_for,
 )
+from tests.supervised import register_as_supervised
 
 pytestmark = pytest.mark.integration
 
@@ -381,7 +382,7 @@ def test_nodes_that_refuse_connections_get_one_retry_then_are_ejected(
     ]
     try:
         for registration in dead:
-            registry.register(lone_lab.redis, registration)
+            register_as_supervised(lone_lab.redis, registration)
         wait_for(lambda: set(lone_lab.backends()) == {"dead-1", "dead-2"}, "both in the pool")
         with lone_lab.trace() as pubsub:
             status, headers, _ = get(lone_lab.url + "/work?ms=0")

@@ -139,3 +139,15 @@ async def test_an_instructors_page_shows_host_and_port_only(lab: RunningLab) -> 
             html = await page.text()
     assert _page_config(html)["redis_address"] == f"{host}:{port}"
     assert (lab.var_dir / "redis_password").read_text().strip() not in html
+
+
+async def test_the_supervisors_children_on_the_labs_host_are_trusted(lab: RunningLab) -> None:
+    """Nodes registered on ARCHVIZ_HOST match the supervisor's records: the balancer routes to
+    them all and the dashboard's ping reaches them."""
+    state = lab.wait_for_ready(3)
+    assert {b["id"] for b in state["lb"]["backends"]} == {"node-1", "node-2", "node-3"}
+    async with lab_socket(lab.url) as ws:
+        await next_frame(ws, "welcome")
+        await ws.send_json({"type": "ping", "node": "node-1"})
+        assert (await next_frame(ws, "pong"))["node"] == "node-1"
+    assert "ignored the registration" not in "\n".join(lab.lines)

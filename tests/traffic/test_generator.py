@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from archviz.core import keys
+from archviz.core import keys, registry
 from archviz.core.control import InvalidCommand
 from archviz.core.ports import free_port
 from archviz.core.redis_conn import sync_client
@@ -60,6 +60,7 @@ class TrafficLab:
         self.nodes[node_id] = self._spawn(
             node_id, "node", "--id", node_id, "--port", str(self.ports[node_id])
         )
+        registry.vouch(self.redis, node_id, "node", self.nodes[node_id].pid, self.ports[node_id])
 
     def start_traffic(self) -> None:
         self.traffic = self._spawn("traffic", "traffic")

@@ -5,7 +5,9 @@ start-up with a message that names the variable and what it accepts.
 """
 
 import os
+import secrets
 from collections.abc import Sequence
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -72,3 +74,21 @@ def env_redis_url(name: str = "REDIS_URL") -> str | None:
             f"{name}={raw!r} is not a Redis URL (expected redis://host:port/db)."
         )
     return raw
+
+
+def kept_secret(path: Path, nbytes: int) -> str:
+    """A random secret generated into `path` on first use (readable by its owner only) and
+    read back from there on every later start."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # Created owner-only from the start: never readable by others, even for a moment.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(nbytes))
+    secret = path.read_text().strip()
+    if not secret:
+        raise ImproperlyConfigured(f"{path} is empty: delete it, and a new secret is generated.")
+    return secret

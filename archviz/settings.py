@@ -1,10 +1,17 @@
 """Settings for archviz: one file, every value from the environment via archviz.conf."""
 
-import secrets
 from importlib.util import find_spec
 from pathlib import Path
 
-from archviz.conf import env_bool, env_choice, env_int, env_port, env_redis_url, env_str
+from archviz.conf import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_port,
+    env_redis_url,
+    env_str,
+    kept_secret,
+)
 from archviz.log_filters import skip_refusals
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -13,15 +20,7 @@ VAR_DIR = Path(env_str("ARCHVIZ_VAR_DIR", str(BASE_DIR / "var")))
 
 def _secret_key() -> str:
     """ARCHVIZ_SECRET_KEY, else one generated on first run and kept in var/."""
-    configured = env_str("ARCHVIZ_SECRET_KEY", "")
-    if configured:
-        return configured
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return env_str("ARCHVIZ_SECRET_KEY", "") or kept_secret(VAR_DIR / "secret_key", 50)
 
 
 SECRET_KEY = _secret_key()
@@ -148,6 +147,14 @@ ARCHVIZ_NODE_PORT = env_port("ARCHVIZ_NODE_PORT", 8101)
 ARCHVIZ_LB_PORT = env_port("ARCHVIZ_LB_PORT", 8100)
 # None: the lab starts an embedded redis-server and hands its URL to every child.
 ARCHVIZ_REDIS_URL = env_redis_url("REDIS_URL")
+# Where the embedded Redis listens: loopback, whatever ARCHVIZ_HOST is, unless other machines
+# must share it (a class's scale-out dashboards), with the password.
+ARCHVIZ_REDIS_HOST = env_str("ARCHVIZ_REDIS_HOST", "127.0.0.1")
+# The embedded Redis's memory cap; at the cap writes fail (noeviction): nothing is evicted.
+ARCHVIZ_REDIS_MAXMEMORY_MB = env_int("ARCHVIZ_REDIS_MAXMEMORY_MB", 256, minimum=16, maximum=1 << 20)
+# The embedded Redis's password, generated on the lab's first start and kept beside the
+# secret key (only the lab reads it: every other process gets it inside REDIS_URL).
+REDIS_PASSWORD_FILE = VAR_DIR / "redis_password"
 ARCHVIZ_REQUIRE_LOGIN = env_bool("ARCHVIZ_REQUIRE_LOGIN", False)
 # A node that crashes this many times in a row (each within 10 s of starting) is given up on.
 ARCHVIZ_RESTART_MAX_CRASHES = env_int("ARCHVIZ_RESTART_MAX_CRASHES", 5, minimum=1, maximum=100)

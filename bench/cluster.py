@@ -8,7 +8,7 @@ import time
 
 import redis
 
-from archviz.core import keys
+from archviz.core import keys, registry
 from archviz.core.ports import free_port
 from archviz.lab.embedded_redis import EmbeddedRedis
 from bench.common import ROOT
@@ -48,6 +48,8 @@ class Cluster:
             env=os.environ | {"REDIS_URL": self.redis.url, "ARCHVIZ_LOG_LEVEL": "WARNING"},
             stdout=subprocess.DEVNULL,
         )
+        # As a supervisor would: the balancer only routes to the children it has a record of.
+        registry.vouch(self.client, name, command, self.processes[name].pid, port)
 
     def _wait_registered(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

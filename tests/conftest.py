@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import secrets
 import shutil
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -21,8 +22,8 @@ from tests.harness.lab import RunningLab
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[EmbeddedRedis]:
-    """A real redis-server (the one the lab embeds), for the whole test session."""
-    server = EmbeddedRedis().start()
+    """A real redis-server (the one the lab embeds, with a password), for the whole session."""
+    server = EmbeddedRedis(password=secrets.token_urlsafe(16)).start()
     yield server
     server.stop()
 

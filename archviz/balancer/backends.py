@@ -150,8 +150,9 @@ class BackendPool:
 
 
 def read_nodes(client: redis.Redis) -> list[tuple[Registration, int]]:
-    """Every registered node with its weight (blocking: run it in a thread)."""
-    nodes = registry.registered(client, "node")
+    """Every registered node the supervisor started, with its weight (blocking: run it in a
+    thread); a registration that does not match the supervisor's record is left out."""
+    nodes = registry.trusted(client, "node")
     if not nodes:
         return []
     pipe = client.pipeline(transaction=False)

@@ -5,6 +5,8 @@ listeners, XREADGROUP, the channel layer): blocking connections set it to None.
 Short commands keep a short timeout so that a dead Redis is noticed quickly.
 """
 
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
 import redis
 import redis.asyncio
 from django.conf import settings
@@ -23,6 +25,29 @@ def redis_url() -> str:
             "which runs an embedded Redis, or set REDIS_URL=redis://host:port/0."
         )
     return url
+
+
+def redis_address(url: str | None = None) -> str:
+    """Where the lab's Redis is, as host:port (a socket's path for unix://): no password."""
+    parts = urlsplit(url or redis_url())
+    if parts.scheme == "unix":
+        return parts.path
+    host = parts.hostname or "localhost"
+    return f"[{host}]:{parts.port or 6379}" if ":" in host else f"{host}:{parts.port or 6379}"
+
+
+def redacted(url: str) -> str:
+    """The URL with its password (in it or in ?password=) replaced by ***, fit to print."""
+    parts = urlsplit(url)
+    if parts.password is not None:
+        host = parts.netloc.rsplit("@", 1)[1]
+        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if any(name == "password" for name, _ in query):
+        hidden = [(name, "***" if name == "password" else value) for name, value in query]
+        parts = parts._replace(query=urlencode(hidden, safe="*"))
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{parts.scheme}://{parts.netloc}{parts.path}{query}"  # keeps unix:///path
 
 
 def _client(factory, url: str | None, socket_timeout: float | None):

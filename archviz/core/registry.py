@@ -1,20 +1,29 @@
 """The service registry in Redis: a hash per component that expires unless refreshed.
 
 A component whose key expired is down. Nothing finds another component's address
-anywhere but here.
+anywhere but here, and nothing sends a request to a registration before `trusted` (or
+`trusted_lookup`) has checked it against the supervisor's own record of the children it
+started (keys.PROCESSES): the same id, kind, pid and port, on one of this lab's own hosts.
+Anyone who could write to Redis could otherwise point the balancer, the dashboard's ping,
+the traffic generator or the chat bots at any address.
 """
 
 import json
+import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import redis
+from django.conf import settings
 
 from archviz.core import keys
 from archviz.trace.events import now_ms  # noqa: F401  (re-exported for components)
 
+log = logging.getLogger(__name__)
+
 TTL_MS = 3_000
 HEARTBEAT_INTERVAL_S = 0.5
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 @dataclass(frozen=True)
@@ -89,21 +98,115 @@ def deregister(client: redis.Redis, kind: str, component_id: str) -> None:
 
 
 def lookup(client: redis.Redis, kind: str, component_id: str) -> Registration | None:
-    raw = client.hgetall(keys.registry(kind, component_id))
-    return Registration.from_hash(raw) if raw else None
+    """A registration as found, checked by nobody: `trusted_lookup` before a request."""
+    return _parse(client.hgetall(keys.registry(kind, component_id)))
 
 
 def registered(client: redis.Redis, kind: str = "*") -> list[Registration]:
-    """Every live registration of a kind, sorted by id."""
+    """Every live, well-formed registration of a kind, sorted by id (see `trusted`)."""
     found = list(client.scan_iter(match=keys.registry_pattern(kind), count=200))
     if not found:
         return []
     pipe = client.pipeline(transaction=False)
     for key in found:
         pipe.hgetall(key)
-    return sorted(
-        (Registration.from_hash(raw) for raw in pipe.execute() if raw), key=lambda r: r.id
-    )
+    parsed = (_parse(raw) for raw in pipe.execute())
+    return sorted((r for r in parsed if r is not None), key=lambda r: r.id)
+
+
+def _parse(raw: dict[bytes, bytes]) -> Registration | None:
+    """A registration, or None for a missing or malformed hash (which nobody should read)."""
+    if not raw:
+        return None
+    try:
+        return Registration.from_hash(raw)
+    except (KeyError, ValueError, UnicodeDecodeError):
+        _log_once(("malformed", tuple(sorted(raw))), "ignored a malformed registration: %r", raw)
+        return None
+
+
+# --- checked against the supervisor's records -----------------------------------------
+
+
+def lab_hosts() -> frozenset[str]:
+    """Where this lab's own components listen: loopback, or ARCHVIZ_HOST."""
+    return LOOPBACK | {settings.ARCHVIZ_HOST}
+
+
+def distrust(registration: Registration, record: dict | None, hosts: frozenset[str]) -> str:
+    """Why a registration is not the supervisor's child, in words; "" when it is (pure)."""
+    if record is None:
+        return "the supervisor has no record of it"
+    expected = {"id": registration.id, "kind": registration.kind, "pid": registration.pid,
+                "port": registration.port}  # fmt: skip
+    for name, value in expected.items():
+        recorded = record.get(name) or (0 if name == "port" else None)  # no port: 0
+        if recorded != value:
+            return f"its {name} is {value!r}, the supervisor's record says {recorded!r}"
+    if registration.host not in hosts:
+        return f"its host {registration.host!r} is not this lab's ({', '.join(sorted(hosts))})"
+    return ""
+
+
+def trusted(client: redis.Redis, kind: str) -> list[Registration]:
+    """The live registrations of a kind that match the supervisor's records: only these get
+    requests. The others are left out, each logged once."""
+    return vet(client, registered(client, kind))
+
+
+def trusted_lookup(client: redis.Redis, kind: str, component_id: str) -> Registration | None:
+    """One registration if it matches the supervisor's record, else None (logged once)."""
+    found = lookup(client, kind, component_id)
+    return next(iter(vet(client, [found])), None) if found is not None else None
+
+
+def vouch(client: redis.Redis, component_id: str, kind: str, pid: int, port: int) -> None:
+    """Write the record the supervisor keeps of a child it started, for a process started
+    without a supervisor (the tests' and the benchmarks' own nodes). A running supervisor
+    replaces every record with its own on each tick."""
+    record = {"id": component_id, "kind": kind, "pid": pid, "port": port, "status": "up"}
+    client.hset(keys.PROCESSES, component_id, json.dumps(record))
+
+
+def vet(client: redis.Redis, registrations: list[Registration]) -> list[Registration]:
+    """The registrations that match the supervisor's records (the others logged once)."""
+    if not registrations:
+        return []
+    raws = client.hmget(keys.PROCESSES, [r.id for r in registrations])
+    hosts = lab_hosts()
+    kept = []
+    for registration, raw in zip(registrations, raws, strict=True):
+        if why := distrust(registration, _record(raw), hosts):
+            r = registration
+            _log_once(
+                (r.kind, r.id, r.pid, r.host, r.port, why),
+                "ignored the registration of %s %s (pid %s at %s): %s",
+                r.kind, r.id, r.pid, r.address, why,
+            )  # fmt: skip
+        else:
+            kept.append(registration)
+    return kept
+
+
+def _record(raw: bytes | None) -> dict | None:
+    try:
+        record = json.loads(raw) if raw is not None else None
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+_logged: set[tuple] = set()
+_LOGGED_MAX = 1_000  # a flood of planted entries must not grow this process's memory
+
+
+def _log_once(key: tuple, message: str, *args: object) -> None:
+    if key in _logged:
+        return
+    if len(_logged) >= _LOGGED_MAX:
+        _logged.clear()
+    _logged.add(key)
+    log.warning(message, *args)
 
 
 def latest_metrics(client: redis.Redis, component_ids: list[str]) -> dict[str, Metrics]:

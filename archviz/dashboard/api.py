@@ -7,20 +7,21 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
 from archviz.core.pages import api_login_required
-from archviz.core.redis_conn import redis_url, shared_client
+from archviz.core.redis_conn import shared_client
 from archviz.dashboard.control import ControlRefused, request_control
 from archviz.dashboard.state import read_lab_state, unreachable
 
 
 @require_GET
 async def lab_state(request: HttpRequest) -> JsonResponse:
-    """GET /api/lab/state: Redis and every node, as the dashboard sees them now."""
+    """GET /api/lab/state: Redis and every node, as the dashboard sees them now (it tells
+    whether Redis is up and its memory, never its address)."""
     if refusal := await api_login_required(request):
         return refusal
     try:
-        state = await asyncio.to_thread(read_lab_state, shared_client(), redis_url())
+        state = await asyncio.to_thread(read_lab_state, shared_client())
     except redis.RedisError:
-        state = unreachable(None, redis_url())
+        state = unreachable(None)
     return JsonResponse(state)
 
 

@@ -15,7 +15,7 @@ import logging
 import redis
 
 from archviz.core import keys
-from archviz.core.redis_conn import async_blocking_client, redis_url, shared_client
+from archviz.core.redis_conn import async_blocking_client, shared_client
 from archviz.dashboard.messages import LabState, LaggingFrame, StateFrame, TraceFrame
 from archviz.dashboard.state import read_lab_state, unreachable
 from archviz.trace.reader import parse_batch
@@ -156,7 +156,6 @@ class LabFeed:
 
     async def _publish_states(self) -> None:
         """Send the whole picture after every heartbeat (coalesced), and every 0.5 s."""
-        url = redis_url()
         while True:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
             # cancellation that stops this task, which then loops for ever
@@ -165,9 +164,9 @@ class LabFeed:
                     await self._wake.wait()
             self._wake.clear()
             try:
-                state = await asyncio.to_thread(read_lab_state, shared_client(), url)
+                state = await asyncio.to_thread(read_lab_state, shared_client())
             except redis.RedisError:
-                state = unreachable(self.last_state, url)
+                state = unreachable(self.last_state)
             self.last_state = state
             self._broadcast(self._state_frame(state))
 

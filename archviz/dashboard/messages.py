@@ -37,7 +37,9 @@ class NodeView(TypedDict):
 
 
 class RedisView(TypedDict):
-    url: str
+    """What every learner may know of Redis. Never its URL: that can carry the password, and
+    the address is for instructors (the lab page's config tells them)."""
+
     up: bool
     used_memory_bytes: int | None
 

@@ -57,9 +57,9 @@ async def ping(user: User, message: PingRequest) -> PongFrame:
     node = message["node"]
     if not NODE_ID.fullmatch(node):
         raise _Refused(f"bad node id {node!r}")
-    found = await asyncio.to_thread(registry.lookup, shared_client(), "node", node)
+    found = await asyncio.to_thread(registry.trusted_lookup, shared_client(), "node", node)
     if found is None:
-        raise _Refused(f"{node} is not up: it has no registration in Redis")
+        raise _Refused(f"{node} is not up: no registration in Redis matches the supervisor's")
     trace, nonce = new_trace_id(), secrets.token_hex(16)
     pong = feed.expect_pong(trace, nonce)
     request = get_emitter().emit("http.request", node, trace=trace, detail={"path": "/ping"})

@@ -117,7 +117,7 @@ def traffic_view(
     return TrafficView(**{k: v for k, v in metrics[registration.id].extra.items() if k in fields})
 
 
-def read_lab_state(client: redis.Redis, redis_url: str) -> LabState:
+def read_lab_state(client: redis.Redis) -> LabState:
     """The whole picture from Redis; raises redis.RedisError when Redis is unreachable."""
     pipe = client.pipeline(transaction=False)
     pipe.hgetall(keys.PROCESSES)
@@ -126,8 +126,11 @@ def read_lab_state(client: redis.Redis, redis_url: str) -> LabState:
     raw_records, supervisor_pid, memory = pipe.execute()
     records = {k.decode(): json.loads(v) for k, v in raw_records.items()}
     registrations = registry.registered(client)
+    # Pages send requests to the load balancer's port: only the supervisor's own balancer.
+    balancers = registry.vet(client, [r for r in registrations if r.kind == "balancer"])
+    registrations = [*(r for r in registrations if r.kind != "balancer"), *balancers]
     metrics = registry.latest_metrics(client, [r.id for r in registrations])
-    redis_view = RedisView(url=redis_url, up=True, used_memory_bytes=memory.get("used_memory"))
+    redis_view = RedisView(up=True, used_memory_bytes=memory.get("used_memory"))
     state = build_state(
         records, registrations, metrics, redis_view, int(supervisor_pid) if supervisor_pid else None
     )
@@ -135,9 +138,9 @@ def read_lab_state(client: redis.Redis, redis_url: str) -> LabState:
     return state
 
 
-def unreachable(last: LabState | None, redis_url: str) -> LabState:
+def unreachable(last: LabState | None) -> LabState:
     """The last known picture, frozen, with Redis marked unreachable."""
-    redis_view = RedisView(url=redis_url, up=False, used_memory_bytes=None)
+    redis_view = RedisView(up=False, used_memory_bytes=None)
     if last is None:
         return build_state({}, [], {}, redis_view, supervisor_pid=None)
     return LabState(**(last | {"redis": redis_view, "ts": now_ms()}))

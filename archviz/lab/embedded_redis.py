@@ -1,11 +1,22 @@
-"""The embedded Redis: a real redis-server started by the lab, with persistence off."""
+"""The embedded Redis: a real redis-server started by the lab, with persistence off.
 
+Redis is the lab's trust boundary, so this one is locked down. With a password it refuses
+every client that does not give it (NOAUTH). The password goes to redis-server on its
+stdin, as a config file, rather than as --requirepass: a command line is readable by every
+user of the machine (ps, /proc/<pid>/cmdline). The commands that reach beyond the lab's data
+(write files, reconfigure or stop the server, replicate it elsewhere, load modules) are
+renamed away, and a memory cap with no eviction keeps a flood from taking the machine's
+memory without ever evicting the registry or a queued job (writes fail instead).
+"""
+
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import redis
 
@@ -39,14 +50,42 @@ _DIE_WITH_PARENT = [
 ]
 
 
+# Nothing in the lab uses these (FLUSHDB, which the tests use, and INFO, which the dashboard
+# reads, stay); renamed to "" they are unknown commands.
+DISABLED_COMMANDS = (
+    "CONFIG", "FLUSHALL", "SAVE", "BGSAVE", "BGREWRITEAOF", "DEBUG", "SHUTDOWN", "MODULE",
+    "REPLICAOF", "SLAVEOF", "MIGRATE", "SYNC", "PSYNC", "ACL",
+)  # fmt: skip
+DEFAULT_MAXMEMORY_MB = 256
+
+
 class EmbeddedRedis:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        password: str = "",
+        maxmemory_mb: int = DEFAULT_MAXMEMORY_MB,
+    ) -> None:
+        if not password.isprintable():  # a newline would end the config line, start another
+            raise ValueError("the Redis password must be printable, on one line")
         self.host = host
         self.port = port or free_port(host)
+        self.password = password
+        self.maxmemory_mb = maxmemory_mb
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
+        """What a client connects with, password included: hand it to processes, never print it."""
+        if not self.password:
+            return self.address_url
+        return f"redis://:{quote(self.password, safe='')}@{self.host}:{self.port}/0"
+
+    @property
+    def address_url(self) -> str:
+        """The URL without the password, fit to print."""
         return f"redis://{self.host}:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> "EmbeddedRedis":
@@ -60,6 +99,7 @@ class EmbeddedRedis:
         args = [
             *_DIE_WITH_PARENT, str(os.getpid()),
             redis_server_binary(),
+            "-",  # the rest of the config (the password) comes on stdin
             "--bind", self.host,
             "--port", str(self.port),
             "--save", "",
@@ -67,13 +107,37 @@ class EmbeddedRedis:
             "--daemonize", "no",
             "--loglevel", "warning",
             "--logfile", "",
+            "--maxmemory", f"{self.maxmemory_mb}mb",
+            "--maxmemory-policy", "noeviction",
         ]  # fmt: skip
+        for command in DISABLED_COMMANDS:
+            args += ["--rename-command", command, ""]
         self.process = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+            args,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
+        # redis-server reads its stdin to the end before it starts; if it has already exited,
+        # wait_until_ready says why.
+        with contextlib.suppress(BrokenPipeError), self.process.stdin:
+            self.process.stdin.write(self._stdin_config().encode())
+
+    def _stdin_config(self) -> str:
+        """Config lines that must not be on the command line."""
+        if not self.password:
+            return ""
+        escaped = self.password.replace("\\", "\\\\").replace('"', '\\"')
+        return f'requirepass "{escaped}"\n'
 
     def wait_until_ready(self, timeout: float = 10.0) -> None:
-        client = redis.Redis(host=self.host, port=self.port, socket_connect_timeout=0.2)
+        client = redis.Redis(
+            host=self.host,
+            port=self.port,
+            password=self.password or None,
+            socket_connect_timeout=0.2,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:

@@ -342,8 +342,8 @@ class Supervisor:
         for child in self.children.values():
             if child.spec is not None:
                 pipe.hset(keys.node_config(child.id), mapping=child.spec.runtime_params())
-        pipe.hset(keys.LAB_INFO, mapping={"supervisor_pid": os.getpid(),
-                                          "redis_url": self.redis_url})  # fmt: skip
+        pipe.delete(keys.LAB_INFO)  # only the pid: never a Redis URL (it can hold the password)
+        pipe.hset(keys.LAB_INFO, "supervisor_pid", os.getpid())
         pipe.pexpire(keys.LAB_INFO, registry.TTL_MS)
         if records != self._published:
             pipe.publish(keys.HEARTBEAT_CHANNEL, "supervisor")

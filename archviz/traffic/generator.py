@@ -22,7 +22,7 @@ import redis
 from archviz.core import hooks
 from archviz.core.control import InvalidCommand
 from archviz.core.http import LAB_CLIENT_HEADER, MAX_WORK_MS, NO_NODE, NODE_HEADER, lab_client_token
-from archviz.core.registry import Registration, lookup, registered
+from archviz.core.registry import Registration, trusted, trusted_lookup
 from archviz.traffic import keys as traffic_keys
 from archviz.traffic.arrivals import (
     WINDOW_S,
@@ -93,11 +93,12 @@ class Target:
 
 
 def find_target(client: redis.Redis) -> Target:
-    """The registered load balancer; without one, every registered node."""
-    balancer = lookup(client, "balancer", "lb")
+    """The registered load balancer; without one, every registered node (only the ones the
+    supervisor started: see registry.trusted)."""
+    balancer = trusted_lookup(client, "balancer", "lb")
     if balancer is not None:
         return Target("lb", (connect_address(balancer),))
-    return Target("nodes", tuple(connect_address(node) for node in registered(client, "node")))
+    return Target("nodes", tuple(connect_address(node) for node in trusted(client, "node")))
 
 
 def connect_address(registration: Registration) -> str:

@@ -22,6 +22,7 @@ from archviz.core.redis_conn import sync_client
 from archviz.core.registry import Registration, now_ms
 from archviz.lab.embedded_redis import EmbeddedRedis
 from tests.harness.processes import ManagePy, command_env, stop_all
+from tests.harness.supervised import register_as_supervised
 from tests.harness.wait_for import async_wait_for, wait_for
 
 HOST = "127.0.0.1"
@@ -57,6 +58,7 @@ class BalancerLab:
         port = str(free_port(HOST))
         args = ["node", "--id", node_id, "--port", port, "--host", HOST]
         self.nodes[node_id] = ManagePy(*args, env=self.env, name=node_id)
+        registry.vouch(self.redis, node_id, "node", self.nodes[node_id].pid, int(port))
         return self.nodes[node_id]
 
     def start_lb(self) -> ManagePy:
@@ -248,7 +250,7 @@ async def _echo(request: web.Request) -> web.Response:
 
 async def _keep_registered(lab: BalancerLab, registration: Registration) -> None:
     while True:
-        registry.register(lab.redis, registration)
+        register_as_supervised(lab.redis, registration)
         await asyncio.sleep(0.5)
 
 

@@ -32,6 +32,7 @@ from tests.balancer.conftest import (
     status_of,
     sticky,
 )
+from tests.harness.supervised import register_as_supervised
 from tests.harness.wait_for import async_wait_for, wait_for
 
 pytestmark = pytest.mark.integration
@@ -361,7 +362,7 @@ def test_nodes_that_refuse_connections_get_one_retry_then_are_ejected(
     ]
     try:
         for registration in dead:
-            registry.register(lone_lab.redis, registration)
+            register_as_supervised(lone_lab.redis, registration)
         wait_for(lambda: set(lone_lab.backends()) == {"dead-1", "dead-2"}, "both in the pool")
         with lone_lab.trace() as pubsub:
             status, headers, _ = get(lone_lab.url + "/work?ms=0")

@@ -10,7 +10,7 @@ from archviz.dashboard.messages import RedisView
 from archviz.dashboard.state import build_state, read_lab_state, unreachable
 from archviz.lab.child import ProcessRecord
 
-REDIS_UP = RedisView(url="redis://127.0.0.1:1/0", up=True, used_memory_bytes=1000)
+REDIS_UP = RedisView(up=True, used_memory_bytes=1000)
 
 
 def _registration(component_id: str, kind: str = "node", port: int = 9001) -> Registration:
@@ -81,19 +81,15 @@ def test_dashboards_are_listed_apart_from_nodes():
 def test_unreachable_keeps_last_nodes_and_marks_redis_down():
     """When Redis is away, the last picture stays, with Redis marked down."""
     last = build_state({}, [_registration("node-1")], {}, REDIS_UP, 4242)
-    frozen = unreachable(last, "redis://127.0.0.1:1/0")
+    frozen = unreachable(last)
     assert frozen["nodes"] == last["nodes"]
     assert frozen["supervisor_up"] is True
-    assert frozen["redis"] == {
-        "url": "redis://127.0.0.1:1/0",
-        "up": False,
-        "used_memory_bytes": None,
-    }
+    assert frozen["redis"] == {"up": False, "used_memory_bytes": None}
 
 
 def test_unreachable_without_a_last_state_is_empty():
     """With no earlier picture, there are no nodes and Redis is down."""
-    frozen = unreachable(None, "redis://x:1/0")
+    frozen = unreachable(None)
     assert frozen["nodes"] == []
     assert frozen["supervisor_up"] is False
     assert frozen["redis"]["up"] is False
@@ -107,7 +103,7 @@ def test_read_lab_state_from_real_redis(redis_url: str, redis_client: redis.Redi
     record = _record("node-1", status="failed", detail="gave up after 5 crashes")
     redis_client.hset(keys.PROCESSES, "node-1", json.dumps(record))
     redis_client.hset(keys.LAB_INFO, "supervisor_pid", "4242")
-    state = read_lab_state(redis_client, redis_url)
+    state = read_lab_state(redis_client)
     assert [(n["id"], n["status"]) for n in state["nodes"]] == [
         ("node-1", "failed"),
         ("node-2", "up"),
@@ -116,7 +112,6 @@ def test_read_lab_state_from_real_redis(redis_url: str, redis_client: redis.Redi
     assert state["supervisor_up"] is True
     assert state["supervisor_pid"] == 4242
     assert state["redis"]["up"] is True
-    assert state["redis"]["url"] == redis_url
     assert state["redis"]["used_memory_bytes"] > 0
 
 
@@ -124,4 +119,4 @@ def test_read_lab_state_without_lab_info_has_supervisor_down(
     redis_url: str, redis_client: redis.Redis
 ):
     """No lab info key: the supervisor is reported down."""
-    assert read_lab_state(redis_client, redis_url)["supervisor_up"] is False
+    assert read_lab_state(redis_client)["supervisor_up"] is False

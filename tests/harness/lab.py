@@ -40,6 +40,9 @@ class RunningLab:
             self.process.kill()  # never leave a half-started lab
             raise
         self.redis_url = redis_line.group(1)
+        if redis_line.group(0).startswith("embedded"):  # its password is not printed
+            secret = (self.var_dir / "redis_password").read_text().strip()
+            self.redis_url = self.redis_url.replace("redis://", f"redis://:{secret}@", 1)
         password = re.search(r"password '([^']+)'", self.process.output())
         self.admin_password = password.group(1) if password else ""
         return self

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from archviz.core import keys
+from archviz.core import keys, registry
 from archviz.core.control import InvalidCommand
 from archviz.core.ports import free_port
 from archviz.core.redis_conn import sync_client
@@ -47,6 +47,7 @@ class TrafficLab:
         self.nodes[node_id] = ManagePy(
             "node", "--id", node_id, "--port", port, env=self.env, name=node_id
         )
+        registry.vouch(self.redis, node_id, "node", self.nodes[node_id].pid, self.ports[node_id])
 
     def start_traffic(self) -> None:
         self.traffic = ManagePy("traffic", env=self.env)

@@ -31,8 +31,9 @@ class Command(BaseCommand):
             running.run_async(_run)
 
 
-class _Target:
-    """The load balancer's address, followed through the registry on every heartbeat."""
+class BalancerTarget:
+    """The load balancer's address, followed through the registry on every heartbeat (only a
+    registration that matches the supervisor's record)."""
 
     url = "http://127.0.0.1:1"
 
@@ -40,13 +41,13 @@ class _Target:
         return self.url
 
     def refresh(self, client: redis.Redis) -> None:
-        found = registry.lookup(client, "balancer", "lb")
+        found = registry.trusted_lookup(client, "balancer", "lb")
         if found is not None:
             self.url = f"http://{found.address}"
 
 
 async def _run(running: Component, stop: asyncio.Event) -> None:
-    target = _Target()
+    target = BalancerTarget()
     fleet = BotFleet(target)
     try:
         await asyncio.to_thread(target.refresh, shared_client())
@@ -72,7 +73,7 @@ async def _run(running: Component, stop: asyncio.Event) -> None:
         await fleet.close()
 
 
-def _collect(fleet: BotFleet, target: _Target, running: Component) -> Metrics:
+def _collect(fleet: BotFleet, target: BalancerTarget, running: Component) -> Metrics:
     """On each heartbeat: follow the LB, publish the bots' snapshot."""
     client = shared_client()
     target.refresh(client)

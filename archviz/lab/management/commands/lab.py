@@ -8,10 +8,11 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from archviz.conf import kept_secret
 from archviz.core import hooks
 from archviz.core.hooks import ChildSpec
 from archviz.core.ports import require_free
-from archviz.core.redis_conn import sync_client
+from archviz.core.redis_conn import redacted, sync_client
 from archviz.lab.backoff import RestartPolicy
 from archviz.lab.embedded_redis import EmbeddedRedis
 from archviz.lab.supervisor import Supervisor
@@ -35,15 +36,11 @@ class Command(BaseCommand):
         embedded = None
         redis_url = settings.ARCHVIZ_REDIS_URL
         if redis_url is None:
-            try:
-                embedded = EmbeddedRedis(host).start()
-            except RuntimeError as exc:
-                raise CommandError(f"could not start the embedded Redis: {exc}") from exc
+            embedded = self._start_embedded_redis(settings.ARCHVIZ_REDIS_HOST)
             redis_url = embedded.url
             settings.ARCHVIZ_REDIS_URL = redis_url  # this process's emitter and clients
-            self._say(f"embedded Redis: {redis_url} (persistence off)")
         else:
-            self._say(f"using Redis at {redis_url} (REDIS_URL)")
+            self._say(f"using Redis at {redacted(redis_url)} (REDIS_URL)")
 
         supervisor = Supervisor(
             host=host,
@@ -61,6 +58,22 @@ class Command(BaseCommand):
         finally:
             if embedded is not None:
                 embedded.stop()
+
+    def _start_embedded_redis(self, host: str) -> EmbeddedRedis:
+        password_file = settings.REDIS_PASSWORD_FILE
+        try:
+            server = EmbeddedRedis(
+                host,
+                password=kept_secret(password_file, 32),
+                maxmemory_mb=settings.ARCHVIZ_REDIS_MAXMEMORY_MB,
+            ).start()
+        except RuntimeError as exc:
+            raise CommandError(f"could not start the embedded Redis: {exc}") from exc
+        self._say(
+            f"embedded Redis: {server.address_url} (password in {password_file}; "
+            f"persistence off; at most {server.maxmemory_mb} MB)"
+        )
+        return server
 
     def _say(self, line: str) -> None:
         self.stdout.write(line)

@@ -116,8 +116,10 @@ export class DashboardBox extends Box {
   }
 }
 
+/** Redis: up or not and its memory, for everyone; its host:port only when the page was given
+ * one (instructors' pages are: the state frames carry no address, and never a password). */
 export class RedisBox extends Box {
-  constructor(parent) {
+  constructor(parent, address = "") {
     super({
       parent,
       id: "redis",
@@ -129,7 +131,10 @@ export class RedisBox extends Box {
     });
     this.status = this.span(0, "status-word");
     this.memory = this.span(1);
-    this.url = this.span(2, "mono small");
+    this.address = this.span(2, "mono small", truncate(address, 28));
+    this.status.setAttribute("data-field", "status");
+    this.memory.setAttribute("data-field", "memory");
+    this.address.setAttribute("data-field", "address");
   }
 
   update(state) {
@@ -137,7 +142,6 @@ export class RedisBox extends Box {
     this.setTone(redis.up ? "up" : "down");
     this.status.textContent = redis.up ? "up" : "unreachable";
     this.memory.textContent = `memory ${formatMegabytes(redis.used_memory_bytes)}`;
-    this.url.textContent = truncate(redis.url || "", 28);
   }
 }
 

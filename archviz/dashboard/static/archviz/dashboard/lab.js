@@ -182,6 +182,7 @@ class LabPage {
     this.topology = new Topology({
       svg: document.getElementById("topology"),
       onSelect: (id) => this.select(id),
+      redisAddress: config.redis_address || "",
     });
     this.details = new NodeDetails({
       root: document.getElementById("node-details"),

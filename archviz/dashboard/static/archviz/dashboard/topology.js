@@ -8,6 +8,7 @@ import { edgePoint, nodeGrid, svgElement } from "../js/lib/svg.js";
 const DEFAULTS = {
   svg: null,
   onSelect: () => {},
+  redisAddress: "", // host:port, on instructors' pages only
   width: 1000,
   height: 530,
   nodeArea: { x: 250, y: 46, w: 500, h: 440 },
@@ -38,7 +39,7 @@ export class Topology {
     this.supervisor.place(this.options.supervisorRect);
     this.dashboard = new DashboardBox(this.boxLayer);
     this.dashboard.place(this.options.dashboardRect);
-    this.redis = new RedisBox(this.boxLayer);
+    this.redis = new RedisBox(this.boxLayer, this.options.redisAddress);
     this.redis.place(this.options.redisRect);
     this.nodes = new Map();
     this.nodeOrder = null;

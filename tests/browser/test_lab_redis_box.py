@@ -16,9 +16,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 def lab(tmp_path_factory) -> Iterator[RunningLab]:
     """A lab of this module's own; the Redis box needs no node to be up."""
     running = RunningLab(tmp_path_factory.mktemp("lab")).start()
-    yield running
-    if running.process.poll() is None:
-        running.stop()
+    try:
+        yield running
+    finally:
+        running.process.close(timeout=15)
 
 
 def _redis_address(lab: RunningLab) -> str:

@@ -8,6 +8,9 @@ from archviz.asgi import application as dashboard
 from archviz.core import close_codes
 from archviz.core.origin_validator import DashboardOriginValidator
 
+# Channels closes database connections around every message: the test database must be open
+pytestmark = pytest.mark.usefixtures("in_process_db")
+
 PORT = 8123  # the port the dashboard under test listens on
 
 

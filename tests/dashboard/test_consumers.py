@@ -97,7 +97,7 @@ async def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(
     again = await _answer(communicator, {"type": "ping", "node": "node-78"})
     assert again == {
         "type": "error",
-        "reason": "node-78 is not up: it has no registration in Redis",
+        "reason": "node-78 is not up: no registration in Redis matches the supervisor's",
         "request": "ping",
         "node": "node-78",
     }

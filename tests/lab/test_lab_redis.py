@@ -32,9 +32,10 @@ def lab(tmp_path_factory) -> Iterator[RunningLab]:
     running = RunningLab(
         tmp_path_factory.mktemp("lab"), ARCHVIZ_HOST=LAB_HOST, ARCHVIZ_ALLOWED_HOSTS=LAB_HOST
     ).start()
-    yield running
-    if running.process.poll() is None:
-        running.stop()
+    try:
+        yield running
+    finally:
+        running.process.close(timeout=15)
 
 
 def _address(lab: RunningLab) -> tuple[str, int]:

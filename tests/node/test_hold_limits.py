@@ -1,10 +1,14 @@
 """A node's /ws/hold/ is rate-limited: past its burst an error, then close code 4029."""
 
+import pytest
 from channels.testing import WebsocketCommunicator
 
 from archviz.core import close_codes
 from archviz.node.consumers import HOLD_BURST, HoldConsumer
 from archviz.node.runtime import NodeRuntime, set_runtime
+
+# Channels closes database connections around every message: the test database must be open
+pytestmark = pytest.mark.usefixtures("in_process_db")
 
 
 async def test_a_held_socket_that_floods_gets_an_error_then_4029():

@@ -33,9 +33,11 @@ def test_replay_with_a_smaller_cap_stops_before_the_event_that_would_pass_it(
     """The cap is on the JSON of the events sent: none beyond it, and no gap in the newest."""
     events = [make_event("node.up", "node-1", "redis", detail={"n": i}) for i in range(10)]
     _log(redis_client, events)
-    one = len(json.dumps(events[0])) + 2
-    assert recent_events(redis_client, max_bytes=3 * one) == events[-3:]
-    assert recent_events(redis_client, max_bytes=one - 3) == []
+    # events differ in size (a time stamp's digits): measure the newest three themselves
+    newest_three = sum(len(json.dumps(event)) + 2 for event in events[-3:])
+    assert recent_events(redis_client, max_bytes=newest_three) == events[-3:]
+    assert recent_events(redis_client, max_bytes=newest_three - 1) == events[-2:]
+    assert recent_events(redis_client, max_bytes=len(json.dumps(events[-1]))) == []
 
 
 def test_replay_reads_no_more_than_its_batches(redis_client: redis.Redis):

@@ -101,12 +101,14 @@ class ChatClient:
                 await self._notify()
 
     async def _ack_forever(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        acked = 0
+        """Acknowledge what this connection received: the node counts per connection, and
+        refuses an ack of more than it sent on it."""
+        before, acked = self.frames_in, 0
         with contextlib.suppress(ConnectionError, RuntimeError, aiohttp.ClientError):
             while True:
                 await asyncio.sleep(ACK_EVERY_S)
-                if self.frames_in != acked:
-                    acked = self.frames_in
+                if self.frames_in - before != acked:
+                    acked = self.frames_in - before
                     await ws.send_str(json.dumps(AckFrame(type="ack", received=acked)))
 
     async def _on_frame(self, frame: ServerFrame) -> None:

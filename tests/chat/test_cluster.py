@@ -237,3 +237,23 @@ async def test_instructor_adds_bots_that_join_through_the_lb(chat_lab: RunningLa
 
 def _bots(lab: RunningLab) -> dict:
     return (lab.get_json("/api/chat/state")["bots"] or {}).get("rooms", {})
+
+
+async def test_a_client_that_reconnects_acknowledges_its_new_connection_only(
+    chat_lab: RunningLab,
+) -> None:
+    """After a reconnect the client acks what this connection brought (the node counts per
+    connection and refuses an ack of more than it sent): no refusal, no error frame."""
+    await set_mode(chat_lab, "redis")
+    async with clients_on(chat_lab, "r-reack", ("cy", "node-1"), ("di", "node-2")) as (cy, di):
+        for i in range(3):
+            await cy.send(f"first {i}")
+        await di.wait_until(lambda: len(di.messages) == 3, "the first messages")
+        await di._ws.close()  # the client reconnects by itself, with its count so far
+        await di.wait_until(lambda: len(di.closes) == 1 and di.connected.is_set(), "back")
+        await cy.send("second")
+        await di.wait_until(lambda: len(di.messages) == 4, "the message after the reconnect")
+        before = len(di.frames)
+        await asyncio.sleep(2.5)  # two ack periods: the acks themselves are what is tested
+    assert [f for f in di.frames[before:] if f.get("type") == "error"] == []
+    assert ledger(chat_lab, "r-reack").get("refused", 0) == 0

@@ -6,6 +6,7 @@ import secrets
 import shutil
 import socket
 from collections.abc import AsyncIterator, Iterator
+from types import SimpleNamespace
 
 import pytest
 import redis
@@ -139,3 +140,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests last: Playwright's sync API keeps an event loop running for the rest
     of the session, which would stop pytest-asyncio from running the async tests."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+class HandClock:
+    """A monotonic clock a test moves by hand (`clock.now += 0.5`)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> HandClock:
+    """archviz.core.metrics reads this clock instead of time.monotonic."""
+    from archviz.core import metrics
+
+    hand = HandClock()
+    monkeypatch.setattr(metrics, "time", SimpleNamespace(monotonic=hand.monotonic))
+    return hand

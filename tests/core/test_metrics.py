@@ -1,31 +1,9 @@
 """What a process measures of itself: its connections and its memory."""
 
-from types import SimpleNamespace
-
-import pytest
-
-from archviz.core import metrics
 from archviz.core.metrics import ConnectionCounters, rss_bytes
 
 
-class _Clock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
-    clock = _Clock()
-    monkeypatch.setattr(metrics, "time", SimpleNamespace(monotonic=clock.monotonic))
-    return clock
-
-
-def test_requests_per_second_is_zero_without_requests(clock: _Clock):
+def test_requests_per_second_is_zero_without_requests(clock):
     """No requests: the rate is 0, on the first and later readings."""
     counters = ConnectionCounters()
     assert counters.requests_per_second() == 0.0
@@ -33,7 +11,7 @@ def test_requests_per_second_is_zero_without_requests(clock: _Clock):
     assert counters.requests_per_second() == 0.0
 
 
-def test_requests_per_second_counts_requests_between_readings(clock: _Clock):
+def test_requests_per_second_counts_requests_between_readings(clock):
     """Ten requests over half a second read as 20 per second."""
     counters = ConnectionCounters()
     counters.requests_per_second()
@@ -42,7 +20,7 @@ def test_requests_per_second_counts_requests_between_readings(clock: _Clock):
     assert counters.requests_per_second() == 20.0
 
 
-def test_requests_per_second_forgets_samples_older_than_a_second(clock: _Clock):
+def test_requests_per_second_forgets_samples_older_than_a_second(clock):
     """Only about the last second counts: an old burst fades out of the rate."""
     counters = ConnectionCounters()
     counters.requests_per_second()

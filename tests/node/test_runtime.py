@@ -1,28 +1,6 @@
 """What a node knows about itself: its live config and its metrics."""
 
-from types import SimpleNamespace
-
-import pytest
-
-from archviz.core import metrics
 from archviz.node.runtime import NodeConfig, NodeRuntime
-
-
-class _Clock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
-    clock = _Clock()
-    monkeypatch.setattr(metrics, "time", SimpleNamespace(monotonic=clock.monotonic))
-    return clock
 
 
 def test_config_from_hash_reads_known_fields_and_ignores_unknown():
@@ -36,7 +14,7 @@ def test_config_from_partial_hash_keeps_defaults():
     assert NodeConfig.from_hash({b"weight": b"2"}) == NodeConfig(weight=2, capacity=10)
 
 
-def test_runtime_metrics_report_config_and_counters(clock: _Clock):
+def test_runtime_metrics_report_config_and_counters(clock):
     """A node's metrics carry its id, counters and live parameters."""
     node = NodeRuntime("node-3")
     node.config = NodeConfig(weight=2, capacity=5, latency_ms=7)

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "archviz.sessions",
     "archviz.chat",
     "archviz.queue",
+    "archviz.gateway",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,3 @@
+"""The Redis keys of the API gateway demo (the lab's own are in archviz/core/keys.py)."""
+
+PREFIX = "archviz:gateway:"

@@ -57,8 +57,7 @@ async def _receive(urls, archviz, ready, stop, out, active) -> None:
     async with aiohttp.ClientSession() as session:
         sockets = []
         for url in urls:
-            sockets.append(await session.ws_connect(url, origin=url.replace("ws", "http", 1),
-                                                    max_msg_size=0))  # fmt: skip
+            sockets.append(await session.ws_connect(url, max_msg_size=0))
         tasks = [asyncio.create_task(_read(ws, archviz, records, closes, active))
                  for ws in sockets]  # fmt: skip
         ready.set()
@@ -131,8 +130,7 @@ async def _drive(systems: list[System]) -> None:
         for system in systems:
             urls = system.sender_urls
             sockets[system.name] = [
-                await session.ws_connect(urls[i % len(urls)], max_msg_size=0,
-                                         origin=urls[0].replace("ws", "http", 1))
+                await session.ws_connect(urls[i % len(urls)], max_msg_size=0)
                 for i in range(math.ceil(max(RATES) / PER_SENDER))
             ]  # fmt: skip
             readers += [asyncio.create_task(_read(ws, system.archviz, [], [0]))

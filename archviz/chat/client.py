@@ -77,10 +77,8 @@ class ChatClient:
         return f"{base.replace('http', 'ws', 1)}/ws/chat/{self.room}/?{urlencode(query)}"
 
     async def _session(self, session: aiohttp.ClientSession) -> None:
-        base = self.base_url() if callable(self.base_url) else self.base_url
-        origin = self.origin or base
         # A handshake that hangs (its node died mid-way) must not hold the client forever.
-        connecting = session.ws_connect(self.url(), origin=origin, heartbeat=None)
+        connecting = session.ws_connect(self.url(), origin=self.origin, heartbeat=None)
         ws = await asyncio.wait_for(connecting, HANDSHAKE_TIMEOUT_S)
         async with ws:
             self._ws = ws

@@ -9,7 +9,9 @@ dashboard listens on, or on the port the browser asked for (a proxy in front tha
 Host header). The browser sets both Origin and Host, so a page elsewhere cannot match them.
 """
 
-from channels.security.websocket import OriginValidator
+from collections.abc import Callable
+
+from channels.security.websocket import OriginValidator, WebsocketDenier
 from django.http.request import split_domain_port
 
 from archviz.core.origins import dashboard_hosts, dashboard_origins
@@ -40,3 +42,25 @@ def _ports(scope: dict) -> set[int]:
     if host and (port.isdigit() or not port):
         ports.add(int(port) if port else default)
     return ports
+
+
+class PageOriginValidator:
+    """ASGI middleware for a server behind the balancer (a node): a WebSocket opened by a
+    page is accepted only from a dashboard's page; one with no Origin is not a browser's.
+
+    A browser always sends Origin on a WebSocket handshake, and it is the browser that
+    carries a learner's cookies, so a page elsewhere is what must be kept out. The bots,
+    the traffic generator and the benchmarks send no Origin, and a program can send any
+    Origin it likes anyway. `allowed` is read at each handshake: the node follows the
+    registered dashboards on its heartbeat.
+    """
+
+    def __init__(self, application, allowed: Callable[[], frozenset[str]]) -> None:
+        self.application = application
+        self.allowed = allowed
+
+    async def __call__(self, scope, receive, send):
+        origin = dict(scope.get("headers", [])).get(b"origin")
+        if origin is not None and origin.decode("latin1") not in self.allowed():
+            return await WebsocketDenier()(scope, receive, send)
+        return await self.application(scope, receive, send)

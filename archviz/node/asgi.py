@@ -1,5 +1,6 @@
 """The node's ASGI application: Django with the node's own URLs, counting its connections."""
 
+from collections.abc import Callable
 from importlib import import_module
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.db import close_old_connections
 
 from archviz.core import hooks
 from archviz.core.metrics import ConnectionCounters
+from archviz.core.origin_validator import PageOriginValidator
 
 
 class NodeRequest(ASGIRequest):
@@ -46,13 +48,12 @@ class CountConnections:
 NODE_MIDDLEWARE: list[str] = []
 
 
-def build_application(counters: ConnectionCounters):
+def build_application(counters: ConnectionCounters, origins: Callable[[], frozenset[str]]):
     get_asgi_application()  # sets Django up exactly as the dashboard does
     settings.MIDDLEWARE = NODE_MIDDLEWARE  # this process serves only the node
     signals.request_started.disconnect(close_old_connections)  # the node uses no database
     signals.request_finished.disconnect(close_old_connections)
     from channels.routing import ProtocolTypeRouter, URLRouter
-    from channels.security.websocket import AllowedHostsOriginValidator
     from django.urls import path
 
     from archviz.node.consumers import HoldConsumer
@@ -64,7 +65,7 @@ def build_application(counters: ConnectionCounters):
     application = ProtocolTypeRouter(
         {
             "http": NodeHandler(),
-            "websocket": AllowedHostsOriginValidator(URLRouter(websockets)),
+            "websocket": PageOriginValidator(URLRouter(websockets), origins),
         }
     )
     return CountConnections(application, counters)

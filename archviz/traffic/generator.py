@@ -45,7 +45,6 @@ MAX_LAG_S = 1.0  # a loop further behind than this skips ahead rather than burst
 HELLO_TIMEOUT_S = 5.0
 CLOSE_TIMEOUT_S = 1.0
 WS_HEARTBEAT_S = 5.0  # pings notice a node that stopped answering (paused, cut off)
-WS_ORIGIN = "http://127.0.0.1"
 SATURATED = "generator saturated"  # too many in flight: the arrival fails at once
 BEHIND = "generator behind"  # the loop was starved: the arrival was never sent
 _REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
@@ -345,7 +344,7 @@ class TrafficGenerator:
         opened = False
         try:
             async with self._session.ws_connect(
-                f"ws://{address}/ws/hold/", origin=WS_ORIGIN, heartbeat=WS_HEARTBEAT_S
+                f"ws://{address}/ws/hold/", heartbeat=WS_HEARTBEAT_S
             ) as ws:
                 hello = await ws.receive_json(timeout=HELLO_TIMEOUT_S)
                 with self._lock:

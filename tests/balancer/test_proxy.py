@@ -93,7 +93,7 @@ async def test_least_connections_avoids_the_node_holding_a_websocket(
     url = f"ws://{HOST}:{balancer_lab.lb_port}/ws/hold/"
     async with (
         aiohttp.ClientSession() as session,
-        session.ws_connect(url, origin=f"http://{HOST}") as ws,
+        session.ws_connect(url) as ws,
     ):
         held = (await ws.receive_json(timeout=5))["node"]
         served = Counter()
@@ -141,7 +141,7 @@ async def test_a_websocket_stays_pinned_to_its_node(balancer_lab: BalancerLab) -
     url = f"ws://{HOST}:{balancer_lab.lb_port}/ws/hold/"
     async with (
         aiohttp.ClientSession() as session,
-        session.ws_connect(url, origin=f"http://{HOST}") as ws,
+        session.ws_connect(url) as ws,
     ):
         hello = await ws.receive_json(timeout=5)
         pinned = hello["node"]

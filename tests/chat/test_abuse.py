@@ -4,6 +4,7 @@ too many, and acknowledgements of frames never sent."""
 import asyncio
 import json
 
+import aiohttp
 import pytest
 
 from archviz.chat import keys as chat_keys
@@ -11,7 +12,7 @@ from archviz.chat.client import ChatClient, running
 from archviz.chat.rooms import ROOMS_MAX
 from archviz.core import close_codes
 from archviz.core.redis_conn import sync_client
-from tests.chat.conftest import clients_on, node_url
+from tests.chat.conftest import clients_on, lb_url, node_url
 
 pytestmark = pytest.mark.integration
 
@@ -65,3 +66,28 @@ async def test_a_client_acknowledging_frames_never_sent_is_still_closed_as_too_s
         await asyncio.wait_for(task, 20)
     assert liar.closes[-1][1] == close_codes.TOO_SLOW
     assert any("only" in f["error"] and "were sent" in f["error"] for f in liar.frames_of("error"))
+
+
+async def _handshake_status(url: str, origin: str | None) -> int:
+    """The HTTP status a chat handshake through `url` gets with this Origin (101: opened)."""
+    headers = {"Origin": origin} if origin else {}
+    async with aiohttp.ClientSession() as session:
+        try:
+            async with session.ws_connect(
+                f"{url}/ws/chat/origin-check/?user=eve", headers=headers
+            ) as ws:
+                await ws.close()
+                return 101
+        except aiohttp.WSServerHandshakeError as refused:
+            return refused.status
+
+
+async def test_a_page_from_another_origin_cannot_open_a_chat_socket(chat_lab) -> None:
+    """Through the balancer and straight to a node: a page elsewhere (another port of this
+    machine too) gets 403; the dashboard's page and a program with no Origin get in."""
+    dashboard = chat_lab.url.rstrip("/")
+    for url in (lb_url(chat_lab), node_url(chat_lab, "node-1")):
+        assert await _handshake_status(url, "http://evil.example") == 403
+        assert await _handshake_status(url, "http://127.0.0.1:9") == 403
+        assert await _handshake_status(url, dashboard) == 101
+        assert await _handshake_status(url, None) == 101

@@ -6,7 +6,7 @@ from channels.testing import WebsocketCommunicator
 
 from archviz.asgi import application as dashboard
 from archviz.core import close_codes
-from archviz.core.origin_validator import DashboardOriginValidator
+from archviz.core.origin_validator import DashboardOriginValidator, PageOriginValidator
 
 # Channels closes database connections around every message: the test database must be open
 pytestmark = pytest.mark.usefixtures("in_process_db")
@@ -89,3 +89,34 @@ async def test_the_dashboards_lab_socket_checks_the_port(settings) -> None:
     app = _listening(dashboard)
     assert await _connects(app, "http://127.0.0.1:9999") == (False, 1000)
     assert await _connects(app, f"http://127.0.0.1:{PORT}") == (False, close_codes.LOGIN_REQUIRED)
+
+
+NODE_ALLOWED = frozenset({f"http://127.0.0.1:{PORT}"})
+
+
+@pytest.mark.parametrize(
+    ("origin", "accepted"),
+    [
+        (f"http://127.0.0.1:{PORT}", True),  # a dashboard's page
+        (None, True),  # not a browser: a bot, the traffic generator, a benchmark
+        ("http://127.0.0.1:9999", False),  # another port of the same machine
+        (f"http://localhost:{PORT}", False),  # not among the registered origins
+        ("http://evil.example", False),
+        ("null", False),
+    ],
+)
+async def test_a_node_lets_in_only_the_dashboards_pages_and_programs(
+    origin: str | None, accepted: bool
+) -> None:
+    """A node's sockets: the registered dashboards' origins, or no Origin at all."""
+    app = PageOriginValidator(_Accepting.as_asgi(), lambda: NODE_ALLOWED)
+    assert (await _connects(app, origin))[0] is accepted
+
+
+async def test_a_node_reads_the_origins_at_each_handshake() -> None:
+    """A dashboard registered after the node started is let in at its next handshake."""
+    allowed: set[str] = set()
+    app = PageOriginValidator(_Accepting.as_asgi(), lambda: frozenset(allowed))
+    assert (await _connects(app, "http://127.0.0.1:8555"))[0] is False
+    allowed.add("http://127.0.0.1:8555")
+    assert (await _connects(app, "http://127.0.0.1:8555"))[0] is True

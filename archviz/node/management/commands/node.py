@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 
 from archviz.core import hooks, keys
 from archviz.core.origins import registered_dashboard_origins
+from archviz.core.redis_conn import shared_client
 from archviz.core.runner import component
 from archviz.node.asgi import build_application
 from archviz.node.runtime import NodeConfig, NodeRuntime, set_runtime
@@ -38,8 +39,9 @@ class Command(BaseCommand):
                 for app_beat in on_beats:
                     app_beat(client)
 
+            _read_config(runtime, shared_client())  # a browser's first handshake needs the origins
             running.serve(
-                build_application(runtime.counters),
+                build_application(runtime.counters, lambda: runtime.dashboard_origins),
                 host=host,
                 port=port,
                 setting="ARCHVIZ_NODE_PORT",

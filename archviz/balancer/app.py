@@ -259,6 +259,7 @@ class LoadBalancer:
                 "no_backend_total": proxy.no_backend_total,
                 # connections refused with 503 past ARCHVIZ_LB_MAX_CONNECTIONS
                 "refused_connections_total": self.server.refused_connections if self.server else 0,
+                "max_connections": self.max_connections,
                 "backends": self.pool.snapshot(now),
             },
         )

@@ -61,6 +61,8 @@ class BalancerView(TypedDict):
     algorithm: str
     requests_total: int
     no_backend_total: int  # 503s: no healthy backend
+    refused_connections_total: int  # 503s: ARCHVIZ_LB_MAX_CONNECTIONS client connections open
+    max_connections: int
     backends: list[BackendView]
 
 

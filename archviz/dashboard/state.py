@@ -103,6 +103,8 @@ def balancer_view(
         algorithm=extra.get("algorithm", ""),
         requests_total=extra.get("requests_total", 0),
         no_backend_total=extra.get("no_backend_total", 0),
+        refused_connections_total=extra.get("refused_connections_total", 0),
+        max_connections=extra.get("max_connections", 0),
         backends=extra.get("backends", []),
     )
 

@@ -33,6 +33,9 @@ def test_learner_sends_requests_through_the_lb_and_sees_round_robin(
     page.locator("#send-requests").click()
     answers = _my_answers(page)
     assert sorted(answers.count(n) for n in ("node-1", "node-2", "node-3")) == [3, 3, 4]
+    refused = page.locator('#lb-balancer [data-field="refused"]')  # connections over the cap
+    expect(refused).to_have_text("0")
+    expect(refused).to_have_attribute("title", "client connections refused: 1000 were open")
 
 
 def test_instructor_switches_algorithm_and_the_distribution_follows(

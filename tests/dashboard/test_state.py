@@ -7,7 +7,7 @@ import redis
 from archviz.core import keys, registry
 from archviz.core.registry import Metrics, Registration
 from archviz.dashboard.messages import RedisView
-from archviz.dashboard.state import build_state, read_lab_state, unreachable
+from archviz.dashboard.state import balancer_view, build_state, read_lab_state, unreachable
 from archviz.lab.child import ProcessRecord
 
 REDIS_UP = RedisView(up=True, used_memory_bytes=1000)
@@ -58,6 +58,16 @@ def test_metrics_and_spec_fill_the_node_view():
     assert (node["connections"], node["rps"], node["rss_bytes"]) == (4, 12.5, 2048)
     assert node["heartbeat_ts"] == 99.0
     assert (node["weight"], node["capacity"], node["latency_ms"]) == (9, 20, 0)
+
+
+def test_the_balancer_view_carries_its_refusals():
+    """The LB's counters of what it refused, a full house among them, reach the page."""
+    extra = {"no_backend_total": 2, "refused_connections_total": 7, "max_connections": 1000}
+    metrics = {"lb": Metrics(id="lb", ts=1.0, extra=extra)}
+    view = balancer_view(_registration("lb", "balancer", 8100), metrics)
+    assert (view["no_backend_total"], view["refused_connections_total"]) == (2, 7)
+    assert view["max_connections"] == 1000
+    assert balancer_view(None, metrics) is None
 
 
 def test_nodes_are_in_natural_order():

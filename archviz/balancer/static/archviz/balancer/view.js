@@ -53,6 +53,8 @@ export class BalancerBox {
     text(this.f.port, lb && lb.port ? String(lb.port) : "—");
     text(this.f.routed, lb ? String(lb.requests_total) : "—");
     text(this.f["no-backend"], lb ? String(lb.no_backend_total) : "—");
+    text(this.f.refused, lb ? String(lb.refused_connections_total) : "—");
+    if (lb) this.f.refused.title = `client connections refused: ${lb.max_connections} were open`;
     if (!lb) text(this.f.reason, "");
   }
 

@@ -25,6 +25,7 @@ from archviz.balancer.control import AlgorithmCommand
 from archviz.balancer.headers import wants_websocket
 from archviz.balancer.health import HealthPolicy
 from archviz.balancer.listener import MAX_CONNECTIONS, Server
+from archviz.balancer.login_gate import LoginGate
 from archviz.balancer.proxy import Proxy
 from archviz.balancer.request import Request
 from archviz.balancer.server import KEEPALIVE_TIMEOUT_S, ClientConnection
@@ -112,6 +113,7 @@ class LoadBalancer:
         self.keepalive_timeout_s = keepalive_timeout_s
         self.max_connections = max_connections
         self.pool = BackendPool(policy)
+        self.login = LoginGate()
         self.proxy: Proxy | None = None
         self.server: Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -152,13 +154,21 @@ class LoadBalancer:
 
     async def handle(self, request: Request, client: ClientConnection) -> None:
         """Every HTTP request the balancer receives."""
-        await self.proxy.http(request, client, self.proxy.arrived())
+        arrival = self.proxy.arrived()
+        if self.login.required() and (why := await self.login.refusal(request)):
+            self.proxy.refuse(request, arrival, why)
+            self.proxy.error(client, request, 401, why)
+            return
+        await self.proxy.http(request, client, arrival)
 
     async def handle_upgrade(self, request: web.BaseRequest) -> web.StreamResponse:
         """Every upgrade request, which the server hands to aiohttp: WebSockets only."""
         arrival = self.proxy.arrived()
         if not wants_websocket(request):
             return self.proxy.error_response(request, 400, "only WebSocket upgrades are proxied")
+        if self.login.required() and (why := await self.login.refusal(request)):
+            self.proxy.refuse(request, arrival, why)
+            return self.proxy.error_response(request, 401, why)
         return await proxy_websocket(self.proxy, request, arrival)
 
     async def _refresh_once(self) -> None:
@@ -260,6 +270,7 @@ class LoadBalancer:
                 # connections refused with 503 past ARCHVIZ_LB_MAX_CONNECTIONS
                 "refused_connections_total": self.server.refused_connections if self.server else 0,
                 "max_connections": self.max_connections,
+                "login_refused_total": self.login.refused_total,  # ARCHVIZ_REQUIRE_LOGIN
                 "backends": self.pool.snapshot(now),
             },
         )

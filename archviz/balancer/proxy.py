@@ -184,6 +184,10 @@ class Proxy:
     def no_backend(self, request: ClientRequest, arrival: Arrival) -> None:
         """Count and trace a request that found no healthy node; the caller answers 503."""
         self.no_backend_total += 1
+        self.refuse(request, arrival, NO_HEALTHY_NODE)
+
+    def refuse(self, request: ClientRequest, arrival: Arrival, reason: str) -> None:
+        """Trace a request the balancer answers itself, sent to no node."""
         self.emitter.emit(
             "lb.reject",
             "client",
@@ -191,7 +195,7 @@ class Proxy:
             trace=arrival.trace,
             demo="lb",
             ok=False,
-            detail={"reason": NO_HEALTHY_NODE, **_where(request)},
+            detail={"reason": reason, **_where(request)},
         )
 
     def error_response(
@@ -225,7 +229,7 @@ class Proxy:
         pick = self.pick(request)
         if pick is None:
             self.no_backend(request, arrival)
-            self._error(client, request, 503, NO_HEALTHY_NODE, {"Retry-After": "1"})
+            self.error(client, request, 503, NO_HEALTHY_NODE, {"Retry-After": "1"})
             return
         tried: list[str] = []
         while True:
@@ -314,9 +318,9 @@ class Proxy:
         error: str,
     ) -> None:
         self.publish_route(request, arrival, pick, status=status, outcome="failed")
-        self._error(client, request, status, error)
+        self.error(client, request, status, error)
 
-    def _error(
+    def error(
         self,
         client: ClientConnection,
         request: Request,
@@ -333,7 +337,7 @@ class Proxy:
         if client.response_started:
             client.abort()  # a truncated body must not look complete
         else:
-            self._error(client, request, 502, "the node broke off its response")
+            self.error(client, request, 502, "the node broke off its response")
 
 
 async def _stream(client: ClientConnection, upstream: Response, headers) -> None:

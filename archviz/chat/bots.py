@@ -7,6 +7,7 @@ import random
 
 from archviz.chat.client import ChatClient
 from archviz.chat.control import CHAT_ROOM, MAX_BOTS_PER_ROOM
+from archviz.core.http import LAB_CLIENT_HEADER, lab_client_token
 
 PHRASES = ("hello from a bot", "anyone on node-1?", "pub/sub is neat", "still here",
            "which node are you on?", "ping", "lorem ipsum", "the LB pinned me")  # fmt: skip
@@ -41,7 +42,12 @@ class BotFleet:
     def resize(self, room: str, count: int) -> None:
         bots = self.bots.setdefault(room, [])
         while len(bots) < count:
-            client = ChatClient(self.base_url, room, f"bot-{room}-{len(bots) + 1}")
+            client = ChatClient(
+                self.base_url,
+                room,
+                f"bot-{room}-{len(bots) + 1}",
+                headers={LAB_CLIENT_HEADER: lab_client_token()},
+            )
             bots.append((client, asyncio.create_task(self._live(client))))
         while len(bots) > count:
             client, task = bots.pop()

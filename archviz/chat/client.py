@@ -28,12 +28,14 @@ class ChatClient:
         user: str,
         *,
         origin: str | None = None,
+        headers: dict[str, str] | None = None,
         on_frame: Callable[[ServerFrame], None] | None = None,
         reconnect: bool = True,
     ) -> None:
         self.base_url = base_url
         self.room, self.user = room, user
         self.origin = origin
+        self.headers = headers or {}  # the lab's own bots prove it (core.http.LAB_CLIENT_HEADER)
         self.on_frame = on_frame
         self.reconnect = reconnect
         self.last: int | None = None  # the last sequence number seen
@@ -78,7 +80,9 @@ class ChatClient:
 
     async def _session(self, session: aiohttp.ClientSession) -> None:
         # A handshake that hangs (its node died mid-way) must not hold the client forever.
-        connecting = session.ws_connect(self.url(), origin=self.origin, heartbeat=None)
+        connecting = session.ws_connect(
+            self.url(), origin=self.origin, headers=self.headers, heartbeat=None
+        )
         ws = await asyncio.wait_for(connecting, HANDSHAKE_TIMEOUT_S)
         async with ws:
             self._ws = ws

@@ -344,7 +344,7 @@ class TrafficGenerator:
         opened = False
         try:
             async with self._session.ws_connect(
-                f"ws://{address}/ws/hold/", heartbeat=WS_HEARTBEAT_S
+                f"ws://{address}/ws/hold/", heartbeat=WS_HEARTBEAT_S, headers=self._lab_client
             ) as ws:
                 hello = await ws.receive_json(timeout=HELLO_TIMEOUT_S)
                 with self._lock:

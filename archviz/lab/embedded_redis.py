@@ -7,9 +7,19 @@ user of the machine (ps, /proc/<pid>/cmdline). The commands that reach beyond th
 (write files, reconfigure or stop the server, replicate it elsewhere, load modules) are
 renamed away, and a memory cap with no eviction keeps a flood from taking the machine's
 memory without ever evicting the registry or a queued job (writes fail instead).
+
+Each role of process has an ACL user of its own (Redis 6 and later), with a password derived
+from the lab's: the supervisor alone uses the full `default` user. The dashboard and the
+workers (nodes, the balancer, the traffic generator, consumers, bots: the processes a
+learner's input reaches) are denied every command in the `@dangerous` category that the
+renaming leaves (FLUSHDB, KEYS, MONITOR, CLIENT KILL, SORT, RESTORE, SWAPDB, ...), the
+dashboard keeping INFO for the memory it shows. Redis 6.2 cannot tell reading a key from
+writing it (that came with 7.0), so the roles differ by command, not by key.
 """
 
 import contextlib
+import hashlib
+import hmac
 import os
 import shutil
 import subprocess
@@ -58,6 +68,16 @@ DISABLED_COMMANDS = (
 )  # fmt: skip
 DEFAULT_MAXMEMORY_MB = 256
 
+# The ACL rules of each role beyond `on ~* &* +@all -@dangerous`; a kind with no role of its
+# own is a worker. (redis-py's CLIENT SETINFO at connect, refused, is ignored by redis-py.)
+ROLE_RULES = {"dashboard": "+info", "worker": ""}
+SUPERVISOR_KINDS = ("supervisor", "lab")
+
+
+def role_of(kind: str) -> str:
+    """The ACL user a process of this kind connects as."""
+    return kind if kind in ROLE_RULES else "worker"
+
 
 class EmbeddedRedis:
     def __init__(
@@ -82,6 +102,18 @@ class EmbeddedRedis:
         if not self.password:
             return self.address_url
         return f"redis://:{quote(self.password, safe='')}@{self.host}:{self.port}/0"
+
+    def url_for(self, kind: str) -> str:
+        """The URL a child of this kind connects with: its role's user (the full URL for the
+        supervisor, or when there is no password to derive one from)."""
+        if not self.password or kind in SUPERVISOR_KINDS:
+            return self.url
+        role = role_of(kind)
+        secret = quote(self.role_password(role), safe="")
+        return f"redis://{role}:{secret}@{self.host}:{self.port}/0"
+
+    def role_password(self, role: str) -> str:
+        return hmac.new(self.password.encode(), role.encode(), hashlib.sha256).hexdigest()
 
     @property
     def address_url(self) -> str:
@@ -129,7 +161,11 @@ class EmbeddedRedis:
         if not self.password:
             return ""
         escaped = self.password.replace("\\", "\\\\").replace('"', '\\"')
-        return f'requirepass "{escaped}"\n'
+        lines = [f'requirepass "{escaped}"']
+        for role, rules in ROLE_RULES.items():
+            password = self.role_password(role)  # hex: nothing to escape
+            lines.append(f"user {role} on >{password} ~* &* +@all -@dangerous {rules}".strip())
+        return "\n".join(lines) + "\n"
 
     def wait_until_ready(self, timeout: float = 10.0) -> None:
         client = redis.Redis(

@@ -118,9 +118,10 @@ class Supervisor:
 
     # --- children --------------------------------------------------------------
 
-    def _child_env(self) -> dict[str, str]:
+    def _child_env(self, kind: str) -> dict[str, str]:
+        redis_url = self.embedded_redis.url_for(kind) if self.embedded_redis else self.redis_url
         return os.environ | {
-            "REDIS_URL": self.redis_url,
+            "REDIS_URL": redis_url,  # the embedded Redis's user for the child's role
             "ARCHVIZ_SUPERVISOR_PID": str(os.getpid()),
             "PYTHONUNBUFFERED": "1",
         }
@@ -151,7 +152,7 @@ class Supervisor:
         await self.spawn(child)
 
     async def spawn(self, child: Child) -> None:
-        await child.spawn(self._child_env())
+        await child.spawn(self._child_env(child.record.kind))
         if child.spec is not None:
             await self._redis(self._write_config, child)
         self.trace.emit(

@@ -69,3 +69,46 @@ def test_at_the_cap_writes_fail_and_nothing_is_evicted() -> None:
         assert client.dbsize() == written - 1  # every key that was written is still there
     finally:
         small.stop()
+
+
+def _users(server: EmbeddedRedis) -> set[str]:
+    """The ACL users of the connections open now (ACL WHOAMI is renamed away)."""
+    return {c["user"] for c in redis.Redis.from_url(server.url).client_list()}
+
+
+@pytest.mark.parametrize("kind", ["node", "balancer", "traffic", "consumer", "chatbots"])
+def test_a_workers_user_is_denied_the_dangerous_commands(server: EmbeddedRedis, kind) -> None:
+    """The processes a learner's input reaches connect as `worker`: no FLUSHDB, KEYS,
+    MONITOR, CLIENT KILL or INFO; their own work (keys, Lua, streams, pub/sub) still runs."""
+    worker = redis.Redis.from_url(server.url_for(kind), socket_timeout=2)
+    worker.ping()
+    assert "worker" in _users(server)
+    for command in (("FLUSHDB",), ("KEYS", "*"), ("MONITOR",), ("CLIENT", "KILL", "ID", "1"),
+                    ("INFO", "memory"), ("SORT", "k"), ("SWAPDB", "0", "1")):  # fmt: skip
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            worker.execute_command(*command)
+    worker.set("k", "v")
+    assert worker.eval("return redis.call('GET', KEYS[1])", 1, "k") == b"v"
+    worker.xadd("s", {"a": "1"})
+    assert worker.publish("c", "m") == 0
+
+
+def test_the_dashboards_user_may_read_info_only(server: EmbeddedRedis) -> None:
+    """The dashboard shows Redis's memory (INFO) and is denied the rest."""
+    dashboard = redis.Redis.from_url(server.url_for("dashboard"), socket_timeout=2)
+    dashboard.ping()
+    assert "dashboard" in _users(server)
+    assert dashboard.info("memory")["used_memory"] > 0
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        dashboard.flushdb()
+
+
+def test_a_role_password_does_not_open_another_role(server: EmbeddedRedis) -> None:
+    """Each role's password is its own (derived from the lab's): a worker's cannot log in
+    as the dashboard, nor as the default user."""
+    password = server.role_password("worker")
+    for username in ("dashboard", "default"):
+        with pytest.raises(redis.exceptions.AuthenticationError):
+            redis.Redis(host=server.host, port=server.port, username=username,
+                        password=password).ping()  # fmt: skip
+    assert server.url_for("supervisor") == server.url

@@ -16,6 +16,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from archviz.core import registry
 from tests.harness.clients import lab_socket, log_in, next_frame, session
 from tests.harness.lab import RunningLab
 
@@ -152,3 +153,25 @@ async def test_the_supervisors_children_on_the_labs_host_are_trusted(lab: Runnin
         await ws.send_json({"type": "ping", "node": "node-1"})
         assert (await next_frame(ws, "pong"))["node"] == "node-1"
     assert "ignored the registration" not in "\n".join(lab.lines)
+
+
+def _redis_user_of(pid: int) -> str:
+    """The ACL user in a process's REDIS_URL, read from its environment."""
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    url = next(v for v in environ if v.startswith(b"REDIS_URL=")).decode()
+    return re.match(r"REDIS_URL=redis://([^:@]*):", url).group(1)
+
+
+def test_each_child_connects_as_its_roles_user(lab: RunningLab) -> None:
+    """The dashboard as `dashboard`, nodes, balancer and traffic generator as `worker`:
+    users denied FLUSHDB, KEYS, MONITOR and the like; the supervisor alone holds the full one."""
+    state = lab.wait_for_ready(3)
+    users = {node["id"]: _redis_user_of(node["pid"]) for node in state["nodes"]}
+    assert users == {"node-1": "worker", "node-2": "worker", "node-3": "worker"}
+    client = redis.Redis.from_url(lab.redis_url, socket_timeout=2)
+    registered = {r.kind: r.pid for r in registry.registered(client)}
+    assert _redis_user_of(registered["dashboard"]) == "dashboard"
+    assert _redis_user_of(registered["balancer"]) == "worker"
+    assert _redis_user_of(registered["traffic"]) == "worker"
+    connected = {c["user"] for c in client.client_list()}
+    assert {"dashboard", "worker"} <= connected

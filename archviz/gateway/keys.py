@@ -9,3 +9,9 @@ PUBLIC_KEYS = PREFIX + "signing:public"  # hash kid -> JSON {"jwk", "created", "
 REVOKED = PREFIX + "revoked"  # sorted set: revoked jti, scored by its token's exp
 EXPIRED_BEFORE = PREFIX + "expired-before"  # every token issued before this (unix s) is expired
 KEYS_CHANGED = PREFIX + "keys-changed"  # pub/sub: keys or revocations changed, refresh now
+
+
+def rate_bucket(rate_class: str, consumer: str) -> str:
+    """A consumer's token bucket (core.ratelimit) for one class of routes, shared by every
+    gateway replica: consumer is "user:<sub>" or "address:<ip>"."""
+    return f"{PREFIX}limit:{rate_class}:{consumer}"

@@ -80,6 +80,7 @@ ROUTES: tuple[Route, ...] = (
     # A bid is not retried: the first replica may have taken it before its answer was lost.
     _route("bidding.place", "POST", "/auctions/<id>/bids", "bidding", "grpc", (BID,),
            idempotent=False, deadline_ms=800, max_body_bytes=1 * KIB, rate_class="bid"),
+    # The socket's deadline: how long its first message has to bring the token.
     _route("ws.auction", "GET", "/ws/auctions/<id>/", "gateway", "websocket", (WATCH,),
            idempotent=False, deadline_ms=5_000, rate_class="watch"),
 )  # fmt: skip

@@ -141,8 +141,9 @@ def jwks(client: redis.Redis, now: float) -> dict[str, list[dict[str, str]]]:
     live = []
     for kid, raw in client.hgetall(keys.PUBLIC_KEYS).items():
         created, retire_at = _times(raw)
-        if created is not None and (retire_at is None or now < retire_at):
-            live.append((created, kid, json.loads(raw)["jwk"]))
+        jwk = json.loads(raw).get("jwk") if created is not None else None
+        if isinstance(jwk, dict) and (retire_at is None or now < retire_at):
+            live.append((created, kid, jwk))
     live.sort(key=lambda entry: entry[:2], reverse=True)  # the newest (current) first
     return {"keys": [jwk for _, _, jwk in live]}
 

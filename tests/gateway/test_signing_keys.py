@@ -118,6 +118,18 @@ def test_keys_past_their_grace_are_deleted_at_the_next_rotation(redis_client: re
     assert not redis_client.hexists(keys.PUBLIC_KEYS, first.kid)
 
 
+def test_the_jwks_leaves_out_unreadable_records(redis_client: redis.Redis) -> None:
+    """A broken or planted record is not served as a key."""
+    key = signing_keys.current_signing_key(redis_client, NOW)
+    planted = {
+        "a": "{",
+        "b": '{"created": 1, "retire_at": null}',
+        "c": '{"jwk": 7, "created": 1, "retire_at": null}',
+    }
+    redis_client.hset(keys.PUBLIC_KEYS, mapping=planted)
+    assert signing_keys.jwks(redis_client, NOW) == {"keys": [key.public_jwk()]}
+
+
 def test_the_jwks_has_no_private_part(redis_client: redis.Redis) -> None:
     """Only kty, crv, x, kid, use and alg are published."""
     signing_keys.current_signing_key(redis_client, NOW)

@@ -92,3 +92,20 @@ def take_shared(
     if not short:
         return None
     return Refusal(limits[int(short) - 1], int(wait_ms) / 1000)
+
+
+def level_shared(client: redis.Redis, limit: Limit, *, now_ms: float | None = None) -> float:
+    """The tokens a bucket in Redis holds now, refilled as take_shared would (a read only):
+    what a RateLimit header reports as remaining."""
+    pipe = client.pipeline(transaction=False)
+    pipe.hmget(limit.key, "tokens", "ts")
+    if now_ms is None:
+        pipe.time()
+    found = pipe.execute()
+    tokens, ts = found[0]
+    if tokens is None or ts is None:
+        return float(limit.burst)
+    if now_ms is None:
+        seconds, micros = found[1]
+        now_ms = seconds * 1000 + micros // 1000
+    return min(limit.burst, float(tokens) + max(0.0, now_ms - float(ts)) * limit.rate / 1000)

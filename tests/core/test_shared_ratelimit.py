@@ -2,7 +2,7 @@
 
 import redis
 
-from archviz.core.ratelimit import Limit, take_shared
+from archviz.core.ratelimit import Limit, level_shared, take_shared
 
 USER = Limit("archviz:test:bucket:user", rate=10, burst=20)
 ALL = Limit("archviz:test:bucket:all", rate=100, burst=30)
@@ -38,3 +38,19 @@ def test_buckets_use_redis_time_and_expire(redis_client: redis.Redis):
     """Without a given time Redis's clock is used; a bucket's key expires once it is full."""
     assert take_shared(redis_client, [USER], 1) is None
     assert 0 < redis_client.pttl(USER.key) <= 2_000 + 1_000
+
+
+def test_a_bucket_level_is_read_without_taking(redis_client: redis.Redis):
+    """level_shared says what is left, refilled to now, and takes nothing."""
+    assert level_shared(redis_client, USER, now_ms=0) == 20  # no bucket yet: full
+    take_shared(redis_client, [USER], 15, now_ms=0)
+    assert level_shared(redis_client, USER, now_ms=0) == 5
+    assert level_shared(redis_client, USER, now_ms=250) == 7.5
+    assert level_shared(redis_client, USER, now_ms=60_000) == 20
+    assert take_shared(redis_client, [USER], 7, now_ms=250) is None  # the reads took nothing
+
+
+def test_a_bucket_level_uses_redis_time_by_default(redis_client: redis.Redis):
+    """Without a given time the level is refilled to Redis's clock, as takes are."""
+    take_shared(redis_client, [USER], 20)
+    assert 0 <= level_shared(redis_client, USER) < 5  # 10 a second: under half a second later

@@ -27,6 +27,7 @@ UPDATES_KEPT = 1_000  # per auction's stream (about: MAXLEN ~); older ones are t
 REQUEST_KEPT_MS = 600_000  # a request id's accepted result, for retries
 MAX_TITLE_CHARS = 100
 MINUTE_MS = 60_000
+DEMO_REST_MS = 2 * MINUTE_MS  # a demo auction shows its winner that long, then reopens
 
 Outcome = Literal["accepted", "replayed", "unknown", "closed", "too_low"]
 
@@ -87,6 +88,7 @@ class BidResult(NamedTuple):
     highest_cents: int
     bidder: str
     ends_at_ms: int
+    start_cents: int  # the auction's starting price (0 when unknown)
 
 
 class Since(NamedTuple):
@@ -140,17 +142,19 @@ def open_auction(
     ends_at_ms: int,
     now_ms: float,
     *,
-    if_missing: bool = False,
-) -> int:
-    """Open (or reopen, with no bid) an auction; its seq after the "opened" update. With
-    `if_missing`, an auction that exists is left alone."""
+    keep_ending_after: int | None = None,
+) -> int | None:
+    """Open (or reopen, with no bid) an auction: its seq after the "opened" update. With
+    `keep_ending_after` (unix ms), an existing auction that ends after then is kept: None."""
     check_auction_id(auction_id)
     check_cents(start_cents)
     if not title or len(title) > MAX_TITLE_CHARS:
         raise ValueError(f"an auction's title is 1 to {MAX_TITLE_CHARS} characters")
     keys_, args = _common(auction_id, now_ms)
-    args += [title, start_cents, int(ends_at_ms), "1" if if_missing else "0"]
-    return int(_script(client, auction_lua.OPEN)([*keys_, gateway_keys.AUCTIONS], args, client))
+    keep = "" if keep_ending_after is None else int(keep_ending_after)
+    args += [title, start_cents, int(ends_at_ms), keep]
+    seq = int(_script(client, auction_lua.OPEN)([*keys_, gateway_keys.AUCTIONS], args, client))
+    return None if seq < 0 else seq
 
 
 def open_demo(
@@ -160,15 +164,18 @@ def open_demo(
     reset: bool = False,
     items: Iterable[DemoItem] | None = None,
 ) -> list[str]:
-    """Open the demo's auctions (DEMO_ITEMS), each ending its minutes from now; those that
-    exist are kept unless `reset`. Their ids."""
+    """Open the demo's auctions (DEMO_ITEMS), each ending its minutes from now: those that
+    are missing, or ended DEMO_REST_MS ago (a new round), or all of them if `reset`. Safe to
+    run from every replica, as often as wanted. The ids it opened."""
+    keep = None if reset else int(now_ms) - DEMO_REST_MS
     opened = []
     for item in DEMO_ITEMS if items is None else items:
         ends_at = int(now_ms) + item.minutes * MINUTE_MS
-        open_auction(
-            client, item.id, item.title, item.start_cents, ends_at, now_ms, if_missing=not reset
+        seq = open_auction(
+            client, item.id, item.title, item.start_cents, ends_at, now_ms, keep_ending_after=keep
         )
-        opened.append(item.id)
+        if seq is not None:
+            opened.append(item.id)
     return opened
 
 
@@ -239,11 +246,11 @@ def place_bid(
     if request_id:
         keys_.append(gateway_keys.bid_request(auction_id, request_id))
     args += [bidder, amount_cents, trace[:64], REQUEST_KEPT_MS]
-    outcome, seq, highest, who, ends_at = _script(client, auction_lua.PLACE_BID)(
+    outcome, seq, highest, who, ends_at, start = _script(client, auction_lua.PLACE_BID)(
         keys_, args, client
     )
     return BidResult(
-        cast(Outcome, _text(outcome)), int(seq), int(highest), _text(who), int(ends_at)
+        cast(Outcome, _text(outcome)), int(seq), int(highest), _text(who), int(ends_at), int(start)
     )
 
 

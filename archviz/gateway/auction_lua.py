@@ -34,16 +34,19 @@ end
 
 # Open (or reopen) an auction: no bid yet, ends at ARGV[7]. Its seq carries on from the
 # highest it ever had (its hash's, or its stream's if the hash was lost), so a reset never
-# sends a watcher's "since" back in time. With ARGV[8] = '1' an existing auction is left as
-# it is (two replicas starting at once open the demo's auctions only once).
-# KEYS[3]: the set of every auction's id. Returns the auction's seq.
+# sends a watcher's "since" back in time; an auction past its end says "closed" first.
+# ARGV[8], unless '': an existing auction that ends after that time (unix ms) is kept as it
+# is, so that two replicas starting at once open the demo's auctions once.
+# KEYS[3]: the set of every auction's id. Returns the new seq, or -1 if the auction was kept.
 OPEN = (
     _COMMON
     + """
-if ARGV[8] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then
-  return tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+local seq = 0
+local a = redis.call('HMGET', KEYS[1], unpack(FIELDS))
+if a[1] then
+  if ARGV[8] ~= '' and tonumber(a[1]) > tonumber(ARGV[8]) then return -1 end
+  seq = close(a)
 end
-local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
 if #last > 0 then seq = math.max(seq, tonumber(string.match(last[1][1], '^(%d+)'))) end
 seq = seq + 1
@@ -57,7 +60,7 @@ return seq
 
 # Place a bid: ARGV[5] bidder, ARGV[6] amount in cents, ARGV[7] trace id, ARGV[8] how long
 # a request id's result is kept (ms); KEYS[3], if given, the request id's key.
-# Returns {outcome, seq, highest_cents, bidder, ends_at_ms}: outcome is 'accepted',
+# Returns {outcome, seq, highest_cents, bidder, ends_at_ms, start_cents}: outcome is 'accepted',
 # 'replayed' (this request id was accepted before: its result), 'unknown', 'closed' (the
 # winner and the winning amount) or 'too_low' (the current highest).
 PLACE_BID = (
@@ -72,17 +75,17 @@ if KEYS[3] then
   end
 end
 local a = redis.call('HMGET', KEYS[1], unpack(FIELDS))
-if not a[1] then return {'unknown', 0, 0, '', 0} end
+if not a[1] then return {'unknown', 0, 0, '', 0, 0} end
 local ends_at, highest, start = tonumber(a[1]), tonumber(a[2]), tonumber(a[5])
-if now >= ends_at then return {'closed', close(a), highest, a[3], ends_at} end
+if now >= ends_at then return {'closed', close(a), highest, a[3], ends_at, start} end
 local amount = tonumber(ARGV[6])
 if amount <= highest or amount < start then
-  return {'too_low', tonumber(a[4]), highest, a[3], ends_at}
+  return {'too_low', tonumber(a[4]), highest, a[3], ends_at, start}
 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('HSET', KEYS[1], 'highest_cents', ARGV[6], 'bidder', ARGV[5])
 emit('bid', seq, amount, ARGV[5], ends_at, ARGV[7])
-local result = {'accepted', seq, amount, ARGV[5], ends_at}
+local result = {'accepted', seq, amount, ARGV[5], ends_at, start}
 if KEYS[3] then redis.call('SET', KEYS[3], cjson.encode(result), 'PX', ARGV[8]) end
 return result
 """

@@ -10,6 +10,7 @@ from archviz.gateway import auction
 from archviz.gateway import keys as gateway_keys
 from archviz.gateway.auction import (
     DEMO_ITEMS,
+    DEMO_REST_MS,
     MINUTE_MS,
     BidResult,
     DemoItem,
@@ -62,13 +63,28 @@ def test_opening_the_demo_again_keeps_its_bids_unless_reset(lamp: redis.Redis) -
     """A restarted service keeps running auctions; a reset reopens them, seq carrying on."""
     items = [DemoItem("lamp", "Desk lamp", 4_000, 10)]
     place_bid(lamp, "lamp", "alice", 5_000, NOW)
-    open_demo(lamp, NOW + 1, items=items)
+    assert open_demo(lamp, NOW + 1, items=items) == []
     assert read_auction(lamp, "lamp").highest_cents == 5_000
 
-    open_demo(lamp, NOW + 2, items=items, reset=True)
+    assert open_demo(lamp, NOW + 2, items=items, reset=True) == ["lamp"]
     reopened = read_auction(lamp, "lamp")
     assert (reopened.highest_cents, reopened.bidder, reopened.seq) == (0, "", 3)
     assert [u["type"] for u in stream(lamp)] == ["opened", "bid", "opened"]
+
+
+def test_a_demo_auction_shows_its_winner_for_a_rest_then_reopens_once(
+    lamp: redis.Redis,
+) -> None:
+    """A new round starts by itself; every replica may ask, only one reopens it."""
+    items = [DemoItem("lamp", "Desk lamp", 4_000, 10)]
+    place_bid(lamp, "lamp", "alice", 5_000, NOW)
+    assert open_demo(lamp, ENDS + DEMO_REST_MS - 1, items=items) == []
+    assert open_demo(lamp, ENDS + DEMO_REST_MS, items=items) == ["lamp"]
+    assert open_demo(lamp, ENDS + DEMO_REST_MS, items=items) == []
+    assert [u["type"] for u in stream(lamp)] == ["opened", "bid", "closed", "opened"]
+    reopened = read_auction(lamp, "lamp")
+    assert reopened.ends_at_ms == ENDS + DEMO_REST_MS + 10 * MINUTE_MS
+    assert not reopened.closed(ENDS + DEMO_REST_MS)
 
 
 def test_a_reopened_auction_takes_its_seq_from_the_stream_if_its_hash_was_lost(
@@ -138,7 +154,7 @@ def test_a_higher_bid_is_accepted_numbered_kept_and_published(lamp: redis.Redis)
 
     result = place_bid(lamp, "lamp", "alice", 4_500, NOW + 5, trace="t-1")
 
-    assert result == BidResult("accepted", 2, 4_500, "alice", ENDS)
+    assert result == BidResult("accepted", 2, 4_500, "alice", ENDS, 4_000)
     assert read_auction(lamp, "lamp").highest_cents == 4_500
     update = {"type": "bid", "auction": "lamp", "seq": 2, "amount_cents": 4_500,
               "bidder": "alice", "ends_at_ms": ENDS, "ts": NOW + 5, "trace": "t-1"}  # fmt: skip
@@ -159,7 +175,7 @@ def test_a_bid_not_higher_is_refused_with_the_current_highest(
     before = stream(lamp)
     result = place_bid(lamp, "lamp", "bob", amount, NOW)
     highest, bidder = (5_000, "alice") if first else (0, "")
-    assert result == BidResult("too_low", len(before), highest, bidder, ENDS)
+    assert result == BidResult("too_low", len(before), highest, bidder, ENDS, 4_000)
     assert stream(lamp) == before
 
 
@@ -198,7 +214,7 @@ def test_a_bid_at_the_end_time_is_closed_with_the_winner_said_once(lamp: redis.R
     place_bid(lamp, "lamp", "alice", 5_000, NOW)
     first = place_bid(lamp, "lamp", "bob", 9_000, ENDS)
     again = place_bid(lamp, "lamp", "bob", 9_500, ENDS + 1)
-    assert first == again == BidResult("closed", 3, 5_000, "alice", ENDS)
+    assert first == again == BidResult("closed", 3, 5_000, "alice", ENDS, 4_000)
     closed = [u for u in stream(lamp) if u["type"] == "closed"]
     assert closed == [{"type": "closed", "auction": "lamp", "seq": 3, "amount_cents": 5_000,
                        "bidder": "alice", "ends_at_ms": ENDS, "ts": ENDS, "trace": ""}]  # fmt: skip

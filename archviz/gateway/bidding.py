@@ -235,7 +235,7 @@ async def serve(running: Component, stop: asyncio.Event, *, host: str, port: int
     service = BiddingService(running.id, running.trace)
     server = grpc.aio.server(options=SERVER_OPTIONS, maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS)
     bidding_pb2_grpc.add_BiddingServicer_to_server(service, server)
-    bound = _bind(server, host, port)
+    bound = bind_port(server, host, port)
     await server.start()
     await _keep_auctions(running.trace, log_errors=True)
     running.beat(lambda: service.metrics(running), port=bound, host=host)
@@ -248,7 +248,8 @@ async def serve(running: Component, stop: asyncio.Event, *, host: str, port: int
         await server.stop(GRACE_S)
 
 
-def _bind(server: grpc.aio.Server, host: str, port: int) -> int:
+def bind_port(server: grpc.aio.Server, host: str, port: int) -> int:
+    """Bind the server to host:port (0: a free one); the port bound."""
     try:
         bound = server.add_insecure_port(grpc_address(host, port))
     except RuntimeError as exc:  # grpcio raises, older ones returned 0

@@ -4,7 +4,16 @@ import grpc
 import pytest
 
 from archviz.gateway.auction import BidResult
-from archviz.gateway.bidding import HIGHEST_BIDDER, HIGHEST_CENTS, SEQ, grpc_address, refusal
+from archviz.gateway.bidding import (
+    HIGHEST_BIDDER,
+    HIGHEST_CENTS,
+    SEQ,
+    SERVER_OPTIONS,
+    CannotListen,
+    bind_port,
+    grpc_address,
+    refusal,
+)
 
 ENDS = 1_700_000_600_000
 
@@ -61,3 +70,16 @@ def test_every_plain_metadata_value_is_ascii() -> None:
 )
 def test_addresses_are_spelt_as_grpc_wants(host: str, address: str) -> None:
     assert grpc_address(host, 50051) == address
+
+
+async def test_a_second_replica_cannot_share_the_first_ones_port() -> None:
+    """gRPC binds with SO_REUSEPORT by default, so two replicas could split one port's
+    calls without a word; ours refuses the second one's bind instead."""
+    first = grpc.aio.server(options=SERVER_OPTIONS)
+    port = bind_port(first, "127.0.0.1", 0)
+    await first.start()
+    try:
+        with pytest.raises(CannotListen, match=f"127.0.0.1:{port}"):
+            bind_port(grpc.aio.server(options=SERVER_OPTIONS), "127.0.0.1", port)
+    finally:
+        await first.stop(None)

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test jstest lint format bench clean
+.PHONY: run test jstest lint format bench proto clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ format: $(STAMP)
 ## bench: run every benchmark in bench/ and write bench/results/
 bench: $(STAMP)
 	@for name in startup lb sessions fanout queue; do echo "== bench.$$name"; $(PY) -m bench.$$name || exit 1; done
+
+## proto: regenerate the bidding service's code from archviz/gateway/proto/bidding.proto
+proto: $(STAMP)
+	$(PY) -m grpc_tools.protoc -I. --python_out=. --pyi_out=. --grpc_python_out=. archviz/gateway/proto/bidding.proto
 
 clean:
 	rm -rf $(VENV) var bench/results

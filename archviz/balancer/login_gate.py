@@ -11,39 +11,17 @@ traffic generator, the bots) prove themselves with LAB_CLIENT_HEADER instead.
 import asyncio
 import time
 from collections.abc import Callable
-from importlib import import_module
 
 from django.conf import settings
-from django.contrib.auth import (
-    BACKEND_SESSION_KEY,
-    HASH_SESSION_KEY,
-    SESSION_KEY,
-    get_user_model,
-    load_backend,
-)
 from django.http.cookie import parse_cookie
 from django.shortcuts import resolve_url
-from django.utils.crypto import constant_time_compare
 
 from archviz.balancer.headers import ClientRequest
 from archviz.core.http import LAB_CLIENT_HEADER, is_lab_client
+from archviz.core.logins import is_logged_in
 
 VERDICT_TTL_S = 5.0  # a log-out reaches the balancer within this
 MAX_VERDICTS = 10_000  # sessions remembered at once; past that the oldest verdicts go
-
-
-def is_logged_in(session_key: str) -> bool:
-    """Whether this session belongs to an active user whose password has not changed since
-    (blocking: it reads the session store and the user table)."""
-    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-    user_id, backend_path = store.get(SESSION_KEY), store.get(BACKEND_SESSION_KEY)
-    if user_id is None or backend_path not in settings.AUTHENTICATION_BACKENDS:
-        return False
-    backend = load_backend(backend_path)
-    user = backend.get_user(get_user_model()._meta.pk.to_python(user_id))
-    if user is None:
-        return False
-    return constant_time_compare(store.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash())
 
 
 class LoginGate:

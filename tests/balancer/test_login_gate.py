@@ -4,8 +4,9 @@ against Django's session framework."""
 import pytest
 from multidict import CIMultiDict
 
-from archviz.balancer.login_gate import MAX_VERDICTS, VERDICT_TTL_S, LoginGate, is_logged_in
+from archviz.balancer.login_gate import MAX_VERDICTS, VERDICT_TTL_S, LoginGate
 from archviz.core.http import LAB_CLIENT_HEADER, lab_client_token
+from archviz.core.logins import is_logged_in, session_user
 
 
 class _Request:
@@ -86,7 +87,7 @@ def test_is_logged_in_follows_djangos_own_session(client, django_user_model) -> 
     assert not is_logged_in("no-such-session")
     client.force_login(user)
     key = client.session.session_key
-    assert is_logged_in(key)
+    assert is_logged_in(key) and session_user(key) == user
     user.set_password("a-new-pass-456")
     user.save()
     assert not is_logged_in(key)

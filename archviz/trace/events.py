@@ -63,6 +63,10 @@ KINDS = frozenset(
         "presence.join",  # node -> redis: a user joined a room
         "presence.leave",  # node -> redis: a user left a room
         "presence.offline",  # node -> redis: a user's heartbeats expired
+        "auth.issue",  # auth -> client: a token was signed (or refused: not an instructor)
+        "auth.rotate",  # auth -> redis: an instructor rotated the signing key
+        "auth.revoke",  # auth -> redis: an instructor revoked one token
+        "auth.expire_all",  # auth -> redis: an instructor expired every token issued so far
     }
 )
 

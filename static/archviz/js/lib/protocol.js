@@ -66,6 +66,10 @@ export const TRACE_KINDS = Object.freeze({
   "presence.join": "a user joined a room",
   "presence.leave": "a user left a room (clean close)",
   "presence.offline": "a user's heartbeats expired: detected offline",
+  "auth.issue": "the auth service signed a token (or refused one)",
+  "auth.rotate": "an instructor rotated the signing key",
+  "auth.revoke": "an instructor revoked a token",
+  "auth.expire_all": "an instructor expired every token issued so far",
 });
 
 // Close codes archviz sends (archviz/core/close_codes.py). `retry` says whether

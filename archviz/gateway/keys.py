@@ -48,3 +48,8 @@ def bid_request(auction_id: str, request_id: str) -> str:
     """The result of an accepted bid by its request id, for a while: a retry is answered with
     it instead of bidding again."""
     return f"{PREFIX}auction:{auction_id}:request:{request_id}"
+
+
+# the bidding bots (`manage.py auctionbots`, gateway/bidbots.py)
+BOTS = PREFIX + "bots"  # how many bots an instructor asked for (an integer), kept across restarts
+BOTS_VIEW = PREFIX + "bots:view"  # JSON: what the bots are doing, refreshed by each heartbeat

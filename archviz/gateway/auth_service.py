@@ -253,8 +253,8 @@ def _http_denial(exc: web.HTTPException, path: str) -> Denial:
 
 @web.middleware
 async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every answer JSON (no route, a wrong method, a big body, Redis away included), every
-    refusal counted by its error."""
+    """Every answer JSON (no route, a wrong method, a big body, Redis away, a bug included),
+    every refusal counted by its error."""
     counts = request.app[COUNTS]
     counts.in_flight += 1
     try:
@@ -267,6 +267,9 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
         log.warning("auth: Redis did not answer: %s", exc)
         message = "the auth service cannot reach Redis"
         return denial_response(request, answers.service_unavailable(SERVICE, message))
+    except Exception:  # a bug: said in JSON like the rest, and logged with its traceback
+        log.exception("auth: %s %s failed", request.method, request.path[:100])
+        return denial_response(request, refusal(500, "internal_error", "the auth service failed"))
     finally:
         counts.in_flight -= 1
         counts.requests += 1

@@ -11,6 +11,7 @@ the lab knows its own clients. The decisions are in bidbots.py.
 
 import asyncio
 import contextlib
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -41,9 +42,11 @@ REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=5)
 HANDSHAKE_TIMEOUT_S = 5.0
 MIN_WAIT_S = 0.01
 TOKEN_CLOSE_CODES = frozenset({LOGIN_REQUIRED, 1008})  # the socket's token was refused
+EXPECTED = (aiohttp.ClientError, OSError, TimeoutError, ValueError)  # and Trouble (a ValueError)
+log = logging.getLogger(__name__)
 
 
-class Trouble(Exception):
+class Trouble(ValueError):
     """Something a bot waits out before trying again: `retry_after_s` when the server said
     how long; `token_refused` when its token is no good any more (revoked, expired)."""
 
@@ -114,7 +117,9 @@ class BidBot:
             try:
                 await self.watch_once(session)
                 backoff.reset()
-            except (Trouble, aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+            except Exception as exc:  # a bot never dies of an error: it waits and tries again
+                if not isinstance(exc, EXPECTED):
+                    log.exception("%s: unexpected error (will retry)", self.name)
                 self.connected = False
                 self.stats.errors += 1
                 self.last_error = str(exc)[:200] or type(exc).__name__
@@ -272,8 +277,9 @@ class BidderFleet:
         bots = [bot for bot, _task in list(self.bots)]
         watching: dict[str, int] = {}
         for bot in bots:
-            if bot.connected and bot.watched is not None:
-                watching[bot.watched.auction_id] = watching.get(bot.watched.auction_id, 0) + 1
+            watched = bot.watched  # the bot's own task may replace it meanwhile
+            if bot.connected and watched is not None:
+                watching[watched.auction_id] = watching.get(watched.auction_id, 0) + 1
         s = self.stats
         errors = sorted({bot.last_error for bot in bots if bot.last_error and not bot.connected})
         return {"bots": len(bots), "connected": sum(watching.values()), "watching": watching,

@@ -288,6 +288,23 @@ async def test_a_ring_with_a_lost_private_key_is_a_503_not_a_crash(
     assert (response.status, body["message"]) == (503, "the signing key is unusable")
 
 
+async def test_a_failure_inside_is_a_json_500_not_a_traceback(
+    redis_client: redis.Redis, emitter: Emitter, instructor_cookie: str
+) -> None:
+    """Say the session store breaks: the answer is still JSON, the trace stays in the log."""
+
+    def broken(session_key: str) -> str:
+        raise RuntimeError("the session store is broken")
+
+    app = make_app("auth-1", lambda: redis_client, emitter=lambda: emitter, caller=broken)
+    async with TestClient(TestServer(app)) as auth:
+        response, body = await ask(auth, {"name": "a", "role": "instructor"},
+                                   Cookie=instructor_cookie)  # fmt: skip
+    assert (response.status, body) == (
+        500, {"error": "internal_error", "message": "the auth service failed"},
+    )  # fmt: skip
+
+
 async def test_health_is_ok_while_it_reaches_redis(auth: TestClient) -> None:
     response = await auth.get("/auth/health")
     assert (response.status, await response.json()) == (200, {"ok": True, "id": "auth-1"})

@@ -35,6 +35,9 @@ class Service:
     id: str
     kind: str  # the management command
     port_setting: str = ""  # the setting with its port ("": it listens on none)
+    # Settings of the other ports it listens on, which it reads itself: the lab checks them
+    # free before it starts anything (the load balancer's gateway listener).
+    more_port_settings: tuple[str, ...] = ()
 
 
 class Supervision(Protocol):

@@ -17,7 +17,12 @@ from archviz.core.control import ControlCommand
 
 
 class ChildSpec(Protocol):
-    """What an admin's row asks the supervisor to run (a node, a consumer, ...)."""
+    """What an admin's row asks the supervisor to run (a node, a consumer, ...).
+
+    A child that needs a port gets the next free one from ARCHVIZ_NODE_PORT (the nodes'
+    numbers follow their ports), unless its spec also says `any_free_port = True` (the
+    gateway demo's processes): then any free port, so that the nodes keep theirs.
+    """
 
     kind: str  # the management command that runs it
     name: str  # its id everywhere in the lab

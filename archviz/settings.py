@@ -146,6 +146,8 @@ ARCHVIZ_DASHBOARD_PORT = env_port("ARCHVIZ_DASHBOARD_PORT", 8000)
 # Nodes take consecutive ports from this one (0: each picks a free port).
 ARCHVIZ_NODE_PORT = env_port("ARCHVIZ_NODE_PORT", 8101)
 ARCHVIZ_LB_PORT = env_port("ARCHVIZ_LB_PORT", 8100)
+# The load balancer's second listener, over the gateway replicas (issue 11).
+ARCHVIZ_GATEWAY_PORT = env_port("ARCHVIZ_GATEWAY_PORT", 8200)
 # None: the lab starts an embedded redis-server and hands its URL to every child.
 ARCHVIZ_REDIS_URL = env_redis_url("REDIS_URL")
 # Where the embedded Redis listens: loopback, whatever ARCHVIZ_HOST is, unless other machines

@@ -36,7 +36,7 @@ class Cluster:
             )
             self._spawn(node, "node", "--id", node)
         if self.with_balancer:
-            self._spawn("lb", "balancer", "--id", "lb")
+            self._spawn("lb", "balancer", "--id", "lb", "--gateway-port", "0")
         self._wait_registered()
         return self
 

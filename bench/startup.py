@@ -41,7 +41,8 @@ def _start_lab(var_dir: str) -> tuple[subprocess.Popen, str]:
 
     port = free_port("127.0.0.1")
     env = os.environ | {"ARCHVIZ_VAR_DIR": var_dir, "ARCHVIZ_DASHBOARD_PORT": str(port),
-                        "ARCHVIZ_NODE_PORT": "0", "ARCHVIZ_LB_PORT": "0"}  # fmt: skip
+                        "ARCHVIZ_NODE_PORT": "0", "ARCHVIZ_LB_PORT": "0",
+                        "ARCHVIZ_GATEWAY_PORT": "0"}  # fmt: skip
     env.pop("REDIS_URL", None)
     lab = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "lab"],

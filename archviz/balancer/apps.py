@@ -11,4 +11,11 @@ class BalancerConfig(AppConfig):
         from archviz.core import hooks
 
         control.register()
-        hooks.register_service(hooks.Service("lb", "balancer", port_setting="ARCHVIZ_LB_PORT"))
+        hooks.register_service(
+            hooks.Service(
+                "lb",
+                "balancer",
+                port_setting="ARCHVIZ_LB_PORT",
+                more_port_settings=("ARCHVIZ_GATEWAY_PORT",),  # its gateway listener's
+            )
+        )

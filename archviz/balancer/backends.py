@@ -1,8 +1,9 @@
-"""The balancer's backends: the nodes in the registry, their health, and their load.
+"""The balancer's backends: the nodes (or gateway replicas) in the registry, their health,
+and their load.
 
-`BackendPool` is the balancer's view, changed only on its event loop. The two loops below
+`BackendPool` is one listener's view, changed only on its event loop. The two loops below
 keep it current: one re-reads the registry (and each node's weight) every half second, the
-other runs the active health checks. Nothing here learns a node's address but the registry.
+other runs the active health checks. Nothing here learns a backend's address but the registry.
 """
 
 import asyncio
@@ -149,7 +150,10 @@ class BackendPool:
         ]
 
 
-def read_nodes(client: redis.Redis) -> list[tuple[Registration, int]]:
+Found = list[tuple[Registration, int]]  # the registered backends, each with its weight
+
+
+def read_nodes(client: redis.Redis) -> Found:
     """Every registered node the supervisor started, with its weight (blocking: run it in a
     thread); a registration that does not match the supervisor's record is left out."""
     nodes = registry.trusted(client, "node")
@@ -161,6 +165,12 @@ def read_nodes(client: redis.Redis) -> list[tuple[Registration, int]]:
     return [(node, _weight(raw)) for node, raw in zip(nodes, pipe.execute(), strict=True)]
 
 
+def read_unweighted(client: redis.Redis, kind: str) -> Found:
+    """Every registered component of `kind` the supervisor started, each of weight 1 (the
+    gateway replicas: the admin gives them none); blocking, like read_nodes."""
+    return [(found, 1) for found in registry.trusted(client, kind)]
+
+
 def _weight(raw: bytes | None) -> int:
     """A node's configured weight; missing or nonsense counts as 1."""
     try:
@@ -170,13 +180,18 @@ def _weight(raw: bytes | None) -> int:
 
 
 async def refresh_forever(
-    pool: BackendPool, client: redis.Redis, *, interval_s: float = REFRESH_INTERVAL_S
+    pool: BackendPool,
+    client: redis.Redis,
+    *,
+    read: Callable[[redis.Redis], Found] = read_nodes,
+    interval_s: float = REFRESH_INTERVAL_S,
 ) -> None:
-    """Keep the pool in step with the registry; while Redis is away, keep the last view."""
+    """Keep the pool in step with the registry (what `read` finds in it); while Redis is
+    away, keep the last view."""
     failing = False
     while True:
         try:
-            pool.update(await asyncio.to_thread(read_nodes, client))
+            pool.update(await asyncio.to_thread(read, client))
             failing = False
         except redis.RedisError as exc:
             if not failing:
@@ -189,7 +204,8 @@ OnTransition = Callable[[Transition], None]
 
 
 class HealthChecker:
-    """Active checks: GET /health on every backend each `policy.interval_s`, in parallel."""
+    """Active checks: GET `path` (a node's /health) on every backend each
+    `policy.interval_s`, in parallel; a 200 passes."""
 
     def __init__(
         self,
@@ -197,11 +213,13 @@ class HealthChecker:
         session: aiohttp.ClientSession,
         on_transition: OnTransition,
         *,
+        path: str = "/health",
         timeout_s: float = CHECK_TIMEOUT_S,
     ) -> None:
         self.pool = pool
         self.session = session
         self.on_transition = on_transition
+        self.path = path
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._running: dict[str, asyncio.Task] = {}
 
@@ -233,7 +251,8 @@ class HealthChecker:
 
     async def _passes(self, address: str) -> bool:
         try:
-            async with self.session.get(f"http://{address}/health", timeout=self.timeout) as r:
+            url = f"http://{address}{self.path}"
+            async with self.session.get(url, timeout=self.timeout) as r:
                 await r.read()
                 return r.status == 200
         except (aiohttp.ClientError, TimeoutError):

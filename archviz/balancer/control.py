@@ -1,14 +1,19 @@
-"""The load balancer's control command: switch the algorithm, live."""
+"""The load balancer's control command: switch one listener's algorithm, live."""
 
 from typing import Literal, TypedDict
 
 from archviz.balancer.algorithms import NAMES as ALGORITHM_NAMES
-from archviz.core.control import InvalidCommand, register_commands
+from archviz.core.control import InvalidCommand, register_commands, validate_choice
+
+# The balancer's listeners (archviz/balancer/frontend.py): the nodes' and the gateway
+# replicas'. A command that names none is for the nodes' (the LB page and the sessions demo).
+LISTENERS = ("nodes", "gateway")
 
 
 class AlgorithmCommand(TypedDict):
     type: Literal["lb.algorithm"]
     algorithm: str
+    listener: str  # one of LISTENERS
     by: str
     trace: str
 
@@ -17,7 +22,8 @@ def _fields(obj: dict) -> dict:
     name = obj.get("algorithm")
     if name not in ALGORITHM_NAMES:
         raise InvalidCommand(f"unknown algorithm {name!r}; use one of {', '.join(ALGORITHM_NAMES)}")
-    return {"algorithm": name}
+    listener = validate_choice("listener", obj.get("listener", "nodes"), LISTENERS)
+    return {"algorithm": name, "listener": listener}
 
 
 def register() -> None:

@@ -1,4 +1,5 @@
 """The Redis keys of the load balancer (the lab's own are in archviz/core/keys.py)."""
 
-# the load balancer's current algorithm (a string), kept so that restarts keep it
-ALGORITHM = "archviz:lb:algorithm"
+# each listener's current algorithm (a string), kept so that restarts keep it
+ALGORITHM = "archviz:lb:algorithm"  # the nodes' listener
+GATEWAY_ALGORITHM = "archviz:lb:gateway:algorithm"  # the gateway replicas' listener

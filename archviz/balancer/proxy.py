@@ -90,6 +90,7 @@ class Proxy:
         emitter: Emitter,
         *,
         source: str = "lb",
+        demo: str = "lb",
         algorithm: str = "round_robin",
         backend_timeout_s: float = 10.0,
     ) -> None:
@@ -98,6 +99,7 @@ class Proxy:
         self.upstream = UpstreamPool(timeout_s=backend_timeout_s)
         self.emitter = emitter
         self.source = source
+        self.demo = demo  # its trace events' demo: "lb" for the nodes, "gateway" for the replicas
         self.balancer: Balancer = make_balancer(algorithm)
         self.requests_total = 0
         self.no_backend_total = 0
@@ -158,7 +160,7 @@ class Proxy:
             node,
             src=self.source,
             trace=arrival.trace,
-            demo="lb",
+            demo=self.demo,
             ok=False,
             detail={"error": _describe(exc), "retry_on": retry.backend_id, **_where(request)},
         )
@@ -172,7 +174,7 @@ class Proxy:
             "lb.health",
             transition.backend_id,
             src=self.source,
-            demo="lb",
+            demo=self.demo,
             ok=transition.to_state not in ("unhealthy", "ejected"),
             detail={
                 "reason": transition.reason,
@@ -193,7 +195,7 @@ class Proxy:
             "client",
             src=self.source,
             trace=arrival.trace,
-            demo="lb",
+            demo=self.demo,
             ok=False,
             detail={"reason": reason, **_where(request)},
         )
@@ -214,7 +216,7 @@ class Proxy:
             self.source,
             pick.backend_id,
             trace=arrival.trace,
-            demo="lb",
+            demo=self.demo,
             ok=outcome in ("ok", "queued"),
             ms=(time.perf_counter() - arrival.started) * 1000,
             detail={"reason": pick.reason, "outcome": outcome, "status": status, **_where(request)},

@@ -17,7 +17,12 @@ from archviz.core.control import ControlCommand
 
 
 class ChildSpec(Protocol):
-    """What an admin's row asks the supervisor to run (a node, a consumer, ...)."""
+    """What an admin's row asks the supervisor to run (a node, a consumer, ...).
+
+    A child that needs a port gets the next free one from ARCHVIZ_NODE_PORT (the nodes'
+    numbers follow their ports), unless its spec also says `any_free_port = True` (the
+    gateway demo's processes): then any free port, so that the nodes keep theirs.
+    """
 
     kind: str  # the management command that runs it
     name: str  # its id everywhere in the lab
@@ -35,6 +40,9 @@ class Service:
     id: str
     kind: str  # the management command
     port_setting: str = ""  # the setting with its port ("": it listens on none)
+    # Settings of the other ports it listens on, which it reads itself: the lab checks them
+    # free before it starts anything (the load balancer's gateway listener).
+    more_port_settings: tuple[str, ...] = ()
 
 
 class Supervision(Protocol):

@@ -5,3 +5,13 @@ class GatewayConfig(AppConfig):
     name = "archviz.gateway"
     label = "gateway"
     verbose_name = "API gateway demo"
+
+    def ready(self) -> None:
+        from archviz.core import hooks
+        from archviz.gateway.models import desired_processes
+
+        # The demo's processes (gateway replicas, auth, catalog, bidding, bots), run by the
+        # supervisor like the nodes and reconciled to the admin's rows.
+        hooks.register_children(desired_processes)
+        # The gateway page's registrations (control commands, lab-socket handlers, page
+        # config) go here.

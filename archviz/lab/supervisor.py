@@ -274,16 +274,17 @@ class Supervisor:
                 self.trace.emit("node.update", child.id, detail=action.spec.runtime_params())
 
     async def _start_child(self, spec: ChildSpec) -> None:
-        """A node (on a port of its own) or a queue consumer, as its spec's kind says."""
-        port = self._allocate_port() if spec.needs_port else None
+        """A node (on a port of its own), a queue consumer, one of the gateway demo's
+        processes..., as its spec's kind says."""
+        port = self._allocate_port(spec) if spec.needs_port else None
         record = ProcessRecord(id=spec.name, kind=spec.kind, port=port, spec=spec.runtime_params())
         args = ["--port", str(port)] if port is not None else []
         child = Child(record, manage_py_command(spec.kind, "--id", spec.name, *args), spec)
         self.children[spec.name] = child
         await self.spawn(child)
 
-    def _allocate_port(self) -> int:
-        if self.node_base_port == 0:
+    def _allocate_port(self, spec: ChildSpec) -> int:
+        if self.node_base_port == 0 or getattr(spec, "any_free_port", False):
             return free_port(self.host)
         taken = {c.record.port for c in self.children.values()}
         port = self.node_base_port
@@ -341,8 +342,8 @@ class Supervisor:
         if records:
             pipe.hset(keys.PROCESSES, mapping=records)
         for child in self.children.values():
-            if child.spec is not None:
-                pipe.hset(keys.node_config(child.id), mapping=child.spec.runtime_params())
+            if child.spec is not None and (params := child.spec.runtime_params()):
+                pipe.hset(keys.node_config(child.id), mapping=params)  # none: hset refuses {}
         pipe.delete(keys.LAB_INFO)  # only the pid: never a Redis URL (it can hold the password)
         pipe.hset(keys.LAB_INFO, "supervisor_pid", os.getpid())
         pipe.pexpire(keys.LAB_INFO, registry.TTL_MS)
@@ -352,7 +353,8 @@ class Supervisor:
         self._published = records
 
     def _write_config(self, child: Child) -> None:
-        shared_client().hset(keys.node_config(child.id), mapping=child.spec.runtime_params())
+        if params := child.spec.runtime_params():
+            shared_client().hset(keys.node_config(child.id), mapping=params)
 
     def _forget(self, child_id: str) -> None:
         shared_client().delete(keys.node_config(child_id), keys.ping_count(child_id))

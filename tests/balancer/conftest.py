@@ -42,6 +42,7 @@ class BalancerLab:
         self.nodes: dict[str, ManagePy] = {}
         self.lb: ManagePy | None = None
         self.lb_port = 0
+        self.gateway_port = 0  # the balancer's second listener, over the gateway replicas
 
     @property
     def url(self) -> str:
@@ -62,8 +63,9 @@ class BalancerLab:
         return self.nodes[node_id]
 
     def start_lb(self) -> ManagePy:
-        self.lb_port = free_port(HOST)
-        args = ["balancer", "--id", "lb", "--port", str(self.lb_port), "--host", HOST]
+        self.lb_port, self.gateway_port = free_port(HOST), free_port(HOST)
+        args = ["balancer", "--id", "lb", "--port", str(self.lb_port), "--host", HOST,
+                "--gateway-port", str(self.gateway_port)]  # fmt: skip
         self.lb = ManagePy(*args, *self.lb_args, env=self.env, name="lb")
         return self.lb
 

@@ -12,14 +12,28 @@ HOST = "127.0.0.1"
 def test_a_taken_port_is_a_one_line_error_naming_the_setting(listening_port: int) -> None:
     """A port in use stops the balancer at once, saying which setting to change."""
     with pytest.raises(CommandError, match="ARCHVIZ_LB_PORT") as refused:
-        call_command("balancer", port=listening_port, host=HOST)
+        call_command("balancer", port=listening_port, host=HOST, gateway_port=free_port(HOST))
     assert f"port {listening_port} on {HOST} is already in use" in str(refused.value)
+
+
+def test_a_taken_gateway_port_is_an_error_naming_its_setting(listening_port: int) -> None:
+    """The gateway listener's port is checked before anything starts, too."""
+    with pytest.raises(CommandError, match="ARCHVIZ_GATEWAY_PORT") as refused:
+        call_command("balancer", port=free_port(HOST), host=HOST, gateway_port=listening_port)
+    assert f"port {listening_port} on {HOST} is already in use" in str(refused.value)
+
+
+def test_the_two_listeners_cannot_share_a_port() -> None:
+    """One port for both listeners is refused, naming both settings."""
+    port = free_port(HOST)
+    with pytest.raises(CommandError, match="ARCHVIZ_GATEWAY_PORT and ARCHVIZ_LB_PORT are both"):
+        call_command("balancer", port=port, host=HOST, gateway_port=port)
 
 
 def test_without_redis_it_stops_naming_redis_url(no_redis_url: None) -> None:
     """No REDIS_URL: the balancer says how to get one instead of failing later."""
     with pytest.raises(CommandError, match="REDIS_URL is not set"):
-        call_command("balancer", port=free_port(HOST), host=HOST)
+        call_command("balancer", port=free_port(HOST), host=HOST, gateway_port=0)
 
 
 @pytest.mark.parametrize("option", ["--backend-timeout", "--idle-timeout"])

@@ -69,7 +69,7 @@ def test_an_unknown_algorithm_keeps_the_current_one(balancer_lab: BalancerLab) -
             pubsub, lambda e: e["kind"] == "lb.algorithm" and e["detail"]["by"] == "sentinel"
         )
     switches = [e["detail"] for e in events if e["kind"] == "lb.algorithm"]
-    assert switches == [{"from": "random", "to": "random", "by": "sentinel"}]
+    assert switches == [{"from": "random", "to": "random", "by": "sentinel", "listener": "nodes"}]
     assert balancer_lab.lb.alive()
     assert balancer_lab.redis.get(balancer_keys.ALGORITHM) == b"random"
 

@@ -21,6 +21,7 @@ class RunningLab:
             "ARCHVIZ_DASHBOARD_PORT": "0",
             "ARCHVIZ_NODE_PORT": "0",
             "ARCHVIZ_LB_PORT": "0",
+            "ARCHVIZ_GATEWAY_PORT": "0",
             "REDIS_URL": None,  # the lab's own embedded Redis, unless the test gives one
         }
         self.env = command_env(**(defaults | env))

@@ -1,10 +1,12 @@
-"""`manage.py balancer`: the load balancer, a reverse proxy over the registered nodes."""
+"""`manage.py balancer`: the load balancer, a reverse proxy over the registered nodes, with a
+second listener over the registered gateway replicas."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from archviz.balancer import keys as balancer_keys
 from archviz.balancer.app import CannotListen, LoadBalancer, run, stored_algorithm
-from archviz.core.ports import require_free
+from archviz.core.ports import free_port, require_free
 from archviz.core.redis_conn import shared_client
 from archviz.core.runner import component
 
@@ -20,10 +22,20 @@ def seconds(text: str) -> float:
 class Command(BaseCommand):
     # The lab runs Django's system checks once before starting its children.
     requires_system_checks: list[str] = []
-    help = "Run the load balancer: HTTP and WebSockets to the nodes in the registry."
+    help = (
+        "Run the load balancer: HTTP and WebSockets to the nodes in the registry, and on a"
+        " second port to the gateway replicas."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--port", type=int, default=settings.ARCHVIZ_LB_PORT)
+        parser.add_argument(
+            "--gateway-port",
+            type=int,
+            default=settings.ARCHVIZ_GATEWAY_PORT,
+            help="the gateway replicas' listener (default ARCHVIZ_GATEWAY_PORT, 8200;"
+            " 0: a free one, published in the metrics)",
+        )
         parser.add_argument("--host", default=settings.ARCHVIZ_HOST)
         parser.add_argument("--id", default="lb", help="registry id (default lb)")
         parser.add_argument(
@@ -51,6 +63,7 @@ class Command(BaseCommand):
         self,
         *args,
         port: int,
+        gateway_port: int,
         host: str,
         id: str,
         backend_timeout: float,
@@ -58,7 +71,7 @@ class Command(BaseCommand):
         max_connections: int,
         **options,
     ):
-        require_free(host, port, "ARCHVIZ_LB_PORT")
+        gateway_port = _gateway_port(host, port, gateway_port)
         with component(id, "balancer") as running:
             client = shared_client()
             balancer = LoadBalancer(
@@ -66,6 +79,7 @@ class Command(BaseCommand):
                 client,
                 running.trace,
                 algorithm=stored_algorithm(client),
+                gateway_algorithm=stored_algorithm(client, balancer_keys.GATEWAY_ALGORITHM),
                 backend_timeout_s=backend_timeout,
                 keepalive_timeout_s=idle_timeout,
                 max_connections=max_connections,
@@ -75,6 +89,21 @@ class Command(BaseCommand):
                 running.beat(balancer.collect, port=bound_port, host=host)
 
             try:
-                run(balancer.serve(host, port, listening))
-            except CannotListen as exc:
-                raise CommandError(f"load balancer: {exc} (set ARCHVIZ_LB_PORT)") from None
+                run(balancer.serve(host, port, listening, gateway_port=gateway_port))
+            except CannotListen as exc:  # it names the setting
+                raise CommandError(f"load balancer: {exc}") from None
+
+
+def _gateway_port(host: str, port: int, gateway_port: int) -> int:
+    """Check both ports before anything starts; 0 for the gateway's: a free one, picked as
+    the supervisor picks them (below the kernel's ephemeral range)."""
+    require_free(host, port, "ARCHVIZ_LB_PORT")
+    if gateway_port == 0:
+        return free_port(host)
+    if gateway_port == port:
+        raise CommandError(
+            f"ARCHVIZ_GATEWAY_PORT and ARCHVIZ_LB_PORT are both {port}: the two listeners"
+            " need a port each (0 picks a free one)."
+        )
+    require_free(host, gateway_port, "ARCHVIZ_GATEWAY_PORT")
+    return gateway_port

@@ -26,7 +26,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         host = settings.ARCHVIZ_HOST
-        port_settings = [s.port_setting for s in hooks.services() if s.port_setting]
+        port_settings = [
+            setting
+            for service in hooks.services()
+            for setting in (service.port_setting, *service.more_port_settings)
+            if setting
+        ]
         for setting in ("ARCHVIZ_DASHBOARD_PORT", *port_settings, "ARCHVIZ_NODE_PORT"):
             if getattr(settings, setting):  # 0: a free one is picked
                 require_free(host, getattr(settings, setting), setting)

@@ -207,7 +207,9 @@ class LbPage {
   }
 
   /** Trace events: routed requests become dots; the rest go to the log and, if notable, the charts. */
-  onEvents(events, live) {
+  onEvents(all, live) {
+    // The balancer's gateway listener traces as demo "gateway": that is the gateway page's picture.
+    const events = all.filter((e) => e.demo !== "gateway");
     if (live) {
       this.topology.play(events, this.serverOffsetMs);
       this.routedSinceRecord += events.filter((e) => e.kind === "lb.route").length;

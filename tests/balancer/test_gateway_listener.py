@@ -1,0 +1,263 @@
+"""The balancer's second listener, over the gateway replicas (issue 11), as real processes: two
+stand-in replicas (tests/balancer/stand_in_gateway.py) registered as kind "gateway", one
+registered as a node, and the real `manage.py balancer` in front of them."""
+
+import contextlib
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
+
+import aiohttp
+import pytest
+
+from archviz.balancer import keys as balancer_keys
+from archviz.core.ports import free_port
+from archviz.core.registry import Registration, now_ms
+from archviz.lab.embedded_redis import EmbeddedRedis
+from tests.balancer.conftest import HOST, NODE, BalancerLab, get, pubsub_events
+from tests.harness.processes import ROOT, command_env
+from tests.harness.supervised import register_as_supervised
+from tests.harness.wait_for import async_wait_for, wait_for
+
+pytestmark = pytest.mark.integration
+
+REPLICAS = ("gateway-1", "gateway-2")
+TOKEN = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJsZWFybmVyIn0.c2lnbmF0dXJl"  # a JWT's shape
+
+
+class StandIn:
+    """One stand-in replica: its own process, registered as the supervisor's child."""
+
+    def __init__(self, replica: str, kind: str) -> None:
+        self.port = free_port(HOST)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.balancer.stand_in_gateway", "--id", replica,
+             "--port", str(self.port), "--host", HOST],
+            cwd=ROOT, env=command_env(), stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.registration = Registration(replica, kind, self.process.pid, HOST, self.port, now_ms())
+
+    def listening(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"{self.registration.id} exited with {self.process.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection((HOST, self.port), 0.5):
+            return True
+        return False
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+
+
+class Heartbeats:
+    """Keeps the stand-ins registered every 0.5 s, as their heartbeats would; a killed one
+    stays registered (its key has not expired yet): the balancer must notice by itself."""
+
+    def __init__(self, lab: BalancerLab, stand_ins: list[StandIn]) -> None:
+        self.lab, self.stand_ins = lab, stand_ins
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self) -> None:
+        while not self._stop.is_set():
+            for stand_in in self.stand_ins:
+                register_as_supervised(self.lab.redis, stand_in.registration)
+            self._stop.wait(0.5)
+
+    def __enter__(self) -> "Heartbeats":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def gateway_lab() -> Iterator[tuple[BalancerLab, dict[str, StandIn]]]:
+    """The balancer in front of two stand-in gateway replicas and one stand-in node, on a
+    Redis of its own (the trace channel is checked, and pub/sub ignores database numbers)."""
+    server = EmbeddedRedis().start()
+    lab = BalancerLab(server.url)
+    stand_ins = {name: StandIn(name, "gateway") for name in REPLICAS}
+    stand_ins["node-1"] = StandIn("node-1", "node")
+    try:
+        for stand_in in stand_ins.values():
+            wait_for(stand_in.listening, f"{stand_in.registration.id} listening", 30)
+        with Heartbeats(lab, list(stand_ins.values())):
+            lab.start_lb()
+            lab.wait_lb_ready()
+            lab.wait_until_routable({"node-1"})
+            wait_for(lambda: set(_gateway_backends(lab)) == set(REPLICAS), "both replicas", 30)
+            yield lab, stand_ins
+            lab.stop_lb()
+    finally:
+        for stand_in in stand_ins.values():
+            stand_in.kill()
+        lab.stop_all()
+        server.stop()
+    assert lab.lb.returncode == 0, lab.lb.output()
+
+
+def _listener(lab: BalancerLab) -> dict:
+    return lab.metrics().get("extra", {}).get("gateway_listener", {})
+
+
+def _gateway_backends(lab: BalancerLab) -> dict[str, dict]:
+    return {b["id"]: b for b in _listener(lab).get("backends", [])}
+
+
+def _fresh_metrics(lab: BalancerLab) -> dict:
+    """The balancer's first metrics snapshot taken after now."""
+    asked_at = now_ms()
+    return wait_for(lab.metrics, "a fresh snapshot", until=lambda m: m["ts"] > asked_at)
+
+
+def _gateway_url(lab: BalancerLab, path: str = "/catalog/auctions") -> str:
+    return f"http://{HOST}:{lab.gateway_port}{path}"
+
+
+def _served(url: str) -> tuple[str, str]:
+    """Which backend the balancer says answered, and which one says it did."""
+    status, headers, body = get(url)
+    assert status == 200, (status, body)
+    return headers[NODE], json.loads(body)["replica"]
+
+
+def test_the_gateway_listener_spreads_requests_over_the_replicas(gateway_lab) -> None:
+    """Round robin over the two registered replicas: five requests each out of ten."""
+    lab, _ = gateway_lab
+    served = [_served(_gateway_url(lab)) for _ in range(10)]
+    assert all(said == answered for said, answered in served), served
+    assert Counter(said for said, _ in served) == {"gateway-1": 5, "gateway-2": 5}
+
+
+def test_the_nodes_listener_is_unaffected(gateway_lab) -> None:
+    """The first listener still routes to the nodes alone, and counts only its own."""
+    lab, _ = gateway_lab
+    before = _fresh_metrics(lab)["extra"]
+    for _ in range(3):
+        _served(_gateway_url(lab))
+    assert {_served(lab.url + "/work")[0] for _ in range(4)} == {"node-1"}
+    extra = _fresh_metrics(lab)["extra"]
+    assert {b["id"] for b in extra["backends"]} == {"node-1"}
+    assert extra["requests_total"] - before["requests_total"] == 4
+    assert (
+        extra["gateway_listener"]["requests_total"] - before["gateway_listener"]["requests_total"]
+        == 3
+    )
+
+
+def test_the_metrics_publish_the_gateway_listeners_port_and_counters(gateway_lab) -> None:
+    """extra["gateway_listener"]: the port it bound, its algorithm, its counters, its pool."""
+    lab, _ = gateway_lab
+    before = _listener(lab)["requests_total"]
+    for _ in range(4):
+        _served(_gateway_url(lab))
+    listener = wait_for(
+        lambda: _listener(lab), "the four requests counted", until=lambda m: (
+            m["requests_total"] - before == 4
+        ),
+    )  # fmt: skip
+    assert listener["port"] == lab.gateway_port
+    assert listener["algorithm"] == "round_robin"
+    assert listener["no_backend_total"] == 0
+    assert listener["max_connections"] == lab.metrics()["extra"]["max_connections"]
+    assert {b["id"]: b["health"] for b in listener["backends"]} == {
+        "gateway-1": "healthy",
+        "gateway-2": "healthy",
+    }
+
+
+def test_gateway_requests_are_traced_with_demo_gateway(gateway_lab) -> None:
+    """An lb.route event with demo "gateway" and the replica as dst; the nodes' stay "lb"."""
+    lab, _ = gateway_lab
+    with lab.trace() as pubsub:
+        _served(_gateway_url(lab, "/catalog/auctions/lamp"))
+        seen = pubsub_events(pubsub, lambda e: e["kind"] == "lb.route")
+    route = seen[-1]
+    assert (route["src"], route["demo"]) == ("lb", "gateway")
+    assert route["dst"] in REPLICAS
+    assert route["detail"]["path"] == "/catalog/auctions/lamp"
+    with lab.trace() as pubsub:
+        _served(lab.url + "/work")
+        route = pubsub_events(pubsub, lambda e: e["kind"] == "lb.route")[-1]
+    assert (route["demo"], route["dst"]) == ("lb", "node-1")
+
+
+async def test_a_websocket_keeps_its_bearer_subprotocol_through_the_listener(
+    gateway_lab,
+) -> None:
+    """`bearer, <token>` reaches the replica whole, and its choice, bearer, comes back."""
+    lab, _ = gateway_lab
+    url = f"ws://{HOST}:{lab.gateway_port}/ws/auctions/lamp/"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(url, protocols=("bearer", TOKEN)) as ws,
+    ):
+        assert ws.protocol == "bearer"
+        hello = await ws.receive_json(timeout=5)
+        assert hello["offered"] == ["bearer", TOKEN]
+        assert hello["auction"] == "lamp" and hello["replica"] in REPLICAS
+        await ws.send_str("bid 12.50")
+        assert await ws.receive_str(timeout=5) == "bid 12.50"
+        await async_wait_for(
+            lambda: _gateway_backends(lab)[hello["replica"]]["websockets"] == 1,
+            "the socket counted on its replica",
+        )
+
+
+async def test_a_websocket_that_offers_no_subprotocol_is_given_none(gateway_lab) -> None:
+    """No subprotocol offered: the replica picks none, and the balancer echoes none."""
+    lab, _ = gateway_lab
+    url = f"ws://{HOST}:{lab.gateway_port}/ws/auctions/lamp/"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        assert ws.protocol is None
+        assert (await ws.receive_json(timeout=5))["offered"] == []
+
+
+def test_the_gateway_listeners_algorithm_switches_alone(gateway_lab) -> None:
+    """lb.algorithm with listener "gateway" switches that listener and keeps it in Redis;
+    the nodes' algorithm stays as it was."""
+    lab, _ = gateway_lab
+    command = {"type": "lb.algorithm", "algorithm": "least_connections", "listener": "gateway",
+               "by": "test", "trace": ""}  # fmt: skip
+    with lab.trace() as pubsub:
+        lab.redis.publish("archviz:control", json.dumps(command))
+        switched = pubsub_events(pubsub, lambda e: e["kind"] == "lb.algorithm")[-1]
+    assert switched["demo"] == "gateway"
+    assert switched["detail"] | {"by": "test"} == {
+        "from": "round_robin", "to": "least_connections", "by": "test", "listener": "gateway",
+    }  # fmt: skip
+    wait_for(
+        lambda: _listener(lab)["algorithm"], "the listener's new algorithm",
+        until=lambda name: name == "least_connections",
+    )  # fmt: skip
+    assert lab.metrics()["extra"]["algorithm"] == "round_robin"
+    assert lab.redis.get(balancer_keys.GATEWAY_ALGORITHM) == b"least_connections"
+    assert lab.redis.get(balancer_keys.ALGORITHM) is None
+    with lab.trace() as pubsub:
+        lab.redis.publish("archviz:control", json.dumps(command | {"algorithm": "round_robin"}))
+        pubsub_events(pubsub, lambda e: e["kind"] == "lb.algorithm")
+
+
+def test_a_killed_replica_is_skipped_while_it_is_still_registered(gateway_lab) -> None:
+    """SIGKILL one replica: every request still gets an answer, from the other one, and the
+    dead one leaves rotation (its registration, still fresh, does not matter)."""
+    lab, stand_ins = gateway_lab
+    stand_ins["gateway-2"].kill()
+    served = [_served(_gateway_url(lab))[0] for _ in range(8)]
+    assert set(served) == {"gateway-1"}, served
+    health = wait_for(
+        lambda: _gateway_backends(lab).get("gateway-2", {}).get("health"),
+        "gateway-2 out of rotation",
+        until=lambda state: state in ("ejected", "unhealthy"),
+    )
+    assert health in ("ejected", "unhealthy")
+    assert _served(lab.url + "/work")[0] == "node-1"
+    assert stand_ins["gateway-2"].process.returncode == -signal.SIGKILL

@@ -8,7 +8,10 @@ class GatewayConfig(AppConfig):
 
     def ready(self) -> None:
         from archviz.core import hooks
+        from archviz.gateway import control
         from archviz.gateway.models import desired_processes
+
+        control.register()
 
         # The demo's processes (gateway replicas, auth, catalog, bidding, bots), run by the
         # supervisor like the nodes and reconciled to the admin's rows.

@@ -50,7 +50,7 @@ async def test_a_switch_stores_the_mode_and_tells_the_nodes_and_the_balancer(
     ]
     assert sent == [
         {"type": "session.mode", "mode": "redis", "by": INSTRUCTOR},
-        {"type": "lb.algorithm", "algorithm": "round_robin", "by": INSTRUCTOR},
+        {"type": "lb.algorithm", "algorithm": "round_robin", "listener": "nodes", "by": INSTRUCTOR},
     ]
 
 

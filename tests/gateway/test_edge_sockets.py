@@ -39,7 +39,9 @@ async def closed(ws: aiohttp.ClientWebSocketResponse, timeout: float = 5) -> tup
     async with asyncio.timeout(timeout):
         while True:
             message = await ws.receive()
-            if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING):
+            if message.type == WSMsgType.CLOSE:
+                return message.data, message.extra or ""
+            if message.type in (WSMsgType.CLOSED, WSMsgType.CLOSING):
                 return ws.close_code, message.extra or ""
 
 

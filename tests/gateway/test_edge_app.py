@@ -61,9 +61,13 @@ async def test_every_stage_is_a_trace_event_of_the_one_flow(
     assert (await gateway.get("/catalog/auctions", headers=headers)).status == 200
     found = events(redis_client, trace, "flow-stages-1")
     assert [e["kind"] for e in found] == [
-        "gateway.route", "gateway.authenticate", "gateway.authorise", "gateway.limit",
-        "gateway.dispatch", "gateway.response",
-    ]  # fmt: skip
+        "gateway.route",
+        "gateway.authenticate",
+        "gateway.authorise",
+        "gateway.limit",
+        "gateway.dispatch",
+        "gateway.response",
+    ]
     assert all(e["src"] == "gateway-t" and e["demo"] == "gateway" and e["ok"] for e in found)
     assert all(e["ms"] is not None and e["ms"] >= 0 for e in found)
     route, authenticated, _, limit, dispatched, response = found
@@ -74,9 +78,38 @@ async def test_every_stage_is_a_trace_event_of_the_one_flow(
     assert response["detail"]["upstream_ms"] > 0 and response["detail"]["verdict"] == "ok"
 
 
+async def test_a_refusal_is_traced_as_the_stage_that_refused_then_a_deny(
+    gateway: TestClient, token, redis_client: redis.Redis, trace: Emitter
+) -> None:
+    """An expired token: authenticate fails, gateway.deny names the stage, the status and
+    the token's error; no dispatch."""
+    expired = token("eve", now=time.time() - 100, ttl_s=10)
+    headers = bearer(expired) | {"X-Archviz-Trace": "flow-denied-1"}
+    assert (await gateway.get("/catalog/auctions", headers=headers)).status == 401
+    found = events(redis_client, trace, "flow-denied-1")
+    assert [(e["kind"], e["ok"]) for e in found] == [
+        ("gateway.route", True),
+        ("gateway.authenticate", False),
+        ("gateway.deny", False),
+        ("gateway.response", False),
+    ]
+    deny = found[2]
+    assert deny["dst"] == "client"
+    assert deny["detail"] == {
+        "route": "catalog.list",
+        "stage": "authenticate",
+        "status": 401,
+        "verdict": "401",
+        "error": "expired",
+        "token_error": "expired",
+        "consumer": "address:127.0.0.1",
+    }
+
+
 async def test_an_invalid_trace_header_gets_a_new_trace_id(gateway: TestClient, token) -> None:
-    response = await gateway.get("/catalog/auctions", headers=bearer(token()) |
-                                 {"X-Archviz-Trace": "no spaces allowed"})  # fmt: skip
+    response = await gateway.get(
+        "/catalog/auctions", headers=bearer(token()) | {"X-Archviz-Trace": "no spaces allowed"}
+    )
     assert response.status == 200
     assert len(response.headers["X-Archviz-Trace"]) == 16
 
@@ -98,9 +131,17 @@ async def test_a_service_refusal_is_relayed_not_counted_as_the_gateways(
 
 def _claims(**changes: object) -> dict[str, object]:
     now = time.time()
-    return {"sub": "mallory", "role": "bidder", "scope": "auctions:read auctions:watch bids:write",
-            "aud": tokens.AUDIENCE, "iss": tokens.ISSUER, "iat": now, "exp": now + 60,
-            "jti": "j" * 20, **changes}  # fmt: skip
+    return {
+        "sub": "mallory",
+        "role": "bidder",
+        "scope": "auctions:read auctions:watch bids:write",
+        "aud": tokens.AUDIENCE,
+        "iss": tokens.ISSUER,
+        "iat": now,
+        "exp": now + 60,
+        "jti": "j" * 20,
+        **changes,
+    }
 
 
 def _forged(kind: str, key: SigningKey) -> str:
@@ -108,11 +149,13 @@ def _forged(kind: str, key: SigningKey) -> str:
     if kind == "alg_none":
         return jwt.encode(_claims(), None, algorithm="none", headers=header)
     if kind == "bad_signature":
-        return jwt.encode(_claims(), SigningKey.generate().private_key, algorithm="EdDSA",
-                          headers=header)  # fmt: skip
+        return jwt.encode(
+            _claims(), SigningKey.generate().private_key, algorithm="EdDSA", headers=header
+        )
     if kind == "wrong_audience":
-        return jwt.encode(_claims(aud="another-api"), key.private_key, algorithm="EdDSA",
-                          headers=header)  # fmt: skip
+        return jwt.encode(
+            _claims(aud="another-api"), key.private_key, algorithm="EdDSA", headers=header
+        )
     if kind == "unknown_key":
         return tokens.issue("mallory", "bidder", SigningKey.generate(), time.time())
     if kind == "expired":
@@ -198,8 +241,7 @@ async def test_over_the_rate_limit_is_a_429_with_retry_after_and_ratelimit_heade
 ) -> None:
     """The read class holds 20: the requests past it are refused, and not forwarded."""
     headers = bearer(token("rita"))
-    statuses = [(await gateway.get("/catalog/auctions", headers=headers)).status
-                for _ in range(20)]  # fmt: skip
+    statuses = [(await gateway.get("/catalog/auctions", headers=headers)).status for _ in range(20)]
     assert statuses == [200] * 20
     for _ in range(5):  # it refills 10 a second: a few more may pass before it is empty
         response = await gateway.get("/catalog/auctions", headers=headers)
@@ -222,8 +264,10 @@ async def test_an_anonymous_consumer_is_its_address_or_the_one_a_lab_proxy_relay
     await gateway.post("/auth/token", json={"name": "a", "role": "viewer"}, headers=relayed)
     forged = {"X-Forwarded-For": "10.9.9.9"}
     await gateway.post("/auth/token", json={"name": "a", "role": "viewer"}, headers=forged)
-    buckets = sorted(k.decode().rsplit(":", 2)[-2] + ":" + k.decode().rsplit(":", 1)[-1]
-                     for k in redis_client.scan_iter("archviz:gateway:limit:token:*"))  # fmt: skip
+    buckets = sorted(
+        k.decode().rsplit(":", 2)[-2] + ":" + k.decode().rsplit(":", 1)[-1]
+        for k in redis_client.scan_iter("archviz:gateway:limit:token:*")
+    )
     assert buckets == ["address:10.1.2.3", "address:127.0.0.1"]
 
 
@@ -232,10 +276,18 @@ async def test_an_anonymous_consumer_is_its_address_or_the_one_a_lab_proxy_relay
 
 @pytest.mark.parametrize(
     "path",
-    ["/nope", "/catalog/auctions/", "/catalog/auctions/a/b", "/catalog/auctions/UPPER",
-     "/catalog/auctions/..%2F..%2Fetc", "/catalog/auctions/%2e%2e", "//catalog/auctions",
-     "/catalog/health", "/ws/auctions/test-lamp"],
-)  # fmt: skip
+    [
+        "/nope",
+        "/catalog/auctions/",
+        "/catalog/auctions/a/b",
+        "/catalog/auctions/UPPER",
+        "/catalog/auctions/..%2F..%2Fetc",
+        "/catalog/auctions/%2e%2e",
+        "//catalog/auctions",
+        "/catalog/health",
+        "/ws/auctions/test-lamp",
+    ],
+)
 async def test_an_unknown_route_is_a_404_that_the_catalog_never_sees(
     gateway: TestClient, catalog_app: TestServer, token, path: str
 ) -> None:
@@ -262,8 +314,7 @@ async def test_a_body_over_the_routes_limit_is_a_413(gateway: TestClient, token)
         for _ in range(4):
             yield b"x" * 512
 
-    chunked = await gateway.post("/auctions/test-lamp/bids", data=chunks(),
-                                 headers=bearer(token()))  # fmt: skip
+    chunked = await gateway.post("/auctions/test-lamp/bids", data=chunks(), headers=bearer(token()))
     assert chunked.status == 413
     assert parts(gateway).counts.denied == {"413": 2}
 
@@ -354,8 +405,10 @@ async def test_a_post_cut_off_by_a_replica_is_not_retried(
 
     server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    replicas["auth"] = [registration("auth-1", "auth", port),
-                        registration("auth-2", "auth", free_port("127.0.0.1"))]  # fmt: skip
+    replicas["auth"] = [
+        registration("auth-1", "auth", port),
+        registration("auth-2", "auth", free_port("127.0.0.1")),
+    ]
     await parts(gateway).upstreams.refresh()
     try:
         for _ in range(4):
@@ -378,8 +431,10 @@ async def test_the_auth_service_is_sent_the_cookie_and_who_the_client_is(
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = (await reader.readuntil(b"\r\n\r\n")).decode()
         seen.update(line.split(": ", 1) for line in head.split("\r\n")[1:] if ": " in line)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 2\r\nConnection: close\r\n\r\n{}")  # fmt: skip
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"
+        )
         await writer.drain()
         writer.close()
 
@@ -387,8 +442,11 @@ async def test_the_auth_service_is_sent_the_cookie_and_who_the_client_is(
     replicas["auth"] = [registration("auth-1", "auth", server.sockets[0].getsockname()[1])]
     await parts(gateway).upstreams.refresh()
     try:
-        response = await gateway.post("/auth/token", json={"name": "i", "role": "instructor"},
-                                      headers={"Cookie": "sessionid=abc"})  # fmt: skip
+        response = await gateway.post(
+            "/auth/token",
+            json={"name": "i", "role": "instructor"},
+            headers={"Cookie": "sessionid=abc"},
+        )
     finally:
         server.close()
     assert response.status == 200

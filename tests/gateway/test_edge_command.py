@@ -261,6 +261,7 @@ async def test_subscriptions_are_reference_counted_in_the_heartbeat_metrics(
         until=lambda e: e["subscriptions"] == {first: 2, second: 1},
     )
     assert seen["websockets"] == 3
+    assert seen["requests"]["ok"] >= 3 and seen["reached"]["bidding"] >= 1
     for ws in sockets:
         await ws.close()
     wait_for(extra, "no subscription left", until=lambda e: e["subscriptions"] == {})

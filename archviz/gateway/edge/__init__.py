@@ -16,6 +16,7 @@ the auction WebSockets, which each replica feeds from one Redis pub/sub connecti
     dispatch.py     HTTP (one aiohttp ClientSession) and gRPC (a channel per replica)
     watchers.py     auction subscriptions with reference counts, resume by seq
     sockets.py      the auction WebSocket: authenticate, welcome, catch up, live updates
+    state.py        a replica's parts, and how a request's stages are traced and answered
     metrics.py      what the heartbeat reports
     app.py          the aiohttp application and the request handler
 """

@@ -1,6 +1,9 @@
 """The gateway replica's aiohttp application: every request, whatever its path, goes
 through `handle`, stage by stage (pipeline.py), and each stage is traced with its time.
 
+HTTP is parsed by aiohttp's C parser, llhttp: the parser httptools wraps for the load
+balancer. Nothing here parses HTTP by hand.
+
 aiohttp's router is not the gateway's: one catch-all route hands the raw path to
 routes.match, which knows the table. Query strings are not forwarded: no route takes one
 but the WebSocket's `after`.
@@ -74,6 +77,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     gateway.session = aiohttp.ClientSession(auto_decompress=False)
     stop = asyncio.Event()
     await gateway.hub.start()
+    await gateway.credentials.refresh()  # the key ring, before the first request
     tasks = [
         asyncio.create_task(gateway.credentials.run(stop), name="gateway-keys"),
         asyncio.create_task(gateway.upstreams.run(stop), name="gateway-upstreams"),
@@ -134,13 +138,8 @@ async def _read_body(request: web.Request, limit: int) -> bytes | None:
     """The body, or None when it is over `limit` bytes (read no further than that)."""
     if not request.body_exists:
         return b""
-    data = bytearray()
-    while len(data) <= limit:
-        chunk = await request.content.read(limit + 1 - len(data))
-        if not chunk:
-            break
-        data += chunk
-    return None if len(data) > limit else bytes(data)
+    data = await dispatch.read_bounded(request.content, limit)
+    return None if len(data) > limit else data
 
 
 def _address(request: web.Request) -> str:

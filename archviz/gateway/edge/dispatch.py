@@ -76,6 +76,18 @@ def relayed_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str]
     return tuple((k, v) for k, v in headers if k.lower() in RELAYED)
 
 
+async def read_bounded(stream: aiohttp.StreamReader, limit: int) -> bytes:
+    """The whole stream, or its first `limit` + 1 bytes when it is longer (a read may give
+    less than asked for: it is read until its end)."""
+    data = bytearray()
+    while len(data) <= limit:
+        chunk = await stream.read(limit + 1 - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return bytes(data)
+
+
 def replica_url(replica: Registration, path: str) -> URL:
     """The replica's URL for a path the route table matched (so nothing in it needs quoting)."""
     return URL.build(scheme="http", host=replica.host, port=replica.port, path=path, encoded=True)
@@ -100,7 +112,7 @@ async def send_http(
                 data=body or None,
                 allow_redirects=False,
             ) as response:
-                data = await response.content.read(MAX_ANSWER_BYTES + 1)
+                data = await read_bounded(response.content, MAX_ANSWER_BYTES)
     except TimeoutError:
         raise AttemptFailed("deadline", f"{replica.id} did not answer in time") from None
     except aiohttp.ClientConnectorError as exc:

@@ -13,6 +13,9 @@ FLOODING = 4029  # more messages per second than allowed (lab socket, chat, a no
 OVERLOADED = 4013  # the server sheds this connection (the meaning of 1013)
 BAD_ROOM = 4004  # chat: the room name is empty, too long or has other characters
 ROOMS_FULL = 4009  # chat: the room is new and there are as many rooms as allowed
+TOKEN_EXPIRED = 4010  # gateway: the socket's token expired while it was open
+TOKEN_REVOKED = 4011  # gateway: the token was revoked, every token expired, or its key retired
+TOKEN_REFUSED = 4012  # gateway: no valid token in time (first message), or its scopes fall short
 
 DESCRIPTIONS = {
     MESSAGE_TOO_BIG: "message too big (over 64 KiB)",
@@ -23,4 +26,7 @@ DESCRIPTIONS = {
     OVERLOADED: "server overloaded: try again later",
     BAD_ROOM: "bad room name: 1-40 letters, digits, - or _",
     ROOMS_FULL: "too many chat rooms: join one that exists",
+    TOKEN_EXPIRED: "your token expired: get a new one",
+    TOKEN_REVOKED: "your token was revoked by an instructor",
+    TOKEN_REFUSED: "no valid token in time: send it first",
 }

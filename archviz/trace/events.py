@@ -67,6 +67,18 @@ KINDS = frozenset(
         "auth.rotate",  # auth -> redis: an instructor rotated the signing key
         "auth.revoke",  # auth -> redis: an instructor revoked one token
         "auth.expire_all",  # auth -> redis: an instructor expired every token issued so far
+        "gateway.route",  # gateway -> gateway: a request's route was matched (or none was)
+        "gateway.authenticate",  # gateway -> gateway: its token was verified (or refused)
+        "gateway.authorise",  # gateway -> gateway: the token's scopes cover the route (or not)
+        "gateway.limit",  # gateway -> redis: the consumer's token bucket let it pass (or not)
+        "gateway.dispatch",  # gateway -> service replica: the request was sent, and answered
+        "gateway.retry",  # gateway -> service replica: tried once more on another replica
+        "gateway.response",  # gateway -> client: the answer, its time in gateway and upstream
+        "gateway.deny",  # gateway -> client: a stage refused; no service saw the request
+        "gateway.subscribe",  # gateway -> redis: an auction's first watcher on this replica
+        "gateway.unsubscribe",  # gateway -> redis: an auction's last watcher left
+        "gateway.watch",  # gateway -> client: a watcher was welcomed and caught up
+        "gateway.unwatch",  # gateway -> client: a watcher's socket closed, and why
     }
 )
 

@@ -70,6 +70,18 @@ export const TRACE_KINDS = Object.freeze({
   "auth.rotate": "an instructor rotated the signing key",
   "auth.revoke": "an instructor revoked a token",
   "auth.expire_all": "an instructor expired every token issued so far",
+  "gateway.route": "the gateway matched a request's route (or found none: 404/405)",
+  "gateway.authenticate": "the gateway verified a request's token (or refused it)",
+  "gateway.authorise": "the gateway checked the token's scopes against the route's",
+  "gateway.limit": "the gateway took a token from the consumer's bucket in Redis (or could not)",
+  "gateway.dispatch": "the gateway sent a request to a service replica (HTTP or gRPC)",
+  "gateway.retry": "the gateway tried a request once more on another replica",
+  "gateway.response": "the gateway answered: its time in the gateway and upstream",
+  "gateway.deny": "the gateway refused a request itself: no service saw it",
+  "gateway.subscribe": "a gateway replica subscribed to an auction for its first watcher",
+  "gateway.unsubscribe": "a gateway replica unsubscribed as an auction's last watcher left",
+  "gateway.watch": "a gateway replica welcomed an auction watcher and caught it up",
+  "gateway.unwatch": "an auction watcher's socket closed",
 });
 
 // Close codes archviz sends (archviz/core/close_codes.py). `retry` says whether
@@ -87,6 +99,13 @@ export const CLOSE_CODES = Object.freeze({
   4013: { name: "OVERLOADED", description: "server overloaded: try again later", retry: true },
   4004: { name: "BAD_ROOM", description: "bad room name: 1-40 letters, digits, - or _", retry: false },
   4009: { name: "ROOMS_FULL", description: "too many chat rooms: join one that exists", retry: false },
+  4010: { name: "TOKEN_EXPIRED", description: "your token expired: get a new one", retry: false },
+  4011: {
+    name: "TOKEN_REVOKED",
+    description: "your token was revoked by an instructor",
+    retry: false,
+  },
+  4012: { name: "TOKEN_REFUSED", description: "no valid token in time: send it first", retry: false },
 });
 
 export const MAX_FRAME_BYTES = 64 * 1024;

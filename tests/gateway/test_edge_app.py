@@ -464,3 +464,10 @@ async def test_the_gateway_answers_while_redis_keeps_its_key_ring(
     for _ in range(3):
         assert (await gateway.get("/catalog/auctions", headers=bearer(token()))).status == 200
     assert isinstance(session, ClientSession) and parts(gateway).session is session
+
+
+async def test_the_balancers_health_check_is_answered_by_the_replica(gateway: TestClient) -> None:
+    """GET /gateway/health: 200 naming the replica, so the 8200 listener counts it healthy."""
+    answer = await gateway.get("/gateway/health")
+    assert answer.status == 200
+    assert (await answer.json())["ok"] is True

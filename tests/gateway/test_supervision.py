@@ -134,3 +134,23 @@ def test_a_row_disabled_in_the_admin_stops_its_process(gateway_lab) -> None:
     records = gateway_lab.wait_records(lambda r: "catalog-2" not in r, "catalog-2 stopped", 20)
     wait_for(lambda: not _alive(pid), "catalog-2's process to exit", 10)
     assert records["catalog-1"]["status"] == "up"
+
+
+def test_the_balancers_gateway_listener_finds_both_replicas_healthy(gateway_lab) -> None:
+    """LB :8200 → gateway-1 and gateway-2: both pass its health check (GET /gateway/health)."""
+
+    def listener() -> dict | None:
+        raw = gateway_lab.redis.get(keys.metrics("lb"))
+        return json.loads(raw)["extra"].get("gateway_listener") if raw else None
+
+    found = wait_for(
+        listener,
+        "both gateway replicas healthy behind the balancer",
+        60,
+        until=lambda g: (
+            g is not None
+            and sorted(b["id"] for b in g["backends"] if b["health"] == "healthy")
+            == ["gateway-1", "gateway-2"]
+        ),
+    )
+    assert found["port"] > 0

@@ -65,6 +65,7 @@ def build(
 def make_app(gateway: Gateway) -> web.Application:
     app = web.Application()
     app[GATEWAY] = gateway
+    app.router.add_get(HEALTH_PATH, health)  # the balancer's check, never a service route
     app.router.add_route("*", "/{tail:.*}", handle)
     app.cleanup_ctx.append(_background)
     return app
@@ -95,6 +96,14 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     await gateway.session.close()
     await gateway.bidding.close()
     await gateway.hub.close()
+
+
+HEALTH_PATH = "/gateway/health"  # what the balancer's gateway listener checks
+
+
+async def health(request: web.Request) -> web.Response:
+    """200 while this replica serves: the balancer sends it new connections."""
+    return web.json_response({"replica": request.app[GATEWAY].replica, "ok": True})
 
 
 async def handle(request: web.Request) -> web.StreamResponse:

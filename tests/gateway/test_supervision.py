@@ -53,7 +53,9 @@ def gateway_lab(tmp_path_factory) -> Iterator[GatewayLab]:
     """A whole lab whose nodes number their ports from a free one, with its first processes of
     the gateway demo up."""
     base = free_port("127.0.0.1")
-    lab = RunningLab(tmp_path_factory.mktemp("gateway-lab"), ARCHVIZ_NODE_PORT=str(base)).start()
+    lab = RunningLab(
+        tmp_path_factory.mktemp("gateway-lab"), gateway_demo=True, ARCHVIZ_NODE_PORT=str(base)
+    ).start()
     try:
         running = GatewayLab(lab, base)
         running.wait_up(SERVICES)

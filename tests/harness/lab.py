@@ -13,9 +13,21 @@ from tests.harness.wait_for import wait_for
 START_TIMEOUT_S = 60
 
 
+# The gateway demo's eight processes (archviz/gateway/models.py's default rows), switched
+# off as an admin would untick them, for labs whose tests are about something else: each
+# costs a Django start on two shared cores.
+GATEWAY_DEMO_OFF = (
+    "from django.core.management import call_command;"
+    "call_command('migrate', verbosity=0);"
+    "from archviz.gateway.models import GatewayProcess;"
+    "GatewayProcess.objects.update(enabled=False)"
+)
+
+
 class RunningLab:
-    def __init__(self, var_dir: Path, **env: str) -> None:
+    def __init__(self, var_dir: Path, *, gateway_demo: bool = False, **env: str) -> None:
         self.var_dir = var_dir
+        self.gateway_demo = gateway_demo
         defaults: dict[str, str | None] = {
             "ARCHVIZ_VAR_DIR": str(var_dir),
             "ARCHVIZ_DASHBOARD_PORT": "0",
@@ -33,6 +45,8 @@ class RunningLab:
     # --- starting and stopping -----------------------------------------------------
 
     def start(self) -> "RunningLab":
+        if not self.gateway_demo:
+            run_manage("shell", "-c", GATEWAY_DEMO_OFF, env=self.env)
         self.process = ManagePy("lab", env=self.env)
         try:
             self.url = self.wait_for_line(r"running: (http://\S+?)/? ").group(1)

@@ -231,6 +231,12 @@ class WaitingRoom:
         self.policy.on_done(done)
         return self.turns(now_ms)
 
+    def release(self, now_ms: float) -> Turns:
+        """A started request ended without an answer worth learning from (its client went
+        away as it started): free its slot only."""
+        self.in_flight = max(0, self.in_flight - 1)
+        return self.turns(now_ms)
+
     def leave(self, waiter_id: int, now_ms: float) -> None:
         """A waiter gave up (its client went away) before its turn."""
         self._waiting = deque(w for w in self._waiting if w.id != waiter_id)

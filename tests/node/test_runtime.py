@@ -31,6 +31,9 @@ def test_runtime_metrics_report_config_and_counters(clock):
         "queued": 0,
         "served_total": 0,
         "rejected_total": 0,
+        "timed_out_total": 0,
+        "admission": "fixed",
+        "limit": 10,  # the gate takes the new capacity with its next request
         "pings_refused_total": 0,
         "weight": 2,
         "capacity": 5,

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from archviz.node.work import QueueFull, WorkGate
+from archviz.node.work import QueueFull, QueueTimedOut, WorkGate
 
 
 async def _hold(gate: WorkGate, release: asyncio.Event, results: list) -> None:
@@ -60,3 +60,50 @@ async def test_a_waiting_request_that_is_cancelled_leaves_no_trace() -> None:
     release.set()
     await first
     assert gate.in_flight == 0
+
+
+async def test_a_request_waiting_past_the_policys_timeout_is_refused_and_counted() -> None:
+    """CoDel's 100 ms for a young queue: the waiter is refused, not served late."""
+    gate, release, results = WorkGate(1, policy="codel"), asyncio.Event(), []
+    first = asyncio.create_task(_hold(gate, release, results))
+    await _settle()
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    with pytest.raises(QueueTimedOut, match="in the queue"):
+        async with gate.slot():
+            pass
+    assert loop.time() - began >= 0.1
+    assert (gate.timed_out_total, gate.rejected_total, gate.queued) == (1, 1, 0)
+    release.set()
+    await first
+    assert (gate.in_flight, gate.served_total) == (0, 1)
+
+
+async def test_the_policy_is_switched_live_and_keeps_the_work_in_hand() -> None:
+    """From the fixed queue to AIMD, which queues nothing: the holders finish normally."""
+    gate, release, results = WorkGate(1), asyncio.Event(), []
+    tasks = [asyncio.create_task(_hold(gate, release, results)) for _ in range(2)]
+    await _settle()
+    gate.set_policy("aimd")
+    assert (gate.policy, gate.limit, gate.queue_limit) == ("aimd", 1, 0)
+    await _hold(gate, release, results)
+    assert results[-1] == "refused"
+    release.set()
+    await asyncio.gather(*tasks)
+    assert (gate.in_flight, gate.queued, gate.served_total) == (0, 0, 2)
+
+
+async def test_an_admitted_request_whose_client_left_frees_its_slot() -> None:
+    """Cancelled just as its turn came: the slot goes to the next waiter, not lost."""
+    gate, release, results = WorkGate(1), asyncio.Event(), []
+    first = asyncio.create_task(_hold(gate, release, results))
+    second = asyncio.create_task(_hold(gate, release, results))
+    third = asyncio.create_task(_hold(gate, release, results))
+    await _settle()
+    release.set()
+    second.cancel()
+    await asyncio.gather(first, third)
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    assert (gate.in_flight, gate.queued) == (0, 0)
+    assert results.count("queued") == 1

@@ -23,10 +23,11 @@ from archviz.core.http import LAB_CLIENT_HEADER, is_lab_client, lab_client_token
 from archviz.core.redis_conn import async_blocking_client, shared_client
 from archviz.core.registry import Metrics, Registration
 from archviz.core.runner import Component
-from archviz.gateway import answers
+from archviz.gateway import answers, limits
 from archviz.gateway.answers import Denial
 from archviz.gateway.bids import InvalidBid
-from archviz.gateway.edge import cors, dispatch, pipeline, sockets
+from archviz.gateway.control import GatewayLimitCommand
+from archviz.gateway.edge import cors, dispatch, pipeline, policies, sockets
 from archviz.gateway.edge.credentials import Credentials
 from archviz.gateway.edge.dispatch import Answer, AttemptFailed, Outcome
 from archviz.gateway.edge.pipeline import TRACE_HEADER, Timeline
@@ -81,10 +82,12 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     await gateway.credentials.refresh()  # the key ring, before the first request
     if (origins := await cors.read_origins(gateway.client())) is not None:
         gateway.dashboard_origins = origins  # and the dashboards' pages
+    await policies.refresh(gateway)  # and the rate limits in force
     tasks = [
         asyncio.create_task(gateway.credentials.run(stop), name="gateway-keys"),
         asyncio.create_task(gateway.upstreams.run(stop), name="gateway-upstreams"),
         asyncio.create_task(cors.follow(gateway, gateway.client, stop), name="gateway-origins"),
+        asyncio.create_task(policies.follow(gateway, stop), name="gateway-policies"),
     ]
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(READY_S):
@@ -335,6 +338,10 @@ def metrics(gateway: Gateway, running: Component) -> Metrics:
     """For the heartbeat: requests in flight, per second, and the gateway's counts."""
     running.counters.requests_total = gateway.counts.total
     extra = gateway.counts.snapshot(gateway.hub.count, gateway.hub.refs.counts())
+    extra["policies"] = {
+        name: {"rate": p.rate, "burst": p.burst, "default": p == limits.POLICIES[name]}
+        for name, p in gateway.policies.items()
+    }
     return running.metrics(
         connections=gateway.counts.in_flight + len(gateway.sockets),
         rps=running.counters.requests_per_second(),
@@ -361,6 +368,16 @@ async def serve(running: Component, stop: asyncio.Event, *, host: str, port: int
         bound = runner.addresses[0][1]
         running.beat(lambda: metrics(gateway, running), port=bound, host=host)
         log.info("%s: the gateway listens on http://%s:%s/", running.id, host, bound)
-        await stop.wait()
+        commands = running.listen("gateway.limit", lambda command: _set_limit(gateway, command))
+        try:
+            await stop.wait()
+        finally:
+            commands.cancel()
     finally:
         await runner.cleanup()
+
+
+async def _set_limit(gateway: Gateway, command: GatewayLimitCommand) -> None:
+    """Carry out `gateway.limit` (each replica writes the same), then apply it here now."""
+    await gateway.in_thread(policies.carry_out, command)
+    await policies.refresh(gateway)

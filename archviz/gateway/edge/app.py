@@ -23,11 +23,11 @@ from archviz.core.http import LAB_CLIENT_HEADER, is_lab_client, lab_client_token
 from archviz.core.redis_conn import async_blocking_client, shared_client
 from archviz.core.registry import Metrics, Registration
 from archviz.core.runner import Component
-from archviz.gateway import answers, limits
+from archviz.gateway import answers, cors, limits
 from archviz.gateway.answers import Denial
 from archviz.gateway.bids import InvalidBid
 from archviz.gateway.control import GatewayLimitCommand
-from archviz.gateway.edge import cors, dispatch, pipeline, policies, sockets
+from archviz.gateway.edge import dispatch, pipeline, policies, sockets
 from archviz.gateway.edge.credentials import Credentials
 from archviz.gateway.edge.dispatch import Answer, AttemptFailed, Outcome
 from archviz.gateway.edge.pipeline import TRACE_HEADER, Timeline
@@ -64,7 +64,8 @@ def build(
 
 
 def make_app(gateway: Gateway) -> web.Application:
-    app = web.Application(middlewares=[cors.middleware(gateway)])
+    stamp = {pipeline.GATEWAY_HEADER: gateway.replica}
+    app = web.Application(middlewares=[cors.middleware(gateway.cors, stamp)])
     app[GATEWAY] = gateway
     app.router.add_get(HEALTH_PATH, health)  # the balancer's check, never a service route
     app.router.add_route("*", "/{tail:.*}", handle)
@@ -81,12 +82,14 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     await gateway.hub.start()
     await gateway.credentials.refresh()  # the key ring, before the first request
     if (origins := await cors.read_origins(gateway.client())) is not None:
-        gateway.dashboard_origins = origins  # and the dashboards' pages
+        gateway.cors.dashboard_origins = origins  # and the dashboards' pages
     await policies.refresh(gateway)  # and the rate limits in force
     tasks = [
         asyncio.create_task(gateway.credentials.run(stop), name="gateway-keys"),
         asyncio.create_task(gateway.upstreams.run(stop), name="gateway-upstreams"),
-        asyncio.create_task(cors.follow(gateway, gateway.client, stop), name="gateway-origins"),
+        asyncio.create_task(
+            cors.follow(gateway.cors, gateway.client, stop), name="gateway-origins"
+        ),
         asyncio.create_task(policies.follow(gateway, stop), name="gateway-policies"),
     ]
     with contextlib.suppress(TimeoutError):
@@ -257,7 +260,7 @@ async def _dispatch(
             observe=observe,
             clock=clock,
         )
-    headers = _forwarded_headers(request, route, stages.trace, address, gateway.dashboard_origins)
+    headers = _forwarded_headers(request, route, stages.trace, address, gateway.cors)
     session = gateway.session
     assert session is not None
 
@@ -278,12 +281,12 @@ def found_path(found: Match) -> str:
 
 
 def _forwarded_headers(
-    request: web.Request, route: Route, trace: str, address: str, dashboards: frozenset[str]
+    request: web.Request, route: Route, trace: str, address: str, cross: cors.CrossOrigin
 ) -> dict[str, str]:
     """What a service is told: the trace id, who the client is (with the lab client header
     that lets the auth service believe it), the body's type; the auth service also gets the
     Authorization, and the Cookie (an instructor's dashboard session) when the request
-    comes from a dashboard's page or from no page at all (cors.from_dashboard)."""
+    comes from a dashboard's page or from no page at all (CrossOrigin.allows)."""
     headers = {
         TRACE_HEADER: trace,
         "X-Forwarded-For": address,
@@ -294,7 +297,7 @@ def _forwarded_headers(
         headers["Content-Type"] = content_type
     if route.service == "auth":
         names = ["Authorization"]
-        if cors.from_dashboard(request.headers.get("Origin"), dashboards):
+        if cross.allows(request.headers.get("Origin")):
             names.append("Cookie")
         for name in names:
             if value := request.headers.get(name):
@@ -338,6 +341,7 @@ def metrics(gateway: Gateway, running: Component) -> Metrics:
     """For the heartbeat: requests in flight, per second, and the gateway's counts."""
     running.counters.requests_total = gateway.counts.total
     extra = gateway.counts.snapshot(gateway.hub.count, gateway.hub.refs.counts())
+    extra |= gateway.cors.snapshot()
     extra["policies"] = {
         name: {"rate": p.rate, "burst": p.burst, "default": p == limits.POLICIES[name]}
         for name, p in gateway.policies.items()

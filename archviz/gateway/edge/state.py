@@ -13,6 +13,7 @@ from aiohttp import web
 
 from archviz.gateway import limits
 from archviz.gateway.answers import Denial
+from archviz.gateway.cors import CrossOrigin
 from archviz.gateway.edge.credentials import Credentials
 from archviz.gateway.edge.dispatch import BiddingChannels
 from archviz.gateway.edge.metrics import EdgeCounts
@@ -48,7 +49,7 @@ class Gateway:
     session: aiohttp.ClientSession | None = None
     sockets: set[web.WebSocketResponse] = field(default_factory=set)
     routes: tuple[Route, ...] = ROUTES  # the table (a test may shorten its deadlines)
-    dashboard_origins: frozenset[str] = frozenset()  # the pages granted CORS (cors.follow)
+    cors: CrossOrigin = field(default_factory=CrossOrigin)  # the pages granted CORS
     # the rate limits in force, an instructor's overrides included (policies.follow)
     policies: dict[RateClass, limits.Policy] = field(default_factory=lambda: dict(limits.POLICIES))
 

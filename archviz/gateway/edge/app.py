@@ -284,9 +284,11 @@ def _forwarded_headers(
     request: web.Request, route: Route, trace: str, address: str, cross: cors.CrossOrigin
 ) -> dict[str, str]:
     """What a service is told: the trace id, who the client is (with the lab client header
-    that lets the auth service believe it), the body's type; the auth service also gets the
-    Authorization, and the Cookie (an instructor's dashboard session) when the request
-    comes from a dashboard's page or from no page at all (CrossOrigin.allows)."""
+    that lets the auth service believe it), the body's type, and the Authorization as the
+    client sent it (verified here, and the service's own to check again: the catalog counts
+    what reached it by it); the auth service also gets the Cookie (an instructor's dashboard
+    session) when the request comes from a dashboard's page or from no page at all
+    (CrossOrigin.allows)."""
     headers = {
         TRACE_HEADER: trace,
         "X-Forwarded-For": address,
@@ -295,13 +297,11 @@ def _forwarded_headers(
     }
     if content_type := request.headers.get("Content-Type"):
         headers["Content-Type"] = content_type
-    if route.service == "auth":
-        names = ["Authorization"]
-        if cross.allows(request.headers.get("Origin")):
-            names.append("Cookie")
-        for name in names:
-            if value := request.headers.get(name):
-                headers[name] = value
+    if authorization := request.headers.get("Authorization"):
+        headers["Authorization"] = authorization
+    cookie = request.headers.get("Cookie")
+    if route.service == "auth" and cookie and cross.allows(request.headers.get("Origin")):
+        headers["Cookie"] = cookie
     return headers
 
 

@@ -24,7 +24,7 @@ from aiohttp import web
 from archviz.core.redis_conn import shared_client
 from archviz.core.registry import Metrics
 from archviz.core.runner import Component
-from archviz.gateway import auction, cors, reached
+from archviz.gateway import auction, cors, reached, serving
 from archviz.gateway.cors import CrossOrigin
 from archviz.gateway.reached import TokenCensus
 from archviz.trace.events import now_ms
@@ -142,34 +142,21 @@ def extra(app: web.Application) -> dict[str, Any]:
     return {"reached_by_token": app[CENSUS].snapshot(), **app[CROSS].snapshot()}
 
 
-class CannotListen(Exception):
-    """The service's port could not be bound."""
-
-
 async def serve(running: Component, stop: asyncio.Event, *, host: str, port: int) -> None:
     """Serve the catalog on host:port (0: a free one) until `stop` is set; register with the
     port bound. It opens the demo's auctions if they are missing, as the bidding service
     does, so that the catalog is never empty because it started first."""
     app = make_app(running.id)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        bound = await _listen(runner, host, port)
-        await _open_demo()
-        running.beat(lambda: metrics(app, running), port=bound, host=host)
-        log.info("%s: serving the catalog on http://%s:%s/catalog/", running.id, host, bound)
-        await stop.wait()
-    finally:
-        await runner.cleanup()
-
-
-async def _listen(runner: web.AppRunner, host: str, port: int) -> int:
-    site = web.TCPSite(runner, host, port, reuse_address=False, reuse_port=False)
-    try:
-        await site.start()
-    except OSError as exc:
-        raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    return runner.addresses[0][1]
+    await serving.serve_app(
+        app,
+        running,
+        stop,
+        host=host,
+        port=port,
+        path="/catalog/",
+        metrics=lambda: metrics(app, running),
+        before_register=_open_demo,
+    )
 
 
 async def _open_demo() -> None:

@@ -23,7 +23,7 @@ from archviz.core.http import LAB_CLIENT_HEADER, is_lab_client, lab_client_token
 from archviz.core.redis_conn import async_blocking_client, shared_client
 from archviz.core.registry import Metrics, Registration
 from archviz.core.runner import Component
-from archviz.gateway import answers, cors, limits
+from archviz.gateway import answers, cors, limits, serving
 from archviz.gateway.answers import Denial
 from archviz.gateway.bids import InvalidBid
 from archviz.gateway.control import GatewayLimitCommand
@@ -353,32 +353,24 @@ def metrics(gateway: Gateway, running: Component) -> Metrics:
     )
 
 
-class CannotListen(Exception):
-    """The gateway's port could not be bound."""
-
-
 async def serve(running: Component, stop: asyncio.Event, *, host: str, port: int) -> None:
     """Serve as replica `running.id` on host:port (0: a free one) until `stop` is set;
-    registered once it listens and has read the registry."""
+    registered once it listens and has read the registry, and carrying out gateway.limit."""
     gateway = build(running.id, running.trace)
-    runner = web.AppRunner(make_app(gateway), access_log=None)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, host, port, reuse_address=False, reuse_port=False)
-        try:
-            await site.start()
-        except OSError as exc:
-            raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-        bound = runner.addresses[0][1]
-        running.beat(lambda: metrics(gateway, running), port=bound, host=host)
-        log.info("%s: the gateway listens on http://%s:%s/", running.id, host, bound)
-        commands = running.listen("gateway.limit", lambda command: _set_limit(gateway, command))
-        try:
-            await stop.wait()
-        finally:
-            commands.cancel()
-    finally:
-        await runner.cleanup()
+
+    def commands() -> list[asyncio.Task]:
+        return [running.listen("gateway.limit", lambda command: _set_limit(gateway, command))]
+
+    await serving.serve_app(
+        make_app(gateway),
+        running,
+        stop,
+        host=host,
+        port=port,
+        path="/",
+        metrics=lambda: metrics(gateway, running),
+        while_serving=commands,
+    )
 
 
 async def _set_limit(gateway: Gateway, command: GatewayLimitCommand) -> None:

@@ -1,8 +1,10 @@
 """One listener of the balancer: its port, the pool of backends behind it, and what keeps
 that pool current.
 
-The balancer has two (DESIGN.md; issue 11): the nodes' on ARCHVIZ_LB_PORT, and the gateway
-replicas' on ARCHVIZ_GATEWAY_PORT, the real-world shape LB -> gateways -> services. Each has
+The balancer has three (DESIGN.md; issue 11): the nodes' on ARCHVIZ_LB_PORT; the gateway
+replicas' on ARCHVIZ_GATEWAY_PORT, the real-world shape LB -> gateways -> services; and the
+catalog replicas' on ARCHVIZ_SERVICES_PORT, the same services with no gateway in front (the
+side by side: what reaches a service behind a plain balancer). Each has
 its own pool, algorithm, health checks, connection cap and counters, so that a flood on one
 port takes none of the other's connections; they share the process's loop, its client
 session to the backends, its emitter and what it knows of the dashboards.
@@ -52,7 +54,7 @@ class CannotListen(Exception):
 class PoolSpec:
     """What one listener balances over, and how it speaks of it."""
 
-    name: str  # "nodes" or "gateway": in the logs, the metrics and lb.algorithm's `listener`
+    name: str  # "nodes", "gateway", "services": in the logs, metrics, lb.algorithm's `listener`
     kind: str  # the registry kind of its backends
     health_path: str  # what the active checks GET on each backend; a 200 passes
     demo: str  # the `demo` of its trace events
@@ -60,6 +62,7 @@ class PoolSpec:
     algorithm_key: str  # where its algorithm is kept across restarts
     weighted: bool  # whether the admin gives its backends a weight (the nodes' config)
     login_gate: bool  # whether ARCHVIZ_REQUIRE_LOGIN is enforced here
+    open_reads: bool  # "*" CORS on reads (headers.response_headers); else the backends decide
 
     def reader(self) -> Callable[[redis.Redis], Found]:
         """How its backends are read from the registry (blocking)."""
@@ -75,6 +78,7 @@ NODES = PoolSpec(
     algorithm_key=balancer_keys.ALGORITHM,
     weighted=True,
     login_gate=True,
+    open_reads=True,
 )
 # The gateway replicas answer GET /gateway/health with 200 (JSON) while they can serve. The
 # login gate stays off: authenticating is the gateway's own job (bearer tokens), as it would
@@ -88,6 +92,20 @@ GATEWAYS = PoolSpec(
     algorithm_key=balancer_keys.GATEWAY_ALGORITHM,
     weighted=False,
     login_gate=False,
+    open_reads=False,  # the gateway answers CORS itself, for the dashboards' pages only
+)
+# The catalog replicas, with nothing in front but the balancer: every request reaches one,
+# whatever its token (the catalog counts them by it). The catalog answers CORS itself too.
+SERVICES = PoolSpec(
+    name="services",
+    kind="catalog",
+    health_path="/catalog/health",
+    demo="gateway",
+    setting="ARCHVIZ_SERVICES_PORT",
+    algorithm_key=balancer_keys.SERVICES_ALGORITHM,
+    weighted=False,
+    login_gate=False,
+    open_reads=False,
 )
 
 
@@ -146,6 +164,7 @@ class Frontend:
             demo=self.spec.demo,
             algorithm=self.algorithm,
             backend_timeout_s=self.backend_timeout_s,
+            open_reads=self.spec.open_reads,
         )
 
     async def refresh_once(self, client: redis.Redis) -> None:
@@ -198,7 +217,7 @@ class Frontend:
 
     async def handle(self, request: Request, client: ClientConnection) -> None:
         """Every HTTP request this listener receives."""
-        arrival = self.proxy.arrived()
+        arrival = self.proxy.arrived(request)
         if why := await self._login_refusal(request):
             self.proxy.refuse(request, arrival, why)
             self.proxy.error(client, request, 401, why)
@@ -207,7 +226,7 @@ class Frontend:
 
     async def handle_upgrade(self, request: web.BaseRequest) -> web.StreamResponse:
         """Every upgrade request, which the server hands to aiohttp: WebSockets only."""
-        arrival = self.proxy.arrived()
+        arrival = self.proxy.arrived(request)
         if not wants_websocket(request):
             return self.proxy.error_response(request, 400, "only WebSocket upgrades are proxied")
         if why := await self._login_refusal(request):

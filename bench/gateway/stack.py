@@ -18,12 +18,13 @@ from archviz.core import keys, registry
 from archviz.core.ports import free_port
 from archviz.gateway import signing_keys
 from archviz.lab.embedded_redis import EmbeddedRedis
-from bench.common import ROOT
+from bench.common import RESULTS, ROOT
 
 HOST = "127.0.0.1"
 CATALOGS = ("catalog-1", "catalog-2")
 GATEWAYS = ("gateway-1", "gateway-2")
 START_TIMEOUT_S = 90
+LOGS = RESULTS / "gateway-logs"  # each child's stderr (a restarted one's appended)
 
 
 class Stack:
@@ -36,6 +37,9 @@ class Stack:
         self.kinds: dict[str, str] = {}
 
     def __enter__(self) -> "Stack":
+        LOGS.mkdir(parents=True, exist_ok=True)
+        for old in LOGS.glob("*.log"):
+            old.unlink()
         self.redis.start()
         self.client = redis.Redis.from_url(self.redis.url)
         signing_keys.current_signing_key(self.client, time.time())  # the ring, before replicas
@@ -59,10 +63,7 @@ class Stack:
         port = free_port(HOST)
         self.ports[name], self.kinds[name] = port, kind
         command = [sys.executable, str(ROOT / "manage.py"), kind, "--id", name, *args]
-        self.processes[name] = subprocess.Popen(
-            [*command, "--port", str(port), "--host", HOST],
-            cwd=ROOT, env=self._env(), stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+        self.processes[name] = self._popen(name, [*command, "--port", str(port), "--host", HOST])
         registry.vouch(self.client, name, kind, self.processes[name].pid, port)
 
     def _spawn_services_lb(self) -> None:
@@ -70,11 +71,15 @@ class Stack:
         the product has no such listener yet)."""
         port = free_port(HOST)
         self.ports["lb-services"] = port
-        self.processes["lb-services"] = subprocess.Popen(
-            [sys.executable, "-m", "bench.gateway.services_lb", "--port", str(port)],
-            cwd=ROOT, env=self._env() | {"DJANGO_SETTINGS_MODULE": "archviz.settings"},
-            stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+        command = [sys.executable, "-m", "bench.gateway.services_lb", "--port", str(port)]
+        self.processes["lb-services"] = self._popen("lb-services", command)
+
+    def _popen(self, name: str, command: list[str]) -> subprocess.Popen:
+        """The child, its stderr in LOGS/<name>.log."""
+        env = self._env() | {"DJANGO_SETTINGS_MODULE": "archviz.settings"}
+        with open(LOGS / f"{name}.log", "ab") as log:
+            return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                    stderr=log, stdin=subprocess.DEVNULL)  # fmt: skip
 
     def _wait_registered(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -82,7 +87,8 @@ class Stack:
         while not all(self.client.exists(key) for key in wanted):
             for name, process in self.processes.items():
                 if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {process.returncode}")
+                    tail = (LOGS / f"{name}.log").read_text(errors="replace")[-2000:]
+                    raise RuntimeError(f"{name} exited with {process.returncode}:\n{tail}")
             if time.monotonic() > deadline:
                 raise RuntimeError("the gateway stack did not register in time")
             time.sleep(0.1)

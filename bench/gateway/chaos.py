@@ -102,7 +102,7 @@ def run(stack: Stack, sizes: Sizes) -> dict:
     open_auction(stack.client, LOT, "Chaos lot", 1_000, int(now) + 3_600_000, now)
     lb = f"{stack.url('lb-gateway', 'ws')}/ws/auctions/{LOT}/"
     bearers = _bearers(stack, "chaos-watcher", "viewer", sizes.chaos_watchers)
-    watchers = Watchers(Spec("archviz", [lb] * sizes.chaos_watchers, bearers, reconnect_url=lb))
+    watchers = Watchers(Spec("archviz", [lb] * sizes.chaos_watchers, bearers, reconnect=True))
     kills, bids = asyncio.run(_chaos(stack, sizes))
     time.sleep(SETTLE_S)
     seen = watchers.results()

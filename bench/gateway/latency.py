@@ -119,16 +119,18 @@ end
 """
 
 
-def _cpu_s(pids: list[int]) -> float:
-    return sum(sum(psutil.Process(pid).cpu_times()[:2]) for pid in pids)
+def _cpu_s(pids: dict[str, int]) -> dict[str, float]:
+    """Each process's user + system CPU seconds so far."""
+    return {name: sum(psutil.Process(pid).cpu_times()[:2]) for name, pid in pids.items()}
 
 
-def wrk(url: str, bearers: list[str], pids: list[int], sizes: Sizes) -> dict:
-    """wrk's closed loop against `url`; req/s, and the CPU `pids` spent per request."""
+def wrk(url: str, bearers: list[str], pids: dict[str, int], sizes: Sizes) -> dict:
+    """wrk's closed loop against `url`; req/s, and the CPU `pids` spent per request (each,
+    and all together)."""
     script = WRK_SCRIPT % (", ".join(f'"{b}"' for b in bearers), PATH)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
-    cpu = _cpu_s(pids)
+    before = _cpu_s(pids)
     out = subprocess.run(
         [
             "wrk",
@@ -143,7 +145,7 @@ def wrk(url: str, bearers: list[str], pids: list[int], sizes: Sizes) -> dict:
         text=True,
         check=True,
     ).stdout
-    cpu = _cpu_s(pids) - cpu
+    cpu = {name: spent - before[name] for name, spent in _cpu_s(pids).items()}
     Path(handle.name).unlink()
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -151,7 +153,10 @@ def wrk(url: str, bearers: list[str], pids: list[int], sizes: Sizes) -> dict:
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "requests": requests,
         "non_2xx": int(bad.group(1)) if bad else 0,
-        "cpu_us_per_request": round(cpu / max(1, requests) * 1e6, 1),
+        "cpu_us_per_request": round(sum(cpu.values()) / max(1, requests) * 1e6, 1),
+        "cpu_us_per_request_by_process": {
+            name: round(spent / max(1, requests) * 1e6, 1) for name, spent in cpu.items()
+        },
     }
 
 
@@ -187,44 +192,48 @@ def run(stack: Stack, sizes: Sizes) -> dict:
         }
         _check_reachable(legs)
         figures = measure_legs(legs, sizes)
-        gateway_pids = [stack.pid(g) for g in GATEWAYS] + [stack.pid("lb")]
-        wrk_archviz = wrk(stack.url("lb-gateway"), bearers, gateway_pids, sizes)
-        wrk_haproxy = wrk(f"http://{HOST}:{haproxy.port}", es_bearers, [haproxy.pid], sizes)
+        pids = {name: stack.pid(name) for name in (*GATEWAYS, "lb")}
+        wrk_archviz = wrk(stack.url("lb-gateway"), bearers, pids, sizes)
+        haproxy_url = f"http://{HOST}:{haproxy.port}"
+        wrk_haproxy = wrk(haproxy_url, es_bearers, {"haproxy": haproxy.pid}, sizes)
     return _figures(figures, wrk_archviz, wrk_haproxy)
 
 
 def _figures(legs: dict, wrk_archviz: dict, wrk_haproxy: dict) -> dict:
     added = {name: _added(legs, name) for name in legs if name != "direct"}
+    own = round(added["archviz_gateway"] - added["archviz_lb"], 3)  # less the LB's hop
     ratio = round(wrk_archviz["rps"] / wrk_haproxy["rps"], 3)
-    print(f"{'way':<18} {'p50 ms':>8} {'p99 ms':>8} {'added p50':>10} {'failed':>7}")
-    for name, leg in legs.items():
-        print(
-            f"{name:<18} {leg['p50_ms']:>8} {leg['p99_ms']:>8} "
-            f"{added.get(name, 0.0):>10} {leg['failed']:>7}"
-        )
+    _print(legs, added, own)
     print(
-        f"wrk: archviz gateway {wrk_archviz['rps']:.0f} req/s, "
-        f"{wrk_archviz['cpu_us_per_request']} us CPU/request (2 replicas + LB); "
-        f"HAProxy {wrk_haproxy['rps']:.0f} req/s, {wrk_haproxy['cpu_us_per_request']} us "
-        f"CPU/request; ratio {ratio}; non-2xx {wrk_archviz['non_2xx']} / "
+        f"wrk -t1 -c16: archviz gateway {wrk_archviz['rps']:.0f} req/s (LB + 2 replicas), "
+        f"HAProxy {wrk_haproxy['rps']:.0f} req/s (1 thread): ratio {ratio}\n"
+        f"CPU per request: archviz gateway {wrk_archviz['cpu_us_per_request']} us "
+        f"{wrk_archviz['cpu_us_per_request_by_process']} | "
+        f"HAProxy {wrk_haproxy['cpu_us_per_request']} us "
+        f"(Redis's and the catalog's left out of both); non-2xx {wrk_archviz['non_2xx']} | "
         f"{wrk_haproxy['non_2xx']}"
     )
+    failed = sum(leg["failed"] for leg in legs.values())
+    failed += wrk_archviz["non_2xx"] + wrk_haproxy["non_2xx"]
+    gateway = added["archviz_gateway"]
     return {
         "legs": legs,
         "added_p50_ms": added,
+        "gateway_own_added_p50_ms": own,
         "wrk": {"archviz_gateway": wrk_archviz, "haproxy_gateway": wrk_haproxy},
-        "rps_ratio_vs_haproxy": ratio,
         "targets": {
-            "gateway_added_p50_ms<=2": [
-                added["archviz_gateway"],
-                added["archviz_gateway"] <= TARGET_ADDED_P50_MS,
-            ],
+            "gateway_added_p50_ms<=2": [gateway, gateway <= TARGET_ADDED_P50_MS],
             "gateway_rps_ratio_vs_haproxy>=0.6": [ratio, ratio >= TARGET_RPS_RATIO],
-            "no_failed_requests": [
-                sum(leg["failed"] for leg in legs.values()),
-                all(leg["failed"] == 0 for leg in legs.values())
-                and wrk_archviz["non_2xx"] == 0
-                and wrk_haproxy["non_2xx"] == 0,
-            ],
+            "failed_or_non_2xx_requests==0": [failed, failed == 0],
         },
     }
+
+
+def _print(legs: dict, added: dict, own: float) -> None:
+    print(f"{'way':<18} {'p50 ms':>8} {'p99 ms':>8} {'p50 over direct':>16} {'failed':>7}")
+    for name, leg in legs.items():
+        print(
+            f"{name:<18} {leg['p50_ms']:>8} {leg['p99_ms']:>8} "
+            f"{added.get(name, 0.0):>16} {leg['failed']:>7}"
+        )
+    print(f"the gateway's own part (LB -> gateway -> catalog less LB -> catalog): {own} ms p50")

@@ -4,8 +4,9 @@ highest bid it last saw, and when it lost and got back its socket.
 
 Two kinds: "archviz" speaks the gateway's auction socket (the token as the `bearer, <token>`
 subprotocol; welcome, update and resync frames; after a lost socket it reconnects with
-backoff to `reconnect_url`, the balancer's gateway listener, resuming with ?after=<seq>);
-"baseline" reads the bare updates that bench/baseline/auction_ws.py relays.
+backoff, in the chaos part to the balancer's gateway listener, resuming with ?after=<seq>);
+"baseline" reads the bare updates that bench/baseline/auction_ws.py relays. A socket the
+gateway closes as too slow is reconnected too (to the same replica), as a page would.
 """
 
 import asyncio
@@ -43,7 +44,8 @@ class Spec:
     kind: str  # "archviz" or "baseline"
     urls: list[str]  # one per watcher
     tokens: list[str] | None = None  # one per watcher (archviz)
-    reconnect_url: str | None = None  # None: a lost socket stays lost
+    reconnect: bool = False  # after a lost socket (False: it stays lost)
+    reconnect_url: str | None = None  # where to (None: the same URL)
 
 
 def _state(seen: Seen, seq: int, amount: int) -> None:
@@ -111,7 +113,7 @@ async def _connected(session, spec: Spec, url: str, token: str | None, seen: See
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             seen.failed_connects += 1
             seen.errors = [*seen.errors[-4:], f"{type(exc).__name__}: {exc}"[:200]]
-            if spec.reconnect_url is None:
+            if not spec.reconnect:
                 raise
             await asyncio.sleep(wait)
             wait = min(wait * 2, BACKOFF_S[1])
@@ -132,9 +134,9 @@ async def watch(session, spec: Spec, i: int, seen: Seen, gate: asyncio.Semaphore
                 if seen.opens:  # welcomed
                     arrivals.arrived(i)
         seen.closes.append(time.time())
-        if spec.reconnect_url is None:
+        if not spec.reconnect:
             return
-        url = spec.reconnect_url
+        url = spec.reconnect_url or url
 
 
 async def _worker(spec: Spec, ready, stop, out) -> None:
@@ -167,7 +169,8 @@ class Watchers:
         readies = []
         for w in range(processes):
             tokens = spec.tokens[w::processes] if spec.tokens else None
-            part = Spec(spec.kind, spec.urls[w::processes], tokens, spec.reconnect_url)
+            part = Spec(spec.kind, spec.urls[w::processes], tokens, spec.reconnect,
+                        spec.reconnect_url)  # fmt: skip
             readies.append(ctx.Event())
             process = ctx.Process(
                 target=_worker_main, args=(part, readies[-1], self.stop, self.out)

@@ -11,7 +11,6 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import jwt
@@ -20,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from archviz.gateway.routes import ROLE_SCOPES
 from archviz.gateway.tokens import AUDIENCE, ISSUER, TOKEN_TYPE
+from bench.gateway.stack import wait_listening
 
 RATE_PER_CONSUMER = 1_000  # requests per 10 s per sub: checked on every request, never reached
 
@@ -105,13 +105,17 @@ class HAProxy:
         return (done.stdout + done.stderr).strip()
 
     def __enter__(self) -> "HAProxy":
-        self.process = subprocess.Popen(
-            ["haproxy", "-db", "-f", str(self.conf)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-        time.sleep(0.5)
-        if self.process.poll() is not None:
-            raise RuntimeError(f"haproxy exited: {self.process.stderr.read().decode()}")
+        log = self.dir / "haproxy.log"
+        with open(log, "wb") as stderr:
+            self.process = subprocess.Popen(["haproxy", "-db", "-f", str(self.conf)],
+                                            stdout=subprocess.DEVNULL, stderr=stderr,
+                                            stdin=subprocess.DEVNULL)  # fmt: skip
+        try:
+            wait_listening([self.port], timeout_s=10)
+        except RuntimeError:
+            self.process.kill()
+            why = log.read_text(errors="replace")
+            raise RuntimeError(f"haproxy is not listening: {why}") from None
         return self
 
     @property

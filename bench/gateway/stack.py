@@ -8,6 +8,7 @@ gateway only send requests to the children the supervisor has a record of.
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -122,3 +123,17 @@ class Stack:
             except subprocess.TimeoutExpired:
                 process.kill()
         self.redis.stop()
+
+
+def wait_listening(ports: list[int], timeout_s: float = 60) -> None:
+    """Return once something accepts connections on each port."""
+    deadline = time.monotonic() + timeout_s
+    for port in ports:
+        while True:
+            try:
+                socket.create_connection((HOST, port), 0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"nothing listening on {port}") from None
+                time.sleep(0.1)

@@ -172,9 +172,9 @@ class Watchers:
             part = Spec(spec.kind, spec.urls[w::processes], tokens, spec.reconnect,
                         spec.reconnect_url)  # fmt: skip
             readies.append(ctx.Event())
-            process = ctx.Process(
-                target=_worker_main, args=(part, readies[-1], self.stop, self.out)
-            )
+            args = (part, readies[-1], self.stop, self.out)
+            # daemonic: a driver that fails half way does not wait on them at exit
+            process = ctx.Process(target=_worker_main, args=args, daemon=True)
             process.start()
             self.workers.append(process)
         for ready in readies:

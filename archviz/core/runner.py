@@ -99,10 +99,18 @@ class Component:
         return self.heartbeat
 
     def serve(
-        self, application, *, host: str, port: int, setting: str, **beat_options: Any
+        self,
+        application,
+        *,
+        host: str,
+        port: int,
+        setting: str,
+        on_ready: Callable[[], None] | None = None,
+        **beat_options: Any,
     ) -> None:
-        """Serve an ASGI application under daphne; register once it listens."""
-        serve(application, host, port, setting=setting,
+        """Serve an ASGI application under daphne; register once it listens. `on_ready`
+        runs on daphne's event loop before it serves (core/serve.py)."""
+        serve(application, host, port, setting=setting, on_ready=on_ready,
               on_listening=lambda: self.beat(port=port, host=host, **beat_options))  # fmt: skip
 
     def run_async(self, main: Callable[["Component", asyncio.Event], Awaitable[None]]) -> None:

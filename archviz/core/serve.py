@@ -29,8 +29,11 @@ def serve(
     *,
     setting: str,
     on_listening: Callable[[], None] = lambda: None,
+    on_ready: Callable[[], None] | None = None,
 ) -> None:
-    """Serve until SIGINT/SIGTERM; a port in use is a one-line error naming the setting."""
+    """Serve until SIGINT/SIGTERM; a port in use is a one-line error naming the setting.
+    `on_ready` runs once daphne's asyncio loop is the current one, just before it runs (to
+    start tasks of the caller's own on it)."""
     require_free(host, port, setting)
     _Server(
         application,
@@ -41,4 +44,5 @@ def serve(
         websocket_max_frame_size=MAX_FRAME_BYTES,
         application_close_timeout=2,
         on_listening=on_listening,
+        ready_callable=on_ready,
     ).run()

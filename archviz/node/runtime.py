@@ -1,10 +1,15 @@
 """What a running node knows about itself: its identity, live parameters and counters."""
 
-from dataclasses import dataclass
+import asyncio
+import time
+from dataclasses import asdict, dataclass
+
+import psutil
 
 from archviz.core.metrics import ConnectionCounters, rss_bytes
 from archviz.core.ratelimit import TokenBucket
 from archviz.core.registry import Metrics, now_ms
+from archviz.node.pressure import SAMPLE_EVERY_S, LagProbe, Limits, Sample, read_pressure
 from archviz.node.work import WorkGate
 
 
@@ -37,6 +42,43 @@ class NodeRuntime:
         self.pings_refused_total = 0  # over the rate, or from a page that is not a dashboard's
         # the dashboards' origins, the only pages that may post to the node (read every beat)
         self.dashboard_origins: frozenset[str] = frozenset()
+        self.lag = LagProbe()
+        self.limits = Limits()
+        self._process = psutil.Process()
+        self._process.cpu_percent(None)  # the first reading starts the interval
+        self._sampler: asyncio.Task | None = None  # held: the loop keeps only a weak reference
+
+    def start_sampling(self) -> None:
+        """Time the event loop's wake-ups, on the loop that serves (see pressure.py): called
+        by daphne with its loop set as the current one, just before it runs it."""
+        self._sampler = asyncio.get_event_loop().create_task(self._sample_loop_lag())
+
+    async def _sample_loop_lag(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            self.lag.woke(loop.time())
+            await asyncio.sleep(SAMPLE_EVERY_S)
+
+    def pressure(self) -> dict:
+        """The node's signals and pressure now (read by the heartbeat thread)."""
+        try:
+            cpu = self._process.cpu_percent(None)  # since the last beat
+        except psutil.Error:
+            cpu = 0.0
+        sample = Sample(
+            loop_lag_ms=round(self.lag.lag_ms(time.monotonic()), 3),
+            cpu_percent=cpu,
+            rss_bytes=rss_bytes(),
+            websockets=self.counters.websockets,
+        )
+        reading = read_pressure(sample, self.limits)
+        return {
+            "value": reading.value,
+            "dominant": reading.dominant,
+            "signals": asdict(sample),
+            "normalised": reading.normalised,
+            "lag_wakeups": self.lag.wakeups,
+        }
 
     def metrics(self) -> Metrics:
         return Metrics(
@@ -60,6 +102,7 @@ class NodeRuntime:
                 "capacity": self.config.capacity,
                 "latency_ms": self.config.latency_ms,
                 "jitter_ms": self.config.jitter_ms,
+                "pressure": self.pressure(),
             },
         )
 

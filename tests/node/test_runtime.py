@@ -24,6 +24,10 @@ def test_runtime_metrics_report_config_and_counters(clock):
     assert metrics.id == "node-3"
     assert metrics.connections == 4
     assert metrics.rss_bytes > 0
+    pressure = metrics.extra.pop("pressure")
+    assert pressure["signals"]["websockets"] == 0 and pressure["signals"]["rss_bytes"] > 0
+    assert pressure["dominant"] in pressure["normalised"]
+    assert 0 <= pressure["value"] <= 1
     assert metrics.extra | {"in_flight": 0} == {
         "requests_total": 12,
         "websockets": 0,

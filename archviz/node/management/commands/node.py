@@ -46,6 +46,7 @@ class Command(BaseCommand):
                 port=port,
                 setting="ARCHVIZ_NODE_PORT",
                 collect=runtime.metrics,
+                on_ready=runtime.start_sampling,
                 on_beat=on_beat,
                 on_first_beat=lambda: running.trace.emit(
                     "node.up", "redis", detail={"pid": os.getpid(), "port": port}

@@ -139,6 +139,12 @@ def bad_request(message: str) -> Denial:
     return _denial(400, "bad_request", message)
 
 
+def forbidden_origin(origin: str) -> Denial:
+    """403 for a page from an origin that is no registered dashboard's (CORS, WebSocket)."""
+    message = f"origin {origin[:80]!r} is not a dashboard of this lab"
+    return _denial(403, "origin_not_allowed", message)
+
+
 # --- gRPC --------------------------------------------------------------------------------
 
 _HTTP_FOR_GRPC = {

@@ -26,7 +26,7 @@ from archviz.core.runner import Component
 from archviz.gateway import answers
 from archviz.gateway.answers import Denial
 from archviz.gateway.bids import InvalidBid
-from archviz.gateway.edge import dispatch, pipeline, sockets
+from archviz.gateway.edge import cors, dispatch, pipeline, sockets
 from archviz.gateway.edge.credentials import Credentials
 from archviz.gateway.edge.dispatch import Answer, AttemptFailed, Outcome
 from archviz.gateway.edge.pipeline import TRACE_HEADER, Timeline
@@ -63,7 +63,7 @@ def build(
 
 
 def make_app(gateway: Gateway) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[cors.middleware(gateway)])
     app[GATEWAY] = gateway
     app.router.add_get(HEALTH_PATH, health)  # the balancer's check, never a service route
     app.router.add_route("*", "/{tail:.*}", handle)
@@ -79,9 +79,12 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     stop = asyncio.Event()
     await gateway.hub.start()
     await gateway.credentials.refresh()  # the key ring, before the first request
+    if (origins := await cors.read_origins(gateway.client())) is not None:
+        gateway.dashboard_origins = origins  # and the dashboards' pages
     tasks = [
         asyncio.create_task(gateway.credentials.run(stop), name="gateway-keys"),
         asyncio.create_task(gateway.upstreams.run(stop), name="gateway-upstreams"),
+        asyncio.create_task(cors.follow(gateway, gateway.client, stop), name="gateway-origins"),
     ]
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(READY_S):
@@ -251,7 +254,7 @@ async def _dispatch(
             observe=observe,
             clock=clock,
         )
-    headers = _forwarded_headers(request, route, stages.trace, address)
+    headers = _forwarded_headers(request, route, stages.trace, address, gateway.dashboard_origins)
     session = gateway.session
     assert session is not None
 
@@ -272,11 +275,12 @@ def found_path(found: Match) -> str:
 
 
 def _forwarded_headers(
-    request: web.Request, route: Route, trace: str, address: str
+    request: web.Request, route: Route, trace: str, address: str, dashboards: frozenset[str]
 ) -> dict[str, str]:
     """What a service is told: the trace id, who the client is (with the lab client header
     that lets the auth service believe it), the body's type; the auth service also gets the
-    Cookie (an instructor's dashboard session) and the Authorization."""
+    Authorization, and the Cookie (an instructor's dashboard session) when the request
+    comes from a dashboard's page or from no page at all (cors.from_dashboard)."""
     headers = {
         TRACE_HEADER: trace,
         "X-Forwarded-For": address,
@@ -286,7 +290,10 @@ def _forwarded_headers(
     if content_type := request.headers.get("Content-Type"):
         headers["Content-Type"] = content_type
     if route.service == "auth":
-        for name in ("Cookie", "Authorization"):
+        names = ["Authorization"]
+        if cors.from_dashboard(request.headers.get("Origin"), dashboards):
+            names.append("Cookie")
+        for name in names:
             if value := request.headers.get(name):
                 headers[name] = value
     return headers

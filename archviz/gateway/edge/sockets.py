@@ -10,7 +10,10 @@ each once. The client may send `{"type": "ping"}` (answered `pong`), at most FRA
 
 A socket is closed with TOKEN_EXPIRED when its token expires, TOKEN_REVOKED when an
 instructor takes it back, TOO_SLOW when its outbox overflows and FLOODING when it sends too
-much. No Origin check: the token, never a cookie, is what lets a page watch.
+much. A page may open one only from a registered dashboard's origin, as the nodes' sockets
+(core.origin_validator.PageOriginValidator): the token is what lets a page watch, and the
+Origin rule keeps other sites' pages from opening sockets through a learner's browser at
+all. No Origin: a program (the bots, the benchmarks), which could send any Origin anyway.
 """
 
 import asyncio
@@ -28,7 +31,7 @@ from archviz.core import close_codes
 from archviz.core.ratelimit import TokenBucket
 from archviz.gateway import answers, auction
 from archviz.gateway.bearer import SUBPROTOCOL, bearer_from_first_message, bearer_from_subprotocols
-from archviz.gateway.edge import pipeline
+from archviz.gateway.edge import cors, pipeline
 from archviz.gateway.edge.pipeline import Ended, token_ended
 from archviz.gateway.edge.state import Gateway, Stages, refuse
 from archviz.gateway.edge.watchers import (
@@ -78,6 +81,10 @@ async def watch(
     if not web.WebSocketResponse().can_prepare(request).ok:
         denial = answers.bad_request(f"{route.pattern} is a WebSocket: open it as one")
         return refuse(stages, "route", denial)
+    origin = request.headers.get("Origin")
+    if not cors.from_dashboard(origin, gateway.dashboard_origins):
+        gateway.counts.origin_refused += 1
+        return refuse(stages, "origin", cors.origin_refused(origin or ""))
     try:
         after = pipeline.parse_after(request.query.get("after"))
         offered = bearer_from_subprotocols(request.headers.get("Sec-WebSocket-Protocol"))

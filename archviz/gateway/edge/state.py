@@ -48,6 +48,7 @@ class Gateway:
     session: aiohttp.ClientSession | None = None
     sockets: set[web.WebSocketResponse] = field(default_factory=set)
     routes: tuple[Route, ...] = ROUTES  # the table (a test may shorten its deadlines)
+    dashboard_origins: frozenset[str] = frozenset()  # the pages granted CORS (cors.follow)
 
     async def in_thread(self, call: Callable[..., T], *args: Any) -> T:
         """`call(client, *args)` off the event loop (the client's short timeout bounds it)."""

@@ -60,6 +60,7 @@ class PoolSpec:
     algorithm_key: str  # where its algorithm is kept across restarts
     weighted: bool  # whether the admin gives its backends a weight (the nodes' config)
     login_gate: bool  # whether ARCHVIZ_REQUIRE_LOGIN is enforced here
+    open_reads: bool  # "*" CORS on reads (headers.response_headers); else the backends decide
 
     def reader(self) -> Callable[[redis.Redis], Found]:
         """How its backends are read from the registry (blocking)."""
@@ -75,6 +76,7 @@ NODES = PoolSpec(
     algorithm_key=balancer_keys.ALGORITHM,
     weighted=True,
     login_gate=True,
+    open_reads=True,
 )
 # The gateway replicas answer GET /gateway/health with 200 (JSON) while they can serve. The
 # login gate stays off: authenticating is the gateway's own job (bearer tokens), as it would
@@ -88,6 +90,7 @@ GATEWAYS = PoolSpec(
     algorithm_key=balancer_keys.GATEWAY_ALGORITHM,
     weighted=False,
     login_gate=False,
+    open_reads=False,  # the gateway answers CORS itself, for the dashboards' pages only
 )
 
 
@@ -146,6 +149,7 @@ class Frontend:
             demo=self.spec.demo,
             algorithm=self.algorithm,
             backend_timeout_s=self.backend_timeout_s,
+            open_reads=self.spec.open_reads,
         )
 
     async def refresh_once(self, client: redis.Redis) -> None:
@@ -198,7 +202,7 @@ class Frontend:
 
     async def handle(self, request: Request, client: ClientConnection) -> None:
         """Every HTTP request this listener receives."""
-        arrival = self.proxy.arrived()
+        arrival = self.proxy.arrived(request)
         if why := await self._login_refusal(request):
             self.proxy.refuse(request, arrival, why)
             self.proxy.error(client, request, 401, why)
@@ -207,7 +211,7 @@ class Frontend:
 
     async def handle_upgrade(self, request: web.BaseRequest) -> web.StreamResponse:
         """Every upgrade request, which the server hands to aiohttp: WebSockets only."""
-        arrival = self.proxy.arrived()
+        arrival = self.proxy.arrived(request)
         if not wants_websocket(request):
             return self.proxy.error_response(request, 400, "only WebSocket upgrades are proxied")
         if why := await self._login_refusal(request):

@@ -95,22 +95,29 @@ def lb_headers(method: str, node: str, *, cors: bool = True) -> dict[str, str]:
     return {NODE_HEADER: node}
 
 
-def own_answer_headers(request: ClientRequest, dashboards: frozenset[str]) -> dict[str, str]:
+def own_answer_headers(
+    request: ClientRequest, dashboards: frozenset[str], *, open_reads: bool = True
+) -> dict[str, str]:
     """The headers of an answer the balancer makes itself (503, 502, 504): a dashboard page
     calling with credentials may read it when it names the page's exact origin (the sessions
-    demo's cart); any other page gets `*`, for reads."""
+    demo's cart); any other page gets `*`, for reads, when `open_reads` (see lb_headers)."""
     origin = request.headers.get("Origin")
     if origin is not None and origin in dashboards:
         return {NODE_HEADER: NO_NODE} | cors_headers(origin, dashboards)
-    return lb_headers(request.method, NO_NODE)
+    return lb_headers(request.method, NO_NODE, cors=open_reads)
 
 
-def response_headers(upstream: Headers, method: str, node: str) -> CIMultiDict[str]:
-    """The node's response headers for the client, marked with the node that served it."""
+def response_headers(
+    upstream: Headers, method: str, node: str, *, open_reads: bool = True
+) -> CIMultiDict[str]:
+    """The node's response headers for the client, marked with the node that served it.
+
+    A backend that answers CORS itself (the cart, with credentials: an exact origin, never
+    "*") keeps its answer. `open_reads` False (the gateway's and the services' listeners):
+    the backends alone decide who may read them, and the balancer adds no `*`, or a page
+    the gateway refuses a grant would be granted one by the balancer in front of it."""
     headers = _without(upstream, hop_by_hop(upstream, _NOT_RELAYED))
-    # A node that answers CORS itself (the cart, with credentials: an exact origin, never
-    # "*") keeps its answer.
-    headers.update(lb_headers(method, node, cors=ALLOW_ORIGIN not in upstream))
+    headers.update(lb_headers(method, node, cors=open_reads and ALLOW_ORIGIN not in upstream))
     return headers
 
 

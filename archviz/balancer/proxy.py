@@ -40,7 +40,7 @@ from archviz.balancer.upstream import (
     UpstreamPool,
 )
 from archviz.trace.emitter import Emitter
-from archviz.trace.events import make_event, new_trace_id, now_ms
+from archviz.trace.events import TRACE_HEADER, given_trace_id, make_event, new_trace_id, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -63,20 +63,22 @@ class Unreachable(Exception):
 
 class Arrival:
     """When a request arrived, for its `lb.route` event; the event itself is made only when
-    the request is done, and the trace id only when an event needs it."""
+    the request is done, and the trace id only when an event needs it: the one the client
+    sent in X-Archviz-Trace (a page's flow, forwarded unchanged with the request), else new."""
 
-    __slots__ = ("_trace", "started", "ts")
+    __slots__ = ("_given", "_trace", "started", "ts")
 
-    def __init__(self) -> None:
+    def __init__(self, given: str | None = None) -> None:
         self.ts = now_ms()
         self.started = time.perf_counter()
+        self._given = given
         self._trace: str | None = None
 
     @property
     def trace(self) -> str:
         """The request's trace id, shared by its retry, reject and route events."""
         if self._trace is None:
-            self._trace = new_trace_id()
+            self._trace = given_trace_id(self._given) or new_trace_id()
         return self._trace
 
 
@@ -93,8 +95,10 @@ class Proxy:
         demo: str = "lb",
         algorithm: str = "round_robin",
         backend_timeout_s: float = 10.0,
+        open_reads: bool = True,
     ) -> None:
         self.pool = pool
+        self.open_reads = open_reads  # "*" for reads (headers.response_headers)
         self.session = session  # for the WebSockets; HTTP requests go through `upstream`
         self.upstream = UpstreamPool(timeout_s=backend_timeout_s)
         self.emitter = emitter
@@ -119,10 +123,10 @@ class Proxy:
         self.balancer = make_balancer(algorithm)
         return previous
 
-    def arrived(self) -> Arrival:
+    def arrived(self, request: ClientRequest) -> Arrival:
         """Count a new request, stamped now."""
         self.requests_total += 1
-        return Arrival()
+        return Arrival(request.headers.get(TRACE_HEADER))
 
     # --- routing -----------------------------------------------------------------
 
@@ -204,7 +208,7 @@ class Proxy:
         self, request: web.BaseRequest, status: int, error: str, extra: dict | None = None
     ) -> web.Response:
         """An answer the balancer makes itself, as JSON, on the WebSocket path (aiohttp's)."""
-        headers = lb_headers(request.method, NO_NODE) | (extra or {})
+        headers = lb_headers(request.method, NO_NODE, cors=self.open_reads) | (extra or {})
         return web.json_response({"error": error}, status=status, headers=headers)
 
     def publish_route(
@@ -284,7 +288,9 @@ class Proxy:
     ) -> None:
         """Answer the client with the node's response; a failure now cannot be retried."""
         node = pick.backend_id
-        headers = response_headers(upstream.headers, request.method, node).items()
+        headers = response_headers(
+            upstream.headers, request.method, node, open_reads=self.open_reads
+        ).items()
         queued, served = False, False
         try:
             length = upstream.content_length
@@ -331,7 +337,8 @@ class Proxy:
         extra: dict | None = None,
     ) -> None:
         """An answer the balancer makes itself, as JSON."""
-        headers = own_answer_headers(request, self.dashboard_origins) | JSON_TYPE | (extra or {})
+        cors = own_answer_headers(request, self.dashboard_origins, open_reads=self.open_reads)
+        headers = cors | JSON_TYPE | (extra or {})
         client.respond(status, headers.items(), json.dumps({"error": error}).encode())
 
     def _broken(self, client: ClientConnection, request: Request) -> None:

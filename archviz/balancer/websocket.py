@@ -64,7 +64,7 @@ async def proxy_websocket(
         return web.json_response(
             {"error": f"{node} refused the WebSocket with {refused.status}"},
             status=refused.status,
-            headers=lb_headers(request.method, node),
+            headers=lb_headers(request.method, node, cors=proxy.open_reads),
         )
     except (aiohttp.ClientError, TimeoutError) as exc:
         proxy.publish_route(request, arrival, pick, status=504, outcome="failed")
@@ -107,7 +107,7 @@ async def _relay(
         protocols=(upstream.protocol,) if upstream.protocol else (),
         max_msg_size=MAX_MESSAGE_BYTES,
     )
-    for name, value in lb_headers(request.method, node).items():
+    for name, value in lb_headers(request.method, node, cors=proxy.open_reads).items():
         client.headers[name] = value
     try:
         await client.prepare(request)

@@ -10,6 +10,7 @@ cut (a top-level name of `detail`, or the field's own name), e.g. `"cut": ["path
 """
 
 import os
+import re
 import time
 from typing import Any, Literal, TypedDict
 
@@ -104,6 +105,17 @@ class InvalidEvent(ValueError):
 def new_trace_id() -> str:
     """16 random hex digits (a uuid4's first 16 cost four times as much to make)."""
     return os.urandom(8).hex()
+
+
+# A flow's id as it travels between processes over HTTP: a page sets it, the balancer and
+# the gateway take it if it is one (and answer it), so one flow is one id end to end.
+TRACE_HEADER = "X-Archviz-Trace"
+TRACE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+def given_trace_id(header: str | None) -> str | None:
+    """The trace id a request carries, when it is one (8-64 letters, digits, - or _)."""
+    return header if header is not None and TRACE_ID.fullmatch(header) else None
 
 
 def now_ms() -> float:

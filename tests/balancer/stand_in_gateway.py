@@ -7,7 +7,7 @@ its own OS process so that a test can SIGKILL it:
 - /ws/auctions/<id>/: a WebSocket that accepts the subprotocol "bearer" (as the gateway does
   with `Sec-WebSocket-Protocol: bearer, <token>`), first says which subprotocols it was
   offered, then echoes every text message;
-- anything else: JSON naming the replica, the method and the path.
+- anything else: JSON naming the replica, the method, the path and the headers it got.
 
 The test registers it (as the supervisor's child) from its own process.
 """
@@ -41,7 +41,8 @@ async def auction_socket(request: web.Request) -> web.WebSocketResponse:
 
 
 async def anything(request: web.Request) -> web.Response:
-    body = {"replica": request.app[REPLICA], "method": request.method, "path": request.path}
+    body = {"replica": request.app[REPLICA], "method": request.method, "path": request.path,
+            "headers": dict(request.headers)}  # fmt: skip
     return web.json_response(body)
 
 

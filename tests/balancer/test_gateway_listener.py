@@ -190,6 +190,36 @@ def test_gateway_requests_are_traced_with_demo_gateway(gateway_lab) -> None:
     assert (route["demo"], route["dst"]) == ("lb", "node-1")
 
 
+@pytest.mark.parametrize("listener", ["nodes", "gateway"])
+def test_both_listeners_pass_the_lab_client_and_the_trace_through(gateway_lab, listener) -> None:
+    """X-Archviz-Lab-Client and X-Archviz-Trace reach the backend unchanged, and the
+    balancer's lb.route event carries the page's trace id: one flow, tab -> LB -> backend."""
+    lab, _ = gateway_lab
+    url = lab.url + "/work" if listener == "nodes" else _gateway_url(lab)
+    sent = {"X-Archviz-Lab-Client": "proof-1234", "X-Archviz-Trace": f"page-flow-{listener}"}
+    with lab.trace() as pubsub:
+        status, _, body = get(url, sent)
+        route = pubsub_events(
+            pubsub, lambda e: e["kind"] == "lb.route" and e["trace"] == sent["X-Archviz-Trace"]
+        )[-1]
+    assert status == 200
+    received = json.loads(body)["headers"]
+    assert {name: received.get(name) for name in sent} == sent
+    assert received["X-Forwarded-For"] == HOST
+    assert route["dst"] == json.loads(body)["replica"]
+
+
+def test_the_gateway_listener_grants_no_page_the_replica_did_not(gateway_lab) -> None:
+    """A stranger's page reading through 8200 gets no "*" from the balancer (the gateway
+    answers CORS itself); through the nodes' listener reads stay open to any page."""
+    lab, _ = gateway_lab
+    stranger = {"Origin": "http://127.0.0.1:8888"}
+    _, headers, _ = get(_gateway_url(lab), stranger)
+    assert headers.get("Access-Control-Allow-Origin") is None
+    _, headers, _ = get(lab.url + "/work", stranger)
+    assert headers.get("Access-Control-Allow-Origin") == "*"
+
+
 async def test_a_websocket_keeps_its_bearer_subprotocol_through_the_listener(
     gateway_lab,
 ) -> None:

@@ -18,3 +18,15 @@ def test_the_lb_keeps_a_nodes_own_cors_answer_and_adds_its_own_otherwise() -> No
     assert headers["X-Archviz-Node"] == "node-2"
     plain = response_headers(CIMultiDict({"Content-Type": "application/json"}), "GET", "node-1")
     assert plain["Access-Control-Allow-Origin"] == "*"
+
+
+def test_a_listener_without_open_reads_adds_no_star() -> None:
+    """The gateway's listener: a backend that grants no page stays so behind the LB."""
+    plain = CIMultiDict({"Content-Type": "application/json"})
+    headers = response_headers(plain, "GET", "gateway-1", open_reads=False)
+    assert "Access-Control-Allow-Origin" not in headers
+    assert headers["X-Archviz-Node"] == "gateway-1"
+    granted = CIMultiDict(cors_headers(PAGE, ALLOWED))
+    assert response_headers(granted, "GET", "gateway-1", open_reads=False).getall(
+        "Access-Control-Allow-Origin"
+    ) == [PAGE]

@@ -7,7 +7,6 @@ decided; app.py does the I/O around them, and traces each stage with its time.
 
 import ipaddress
 import json
-import re
 import secrets
 import time
 from collections.abc import Callable
@@ -21,11 +20,10 @@ from archviz.gateway.bids import InvalidBid, check_request_id, parse_amount
 from archviz.gateway.routes import Route
 from archviz.gateway.signing_keys import KeysUnavailable
 from archviz.gateway.tokens import LEEWAY_S, Claims, KeySet, Revocations, TokenError
-from archviz.trace.events import new_trace_id
+from archviz.trace.events import TRACE_HEADER as TRACE_HEADER  # taken if valid, always answered
+from archviz.trace.events import given_trace_id, new_trace_id
 
-TRACE_HEADER = "X-Archviz-Trace"  # the end-to-end flow's id: taken if valid, always answered
 GATEWAY_HEADER = "X-Archviz-Gateway"  # the replica that answered
-TRACE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 MAX_AFTER = 2**53  # a seq past this is no seq of ours (JavaScript's safe integers)
 
 Failure = Literal["refused", "disconnected", "unavailable", "deadline"]
@@ -34,9 +32,7 @@ Failure = Literal["refused", "disconnected", "unavailable", "deadline"]
 def trace_id(header: str | None) -> str:
     """The incoming trace id when it is one (8-64 letters, digits, - or _), else a new one:
     a balancer in front may have started the flow."""
-    if header is not None and TRACE_ID.fullmatch(header):
-        return header
-    return new_trace_id()
+    return given_trace_id(header) or new_trace_id()
 
 
 def forwarded_for(value: str | None) -> str | None:

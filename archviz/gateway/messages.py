@@ -88,6 +88,29 @@ class BotsView(TypedDict):
     up: bool  # the bots process published a snapshot lately
 
 
+class CompareRow(TypedDict):
+    case: str
+    words: str
+    gateway: dict[str, int]  # status -> how many answers
+    direct: dict[str, int]
+
+
+class CompareResult(TypedDict):
+    ts: float
+    by: str
+    direct_target: str  # what "around the gateway" was: the balancer's listener, or a replica
+    rows: list[CompareRow]
+    reached_gateway: int  # requests the catalog counted while the gateway run went
+    reached_direct: int
+    by_token_gateway: dict[str, int]  # the catalog's reached_by_token, grown during the run
+    by_token_direct: dict[str, int]
+    counted: bool  # the catalog reports what reached it (else only the statuses say)
+    bad_sent: int  # bad requests sent each way: expired, forged, viewer, over the quota
+    bad_reached_gateway: int
+    bad_reached_direct: int
+    conclusion: str
+
+
 class GatewayView(TypedDict):
     entry_port: int | None  # the balancer's gateway listener (ARCHVIZ_GATEWAY_PORT)
     services_port: int | None  # the balancer's listener straight to the catalog (bypass)
@@ -98,3 +121,10 @@ class GatewayView(TypedDict):
     revoked: int  # token ids revoked and not yet expired
     expired_before: float | None  # unix s: every token issued before was expired at once
     bots: BotsView
+    compare: CompareResult | None  # the side-by-side an instructor ran for the class, lately
+
+
+# lab socket, server -> client (the other frames are archviz/dashboard/messages.py's)
+class GatewayCompareFrame(TypedDict):
+    type: Literal["gateway_compare"]
+    result: CompareResult

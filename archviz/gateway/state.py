@@ -8,11 +8,12 @@ from typing import Any, NamedTuple
 import redis
 
 from archviz.core.registry import Metrics, Registration
-from archviz.gateway import auction
+from archviz.gateway import auction, compare
 from archviz.gateway import keys as gateway_keys
 from archviz.gateway.messages import (
     AuctionView,
     BotsView,
+    CompareResult,
     GatewayView,
     KeyState,
     ReplicaView,
@@ -38,6 +39,7 @@ class RingRead(NamedTuple):
     bots_view: bytes | None
     auctions: list[auction.Auction]
     updates: dict[str, list[tuple[bytes, dict[bytes, bytes]]]]  # XREVRANGE entries by auction
+    compare: bytes | None = None  # the class's latest side-by-side (JSON)
 
 
 def read_gateway(
@@ -60,11 +62,12 @@ def read_ring(client: redis.Redis, now_ms: float) -> RingRead:
     pipe.get(gateway_keys.EXPIRED_BEFORE)
     pipe.get(gateway_keys.BOTS)
     pipe.get(gateway_keys.BOTS_VIEW)
+    pipe.get(compare.LAST)
     for item in found:
         pipe.xrevrange(gateway_keys.auction_updates(item.id), count=RECENT_UPDATES)
-    public, current, revoked, before, asked, view, *updates = pipe.execute()
+    public, current, revoked, before, asked, view, last, *updates = pipe.execute()
     by_id = {item.id: entries for item, entries in zip(found, updates, strict=True)}
-    return RingRead(public, current, int(revoked), before, asked, view, found, by_id)
+    return RingRead(public, current, int(revoked), before, asked, view, found, by_id, last)
 
 
 def build_gateway(
@@ -95,7 +98,17 @@ def build_gateway(
         revoked=ring.revoked,
         expired_before=_float(ring.expired_before),
         bots=bots_view(ring.bots_asked, ring.bots_view),
+        compare=_compare(ring.compare),
     )
+
+
+def _compare(raw: bytes | None) -> CompareResult | None:
+    """The class's latest run as the dashboard stored it; None if absent or unreadable."""
+    try:
+        found = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) and "rows" in found else None
 
 
 def _natural(name: str) -> list:

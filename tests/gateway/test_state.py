@@ -143,3 +143,12 @@ def test_read_from_redis_auctions_with_their_last_updates_and_the_ring(
     assert [(k["kid"], k["state"]) for k in view["keys"]] == [(key.kid, "current")]
     assert view["revoked"] == 1 and view["expired_before"] is None
     assert view["bots"]["asked"] == 2 and not view["bots"]["up"]
+    assert view["compare"] is None
+
+
+def test_the_class_comparison_is_shown_when_readable() -> None:
+    """An instructor's run kept in Redis is every page's; garbage there is no run."""
+    run = {"rows": [], "conclusion": "Through the gateway 0 of 4 ..."}
+    shown = build_gateway({}, [], {}, _empty_ring(compare=json.dumps(run).encode()), NOW_MS)
+    assert shown["compare"] == run
+    assert build_gateway({}, [], {}, _empty_ring(compare=b"{oops"), NOW_MS)["compare"] is None

@@ -138,3 +138,26 @@ describe("an auction followed by seq", () => {
     assert.equal(m.auctionSocketUrl("https://h:8200/", "lamp", 7), "wss://h:8200/ws/auctions/lamp/?after=7");
   });
 });
+
+describe("the side by side and the scenarios in words", () => {
+  test("answers by status, the most common first", () => {
+    assert.equal(m.countsCell({ 429: 11, 200: 19 }), "200 OK ×19 · 429 ×11");
+    assert.equal(m.countsCell({ 401: 1 }), "401");
+    assert.equal(m.countsCell({}), "—");
+  });
+
+  test("what reached the catalog, or that it does not count", () => {
+    assert.equal(m.reachedWords(20, { valid: 20 }, true), "20 requests (valid ×20)");
+    assert.equal(m.reachedWords(1, {}, true), "1 request");
+    assert.equal(m.reachedWords(0, {}, false), "not counted");
+  });
+
+  test("keys by id and state, never more; the replica to kill first", () => {
+    const keys = [{ kid: "abcdefghijk", state: "current" }, { kid: "zyxwvutsrq", state: "retiring", retire_at: 60 }];
+    assert.equal(m.keysWords(keys, (ms) => `t${ms}`), "abcdefgh… current · zyxwvuts… retiring until t60000");
+    const replicas = [{ id: "gateway-1", status: "up", websockets: 1 }, { id: "gateway-2", status: "up", websockets: 5 }];
+    assert.equal(m.defaultReplica(replicas, "gateway-1"), "gateway-1");
+    assert.equal(m.defaultReplica(replicas, ""), "gateway-2");
+    assert.equal(m.defaultReplica([{ id: "gateway-1", status: "down", websockets: 0 }], ""), "gateway-1");
+  });
+});

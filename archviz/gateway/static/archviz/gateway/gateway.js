@@ -1,12 +1,13 @@
 // The API gateway page: wires the lab WebSocket (state and trace events) to the picture, and
 // the tab's own client of the gateway (token, auction socket, bids) to its panel.
 import { fieldsOf, text } from "../js/lib/dom.js";
-import { TRACE_KINDS } from "../js/lib/protocol.js";
+import { TRACE_KINDS, gatewayCompareRequest } from "../js/lib/protocol.js";
 import { ReconnectingSocket } from "../js/lib/socket.js";
 import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
 import { TraceLog } from "../js/lib/tracelog.js";
 import { AuctionPanel, GatewayClient } from "./auction.js";
 import { GatewayPicture } from "./picture.js";
+import { ComparePanel, Scenarios } from "./scenarios.js";
 
 // The log lists what is notable; every request's ordinary stages are drawn, not listed.
 const LOGGED = (e) =>
@@ -46,6 +47,15 @@ class GatewayPage {
         amount: $("bid-amount"), bid: $("bid"), result: $("bid-result"),
         tokenBox: $("token-box"), signout: $("signout"),
       },
+    });
+    this.compare = new ComparePanel({
+      panel: $("compare-panel"), table: $("compare-table"), conclusion: $("compare-conclusion"),
+      note: $("compare-note"), button: $("compare-run"),
+    });
+    this.scenarios = new Scenarios({
+      panel: $("scenario-panel"), instructor: config.instructor, user: config.user,
+      send: (request) => this.socket.send(request), client: this.client, auction: this.auction,
+      message: $("scenario-message"),
     });
     this.log = new TraceLog({ list: $("trace-log"), describeKind: (kind) => TRACE_KINDS[kind] || "" });
     this.wireControls();
@@ -88,6 +98,7 @@ class GatewayPage {
         }
       } finally {
         $("signin").disabled = false;
+      $("compare-run").disabled = false;
       }
     });
     $("signout").addEventListener("click", () => {
@@ -95,6 +106,10 @@ class GatewayPage {
       text(this.tab.who, "not signed in");
     });
     $("auction-select").addEventListener("change", (event) => this.auction.choose(event.target.value));
+    $("compare-run").addEventListener("click", () => {
+      if (this.socket.send(gatewayCompareRequest(false))) this.compare.running();
+      else this.compare.failed("not connected to the lab right now");
+    });
     $("bid-form").addEventListener("submit", (event) => {
       event.preventDefault();
       this.auction.bid($("bid-amount").value);
@@ -109,7 +124,9 @@ class GatewayPage {
         this.renderState(frame.state);
       },
       trace: () => this.onEvents(frame.events || []),
-      error: () => this.notices.show(frame.reason, "error"),
+      ack: () => this.scenarios.say(`${frame.action}${frame.node ? ` ${frame.node}` : ""}: accepted.`, "ok"),
+      error: () => this.onError(frame),
+      gateway_compare: () => this.compare.show(frame.result),
     }[frame.type];
     if (handler) handler();
   }
@@ -125,14 +142,23 @@ class GatewayPage {
     }
     this.picture.update(g);
     this.auction.setAuctions(g.auctions);
+    this.compare.update(g);
+    this.scenarios.update(g);
     const up = g.replicas.filter((r) => r.status === "up").length;
     const sockets = g.replicas.reduce((n, r) => n + r.websockets, 0);
     const entry = g.entry_port ? `through :${g.entry_port}` : "no gateway listener yet";
     text($("gw-status").querySelector(".text"), `${up} of ${g.replicas.length} replicas up · ${sockets} WebSockets · ${entry}`);
     if (!document.body.hasAttribute("data-ready") && g.entry_port) {
       $("signin").disabled = false;
+      $("compare-run").disabled = false;
       document.body.setAttribute("data-ready", "1");
     }
+  }
+
+  onError(frame) {
+    if (frame.request === "gateway.compare") this.compare.failed(frame.reason);
+    else if (frame.request?.startsWith("gateway.")) this.scenarios.say(`Refused: ${frame.reason}`, "error");
+    else this.notices.show(frame.reason, "error");
   }
 
   onEvents(events) {

@@ -226,3 +226,37 @@ export function tokenLeft(expiresAtMs, nowMs) {
   const left = expiresAtMs - nowMs;
   return left > 0 ? `expires in ${countdown(left)}` : "expired";
 }
+
+// --- the side by side and the scenarios ----------------------------------------------------
+
+const STATUS_WORDS = { 0: "no answer", 200: "200 OK", 401: "401", 403: "403", 404: "404", 405: "405", 429: "429", 503: "503" };
+
+/** Answers by status in one line, the most common first: "200 OK ×19 · 429 ×11". */
+export function countsCell(counts) {
+  const rows = Object.entries(counts || {}).sort((a, b) => b[1] - a[1]);
+  if (!rows.length) return "—";
+  return rows.map(([status, n]) => `${STATUS_WORDS[status] || status}${n > 1 || rows.length > 1 ? ` ×${n}` : ""}`).join(" · ");
+}
+
+/** What reached the catalog, with its counters by token verdict: "20 requests (valid ×20)". */
+export function reachedWords(total, byToken, counted) {
+  if (!counted) return "not counted";
+  const parts = Object.entries(byToken || {}).map(([verdict, n]) => `${verdict} ×${n}`);
+  return `${total} request${total === 1 ? "" : "s"}${parts.length ? ` (${parts.join(", ")})` : ""}`;
+}
+
+/** The signing keys in a line: "abc123… current · def456… retiring until 15:30". */
+export function keysWords(keys, formatTime) {
+  if (!keys || !keys.length) return "none yet";
+  return keys
+    .map((k) => `${k.kid.slice(0, 8)}… ${k.state}${k.state === "retiring" && k.retire_at ? ` until ${formatTime(k.retire_at * 1000)}` : ""}`)
+    .join(" · ");
+}
+
+/** The replica a scenario should pick first: the one this tab's socket is on, else the busiest. */
+export function defaultReplica(replicas, mine) {
+  const up = replicas.filter((r) => r.status === "up");
+  if (mine && up.some((r) => r.id === mine)) return mine;
+  const busiest = [...up].sort((a, b) => b.websockets - a.websockets)[0];
+  return busiest ? busiest.id : replicas[0]?.id || "";
+}

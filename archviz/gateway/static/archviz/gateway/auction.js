@@ -103,7 +103,8 @@ export class AuctionPanel {
     const t = this.token;
     this.e.tokenBox.hidden = !t;
     this.e.signout.hidden = !t;
-    this.e.bid.disabled = !t;
+    // Without a token the button stays: the gateway's 401 is part of the lesson.
+    text(this.e.bid, t ? "Bid" : "Bid without a token");
     if (!t) return;
     text(this.tokenFields.role, `${t.role} · ${t.name}`);
     text(this.tokenFields.kid, t.kid || "—");
@@ -217,6 +218,7 @@ export class AuctionPanel {
   renderAuction() {
     const a = this.current();
     this.e.live.setAttribute("data-state", !a ? "none" : a.closed ? "closed" : "open");
+    this.e.bid.disabled = !a;
     if (!a) return;
     text(this.live.title, a.title || a.id);
     text(this.live.highest, a.highest_cents > 0 ? formatCents(a.highest_cents) : `none yet (starts at ${formatCents(a.start_cents)})`);

@@ -56,6 +56,7 @@ class GatewayPage {
       panel: $("scenario-panel"), instructor: config.instructor, user: config.user,
       send: (request) => this.socket.send(request), client: this.client, auction: this.auction,
       message: $("scenario-message"),
+      onBypass: () => this.compare.running(true),
     });
     this.log = new TraceLog({ list: $("trace-log"), describeKind: (kind) => TRACE_KINDS[kind] || "" });
     this.wireControls();
@@ -126,7 +127,7 @@ class GatewayPage {
       trace: () => this.onEvents(frame.events || []),
       ack: () => this.scenarios.say(`${frame.action}${frame.node ? ` ${frame.node}` : ""}: accepted.`, "ok"),
       error: () => this.onError(frame),
-      gateway_compare: () => this.compare.show(frame.result),
+      gateway_compare: () => this.compare.show(frame.result, this.compare.forClass),
     }[frame.type];
     if (handler) handler();
   }

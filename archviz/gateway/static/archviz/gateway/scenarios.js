@@ -32,13 +32,15 @@ export class ComparePanel {
     if (classRun && classRun.ts > this.shownTs) this.show(classRun, true);
   }
 
-  running() {
+  running(forClass = false) {
+    this.forClass = forClass;
     this.button.disabled = true;
     this.say("Sending… (about 8 s: one token is waited out until it has expired)");
   }
 
   show(result, forClass = false) {
     this.shownTs = result.ts;
+    this.forClass = false;
     this.button.disabled = false;
     this.table.hidden = false;
     text(this.fields["around-head"], `around it: ${result.direct_target}`);
@@ -54,6 +56,7 @@ export class ComparePanel {
   }
 
   failed(reason) {
+    this.forClass = false;
     this.button.disabled = false;
     this.say(`Refused: ${reason}`, "error");
   }
@@ -65,7 +68,8 @@ export class ComparePanel {
 }
 
 export class Scenarios {
-  constructor({ panel, instructor, user, send, client, auction, message }) {
+  constructor({ panel, instructor, user, send, client, auction, message, onBypass = () => {} }) {
+    this.onBypass = onBypass;
     this.panel = panel;
     this.instructor = instructor;
     this.user = (user || "instructor").replace(/[^A-Za-z0-9 _.-]/g, "-").slice(0, 40);
@@ -98,13 +102,19 @@ export class Scenarios {
     }
   }
 
+  /** The replicas to choose from; until the instructor picks one, the one their own socket is on. */
   fillChoices(select, items, preferred) {
-    const ids = items.map((i) => i.id).join(",");
-    if (select.getAttribute("data-ids") === ids) return;
-    select.setAttribute("data-ids", ids);
-    const keep = select.value;
-    select.replaceChildren(...items.map((i) => new Option(`${i.id} (${i.status})`, i.id)));
-    select.value = ids.split(",").includes(keep) ? keep : defaultReplica(items.map((i) => ({ websockets: 0, ...i })), preferred);
+    const words = items.map((i) => `${i.id} (${i.id === preferred ? "your socket's" : i.status})`);
+    if (select.getAttribute("data-words") !== words.join(",")) {
+      select.setAttribute("data-words", words.join(","));
+      const keep = select.value;
+      select.replaceChildren(...items.map((i, n) => new Option(words[n], i.id)));
+      select.value = keep;
+    }
+    if (!select.hasAttribute("data-picked") || !select.value) {
+      select.value = defaultReplica(items.map((i) => ({ websockets: 0, ...i })), preferred);
+    }
+    if (!select.onchange) select.onchange = () => select.setAttribute("data-picked", "1");
   }
 
   run(scenario) {
@@ -114,7 +124,10 @@ export class Scenarios {
       limit: () => this.socket(gatewayLimitRequest("bid", { rate: Number(this.$("limit-rate").value), burst: Number(this.$("limit-burst").value) }), "Bid limit sent to every gateway replica: bid twice quickly to meet it."),
       "limit-reset": () => this.socket(gatewayLimitRequest("bid", { reset: true }), "Bid limit back to its default."),
       bots: () => this.socket(gatewayBotsRequest(Number(this.$("bots-count").value)), "Bots set."),
-      bypass: () => this.socket(gatewayCompareRequest(true), "Running the side by side for the class…"),
+      bypass: () => {
+        this.socket(gatewayCompareRequest(true), "Running the side by side for the class: see its table above.");
+        this.onBypass();
+      },
       revoke: () => this.admin("/auth/tokens/revoke", { jti: this.$("revoke-jti").value.trim() }, "Revoked: both replicas refuse it within a second."),
       "expire-all": () => this.admin("/auth/tokens/expire-all", {}, "Every token issued so far is expired; open sockets are closed."),
       rotate: () => this.admin("/auth/keys/rotate", { grace_s: Number(this.$("rotate-grace").value) }, "Rotated: new tokens carry the new kid."),

@@ -148,6 +148,9 @@ ARCHVIZ_NODE_PORT = env_port("ARCHVIZ_NODE_PORT", 8101)
 ARCHVIZ_LB_PORT = env_port("ARCHVIZ_LB_PORT", 8100)
 # The load balancer's second listener, over the gateway replicas (issue 11).
 ARCHVIZ_GATEWAY_PORT = env_port("ARCHVIZ_GATEWAY_PORT", 8200)
+# The balancer's third listener, straight to the catalog replicas (bypassing the gateway, for
+# the side by side); 0: a free one, which the balancer's metrics name.
+ARCHVIZ_SERVICES_PORT = env_port("ARCHVIZ_SERVICES_PORT", 0)
 # None: the lab starts an embedded redis-server and hands its URL to every child.
 ARCHVIZ_REDIS_URL = env_redis_url("REDIS_URL")
 # Where the embedded Redis listens: loopback, whatever ARCHVIZ_HOST is, unless other machines

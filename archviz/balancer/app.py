@@ -1,9 +1,9 @@
-"""The load balancer process: its two listeners, its background tasks, control and metrics.
+"""The load balancer process: its three listeners, its background tasks, control and metrics.
 
-One asyncio loop runs everything: both listeners (the nodes' and the gateway replicas',
-archviz/balancer/frontend.py), their registry refreshes and health checks, and the control
-listener. The heartbeat thread asks the loop for each metrics snapshot, so the balancer's
-state is only ever touched from the loop.
+One asyncio loop runs everything: the listeners (the nodes', the gateway replicas' and the
+catalog replicas', archviz/balancer/frontend.py), their registry refreshes and health
+checks, and the control listener. The heartbeat thread asks the loop for each metrics
+snapshot, so the balancer's state is only ever touched from the loop.
 """
 
 import asyncio
@@ -20,7 +20,7 @@ import redis
 from archviz.balancer import keys as balancer_keys
 from archviz.balancer.algorithms import NAMES
 from archviz.balancer.control import AlgorithmCommand
-from archviz.balancer.frontend import GATEWAYS, NODES, CannotListen, Frontend
+from archviz.balancer.frontend import GATEWAYS, NODES, SERVICES, CannotListen, Frontend
 from archviz.balancer.health import HealthPolicy
 from archviz.balancer.listener import MAX_CONNECTIONS
 from archviz.balancer.login_gate import LoginGate
@@ -36,7 +36,7 @@ __all__ = ["CannotListen", "LoadBalancer", "run", "stored_algorithm"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ALGORITHM = "round_robin"  # for both listeners
+DEFAULT_ALGORITHM = "round_robin"  # for every listener
 CONNECTION_LIMIT = 512  # pooled connections to all backends together
 SHUTDOWN_GRACE_S = 1.0
 METRICS_WAIT_S = 0.25
@@ -70,7 +70,7 @@ def stored_algorithm(client: redis.Redis, key: str = balancer_keys.ALGORITHM) ->
 
 
 class LoadBalancer:
-    """The two listeners with everything that keeps them informed, for one process."""
+    """The listeners with everything that keeps them informed, for one process."""
 
     def __init__(
         self,
@@ -80,6 +80,7 @@ class LoadBalancer:
         *,
         algorithm: str = DEFAULT_ALGORITHM,
         gateway_algorithm: str = DEFAULT_ALGORITHM,
+        services_algorithm: str = DEFAULT_ALGORITHM,
         backend_timeout_s: float = 10.0,
         keepalive_timeout_s: float = KEEPALIVE_TIMEOUT_S,
         max_connections: int = MAX_CONNECTIONS,
@@ -101,15 +102,23 @@ class LoadBalancer:
         }
         self.nodes = Frontend(NODES, algorithm=algorithm, **shared)
         self.gateway = Frontend(GATEWAYS, algorithm=gateway_algorithm, **shared)
-        self.frontends = {frontend.spec.name: frontend for frontend in (self.nodes, self.gateway)}
+        self.services = Frontend(SERVICES, algorithm=services_algorithm, **shared)
+        every = (self.nodes, self.gateway, self.services)
+        self.frontends = {frontend.spec.name: frontend for frontend in every}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_metrics = Metrics(id=component_id, ts=now_ms())
 
     async def serve(
-        self, host: str, port: int, on_listening: Callable[[int], None], *, gateway_port: int = 0
+        self,
+        host: str,
+        port: int,
+        on_listening: Callable[[int], None],
+        *,
+        gateway_port: int = 0,
+        services_port: int = 0,
     ) -> None:
         """Serve until SIGINT or SIGTERM; `on_listening` gets the nodes' port actually bound,
-        once both listeners listen (the gateway's port is in the metrics)."""
+        once every listener listens (the others' ports are in the metrics)."""
         self._loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -126,7 +135,7 @@ class LoadBalancer:
             for frontend in self.frontends.values():
                 frontend.start(session)
             await asyncio.gather(*(f.refresh_once(self.redis) for f in self.frontends.values()))
-            bound = await self._listen(host, port, gateway_port)
+            bound = await self._listen(host, port, gateway_port, services_port)
             on_listening(bound)
             tasks = self._start_tasks(session)
             freeze_startup_heap()
@@ -135,15 +144,22 @@ class LoadBalancer:
             finally:
                 await self._shut_down(tasks)
 
-    async def _listen(self, host: str, port: int, gateway_port: int) -> int:
-        """Both listeners, or neither: the nodes' port actually bound."""
-        bound = await self.nodes.listen(host, port)
+    async def _listen(self, host: str, port: int, gateway_port: int, services_port: int) -> int:
+        """Every listener, or none: the nodes' port actually bound."""
+        opened: list[Frontend] = []
         try:
-            await self.gateway.listen(host, gateway_port)
+            for frontend, wanted in (
+                (self.nodes, port),
+                (self.gateway, gateway_port),
+                (self.services, services_port),
+            ):
+                await frontend.listen(host, wanted)
+                opened.append(frontend)
         except CannotListen:
-            await self.nodes.close(0)
+            for frontend in opened:
+                await frontend.close(0)
             raise
-        return bound
+        return self.nodes.port
 
     def _start_tasks(self, session: aiohttp.ClientSession) -> list[asyncio.Task]:
         tasks = [t for f in self.frontends.values() for t in f.tasks(self.redis, session)]
@@ -210,7 +226,8 @@ class LoadBalancer:
 
     async def _snapshot(self) -> Metrics:
         """The nodes' listener at the top level (as the LB page has always read it), the
-        gateway replicas' in extra["gateway_listener"], its port included."""
+        gateway replicas' in extra["gateway_listener"] and the catalog replicas' in
+        extra["services_listener"], their ports included."""
         now = time.monotonic()
         nodes = self.nodes.snapshot(now)
         return Metrics(
@@ -223,5 +240,6 @@ class LoadBalancer:
                 **nodes,
                 "login_refused_total": self.login.refused_total,  # ARCHVIZ_REQUIRE_LOGIN
                 "gateway_listener": self.gateway.snapshot(now),
+                "services_listener": self.services.snapshot(now),
             },
         )

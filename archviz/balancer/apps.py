@@ -16,6 +16,7 @@ class BalancerConfig(AppConfig):
                 "lb",
                 "balancer",
                 port_setting="ARCHVIZ_LB_PORT",
-                more_port_settings=("ARCHVIZ_GATEWAY_PORT",),  # its gateway listener's
+                # its gateway and services listeners'
+                more_port_settings=("ARCHVIZ_GATEWAY_PORT", "ARCHVIZ_SERVICES_PORT"),
             )
         )

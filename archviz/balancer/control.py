@@ -5,9 +5,10 @@ from typing import Literal, TypedDict
 from archviz.balancer.algorithms import NAMES as ALGORITHM_NAMES
 from archviz.core.control import InvalidCommand, register_commands, validate_choice
 
-# The balancer's listeners (archviz/balancer/frontend.py): the nodes' and the gateway
-# replicas'. A command that names none is for the nodes' (the LB page and the sessions demo).
-LISTENERS = ("nodes", "gateway")
+# The balancer's listeners (archviz/balancer/frontend.py): the nodes', the gateway
+# replicas' and the catalog replicas'. A command that names none is for the nodes' (the LB
+# page and the sessions demo).
+LISTENERS = ("nodes", "gateway", "services")
 
 
 class AlgorithmCommand(TypedDict):

@@ -1,8 +1,10 @@
 """One listener of the balancer: its port, the pool of backends behind it, and what keeps
 that pool current.
 
-The balancer has two (DESIGN.md; issue 11): the nodes' on ARCHVIZ_LB_PORT, and the gateway
-replicas' on ARCHVIZ_GATEWAY_PORT, the real-world shape LB -> gateways -> services. Each has
+The balancer has three (DESIGN.md; issue 11): the nodes' on ARCHVIZ_LB_PORT; the gateway
+replicas' on ARCHVIZ_GATEWAY_PORT, the real-world shape LB -> gateways -> services; and the
+catalog replicas' on ARCHVIZ_SERVICES_PORT, the same services with no gateway in front (the
+side by side: what reaches a service behind a plain balancer). Each has
 its own pool, algorithm, health checks, connection cap and counters, so that a flood on one
 port takes none of the other's connections; they share the process's loop, its client
 session to the backends, its emitter and what it knows of the dashboards.
@@ -52,7 +54,7 @@ class CannotListen(Exception):
 class PoolSpec:
     """What one listener balances over, and how it speaks of it."""
 
-    name: str  # "nodes" or "gateway": in the logs, the metrics and lb.algorithm's `listener`
+    name: str  # "nodes", "gateway", "services": in the logs, metrics, lb.algorithm's `listener`
     kind: str  # the registry kind of its backends
     health_path: str  # what the active checks GET on each backend; a 200 passes
     demo: str  # the `demo` of its trace events
@@ -91,6 +93,19 @@ GATEWAYS = PoolSpec(
     weighted=False,
     login_gate=False,
     open_reads=False,  # the gateway answers CORS itself, for the dashboards' pages only
+)
+# The catalog replicas, with nothing in front but the balancer: every request reaches one,
+# whatever its token (the catalog counts them by it). The catalog answers CORS itself too.
+SERVICES = PoolSpec(
+    name="services",
+    kind="catalog",
+    health_path="/catalog/health",
+    demo="gateway",
+    setting="ARCHVIZ_SERVICES_PORT",
+    algorithm_key=balancer_keys.SERVICES_ALGORITHM,
+    weighted=False,
+    login_gate=False,
+    open_reads=False,
 )
 
 

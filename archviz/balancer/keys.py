@@ -3,3 +3,4 @@
 # each listener's current algorithm (a string), kept so that restarts keep it
 ALGORITHM = "archviz:lb:algorithm"  # the nodes' listener
 GATEWAY_ALGORITHM = "archviz:lb:gateway:algorithm"  # the gateway replicas' listener
+SERVICES_ALGORITHM = "archviz:lb:services:algorithm"  # the catalog replicas' listener

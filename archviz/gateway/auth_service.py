@@ -34,7 +34,7 @@ from archviz.core.ratelimit import Limit, level_shared, take_shared
 from archviz.core.redis_conn import shared_client
 from archviz.core.registry import Metrics
 from archviz.core.runner import Component
-from archviz.gateway import answers, auth_admin, keys, limits, signing_keys, tokens
+from archviz.gateway import answers, auth_admin, keys, limits, serving, signing_keys, tokens
 from archviz.gateway.answers import Denial
 from archviz.gateway.auth_http import (
     CALLER,
@@ -286,32 +286,19 @@ def metrics(app: web.Application, running: Component) -> Metrics:
     return running.metrics(connections=counts.in_flight, rps=rps, extra=counts.snapshot())
 
 
-class CannotListen(Exception):
-    """The service's port could not be bound."""
-
-
 async def serve(running: Component, stop: asyncio.Event, *, host: str, port: int) -> None:
     """Serve the auth service on host:port (0: a free one) until `stop` is set; register
     with the port bound."""
     app = make_app(running.id, emitter=lambda: running.trace)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        bound = await _listen(runner, host, port)
-        running.beat(lambda: metrics(app, running), port=bound, host=host)
-        log.info("%s: serving the auth service on http://%s:%s/auth/", running.id, host, bound)
-        await stop.wait()
-    finally:
-        await runner.cleanup()
-
-
-async def _listen(runner: web.AppRunner, host: str, port: int) -> int:
-    site = web.TCPSite(runner, host, port, reuse_address=False, reuse_port=False)
-    try:
-        await site.start()
-    except OSError as exc:
-        raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    return runner.addresses[0][1]
+    await serving.serve_app(
+        app,
+        running,
+        stop,
+        host=host,
+        port=port,
+        path="/auth/",
+        metrics=lambda: metrics(app, running),
+    )
 
 
 async def _first_key(app: web.Application) -> None:

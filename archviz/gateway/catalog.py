@@ -6,11 +6,16 @@
 
 Every answer is JSON, errors too ({"error": "..."}), and names the replica that answered in
 X-Archviz-Service. It only reads: bids go to the bidding service.
+
+It is reached through the gateway, or past it through the balancer's services listener (the
+side by side): so it answers CORS for the dashboards' pages (cors.py), and counts every
+request by the token it carried (reached.py), without refusing any.
 """
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import redis
@@ -19,7 +24,9 @@ from aiohttp import web
 from archviz.core.redis_conn import shared_client
 from archviz.core.registry import Metrics
 from archviz.core.runner import Component
-from archviz.gateway import auction
+from archviz.gateway import auction, cors, reached, serving
+from archviz.gateway.cors import CrossOrigin
+from archviz.gateway.reached import TokenCensus
 from archviz.trace.events import now_ms
 
 log = logging.getLogger(__name__)
@@ -28,19 +35,44 @@ SERVICE_HEADER = "X-Archviz-Service"
 NAME = web.AppKey("name", str)
 CLIENT = web.AppKey("client", Callable[[], redis.Redis])
 COUNTERS = web.AppKey("counters", dict)
+CROSS = web.AppKey("cross", CrossOrigin)
+CENSUS = web.AppKey("census", TokenCensus)
+HEALTH_PATH = "/catalog/health"  # the balancer's services listener checks it
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def make_app(name: str, client: Callable[[], redis.Redis] = shared_client) -> web.Application:
     """The catalog's application, answering as replica `name`."""
-    app = web.Application(middlewares=[_json_errors])
-    app[NAME] = name
-    app[CLIENT] = client
+    cross, census = CrossOrigin(), TokenCensus()
+    app = web.Application(
+        middlewares=[
+            cors.middleware(cross, {SERVICE_HEADER: name}),
+            reached.middleware(census, skip=frozenset({HEALTH_PATH})),
+            _json_errors,
+        ]
+    )
+    app[NAME], app[CLIENT], app[CROSS], app[CENSUS] = name, client, cross, census
     app[COUNTERS] = {"in_flight": 0, "requests": 0}
     app.router.add_get("/catalog/auctions", list_auctions)
     app.router.add_get("/catalog/auctions/{auction_id}", one_auction)
-    app.router.add_get("/catalog/health", health)
+    app.router.add_get(HEALTH_PATH, health)
+    app.cleanup_ctx.append(_following)
     return app
+
+
+async def _following(app: web.Application) -> AsyncIterator[None]:
+    """While it runs: the key ring (read before the first request) and the dashboards."""
+    client, stop = app[CLIENT], asyncio.Event()
+    await app[CENSUS].refresh(client())
+    tasks = [
+        asyncio.create_task(app[CENSUS].run(client, stop), name="catalog-keys"),
+        asyncio.create_task(cors.follow(app[CROSS], client, stop), name="catalog-origins"),
+    ]
+    yield
+    stop.set()
+    for task in tasks:
+        with contextlib.suppress(Exception):
+            await task
 
 
 async def list_auctions(request: web.Request) -> web.Response:
@@ -94,16 +126,20 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
 
 
 def metrics(app: web.Application, running: Component) -> Metrics:
-    """For the heartbeat: requests in flight and per second."""
+    """For the heartbeat: requests in flight and per second, what reached it by token."""
     counters = app[COUNTERS]
     running.counters.requests_total = counters["requests"]
     return running.metrics(
-        connections=counters["in_flight"], rps=running.counters.requests_per_second()
+        connections=counters["in_flight"],
+        rps=running.counters.requests_per_second(),
+        extra=extra(app),
     )
 
 
-class CannotListen(Exception):
-    """The service's port could not be bound."""
+def extra(app: web.Application) -> dict[str, Any]:
+    """The metrics' extra: `reached_by_token` {class: requests} (reached.CLASSES), and the
+    CORS preflights answered and origins refused."""
+    return {"reached_by_token": app[CENSUS].snapshot(), **app[CROSS].snapshot()}
 
 
 async def serve(running: Component, stop: asyncio.Event, *, host: str, port: int) -> None:
@@ -111,25 +147,16 @@ async def serve(running: Component, stop: asyncio.Event, *, host: str, port: int
     port bound. It opens the demo's auctions if they are missing, as the bidding service
     does, so that the catalog is never empty because it started first."""
     app = make_app(running.id)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        bound = await _listen(runner, host, port)
-        await _open_demo()
-        running.beat(lambda: metrics(app, running), port=bound, host=host)
-        log.info("%s: serving the catalog on http://%s:%s/catalog/", running.id, host, bound)
-        await stop.wait()
-    finally:
-        await runner.cleanup()
-
-
-async def _listen(runner: web.AppRunner, host: str, port: int) -> int:
-    site = web.TCPSite(runner, host, port, reuse_address=False, reuse_port=False)
-    try:
-        await site.start()
-    except OSError as exc:
-        raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    return runner.addresses[0][1]
+    await serving.serve_app(
+        app,
+        running,
+        stop,
+        host=host,
+        port=port,
+        path="/catalog/",
+        metrics=lambda: metrics(app, running),
+        before_register=_open_demo,
+    )
 
 
 async def _open_demo() -> None:

@@ -17,6 +17,10 @@ def rate_bucket(rate_class: str, consumer: str) -> str:
     return f"{PREFIX}limit:{rate_class}:{consumer}"
 
 
+# hash policy name -> JSON {"rate", "burst"}: an instructor's live override of limits.POLICIES
+LIMIT_POLICIES = PREFIX + "limit-policies"
+
+
 # auctions and bids (archviz/gateway/auction.py). Auction ids are checked before they get
 # here (gateway/bids.py: lowercase letters, digits and '-'), so no id can reach another's
 # keys. An auction's sequence number never goes back, not even when it is reset: a watcher

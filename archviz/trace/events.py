@@ -80,6 +80,7 @@ KINDS = frozenset(
         "gateway.unsubscribe",  # gateway -> redis: an auction's last watcher left
         "gateway.watch",  # gateway -> client: a watcher was welcomed and caught up
         "gateway.unwatch",  # gateway -> client: a watcher's socket closed, and why
+        "gateway.policy",  # gateway -> gateway: a replica put a class under a new rate limit
     }
 )
 

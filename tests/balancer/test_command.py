@@ -30,6 +30,18 @@ def test_the_two_listeners_cannot_share_a_port() -> None:
         call_command("balancer", port=port, host=HOST, gateway_port=port)
 
 
+def test_the_services_listener_needs_a_port_of_its_own(listening_port: int) -> None:
+    """Taken, or the gateway's: refused naming ARCHVIZ_SERVICES_PORT."""
+    port, gateway = free_port(HOST), free_port(HOST)
+    with pytest.raises(CommandError, match="ARCHVIZ_SERVICES_PORT and ARCHVIZ_GATEWAY_PORT"):
+        call_command("balancer", port=port, host=HOST, gateway_port=gateway, services_port=gateway)
+    with pytest.raises(CommandError, match="ARCHVIZ_SERVICES_PORT") as refused:
+        call_command(
+            "balancer", port=port, host=HOST, gateway_port=gateway, services_port=listening_port
+        )
+    assert f"port {listening_port} on {HOST} is already in use" in str(refused.value)
+
+
 def test_without_redis_it_stops_naming_redis_url(no_redis_url: None) -> None:
     """No REDIS_URL: the balancer says how to get one instead of failing later."""
     with pytest.raises(CommandError, match="REDIS_URL is not set"):

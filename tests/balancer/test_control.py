@@ -16,14 +16,15 @@ def test_a_command_naming_no_listener_is_for_the_nodes() -> None:
     assert _parsed(algorithm="random")["listener"] == "nodes"
 
 
-def test_a_command_may_name_the_gateway_listener() -> None:
-    """listener "gateway" is kept as given, with the algorithm."""
-    parsed = _parsed(algorithm="least_connections", listener="gateway")
-    assert (parsed["algorithm"], parsed["listener"]) == ("least_connections", "gateway")
+@pytest.mark.parametrize("listener", ["gateway", "services"])
+def test_a_command_may_name_the_gateway_or_the_services_listener(listener: str) -> None:
+    """listener "gateway" (or "services") is kept as given, with the algorithm."""
+    parsed = _parsed(algorithm="least_connections", listener=listener)
+    assert (parsed["algorithm"], parsed["listener"]) == ("least_connections", listener)
 
 
 @pytest.mark.parametrize("listener", ["gateways", "", 1, None])
 def test_an_unknown_listener_is_refused_naming_the_known_ones(listener: object) -> None:
-    """Anything but nodes or gateway is refused, and the error lists both."""
-    with pytest.raises(InvalidCommand, match=r"unknown listener .*use one of nodes, gateway"):
+    """Anything but nodes, gateway or services is refused, and the error lists them."""
+    with pytest.raises(InvalidCommand, match=r"unknown listener .*use one of nodes, gateway, serv"):
         _parsed(algorithm="random", listener=listener)

@@ -16,8 +16,10 @@ import aiohttp
 import pytest
 
 from archviz.balancer import keys as balancer_keys
+from archviz.core import registry
 from archviz.core.ports import free_port
 from archviz.core.registry import Registration, now_ms
+from archviz.gateway.management.commands.auctionbots import find_gateway
 from archviz.lab.embedded_redis import EmbeddedRedis
 from tests.balancer.conftest import HOST, NODE, BalancerLab, get, pubsub_events
 from tests.harness.processes import ROOT, command_env
@@ -172,6 +174,13 @@ def test_the_metrics_publish_the_gateway_listeners_port_and_counters(gateway_lab
         "gateway-1": "healthy",
         "gateway-2": "healthy",
     }
+
+
+def test_the_bidding_bots_find_the_listener_where_the_metrics_publish_it(gateway_lab) -> None:
+    """auctionbots reads the port the balancer publishes: one contract, both sides."""
+    lab, _ = gateway_lab
+    registry.vouch(lab.redis, "lb", "balancer", lab.lb.pid, lab.lb_port)
+    assert find_gateway(lab.redis) == f"http://{HOST}:{lab.gateway_port}"
 
 
 def test_gateway_requests_are_traced_with_demo_gateway(gateway_lab) -> None:

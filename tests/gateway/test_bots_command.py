@@ -73,7 +73,7 @@ def _register(client: redis.Redis, component_id: str, kind: str, port: int, *, v
 
 def test_the_bots_go_to_the_balancers_gateway_listener(redis_client: redis.Redis) -> None:
     _register(redis_client, "gateway-1", "gateway", 7001, vouched=True)
-    _register(redis_client, "lb", "balancer", 8100, vouched=True, gateway_port=8200)
+    _register(redis_client, "lb", "balancer", 8100, vouched=True, gateway_listener={"port": 8200})
     assert find_gateway(redis_client) == "http://127.0.0.1:8200"
 
 
@@ -83,13 +83,13 @@ def test_without_the_balancers_listener_the_bots_go_to_a_gateway_replica(
     """A balancer that names no (or no usable) gateway port: the first vouched replica."""
     _register(redis_client, "gateway-2", "gateway", 7002, vouched=True)
     _register(redis_client, "gateway-1", "gateway", 7001, vouched=True)
-    _register(redis_client, "lb", "balancer", 8100, vouched=True, gateway_port=True)
+    _register(redis_client, "lb", "balancer", 8100, vouched=True, gateway_listener={"port": True})
     assert find_gateway(redis_client) == "http://127.0.0.1:7001"
 
 
 def test_planted_registrations_are_not_followed(redis_client: redis.Redis) -> None:
     """Neither a balancer nor a replica the supervisor does not vouch for."""
-    _register(redis_client, "lb", "balancer", 8100, vouched=False, gateway_port=6666)
+    _register(redis_client, "lb", "balancer", 8100, vouched=False, gateway_listener={"port": 6666})
     _register(redis_client, "gateway-1", "gateway", 6667, vouched=False)
     target = GatewayAddress()
     target.refresh(redis_client)

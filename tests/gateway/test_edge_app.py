@@ -471,3 +471,14 @@ async def test_the_balancers_health_check_is_answered_by_the_replica(gateway: Te
     answer = await gateway.get("/gateway/health")
     assert answer.status == 200
     assert (await answer.json())["ok"] is True
+
+
+async def test_the_catalog_is_sent_the_token_the_gateway_verified(
+    gateway: TestClient, catalog_app: TestServer, token
+) -> None:
+    """The service can check it again: the catalog counts it valid (reached.py)."""
+    census = catalog_app.app[catalog.CENSUS]
+    census.follower.mark_stale()
+    await census.refresh(catalog_app.app[catalog.CLIENT]())  # the ring's key, made just now
+    assert (await gateway.get("/catalog/auctions", headers=bearer(token()))).status == 200
+    assert census.snapshot()["valid"] == 1 and census.snapshot()["none"] == 0

@@ -18,6 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from archviz.core import close_codes, registry
+from archviz.core.control import send_command
 from archviz.core.http import LAB_CLIENT_HEADER, lab_client_token
 from archviz.core.redis_conn import sync_client
 from archviz.core.registry import Registration, latest_metrics, lookup
@@ -223,6 +224,54 @@ async def test_both_replicas_draw_from_one_rate_limit_bucket(
     ) as response:
         assert response.status == 429
         assert response.headers["RateLimit"].startswith('"token";r=0;')
+
+
+def _bid_policies(stack: Stack) -> dict[str, dict]:
+    """The bid policy in force on each replica, as its heartbeat reports it."""
+    found = latest_metrics(stack.redis, list(GATEWAYS))
+    return {cid: m.extra.get("policies", {}).get("bid", {}) for cid, m in found.items()}
+
+
+async def _bid_statuses(http: aiohttp.ClientSession, stack: Stack, bidder: str, n: int):
+    """n bids on no auction, alternating replicas: the statuses and the last RateLimit-Policy
+    (the bidding service answers 404 for a bid that passed the limit)."""
+    statuses, policy = [], ""
+    for i in range(n):
+        url = stack.gateway(GATEWAYS[i % 2]) + "/auctions/edge-none/bids"
+        async with http.post(url, json={"amount": 1}, headers=bearer(bidder)) as answer:
+            statuses.append(answer.status)
+            policy = answer.headers.get("RateLimit-Policy", "")
+    return statuses, policy
+
+
+@integration
+async def test_a_tightened_bid_limit_applies_on_both_replicas_and_reset_restores_it(
+    stack: Stack, http: aiohttp.ClientSession, key
+) -> None:
+    """gateway.limit {bid: 0.1 a second, 2 at once}: within a second both replicas report it,
+    the third bid (through either) is a 429 under the new policy; reset: the default again
+    (a new bidder gets its 6)."""
+    tight = {"type": "gateway.limit", "policy": "bid", "rate": 0.1, "burst": 2, "by": "t"}
+    assert send_command(stack.redis, tight) >= 2  # both replicas listen
+    wait_for(
+        lambda: _bid_policies(stack),
+        "both replicas on the new policy",
+        5,
+        until=lambda p: len(p) == 2 and all(b.get("burst") == 2 for b in p.values()),
+    )
+    statuses, policy = await _bid_statuses(http, stack, token(key, "tina"), 3)
+    assert statuses == [404, 404, 429]
+    assert policy == '"bid";q=2;w=20'
+    assert send_command(stack.redis, {"type": "gateway.limit", "reset": True, "by": "t"}) >= 2
+    wait_for(
+        lambda: _bid_policies(stack),
+        "both replicas back on the default",
+        5,
+        until=lambda p: len(p) == 2 and all(b.get("default") for b in p.values()),
+    )
+    statuses, policy = await _bid_statuses(http, stack, token(key, "tom"), 7)
+    assert statuses == [404] * 6 + [429]
+    assert policy == '"bid";q=6;w=3'
 
 
 @integration

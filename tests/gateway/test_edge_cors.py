@@ -11,7 +11,7 @@ import redis
 from aiohttp.test_utils import TestClient, TestServer
 
 from archviz.core import keys, registry
-from archviz.gateway.edge import cors
+from archviz.gateway import cors
 from tests.gateway.edge_support import *  # noqa: F403  (the in-process gateway's fixtures)
 from tests.gateway.edge_support import (
     LAMP,
@@ -34,7 +34,7 @@ async def page(redis_client: redis.Redis, gateway: TestClient) -> str:
     registry.register(redis_client, registration("dashboard-1", "dashboard", 8000))
     redis_client.persist(keys.registry("dashboard", "dashboard-1"))
     await async_wait_for(
-        lambda: PAGE in parts(gateway).dashboard_origins, "the gateway following the dashboard"
+        lambda: PAGE in parts(gateway).cors.dashboard_origins, "the gateway following the dashboard"
     )
     return PAGE
 
@@ -65,7 +65,7 @@ async def test_a_dashboards_preflight_is_answered_at_the_edge(
     assert {"authorization", "content-type"} <= allowed
     assert set(answer.headers["Access-Control-Allow-Methods"].split(", ")) == {"GET", "POST"}
     assert catalog_requests(catalog_app) == before
-    assert parts(gateway).counts.preflights == 1
+    assert parts(gateway).cors.preflights == 1
 
 
 async def test_a_preflight_for_the_auction_bids_needs_no_route_stage(
@@ -86,8 +86,7 @@ async def test_a_strangers_preflight_is_refused_without_a_grant(
     assert (await answer.json())["error"] == "origin_not_allowed"
     assert not [name for name in answer.headers if name.lower().startswith("access-control")]
     assert answer.headers["Vary"] == "Origin"
-    counts = parts(gateway).counts
-    assert (counts.preflights, counts.origin_refused) == (1, 1)
+    assert parts(gateway).cors.snapshot() == {"preflights": 1, "origin_refused": 1}
 
 
 async def test_an_options_request_that_is_no_preflight_is_routed(gateway: TestClient) -> None:
@@ -159,11 +158,11 @@ async def test_a_dashboard_registered_later_is_followed(
     gateway: TestClient, redis_client: redis.Redis
 ) -> None:
     """A second dashboard (a class's) is granted within the refresh, no restart."""
-    assert "http://127.0.0.1:8010" not in parts(gateway).dashboard_origins
+    assert "http://127.0.0.1:8010" not in parts(gateway).cors.dashboard_origins
     registry.register(redis_client, registration("dashboard-2", "dashboard", 8010))
     redis_client.persist(keys.registry("dashboard", "dashboard-2"))
     await async_wait_for(
-        lambda: "http://127.0.0.1:8010" in parts(gateway).dashboard_origins,
+        lambda: "http://127.0.0.1:8010" in parts(gateway).cors.dashboard_origins,
         "the second dashboard's origin",
         timeout=3 * cors.REFRESH_S + 2,
     )
@@ -221,7 +220,7 @@ async def test_a_strangers_page_cannot_open_an_auction_socket(
             headers={"Origin": STRANGER},
         )
     assert refused.value.status == 403
-    assert parts(gateway).counts.origin_refused == 1
+    assert parts(gateway).cors.refused == 1
 
 
 @pytest.mark.parametrize("origin", [PAGE, None])

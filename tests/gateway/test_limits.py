@@ -136,3 +136,70 @@ def test_without_a_given_time_redis_time_is_used(redis_client: redis.Redis) -> N
     """The replicas' own clocks play no part: Redis's is the one clock."""
     verdict = limits.check(redis_client, "watch", "address:10.0.0.9")  # 1 a second: no refill
     assert (verdict.allowed, verdict.remaining) == (True, POLICIES["watch"].burst - 1)
+
+
+# --- live policies ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "rate", "burst", "why"),
+    [
+        ("nope", 1, 1, "unknown policy"),
+        (None, 1, 1, "unknown policy"),
+        ("bid", "2", 6, "rate must be a number"),
+        ("bid", True, 6, "rate must be a number"),
+        ("bid", float("nan"), 6, "rate must be a number"),
+        ("bid", float("inf"), 6, "rate must be a number"),
+        ("bid", 0, 6, "rate must be from 0.1"),
+        ("bid", 1001, 6, "rate must be from 0.1"),
+        ("bid", 1, 0, "burst must be from 1"),
+        ("bid", 1, 1001, "burst must be from 1"),
+        ("bid", 1, 2.5, "burst must be a whole number"),
+        ("bid", 1, False, "burst must be a whole number"),
+    ],
+)
+def test_an_override_out_of_range_is_refused_naming_why(name, rate, burst, why) -> None:
+    with pytest.raises(limits.InvalidPolicy, match=why):
+        limits.override(name, rate, burst)
+
+
+def test_the_live_policies_overlay_the_defaults_and_skip_what_does_not_parse() -> None:
+    """A stored override wins; a broken or out-of-range one leaves the default in force."""
+    stored = {
+        b"bid": b'{"rate": 0.5, "burst": 2}',
+        b"read": b"not json",
+        b"watch": b'{"rate": 0, "burst": 3}',
+        b"admin": b'{"burst": 3}',
+        b"nope": b'{"rate": 1, "burst": 1}',
+    }
+    found = limits.live(stored)
+    assert found["bid"] == Policy("bid", 0.5, 2)
+    assert {name: found[name] for name in ("read", "watch", "admin", "token")} == {
+        name: POLICIES[name] for name in ("read", "watch", "admin", "token")
+    }
+    assert set(found) == set(POLICIES)
+
+
+def test_set_and_reset_write_the_overrides_every_replica_reads(redis_client: redis.Redis) -> None:
+    limits.set_policy(redis_client, "bid", 0.5, 2)
+    limits.set_policy(redis_client, "read", 5, 10)
+    assert limits.read_policies(redis_client)["bid"] == Policy("bid", 0.5, 2)
+    limits.reset_policies(redis_client, "bid")
+    assert limits.read_policies(redis_client)["bid"] == BID
+    assert limits.read_policies(redis_client)["read"] == Policy("read", 5, 10)
+    limits.reset_policies(redis_client)
+    assert limits.read_policies(redis_client) == POLICIES
+    with pytest.raises(limits.InvalidPolicy):
+        limits.set_policy(redis_client, "bid", 0, 2)
+    with pytest.raises(limits.InvalidPolicy):
+        limits.reset_policies(redis_client, "nope")
+
+
+def test_a_tightened_burst_cuts_a_full_bucket_down_at_once(redis_client: redis.Redis) -> None:
+    """A consumer who had 6 bids in hand has 2 the moment the burst is 2."""
+    assert limits.check(redis_client, "bid", "user:ada", now_ms=0).remaining == 5
+    tight = Policy("bid", 0.5, 2)
+    seen = [limits.check(redis_client, "bid", "user:ada", policy=tight, now_ms=0)
+            for _ in range(3)]  # fmt: skip
+    assert [(v.allowed, v.remaining) for v in seen] == [(True, 1), (True, 0), (False, 0)]
+    assert seen[0].headers()[0] == ("RateLimit-Policy", '"bid";q=2;w=4')

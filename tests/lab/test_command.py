@@ -4,7 +4,13 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-PORTS = ["ARCHVIZ_DASHBOARD_PORT", "ARCHVIZ_LB_PORT", "ARCHVIZ_GATEWAY_PORT", "ARCHVIZ_NODE_PORT"]
+PORTS = [
+    "ARCHVIZ_DASHBOARD_PORT",
+    "ARCHVIZ_LB_PORT",
+    "ARCHVIZ_GATEWAY_PORT",
+    "ARCHVIZ_SERVICES_PORT",
+    "ARCHVIZ_NODE_PORT",
+]
 
 
 @pytest.mark.parametrize("setting", PORTS)

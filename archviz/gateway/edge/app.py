@@ -23,10 +23,11 @@ from archviz.core.http import LAB_CLIENT_HEADER, is_lab_client, lab_client_token
 from archviz.core.redis_conn import async_blocking_client, shared_client
 from archviz.core.registry import Metrics, Registration
 from archviz.core.runner import Component
-from archviz.gateway import answers
+from archviz.gateway import answers, cors, limits, serving
 from archviz.gateway.answers import Denial
 from archviz.gateway.bids import InvalidBid
-from archviz.gateway.edge import cors, dispatch, pipeline, sockets
+from archviz.gateway.control import GatewayLimitCommand
+from archviz.gateway.edge import dispatch, pipeline, policies, sockets
 from archviz.gateway.edge.credentials import Credentials
 from archviz.gateway.edge.dispatch import Answer, AttemptFailed, Outcome
 from archviz.gateway.edge.pipeline import TRACE_HEADER, Timeline
@@ -63,7 +64,8 @@ def build(
 
 
 def make_app(gateway: Gateway) -> web.Application:
-    app = web.Application(middlewares=[cors.middleware(gateway)])
+    stamp = {pipeline.GATEWAY_HEADER: gateway.replica}
+    app = web.Application(middlewares=[cors.middleware(gateway.cors, stamp)])
     app[GATEWAY] = gateway
     app.router.add_get(HEALTH_PATH, health)  # the balancer's check, never a service route
     app.router.add_route("*", "/{tail:.*}", handle)
@@ -80,11 +82,15 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     await gateway.hub.start()
     await gateway.credentials.refresh()  # the key ring, before the first request
     if (origins := await cors.read_origins(gateway.client())) is not None:
-        gateway.dashboard_origins = origins  # and the dashboards' pages
+        gateway.cors.dashboard_origins = origins  # and the dashboards' pages
+    await policies.refresh(gateway)  # and the rate limits in force
     tasks = [
         asyncio.create_task(gateway.credentials.run(stop), name="gateway-keys"),
         asyncio.create_task(gateway.upstreams.run(stop), name="gateway-upstreams"),
-        asyncio.create_task(cors.follow(gateway, gateway.client, stop), name="gateway-origins"),
+        asyncio.create_task(
+            cors.follow(gateway.cors, gateway.client, stop), name="gateway-origins"
+        ),
+        asyncio.create_task(policies.follow(gateway, stop), name="gateway-policies"),
     ]
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(READY_S):
@@ -254,7 +260,7 @@ async def _dispatch(
             observe=observe,
             clock=clock,
         )
-    headers = _forwarded_headers(request, route, stages.trace, address, gateway.dashboard_origins)
+    headers = _forwarded_headers(request, route, stages.trace, address, gateway.cors)
     session = gateway.session
     assert session is not None
 
@@ -275,12 +281,14 @@ def found_path(found: Match) -> str:
 
 
 def _forwarded_headers(
-    request: web.Request, route: Route, trace: str, address: str, dashboards: frozenset[str]
+    request: web.Request, route: Route, trace: str, address: str, cross: cors.CrossOrigin
 ) -> dict[str, str]:
     """What a service is told: the trace id, who the client is (with the lab client header
-    that lets the auth service believe it), the body's type; the auth service also gets the
-    Authorization, and the Cookie (an instructor's dashboard session) when the request
-    comes from a dashboard's page or from no page at all (cors.from_dashboard)."""
+    that lets the auth service believe it), the body's type, and the Authorization as the
+    client sent it (verified here, and the service's own to check again: the catalog counts
+    what reached it by it); the auth service also gets the Cookie (an instructor's dashboard
+    session) when the request comes from a dashboard's page or from no page at all
+    (CrossOrigin.allows)."""
     headers = {
         TRACE_HEADER: trace,
         "X-Forwarded-For": address,
@@ -289,13 +297,11 @@ def _forwarded_headers(
     }
     if content_type := request.headers.get("Content-Type"):
         headers["Content-Type"] = content_type
-    if route.service == "auth":
-        names = ["Authorization"]
-        if cors.from_dashboard(request.headers.get("Origin"), dashboards):
-            names.append("Cookie")
-        for name in names:
-            if value := request.headers.get(name):
-                headers[name] = value
+    if authorization := request.headers.get("Authorization"):
+        headers["Authorization"] = authorization
+    cookie = request.headers.get("Cookie")
+    if route.service == "auth" and cookie and cross.allows(request.headers.get("Origin")):
+        headers["Cookie"] = cookie
     return headers
 
 
@@ -335,6 +341,11 @@ def metrics(gateway: Gateway, running: Component) -> Metrics:
     """For the heartbeat: requests in flight, per second, and the gateway's counts."""
     running.counters.requests_total = gateway.counts.total
     extra = gateway.counts.snapshot(gateway.hub.count, gateway.hub.refs.counts())
+    extra |= gateway.cors.snapshot()
+    extra["policies"] = {
+        name: {"rate": p.rate, "burst": p.burst, "default": p == limits.POLICIES[name]}
+        for name, p in gateway.policies.items()
+    }
     return running.metrics(
         connections=gateway.counts.in_flight + len(gateway.sockets),
         rps=running.counters.requests_per_second(),
@@ -342,25 +353,27 @@ def metrics(gateway: Gateway, running: Component) -> Metrics:
     )
 
 
-class CannotListen(Exception):
-    """The gateway's port could not be bound."""
-
-
 async def serve(running: Component, stop: asyncio.Event, *, host: str, port: int) -> None:
     """Serve as replica `running.id` on host:port (0: a free one) until `stop` is set;
-    registered once it listens and has read the registry."""
+    registered once it listens and has read the registry, and carrying out gateway.limit."""
     gateway = build(running.id, running.trace)
-    runner = web.AppRunner(make_app(gateway), access_log=None)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, host, port, reuse_address=False, reuse_port=False)
-        try:
-            await site.start()
-        except OSError as exc:
-            raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-        bound = runner.addresses[0][1]
-        running.beat(lambda: metrics(gateway, running), port=bound, host=host)
-        log.info("%s: the gateway listens on http://%s:%s/", running.id, host, bound)
-        await stop.wait()
-    finally:
-        await runner.cleanup()
+
+    def commands() -> list[asyncio.Task]:
+        return [running.listen("gateway.limit", lambda command: _set_limit(gateway, command))]
+
+    await serving.serve_app(
+        make_app(gateway),
+        running,
+        stop,
+        host=host,
+        port=port,
+        path="/",
+        metrics=lambda: metrics(gateway, running),
+        while_serving=commands,
+    )
+
+
+async def _set_limit(gateway: Gateway, command: GatewayLimitCommand) -> None:
+    """Carry out `gateway.limit` (each replica writes the same), then apply it here now."""
+    await gateway.in_thread(policies.carry_out, command)
+    await policies.refresh(gateway)

@@ -25,8 +25,6 @@ class EdgeCounts:
     retries: int = 0
     limiter_errors: int = 0  # the bucket could not be read: let through (fail open)
     closes: dict[str, int] = field(default_factory=dict)  # sockets the gateway closed, by code
-    preflights: int = 0  # CORS preflights answered at the edge, never forwarded
-    origin_refused: int = 0  # preflights and sockets refused: not a dashboard's origin
     in_flight: int = 0
     total: int = 0
 
@@ -62,6 +60,4 @@ class EdgeCounts:
             "closes": dict(self.closes),
             "retries": self.retries,
             "limiter_errors": self.limiter_errors,
-            "preflights": self.preflights,
-            "origin_refused": self.origin_refused,
         }

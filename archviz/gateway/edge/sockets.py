@@ -29,9 +29,9 @@ from aiohttp import WSMsgType, web
 
 from archviz.core import close_codes
 from archviz.core.ratelimit import TokenBucket
-from archviz.gateway import answers, auction
+from archviz.gateway import answers, auction, cors
 from archviz.gateway.bearer import SUBPROTOCOL, bearer_from_first_message, bearer_from_subprotocols
-from archviz.gateway.edge import cors, pipeline
+from archviz.gateway.edge import pipeline
 from archviz.gateway.edge.pipeline import Ended, token_ended
 from archviz.gateway.edge.state import Gateway, Stages, refuse
 from archviz.gateway.edge.watchers import (
@@ -82,8 +82,8 @@ async def watch(
         denial = answers.bad_request(f"{route.pattern} is a WebSocket: open it as one")
         return refuse(stages, "route", denial)
     origin = request.headers.get("Origin")
-    if not cors.from_dashboard(origin, gateway.dashboard_origins):
-        gateway.counts.origin_refused += 1
+    if not gateway.cors.allows(origin):
+        gateway.cors.refused += 1
         return refuse(stages, "origin", cors.origin_refused(origin or ""))
     try:
         after = pipeline.parse_after(request.query.get("after"))

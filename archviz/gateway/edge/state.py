@@ -13,6 +13,7 @@ from aiohttp import web
 
 from archviz.gateway import limits
 from archviz.gateway.answers import Denial
+from archviz.gateway.cors import CrossOrigin
 from archviz.gateway.edge.credentials import Credentials
 from archviz.gateway.edge.dispatch import BiddingChannels
 from archviz.gateway.edge.metrics import EdgeCounts
@@ -48,7 +49,9 @@ class Gateway:
     session: aiohttp.ClientSession | None = None
     sockets: set[web.WebSocketResponse] = field(default_factory=set)
     routes: tuple[Route, ...] = ROUTES  # the table (a test may shorten its deadlines)
-    dashboard_origins: frozenset[str] = frozenset()  # the pages granted CORS (cors.follow)
+    cors: CrossOrigin = field(default_factory=CrossOrigin)  # the pages granted CORS
+    # the rate limits in force, an instructor's overrides included (policies.follow)
+    policies: dict[RateClass, limits.Policy] = field(default_factory=lambda: dict(limits.POLICIES))
 
     async def in_thread(self, call: Callable[..., T], *args: Any) -> T:
         """`call(client, *args)` off the event loop (the client's short timeout bounds it)."""
@@ -59,7 +62,10 @@ class Gateway:
         request passes (fail open, as Envoy's and Kong's limiters do by default): the key
         ring goes stale and refuses everything within seconds anyway."""
         try:
-            return await self.in_thread(limits.check, rate_class, who)
+            policy = self.policies[rate_class]
+            return await asyncio.to_thread(
+                limits.check, self.client(), rate_class, who, policy=policy
+            )
         except redis.RedisError as exc:
             self.counts.limiter_errors += 1
             log.debug("gateway: rate limiter unreachable, letting %s pass: %s", who, exc)

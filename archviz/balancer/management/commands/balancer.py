@@ -1,5 +1,5 @@
 """`manage.py balancer`: the load balancer, a reverse proxy over the registered nodes, with a
-second listener over the registered gateway replicas."""
+second listener over the registered gateway replicas and a third over the catalog replicas."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -24,7 +24,7 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
     help = (
         "Run the load balancer: HTTP and WebSockets to the nodes in the registry, and on a"
-        " second port to the gateway replicas."
+        " second port to the gateway replicas, on a third to the catalog replicas."
     )
 
     def add_arguments(self, parser) -> None:
@@ -35,6 +35,13 @@ class Command(BaseCommand):
             default=settings.ARCHVIZ_GATEWAY_PORT,
             help="the gateway replicas' listener (default ARCHVIZ_GATEWAY_PORT, 8200;"
             " 0: a free one, published in the metrics)",
+        )
+        parser.add_argument(
+            "--services-port",
+            type=int,
+            default=settings.ARCHVIZ_SERVICES_PORT,
+            help="the catalog replicas' listener, bypassing the gateway (default"
+            " ARCHVIZ_SERVICES_PORT, 0: a free one, published in the metrics)",
         )
         parser.add_argument("--host", default=settings.ARCHVIZ_HOST)
         parser.add_argument("--id", default="lb", help="registry id (default lb)")
@@ -64,6 +71,7 @@ class Command(BaseCommand):
         *args,
         port: int,
         gateway_port: int,
+        services_port: int,
         host: str,
         id: str,
         backend_timeout: float,
@@ -71,7 +79,7 @@ class Command(BaseCommand):
         max_connections: int,
         **options,
     ):
-        gateway_port = _gateway_port(host, port, gateway_port)
+        gateway_port, services_port = _ports(host, port, gateway_port, services_port)
         with component(id, "balancer") as running:
             client = shared_client()
             balancer = LoadBalancer(
@@ -80,6 +88,7 @@ class Command(BaseCommand):
                 running.trace,
                 algorithm=stored_algorithm(client),
                 gateway_algorithm=stored_algorithm(client, balancer_keys.GATEWAY_ALGORITHM),
+                services_algorithm=stored_algorithm(client, balancer_keys.SERVICES_ALGORITHM),
                 backend_timeout_s=backend_timeout,
                 keepalive_timeout_s=idle_timeout,
                 max_connections=max_connections,
@@ -89,21 +98,45 @@ class Command(BaseCommand):
                 running.beat(balancer.collect, port=bound_port, host=host)
 
             try:
-                run(balancer.serve(host, port, listening, gateway_port=gateway_port))
+                run(
+                    balancer.serve(
+                        host,
+                        port,
+                        listening,
+                        gateway_port=gateway_port,
+                        services_port=services_port,
+                    )
+                )
             except CannotListen as exc:  # it names the setting
                 raise CommandError(f"load balancer: {exc}") from None
 
 
-def _gateway_port(host: str, port: int, gateway_port: int) -> int:
-    """Check both ports before anything starts; 0 for the gateway's: a free one, picked as
-    the supervisor picks them (below the kernel's ephemeral range)."""
+def _ports(host: str, port: int, gateway_port: int, services_port: int) -> tuple[int, int]:
+    """Check every port before anything starts; 0 for the gateway's or the services': a free
+    one, picked as the supervisor picks them (below the kernel's ephemeral range)."""
     require_free(host, port, "ARCHVIZ_LB_PORT")
-    if gateway_port == 0:
-        return free_port(host)
-    if gateway_port == port:
-        raise CommandError(
-            f"ARCHVIZ_GATEWAY_PORT and ARCHVIZ_LB_PORT are both {port}: the two listeners"
-            " need a port each (0 picks a free one)."
-        )
-    require_free(host, gateway_port, "ARCHVIZ_GATEWAY_PORT")
-    return gateway_port
+    taken = {port: "ARCHVIZ_LB_PORT"}
+    chosen = []
+    for wanted, setting in (
+        (gateway_port, "ARCHVIZ_GATEWAY_PORT"),
+        (services_port, "ARCHVIZ_SERVICES_PORT"),
+    ):
+        if wanted == 0:
+            wanted = _free_port_but(host, taken)
+        elif wanted in taken:
+            raise CommandError(
+                f"{setting} and {taken[wanted]} are both {wanted}: each listener needs a port"
+                " of its own (0 picks a free one)."
+            )
+        else:
+            require_free(host, wanted, setting)
+        taken[wanted] = setting
+        chosen.append(wanted)
+    return chosen[0], chosen[1]
+
+
+def _free_port_but(host: str, taken: dict[int, str]) -> int:
+    """A free port that no other listener is about to take (they are not bound yet)."""
+    while (found := free_port(host)) in taken:
+        pass
+    return found

@@ -18,7 +18,8 @@ from archviz.gateway.control import MAX_AUCTION_BOTS, GatewayBotsCommand
 
 log = logging.getLogger(__name__)
 VIEW_TTL_MS = 3_000
-GATEWAY_PORT_FIELD = "gateway_port"  # in the balancer's metrics: its gateway listener's port
+# in the balancer's metrics' extra: its gateway listener (balancer/app.py), and that one's port
+GATEWAY_LISTENER_FIELD = "gateway_listener"
 NOWHERE = "http://127.0.0.1:1"  # until a gateway is found: every request fails, and is retried
 
 
@@ -48,7 +49,7 @@ class Command(BaseCommand):
 class GatewayAddress:
     """Where the bots send their requests, followed through the registry on every heartbeat
     (unless fixed): the balancer's gateway listener (the port its metrics name as
-    GATEWAY_PORT_FIELD, on the host of the supervisor's own balancer), else the first
+    GATEWAY_LISTENER_FIELD's port, on the host of the supervisor's own balancer), else the first
     gateway replica the supervisor vouches for, else where it was."""
 
     def __init__(self, fixed: str | None = None) -> None:
@@ -80,7 +81,8 @@ def _gateway_port(client: redis.Redis, balancer_id: str) -> int | None:
         found = registry.latest_metrics(client, [balancer_id]).get(balancer_id)
     except (ValueError, TypeError):  # a metrics record that is not one
         return None
-    port = found.extra.get(GATEWAY_PORT_FIELD) if found is not None else None
+    listener = found.extra.get(GATEWAY_LISTENER_FIELD) if found is not None else None
+    port = listener.get("port") if isinstance(listener, dict) else None
     valid = isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65_536
     return port if valid else None
 

@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from archviz.core.ports import require_free
 from archviz.core.runner import component
-from archviz.gateway.auth_service import CannotListen, serve
+from archviz.gateway.auth_service import serve
+from archviz.gateway.serving import CannotListen
 
 
 class Command(BaseCommand):

@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from archviz.core.ports import require_free
 from archviz.core.runner import component
-from archviz.gateway.catalog import CannotListen, serve
+from archviz.gateway.catalog import serve
+from archviz.gateway.serving import CannotListen
 
 
 class Command(BaseCommand):

@@ -83,6 +83,7 @@ export const TRACE_KINDS = Object.freeze({
   "gateway.unsubscribe": "a gateway replica unsubscribed as an auction's last watcher left",
   "gateway.watch": "a gateway replica welcomed an auction watcher and caught it up",
   "gateway.unwatch": "an auction watcher's socket closed",
+  "gateway.policy": "a gateway replica put a class of routes under a new rate limit",
 });
 
 // Close codes archviz sends (archviz/core/close_codes.py). `retry` says whether

@@ -1,23 +1,27 @@
-"""Cross-origin rules of the gateway edge: the lab's dashboard pages call it with fetch.
+"""Cross-origin rules of the gateway demo's servers: the lab's dashboard pages call them
+with fetch.
 
 A learner's tab on a dashboard (http://127.0.0.1:8000) calls the gateway listener
-(http://127.0.0.1:8200), another origin. The edge answers CORS itself, for the registered
+(http://127.0.0.1:8200), another origin, and for the side by side the catalog straight
+through the balancer's services listener. The gateway edge answers CORS itself, for the registered
 dashboards' exact origins only (core.origins), with credentials: POST /auth/token carries the
 dashboard's session cookie (cookies are per host, not per port) for the instructor role. A
 preflight is answered here and never forwarded; every answer, the edge's denials included,
 names the page's origin, or a page could not read why it was refused. A page from any other
 origin gets no grant, its preflight a 403, and the dashboard's cookie is not forwarded for
-it: whatever a stranger's page makes a learner's browser send, it cannot act as them.
+it: whatever a stranger's page makes a learner's browser send, it cannot act as them. The
+catalog answers CORS by the same rules: a service behind a plain balancer has to.
 
-The rules are pure; `middleware` applies them to a replica's answers, and `follow` keeps its
-copy of the registered origins current.
+The rules are pure; `middleware` applies them to a server's answers, and `follow` keeps its
+copy of the registered origins (a CrossOrigin) current.
 """
 
 import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any
 
 import redis
 from aiohttp import web
@@ -27,8 +31,7 @@ from archviz.core.http import NODE_HEADER
 from archviz.core.origins import cors_headers, registered_dashboard_origins
 from archviz.gateway import answers
 from archviz.gateway.answers import Denial
-from archviz.gateway.edge.pipeline import GATEWAY_HEADER, TRACE_HEADER
-from archviz.gateway.edge.state import Gateway
+from archviz.trace.events import TRACE_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,7 @@ EXPOSED_HEADERS = ", ".join(
         "WWW-Authenticate",
         "Server-Timing",
         TRACE_HEADER,
-        GATEWAY_HEADER,
+        "X-Archviz-Gateway",  # the gateway replica that answered
         "X-Archviz-Service",  # the service replica that answered
         NODE_HEADER,  # the replica, as the balancer in front names it
     )
@@ -102,12 +105,23 @@ async def read_origins(client: redis.Redis) -> frozenset[str] | None:
         return None
 
 
-class HoldsOrigins(Protocol):
-    dashboard_origins: frozenset[str]
+@dataclass
+class CrossOrigin:
+    """One server's copy of the dashboards' origins, and what it answered and refused."""
+
+    dashboard_origins: frozenset[str] = frozenset()
+    preflights: int = 0  # answered here, never routed
+    refused: int = 0  # preflights and sockets from an origin that is no dashboard's
+
+    def allows(self, origin: str | None) -> bool:
+        return from_dashboard(origin, self.dashboard_origins)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"preflights": self.preflights, "origin_refused": self.refused}
 
 
 async def follow(
-    holder: HoldsOrigins,
+    holder: CrossOrigin,
     client: Callable[[], redis.Redis],
     stop: asyncio.Event,
     interval_s: float = REFRESH_S,
@@ -122,31 +136,32 @@ async def follow(
                 await stop.wait()
 
 
-def middleware(gateway: Gateway) -> Middleware:
-    """aiohttp middleware: a preflight answered here, never routed; every other answer
-    given the CORS headers of its Origin (a WebSocket's upgrade has sent its own by then)."""
+def middleware(cross: CrossOrigin, stamp: Mapping[str, str]) -> Middleware:
+    """aiohttp middleware: a preflight answered here (with `stamp`: who answered), never
+    routed; every other answer given the CORS headers of its Origin (a WebSocket's upgrade
+    has sent its own by then)."""
 
     @web.middleware
     async def cross_origin(request: web.Request, handler: Handler) -> web.StreamResponse:
         origin = request.headers.get("Origin")
         if is_preflight(request.method, request.headers):
-            return _preflight(gateway, origin or "")
+            return _preflight(cross, origin or "", stamp)
         response = await handler(request)
         if not response.prepared:
-            for name, value in grant(origin, gateway.dashboard_origins).items():
+            for name, value in grant(origin, cross.dashboard_origins).items():
                 response.headers.add(name, value)
         return response
 
     return cross_origin
 
 
-def _preflight(gateway: Gateway, origin: str) -> web.Response:
+def _preflight(cross: CrossOrigin, origin: str, stamp: Mapping[str, str]) -> web.Response:
     """A preflight's answer, counted (a stranger's also as refused)."""
-    gateway.counts.preflights += 1
-    status, headers, denial = preflight(origin, gateway.dashboard_origins)
-    headers[GATEWAY_HEADER] = gateway.replica
+    cross.preflights += 1
+    status, headers, denial = preflight(origin, cross.dashboard_origins)
+    headers |= stamp
     if denial is None:
         return web.Response(status=status, headers=headers)
-    gateway.counts.origin_refused += 1
+    cross.refused += 1
     headers |= dict(denial.headers)
     return web.Response(status=status, headers=headers, body=denial.json_bytes())

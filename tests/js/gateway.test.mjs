@@ -83,6 +83,8 @@ describe("money, time and refusals in words", () => {
     assert.equal(conflict.detail, "not higher Highest now: 45.00 by bob.");
     const said = m.denialWords(409, { message: "40.00 is not higher than 45.00 by bob", highest: "45.00" }, headers({}));
     assert.equal(said.detail, "40.00 is not higher than 45.00 by bob");
+    const grpc = m.denialWords(409, { error: "aborted", service: "bidding", message: "m" }, headers({}));
+    assert.equal(grpc.title, "409 Conflict (the bidding service's gRPC ABORTED)");
     const h = headers({ "Retry-After": "2", RateLimit: '"bid";r=0;t=2', "RateLimit-Policy": '"bid";q=6;w=3' });
     const limited = m.denialWords(429, { error: "rate_limited", message: "too many bid requests" }, h);
     assert.equal(limited.detail, "too many bid requests · Retry-After: 2 s · 0 left, quota 6 per 3 s");

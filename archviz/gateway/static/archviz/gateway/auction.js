@@ -108,7 +108,7 @@ export class AuctionPanel {
     if (!t) return;
     text(this.tokenFields.role, `${t.role} · ${t.name}`);
     text(this.tokenFields.kid, t.kid || "—");
-    text(this.tokenFields.jti, t.jti ? `${t.jti.slice(0, 8)}…` : "—");
+    text(this.tokenFields.jti, t.jti || "—"); // not a secret: an instructor revokes by it
     text(this.tokenFields.scope, t.scope || "—");
     this.tick();
   }
@@ -221,7 +221,8 @@ export class AuctionPanel {
     this.e.bid.disabled = !a;
     if (!a) return;
     text(this.live.title, a.title || a.id);
-    text(this.live.highest, a.highest_cents > 0 ? formatCents(a.highest_cents) : `none yet (starts at ${formatCents(a.start_cents)})`);
+    text(this.live.highest, a.highest_cents > 0 ? formatCents(a.highest_cents) : `no bid yet · starts at ${formatCents(a.start_cents)}`);
+    this.live.highest.toggleAttribute("data-empty", !(a.highest_cents > 0));
     text(this.live.bidder, a.highest_bidder || a.bidder || "nobody");
     this.live.winner.hidden = !a.closed;
     text(this.live.winner, a.winner ? `Closed: ${a.winner} won with ${formatCents(a.highest_cents)}.` : "Closed: nobody bid.");

@@ -149,9 +149,11 @@ export function denialWords(status, body, headers) {
   }
   if (status === 403) return { title: `403 Forbidden: ${error || "forbidden"}`, detail: message };
   if (status === 409) {
+    // A service's gRPC status, mapped to HTTP by the gateway: both are worth seeing.
+    const grpc = b.service && error ? ` (the ${b.service} service's gRPC ${error.toUpperCase()})` : "";
     const said = b.highest && message.includes(b.highest);
     const highest = b.highest && !said ? ` Highest now: ${b.highest}${b.highest_bidder ? ` by ${b.highest_bidder}` : ""}.` : "";
-    return { title: `409 Conflict: ${error || "refused"}`, detail: `${message}${highest}` };
+    return { title: grpc ? `409 Conflict${grpc}` : `409 Conflict: ${error || "refused"}`, detail: `${message}${highest}` };
   }
   if (status === 413) return { title: "413 Content Too Large", detail: message };
   if (status === 429) {

@@ -10,6 +10,7 @@ const SERVICE_WORDS = { auth: "auth service · HTTP", catalog: "catalog · HTTP"
 
 const countsText = (counts) =>
   Object.entries(counts || {})
+    .filter(([, v]) => v > 0)
     .map(([k, v]) => `${k} ×${v}`)
     .join(" · ") || "none";
 
@@ -81,8 +82,10 @@ export class GatewayPicture {
   fillService(card, service) {
     card.root.setAttribute("data-state", service.status);
     text(card.fields.status, service.status);
-    const reached = Object.keys(service.reached_by_token).length ? ` · reached by token: ${countsText(service.reached_by_token)}` : "";
-    text(card.fields.counts, `${service.rps.toFixed(1)} req/s${Object.keys(service.counts).length ? ` · ${countsText(service.counts)}` : ""}${reached}`);
+    const some = (counts) => Object.values(counts).some((v) => v > 0);
+    const reached = some(service.reached_by_token) ? ` · reached it, by token: ${countsText(service.reached_by_token)}` : "";
+    const counts = some(service.counts) ? ` · ${countsText(service.counts)}` : "";
+    text(card.fields.counts, `${service.rps.toFixed(1)} req/s${counts}${reached}`);
   }
 
   /** Fold live trace events into the requests and redraw the replicas' lanes. */

@@ -104,7 +104,7 @@ export class Scenarios {
 
   /** The replicas to choose from; until the instructor picks one, the one their own socket is on. */
   fillChoices(select, items, preferred) {
-    const words = items.map((i) => `${i.id} (${i.id === preferred ? "your socket's" : i.status})`);
+    const words = items.map((i) => `${i.id} (${i.id === preferred ? "your socket is here" : i.status})`);
     if (select.getAttribute("data-words") !== words.join(",")) {
       select.setAttribute("data-words", words.join(","));
       const keep = select.value;

@@ -13,12 +13,13 @@ from collections.abc import Iterator
 import jwt
 import pytest
 
-from archviz.core import registry
+from archviz.core import keys, registry
 from archviz.core.registry import latest_metrics
 from archviz.gateway import signing_keys, tokens
 from archviz.gateway.tokens import SigningKey
 from archviz.lab.embedded_redis import EmbeddedRedis
 from tests.balancer.conftest import HOST, BalancerLab
+from tests.gateway.edge_support import registration
 from tests.harness.processes import ManagePy, stop_all
 from tests.harness.wait_for import wait_for
 
@@ -130,3 +131,36 @@ def test_a_valid_token_reaches_the_catalog_both_ways(side_by_side) -> None:
         status, _headers, _body = get(port, "/catalog/auctions", token)
         assert status == 200
     fresh_reached(lab, until=lambda counts: counts["valid"] == before["valid"] + 2)
+
+
+def preflight(port: int, origin: str) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        f"http://{HOST}:{port}/catalog/auctions",
+        method="OPTIONS",
+        headers={"Origin": origin, "Access-Control-Request-Method": "GET",
+                 "Access-Control-Request-Headers": "authorization"},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, dict(answer.headers)
+    except urllib.error.HTTPError as refused:
+        return refused.code, dict(refused.headers)
+
+
+def test_a_dashboards_page_may_call_both_listeners_and_a_stranger_neither(side_by_side) -> None:
+    """Through the balancer, the gateway and the catalog each answer a preflight from a
+    registered dashboard's page (the balancer adds no grant of its own), and refuse one
+    from any other origin."""
+    lab = side_by_side
+    registry.register(lab.redis, registration("dashboard-1", "dashboard", 8000))
+    lab.redis.persist(keys.registry("dashboard", "dashboard-1"))
+    page = f"http://{HOST}:8000"
+    for port in (lab.gateway_port, lab.listener("services")["port"]):
+        status, headers = wait_for(
+            lambda port=port: preflight(port, page), "the dashboard's origin followed", 10,
+            until=lambda answer: answer[0] == 204,
+        )  # fmt: skip
+        assert headers["Access-Control-Allow-Origin"] == page
+        assert headers["Access-Control-Allow-Credentials"] == "true"
+        status, headers = preflight(port, "http://127.0.0.1:8888")
+        assert status == 403 and "Access-Control-Allow-Origin" not in headers

@@ -131,3 +131,32 @@ def test_the_side_by_side_shows_the_forged_token_reaching_the_catalog_around_the
     reached = table.locator("tfoot")
     expect(reached.locator("[data-field='reached-direct']")).to_contain_text("forged \u00d71")
     expect(reached.locator("[data-field='reached-gateway']")).not_to_contain_text("forged")
+
+
+def test_an_instructor_kills_the_replica_their_socket_is_on_and_the_tab_resumes_on_the_other(
+    page: Page, lab: RunningLab, log_in_instructor
+) -> None:
+    """The kill scenario picks the tab's own replica; SIGKILL drops the socket, the tab
+    reconnects through the balancer to the other replica after its last seq, and the
+    supervisor brings the killed one back up on its port."""
+    log_in_instructor(page, "/gateway/")
+    _open(page, lab)
+    _sign_in(page, "teacher-bids")
+    status = page.locator("#watch-status")
+    mine = status.inner_text().split("live on ", 1)[1].split(",")[0]
+    expect(page.locator("#kill-gateway")).to_have_value(mine, timeout=5_000)
+    restarts = next(r["restarts"] for r in lab.state()["gateway"]["replicas"] if r["id"] == mine)
+    page.locator("button[data-scenario='kill-gateway']").click()
+    expect(page.locator("#scenario-message")).to_contain_text(f"gateway.kill {mine}: accepted")
+    other = re.compile(r"live on gateway-\d+, resumed after seq \d+")
+    expect(status).to_have_text(other, timeout=15_000)
+    assert mine not in status.inner_text()
+    page.screenshot(path=SHOTS.format("8-instructor-killed-a-replica"), full_page=True)
+    lab.wait_until(
+        lambda s: any(
+            r["id"] == mine and r["status"] == "up" and r["restarts"] > restarts
+            for r in s["gateway"]["replicas"]
+        ),
+        f"{mine} restarted and up again",
+        30,
+    )

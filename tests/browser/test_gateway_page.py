@@ -147,10 +147,12 @@ def test_an_instructor_kills_the_replica_their_socket_is_on_and_the_tab_resumes_
     expect(page.locator("#kill-gateway")).to_have_value(mine, timeout=5_000)
     restarts = next(r["restarts"] for r in lab.state()["gateway"]["replicas"] if r["id"] == mine)
     page.locator("button[data-scenario='kill-gateway']").click()
+    expect(page.locator("#scenario-message")).to_contain_text(f"SIGKILL sent to {mine}")
     expect(page.locator("#scenario-message")).to_contain_text(f"gateway.kill {mine}: accepted")
     other = re.compile(r"live on gateway-\d+, resumed after seq \d+")
     expect(status).to_have_text(other, timeout=15_000)
     assert mine not in status.inner_text()
+    expect(page.locator("#auction-history li")).not_to_have_count(0)  # kept over the move
     page.screenshot(path=SHOTS.format("8-instructor-killed-a-replica"), full_page=True)
     lab.wait_until(
         lambda s: any(

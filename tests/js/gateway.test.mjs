@@ -135,6 +135,12 @@ describe("an auction followed by seq", () => {
     assert.equal(w.resyncs, 1);
   });
 
+  test("the history merges the socket's updates with the state's list, each once", () => {
+    const u = (seq) => ({ seq, type: "bid" });
+    assert.deepEqual(m.mergedHistory([u(5), u(4)], [u(4), u(3), u(1)], 3).map((x) => x.seq), [5, 4, 3]);
+    assert.deepEqual(m.mergedHistory([], undefined), []);
+  });
+
   test("the socket URL goes to the gateway's listener, with after= when resuming", () => {
     assert.equal(m.auctionSocketUrl("http://127.0.0.1:8200", "lamp", 0), "ws://127.0.0.1:8200/ws/auctions/lamp/");
     assert.equal(m.auctionSocketUrl("https://h:8200/", "lamp", 7), "wss://h:8200/ws/auctions/lamp/?after=7");

@@ -12,6 +12,7 @@ import {
   denialWords,
   emptyWatch,
   formatCents,
+  mergedHistory,
   suggestedBid,
   tokenLeft,
 } from "./model.js";
@@ -230,7 +231,8 @@ export class AuctionPanel {
       this.e.amount.value = suggestedBid(a);
       this.e.amount.setAttribute("data-auto", "1");
     }
-    const rows = (this.watch.auction ? this.watch.history : a.recent || []).slice(0, HISTORY_SHOWN);
+    const listed = this.auctions.find((x) => x.id === this.auctionId)?.recent || [];
+    const rows = mergedHistory(this.watch.history, listed, HISTORY_SHOWN);
     this.e.history.replaceChildren(...rows.map((u) => this.historyRow(u)));
     this.tick();
   }

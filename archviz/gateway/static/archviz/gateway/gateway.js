@@ -125,7 +125,7 @@ class GatewayPage {
         this.renderState(frame.state);
       },
       trace: () => this.onEvents(frame.events || []),
-      ack: () => this.scenarios.say(`${frame.action}${frame.node ? ` ${frame.node}` : ""}: accepted.`, "ok"),
+      ack: () => this.scenarios.accepted(frame),
       error: () => this.onError(frame),
       gateway_compare: () => this.compare.show(frame.result, this.compare.forClass),
     }[frame.type];

@@ -215,6 +215,14 @@ export function applyAuctionFrame(watch, frame) {
   return watch;
 }
 
+/** The history to show: what the socket brought and what the lab's state last listed, each
+ * update once (by seq), newest first. */
+export function mergedHistory(live, recent, kept = 10) {
+  const bySeq = new Map();
+  for (const update of [...(recent || []), ...(live || [])]) bySeq.set(update.seq, update);
+  return [...bySeq.values()].sort((a, b) => b.seq - a.seq).slice(0, kept);
+}
+
 /** The auction socket's URL: the gateway's base, the auction, and the last seq seen (if any). */
 export function auctionSocketUrl(base, auctionId, after) {
   const url = new URL(`/ws/auctions/${encodeURIComponent(auctionId)}/`, base);

@@ -136,7 +136,8 @@ export class Scenarios {
   }
 
   socket(request, words) {
-    if (this.send(request)) this.say(words);
+    this.words = words;
+    if (this.send(request)) this.say(`${words} (sent…)`);
     else this.say("Not connected to the lab right now; try again when the indicator says live.", "error");
   }
 
@@ -162,6 +163,12 @@ export class Scenarios {
       const why = answer.error || (({ title, detail }) => `${title}. ${detail}`)(denialWords(answer.status, answer.body, answer.headers));
       this.say(`Refused: ${why}`, "error");
     }
+  }
+
+  /** The server carried a request out: the scenario's words stay, now confirmed. */
+  accepted(frame) {
+    const what = `${frame.action}${frame.node ? ` ${frame.node}` : ""}`;
+    this.say(this.words ? `${this.words} (${what}: accepted)` : `${what}: accepted.`, "ok");
   }
 
   say(message, tone = "info") {

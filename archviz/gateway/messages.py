@@ -43,6 +43,7 @@ class ServiceView(TypedDict):
     pid: int | None
     port: int | None
     restarts: int
+    health: str  # the balancer's services listener's word (catalog); "unknown" for the others
     rps: float
     in_flight: int
     counts: dict[str, int]  # what it reports: issued, accepted, refused:<why>, ...

@@ -80,7 +80,8 @@ def build_gateway(
     """Merge the supervisor's records, the registry, the metrics and the ring (pure)."""
     listeners = _balancer_extra(registrations, metrics)
     gateway_listener = listeners.get("gateway_listener") or {}
-    health = {b.get("id"): b.get("health", "unknown") for b in gateway_listener.get("backends", [])}
+    health = _health(gateway_listener)
+    catalog_health = _health(listeners.get("services_listener") or {})
     return GatewayView(
         entry_port=_port(gateway_listener.get("port")),
         services_port=_port((listeners.get("services_listener") or {}).get("port")),
@@ -89,7 +90,7 @@ def build_gateway(
             for i in _ids("gateway", records, registrations)
         ],
         services=[
-            service_view(i, kind, records.get(i), metrics.get(i))
+            service_view(i, kind, records.get(i), metrics.get(i), catalog_health.get(i, "unknown"))
             for kind in SERVICE_KINDS
             for i in _ids(kind, records, registrations)
         ],
@@ -127,6 +128,11 @@ def _balancer_extra(registrations: list[Registration], metrics: dict[str, Metric
         if registration.kind == "balancer" and registration.id in metrics:
             return metrics[registration.id].extra
     return {}
+
+
+def _health(listener: dict) -> dict[str, str]:
+    """Each backend's health as a balancer listener checks it."""
+    return {b.get("id"): b.get("health", "unknown") for b in listener.get("backends", [])}
 
 
 def _port(value: object) -> int | None:
@@ -183,7 +189,11 @@ def replica_view(
 
 
 def service_view(
-    service_id: str, kind: ServiceKind, record: dict | None, metrics: Metrics | None
+    service_id: str,
+    kind: ServiceKind,
+    record: dict | None,
+    metrics: Metrics | None,
+    health: str = "unknown",
 ) -> ServiceView:
     extra = metrics.extra if metrics else {}
     counts = {name: _int(extra.get(name)) for name in COUNTED if name in extra}
@@ -192,6 +202,7 @@ def service_view(
         id=service_id,
         kind=kind,
         **_life(record, metrics),
+        health=health,
         rps=metrics.rps if metrics else 0.0,
         in_flight=metrics.connections if metrics else 0,
         counts=counts,

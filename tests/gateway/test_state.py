@@ -85,10 +85,14 @@ def test_services_by_kind_with_their_counts_and_what_reached_them() -> None:
     assert services["bidding-1"]["counts"] == {"accepted": 5, "refused:too_low": 2}
 
 
-def test_the_bypass_listener_port_comes_from_the_balancer() -> None:
-    balancer = Metrics(id="lb", ts=NOW_MS, extra={"services_listener": {"port": 8300}})
-    view = build_gateway({}, [_reg("balancer", "lb")], {"lb": balancer}, _empty_ring(), NOW_MS)
+def test_the_bypass_listener_port_and_the_catalogs_health_come_from_the_balancer() -> None:
+    listener = {"port": 8300, "backends": [{"id": "catalog-1", "health": "ejected"}]}
+    balancer = Metrics(id="lb", ts=NOW_MS, extra={"services_listener": listener})
+    records = {"catalog-1": {"kind": "catalog", "status": "up"}, "auth-1": {"kind": "auth"}}
+    view = build_gateway(records, [_reg("balancer", "lb")], {"lb": balancer}, _empty_ring(), NOW_MS)
     assert view["services_port"] == 8300 and view["entry_port"] is None
+    health = {s["id"]: s["health"] for s in view["services"]}
+    assert health == {"auth-1": "unknown", "catalog-1": "ejected"}
 
 
 def test_keys_show_their_state_never_their_material() -> None:

@@ -81,7 +81,8 @@ export class GatewayPicture {
 
   fillService(card, service) {
     card.root.setAttribute("data-state", service.status);
-    text(card.fields.status, service.status);
+    const checked = service.status === "up" && service.health !== "unknown";
+    text(card.fields.status, checked ? service.health : service.status);
     const some = (counts) => Object.values(counts).some((v) => v > 0);
     const reached = some(service.reached_by_token) ? ` · reached it, by token: ${countsText(service.reached_by_token)}` : "";
     const counts = some(service.counts) ? ` · ${countsText(service.counts)}` : "";

@@ -5,11 +5,14 @@ forged token stopped by the gateway and answered by the catalog around it. Scree
 each state a learner goes through are written to /tmp/gw-*.png."""
 
 import re
+import urllib.error
+import urllib.request
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.harness.lab import RunningLab
+from tests.harness.wait_for import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -32,8 +35,28 @@ def _gateway_ready(state: dict) -> bool:
     )
 
 
+def _preflight_granted(lab: RunningLab, port: int) -> bool:
+    """Whether a gateway replica grants the dashboard's page a CORS preflight yet (it learns
+    the dashboards' origins from the registry about once a second)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/auth/token",
+        method="OPTIONS",
+        headers={"Origin": lab.url, "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "content-type"},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=2) as answer:
+            return answer.headers.get("Access-Control-Allow-Origin") == lab.url
+    except (urllib.error.URLError, OSError):
+        return False
+
+
 def _open(page: Page, lab: RunningLab) -> None:
-    lab.wait_until(_gateway_ready, "every gateway demo process up and the replicas healthy", 60)
+    state = lab.wait_until(_gateway_ready, "every gateway process up, the replicas healthy", 60)
+    for replica in state["gateway"]["replicas"]:  # each one, not whichever the LB picks
+        port = replica["port"]
+        what = f"{replica['id']} grants the dashboard's page CORS"
+        wait_for(lambda port=port: _preflight_granted(lab, port), what, 15)
     page.goto(lab.url + "/gateway/")
     expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=15_000)
     expect(page.locator("#bid")).to_be_enabled(timeout=10_000)

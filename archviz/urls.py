@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("archviz.sessions.urls")),
     path("", include("archviz.chat.urls")),
     path("", include("archviz.queue.urls")),
+    path("", include("archviz.gateway.urls")),
 ]

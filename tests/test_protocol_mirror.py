@@ -18,6 +18,7 @@ from archviz.balancer.algorithms import NAMES as ALGORITHM_NAMES
 from archviz.chat.store import LEDGER_FIELDS
 from archviz.core import close_codes, labsocket
 from archviz.dashboard import messages
+from archviz.gateway import messages as gateway_messages
 from archviz.lab.control import NODE_ACTIONS
 from archviz.queue.socket import SCENARIO_ACTIONS
 from archviz.trace.events import KINDS, SCHEMA_VERSION
@@ -93,15 +94,16 @@ def test_js_knows_exactly_the_node_statuses() -> None:
 
 
 def test_js_parses_exactly_the_frames_the_server_sends() -> None:
-    """SERVER_FRAMES are the types of the dashboard's frames and the lab socket's answers."""
-    python = _frames(messages, labsocket)
+    """SERVER_FRAMES are the types of the dashboard's frames and the lab socket's answers (the
+    gateway page's run of its comparison included)."""
+    python = _frames(messages, labsocket, gateway_messages)
     assert {"ack", "error", "pong", "state"} <= set(python)  # both modules were read
     _same(python, _js_keys("SERVER_FRAMES", PROTOCOL_JS.read_text(), key=r"[a-z_]+"))
 
 
 def test_js_knows_each_frames_fields() -> None:
     """Each frame's fields in protocol.js are its TypedDict's (e.g. state's invalid_events)."""
-    python = _frames(messages, labsocket)
+    python = _frames(messages, labsocket, gateway_messages)
     js = _js_frames(PROTOCOL_JS.read_text())
     assert js.keys() == python.keys()
     for kind, fields in python.items():

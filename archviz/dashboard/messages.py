@@ -7,6 +7,7 @@ archviz/core/labsocket.py (each app registers its own requests there).
 
 from typing import Any, Literal, TypedDict
 
+from archviz.gateway.messages import GatewayView
 from archviz.queue.state import QueueView
 from archviz.trace.events import TraceEvent
 
@@ -101,6 +102,7 @@ class LabState(TypedDict):
     lb: BalancerView | None  # None until the load balancer has registered
     traffic: TrafficView | None
     queue: QueueView | None  # None while Redis cannot be read
+    gateway: GatewayView | None  # the API gateway demo; None while Redis cannot be read
 
 
 # server -> client

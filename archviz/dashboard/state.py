@@ -14,6 +14,7 @@ from archviz.dashboard.messages import (
     RedisView,
     TrafficView,
 )
+from archviz.gateway.state import read_gateway
 from archviz.queue.state import read_queue
 
 
@@ -87,6 +88,7 @@ def build_state(
         lb=balancer_view(by_kind.get("balancer"), metrics),
         traffic=traffic_view(by_kind.get("traffic"), metrics),
         queue=None,
+        gateway=None,
     )
 
 
@@ -137,6 +139,7 @@ def read_lab_state(client: redis.Redis) -> LabState:
         records, registrations, metrics, redis_view, int(supervisor_pid) if supervisor_pid else None
     )
     state["queue"] = read_queue(client, records, registrations, metrics)
+    state["gateway"] = read_gateway(client, records, registrations, metrics, state["ts"])
     return state
 
 

@@ -8,7 +8,7 @@ class GatewayConfig(AppConfig):
 
     def ready(self) -> None:
         from archviz.core import hooks
-        from archviz.gateway import control
+        from archviz.gateway import control, socket  # noqa: F401  (socket: handlers)
         from archviz.gateway.models import desired_processes
 
         control.register()
@@ -16,5 +16,3 @@ class GatewayConfig(AppConfig):
         # The demo's processes (gateway replicas, auth, catalog, bidding, bots), run by the
         # supervisor like the nodes and reconciled to the admin's rows.
         hooks.register_children(desired_processes)
-        # The gateway page's registrations (control commands, lab-socket handlers, page
-        # config) go here.

@@ -19,8 +19,14 @@ class CannotListen(Exception):
 
 
 async def listen(runner: web.AppRunner, host: str, port: int) -> int:
-    """Bind host:port (0: a free one) for a set-up runner; the port bound."""
-    site = web.TCPSite(runner, host, port, reuse_address=False, reuse_port=False)
+    """Bind host:port (0: a free one) for a set-up runner; the port bound.
+
+    SO_REUSEADDR: a replica SIGKILLed mid-connection leaves its side in TIME_WAIT for a
+    minute, and Linux refuses to bind a port over a TIME_WAIT socket that lacked the flag, so
+    the supervisor's restart on the same port failed until it gave up (the gateway page's
+    "kill a gateway replica"). The flag never lets two listeners share a port (that is
+    SO_REUSEPORT, kept off)."""
+    site = web.TCPSite(runner, host, port, reuse_address=True, reuse_port=False)
     try:
         await site.start()
     except OSError as exc:

@@ -22,6 +22,10 @@ import {
   queueControlRequest,
   queueEnqueueRequest,
   queueRemoveRequest,
+  gatewayBotsRequest,
+  gatewayCompareRequest,
+  gatewayKillRequest,
+  gatewayLimitRequest,
   sessionModeRequest,
   trafficRequest,
 } from "../../static/archviz/js/lib/protocol.js";
@@ -109,6 +113,14 @@ describe("requests", () => {
     assert.deepEqual(chatBotsRequest("lobby", 3), { type: "chat.bots", room: "lobby", count: 3 });
   });
 
+  test("the gateway page's requests: bots, a kill, a live limit or its reset, the comparison", () => {
+    assert.deepEqual(gatewayBotsRequest(3), { type: "gateway.bots", count: 3 });
+    assert.deepEqual(gatewayKillRequest("bidding-2"), { type: "gateway.kill", node: "bidding-2" });
+    assert.deepEqual(gatewayLimitRequest("bid", { rate: 0.5, burst: 2 }), { type: "gateway.limit", policy: "bid", rate: 0.5, burst: 2 });
+    assert.deepEqual(gatewayLimitRequest("bid", { reset: true }), { type: "gateway.limit", policy: "bid", reset: true });
+    assert.deepEqual(gatewayCompareRequest(true), { type: "gateway.compare", for_class: true });
+  });
+
   test("the builders send every request type there is, and no other", () => {
     const built = [
       pingRequest("node-1"),
@@ -125,6 +137,10 @@ describe("requests", () => {
       queueEnqueueRequest(1),
       queueAddRequest(),
       queueRemoveRequest("consumer-1"),
+      gatewayBotsRequest(0),
+      gatewayKillRequest("gateway-1"),
+      gatewayLimitRequest("bid", { reset: true }),
+      gatewayCompareRequest(),
     ].map((request) => request.type);
     assert.deepEqual(built.toSorted(), [...REQUEST_TYPES].sort());
   });

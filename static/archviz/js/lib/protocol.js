@@ -20,6 +20,7 @@ export const SERVER_FRAMES = Object.freeze({
   ack: ["action", "node"],
   error: ["reason", "request", "node"],
   lagging: ["dropped"],
+  gateway_compare: ["result"], // the gateway page's side-by-side run (archviz/gateway/socket.py)
 });
 
 export const SERVER_FRAME_TYPES = Object.freeze(Object.keys(SERVER_FRAMES));
@@ -163,6 +164,10 @@ export const REQUEST_TYPES = Object.freeze([
   "queue.enqueue",
   "queue.add",
   "queue.remove",
+  "gateway.bots",
+  "gateway.kill",
+  "gateway.limit",
+  "gateway.compare",
 ]);
 
 export function pingRequest(nodeId) {
@@ -235,4 +240,26 @@ export function queueAddRequest() {
 
 export function queueRemoveRequest(consumer) {
   return { type: "queue.remove", consumer };
+}
+
+// The gateway page's requests (archviz/gateway/socket.py checks them on the server).
+
+/** Instructors: how many bidding bots run (0 stops them). */
+export function gatewayBotsRequest(count) {
+  return { type: "gateway.bots", count };
+}
+
+/** Instructors: SIGKILL a gateway replica or a bidding replica. */
+export function gatewayKillRequest(node) {
+  return { type: "gateway.kill", node };
+}
+
+/** Instructors: a live rate-limit policy for a class of routes, or `reset` to its default. */
+export function gatewayLimitRequest(policy, { rate, burst, reset = false } = {}) {
+  return reset ? { type: "gateway.limit", policy, reset: true } : { type: "gateway.limit", policy, rate, burst };
+}
+
+/** The same five requests through the gateway and around it; instructors: for the class. */
+export function gatewayCompareRequest(forClass = false) {
+  return { type: "gateway.compare", for_class: forClass };
 }

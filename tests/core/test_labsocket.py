@@ -25,6 +25,10 @@ VALID = {
     "queue.enqueue": {"type": "queue.enqueue", "count": 20},
     "queue.add": {"type": "queue.add"},
     "queue.remove": {"type": "queue.remove", "consumer": "consumer-3"},
+    "gateway.bots": {"type": "gateway.bots", "count": 4},
+    "gateway.kill": {"type": "gateway.kill", "node": "gateway-1"},
+    "gateway.limit": {"type": "gateway.limit", "policy": "bid", "rate": 0.5, "burst": 2},
+    "gateway.compare": {"type": "gateway.compare", "for_class": True},
 }
 
 

@@ -123,8 +123,8 @@ class ClientConnection(Answering, asyncio.Protocol):
             return
         try:
             self._parser.feed_data(data)
-            if self._head_bytes is not None:
-                self._head_tail = data[-(len(HEAD_END) - 1) :]
+            if self._head_bytes is not None and not self._head_began_within_cap(data):
+                self._refuse(BadRequest(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "head"))
         except httptools.HttpParserUpgrade as upgrade:
             self._upgrade = self._upgrade_head() + data[upgrade.args[0] :]
             self._transport.pause_reading()
@@ -145,6 +145,16 @@ class ClientConnection(Answering, asyncio.Protocol):
         end = seen.find(HEAD_END)
         in_head = len(data) if end < 0 else max(0, end + len(HEAD_END) - len(self._head_tail))
         self._head_bytes += in_head
+        return self._head_bytes <= MAX_HEAD_BYTES
+
+    def _head_began_within_cap(self, data: bytes) -> bool:
+        """After a read that left a head unfinished: count it if it began in this read (its
+        bytes follow the read's last blank line, or are the whole read), and keep the
+        read's tail for an end split across reads."""
+        self._head_tail = data[-(len(HEAD_END) - 1) :]
+        if self._head_bytes == 0:
+            end = data.rfind(HEAD_END)
+            self._head_bytes = len(data) if end < 0 else len(data) - end - len(HEAD_END)
         return self._head_bytes <= MAX_HEAD_BYTES
 
     def _drop_lingering(self, size: int) -> None:

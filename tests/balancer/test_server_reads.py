@@ -91,3 +91,24 @@ async def test_a_refused_client_that_sends_on_is_cut_off_past_the_linger_bound(
     assert not paired.transport.is_closing()  # within the bound it lingers, to be polite
     paired.connection.data_received(chunk)
     assert paired.transport.is_closing()
+
+
+async def test_a_head_over_the_cap_in_one_read_is_431_at_once(paired: Paired) -> None:
+    """72 KiB of head, unfinished, in the read that begins it: refused without waiting for
+    more (or for the idle timeout)."""
+    pad = (b"X-Pad: " + b"p" * 8000 + b"\r\n") * 9
+    paired.connection.data_received(b"GET / HTTP/1.1\r\nHost: a\r\n" + pad)
+    answer = await asyncio.wait_for(paired.client.readuntil(b"\r\n\r\n"), 5)
+    assert answer.startswith(b"HTTP/1.1 431 Request Header Fields Too Large")
+
+
+async def test_a_pipelined_head_after_a_request_counts_from_its_own_start(
+    paired: Paired,
+) -> None:
+    """A read carrying a whole request and 56 KiB of the next one's head: under the cap."""
+    first = b"GET /one HTTP/1.1\r\nHost: a\r\n\r\n"
+    second = b"GET /two HTTP/1.1\r\nHost: a\r\n" + (b"X-Pad: " + b"p" * 8000 + b"\r\n") * 7
+    paired.connection.data_received(first + second)
+    paired.connection.data_received(b"Connection: close\r\n\r\n")
+    answers = await asyncio.wait_for(paired.client.read(), 5)
+    assert answers.count(b"HTTP/1.1 200 OK") == 2

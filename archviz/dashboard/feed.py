@@ -124,7 +124,11 @@ class LabFeed:
         if not self._tasks or self._tasks[0].get_loop() is not loop:
             self._wake = asyncio.Event()  # bound to the running loop
             self._tasks = [
-                asyncio.create_task(self._listen()),
+                # Pongs and heartbeats on a connection of their own: behind a backlog of
+                # trace batches a learner's pong waited its turn (hundreds of ms, measured by
+                # bench/abuse while the balancer was flooded).
+                asyncio.create_task(self._listen(keys.TRACE_CHANNEL)),
+                asyncio.create_task(self._listen(keys.HEARTBEAT_CHANNEL, keys.PONG_CHANNEL)),
                 asyncio.create_task(self._publish_states()),
             ]
 
@@ -132,18 +136,17 @@ class LabFeed:
         for subscription in list(self._subscriptions):
             subscription.offer(frame)
 
-    async def _listen(self) -> None:
+    async def _listen(self, *channels: str) -> None:
         while True:
             try:
                 client = async_blocking_client()
                 async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(
-                        keys.TRACE_CHANNEL, keys.HEARTBEAT_CHANNEL, keys.PONG_CHANNEL
-                    )
+                    await pubsub.subscribe(*channels)
                     self._wake.set()
                     async for message in pubsub.listen():
                         if message["type"] == "message":
                             self._on_message(message["channel"], message["data"])
+                            await asyncio.sleep(0)  # a backlog read at once is no monopoly
             except (redis.RedisError, OSError) as exc:
                 log.debug("feed lost Redis (%s); retrying", exc)
                 self._wake.set()

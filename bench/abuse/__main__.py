@@ -44,9 +44,9 @@ def _print_figures(summary: dict) -> None:
         mark = "refused" if attack["held"] else "NOT REFUSED"
         seen = f"  seen: {attack['seen']}" if attack["seen"] else ""
         print(f"{mark:>12}  {attack['refused']}/{attack['tried']}  {attack['attack']}{seen}")
-    keys = ("learner_p50_ms", "learner_p99_ms", "learner_p99_ratio", "learner_pings",
-            "learner_ping_failure_count", "learner_messages_lost", "redis_memory",
-            "processes_up")  # fmt: skip
+    keys = ("learner_p50_ms", "learner_p99_ms", "learner_p99_ratio", "where_the_time_went",
+            "learner_pings", "learner_ping_failure_count", "learner_messages_lost",
+            "redis_memory", "processes_up")  # fmt: skip
     for key in keys:
         print(f"{key}: {json.dumps(summary[key])}")
 

@@ -26,7 +26,8 @@ ROOM = "learners"
 class Learner:
     def __init__(self, target: Target) -> None:
         self.target = target
-        self.pings: list[tuple[float, float]] = []  # (monotonic time sent, round trip ms)
+        # (monotonic time sent, round trip ms, the dashboard's own ms for it, node)
+        self.pings: list[tuple[float, float, float, str]] = []
         self.ping_failures: list[tuple[float, str]] = []
         self.said: dict[str, float] = {}  # text -> monotonic time sent
         self.chat: ChatClient | None = None
@@ -44,7 +45,7 @@ class Learner:
 
     def window(self, start: float, end: float) -> list[float]:
         """The ping round trips (ms) of pings sent in [start, end)."""
-        return [ms for sent, ms in self.pings if start <= sent < end]
+        return [ms for sent, ms, _, _ in self.pings if start <= sent < end]
 
     def failures(self, start: float, end: float) -> list[str]:
         return [why for sent, why in self.ping_failures if start <= sent < end]
@@ -89,7 +90,8 @@ class Learner:
                     break
                 frame = json.loads(message.data)
                 if frame["type"] == "pong":
-                    self.pings.append((sent, (time.monotonic() - sent) * 1000))
+                    rtt = (time.monotonic() - sent) * 1000
+                    self.pings.append((sent, rtt, frame["ms"], node))
                     return
                 if frame["type"] == "error" and frame.get("request") == "ping":
                     self.ping_failures.append((sent, frame["reason"][:120]))
@@ -110,13 +112,23 @@ class Learner:
 class Journey:
     """What the learner's process reports when it is stopped."""
 
-    pings: list[tuple[float, float]]
+    pings: list[tuple[float, float, float, str]]
     ping_failures: list[tuple[float, str]]
     said: int
     lost: list[str]
 
     def window(self, start: float, end: float) -> list[float]:
-        return [ms for sent, ms in self.pings if start <= sent < end]
+        return [ms for sent, ms, _, _ in self.pings if start <= sent < end]
+
+    def where(self, start: float, end: float) -> dict:
+        """Where the time of the pings went: the dashboard's own measure of each (node ->
+        Redis -> dashboard, from its request to the pong) against what the tab saw (that
+        and the dashboard's event loop both ways), and each node's round trips."""
+        pings = [p for p in self.pings if start <= p[0] < end]
+        by_node: dict[str, list[float]] = {}
+        for _, rtt, _, node in pings:
+            by_node.setdefault(node, []).append(rtt)
+        return {"dashboard_ms": [server for _, _, server, _ in pings], "by_node": by_node}
 
     def failures(self, start: float, end: float) -> list[str]:
         return [why for sent, why in self.ping_failures if start <= sent < end]

@@ -86,6 +86,10 @@ def figures(learner: Journey, calm, attacked, outcomes, memory, before, after) -
         },
         "learner_p99_ms": {"baseline": _r(p99_base), "attack": _r(p99_during)},
         "learner_p99_ratio": _r(ratio),
+        "where_the_time_went": {
+            "baseline": _where(learner, calm),
+            "attack": _where(learner, attacked),
+        },
         "learner_ping_failures": failed[:10],
         "learner_ping_failure_count": len(failed),
         "learner_messages_said": learner.said,
@@ -103,6 +107,13 @@ def figures(learner: Journey, calm, attacked, outcomes, memory, before, after) -
         and not failed
     )
     return summary
+
+
+def _where(learner: Journey, window: tuple[float, float]) -> dict:
+    """p99s of the dashboard's own measure of the pings, and of each node's round trips."""
+    where = learner.where(*window)
+    nodes = {node: _r(percentile(ms, 99)) for node, ms in sorted(where["by_node"].items())}
+    return {"dashboard_p99_ms": _r(percentile(where["dashboard_ms"], 99)), "p99_by_node": nodes}
 
 
 def _all_up(before: dict, after: dict) -> bool:

@@ -33,6 +33,8 @@ class LabConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope["user"]
         if settings.ARCHVIZ_REQUIRE_LOGIN and not user.is_authenticated:
+            # accepted first: a close before the accept reaches the page as a bare 403
+            await self.accept()
             await self.close(code=close_codes.LOGIN_REQUIRED)
             return
         self.bucket = TokenBucket(rate=20, burst=40)

@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 KEEPALIVE_TIMEOUT_S = 15.0
 LINGER_S = 2.0  # how long a refused client's last bytes are read and dropped
+LINGER_MAX_BYTES = 256 * 1024  # past this many dropped bytes a refused client is cut off
+HEAD_END = b"\r\n\r\n"  # llhttp takes no bare-LF heads, so this alone ends one
 PAUSE_READING_AT = 4  # requests waiting on one connection (pipelined) before it stops reading
 MAX_HELD_BODY_BYTES = MAX_BODY_BYTES  # bodies of one connection's unanswered requests
 WRITE_HIGH_WATER = 64 * 1024  # unsent answer bytes on one connection before it stops reading
@@ -72,7 +74,9 @@ class ClientConnection(Answering, asyncio.Protocol):
         self._paused_reading = False
         self._refusal: BadRequest | None = None
         self._upgrade: bytes | None = None
-        self._head_bytes: int | None = None
+        self._head_bytes: int | None = None  # the unfinished head's bytes so far
+        self._head_tail = b""  # its last bytes, for an end split across reads
+        self._lingered = 0  # bytes read and dropped after a refusal
         self._url: list[bytes] = []
         self._url_length = 0
         self._headers: list[tuple[str, str]] = []
@@ -109,15 +113,18 @@ class ClientConnection(Answering, asyncio.Protocol):
         self._start_idle_timer()
 
     def data_received(self, data: bytes) -> None:
-        if self._refusal is not None or self._upgrade is not None:
-            return  # what follows a refused request or an upgrade is not read here
-        if self._head_bytes is not None:
-            self._head_bytes += len(data)
-            if self._head_bytes > MAX_HEAD_BYTES:
-                self._refuse(BadRequest(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "head"))
-                return
+        if self._refusal is not None:
+            self._drop_lingering(len(data))
+            return
+        if self._upgrade is not None:
+            return  # what follows an upgrade is aiohttp's to read
+        if self._head_bytes is not None and not self._head_within_cap(data):
+            self._refuse(BadRequest(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "head"))
+            return
         try:
             self._parser.feed_data(data)
+            if self._head_bytes is not None and not self._head_began_within_cap(data):
+                self._refuse(BadRequest(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "head"))
         except httptools.HttpParserUpgrade as upgrade:
             self._upgrade = self._upgrade_head() + data[upgrade.args[0] :]
             self._transport.pause_reading()
@@ -130,6 +137,32 @@ class ClientConnection(Answering, asyncio.Protocol):
             self._refuse(refused)
         except httptools.HttpParserError as exc:
             self._refuse(BadRequest(HTTPStatus.BAD_REQUEST, str(exc)))
+
+    def _head_within_cap(self, data: bytes) -> bool:
+        """Count this read's bytes up to the end of the unfinished head, not the body after
+        it: one read may carry a head's last line and most of a 1 MiB body."""
+        seen = self._head_tail + data
+        end = seen.find(HEAD_END)
+        in_head = len(data) if end < 0 else max(0, end + len(HEAD_END) - len(self._head_tail))
+        self._head_bytes += in_head
+        return self._head_bytes <= MAX_HEAD_BYTES
+
+    def _head_began_within_cap(self, data: bytes) -> bool:
+        """After a read that left a head unfinished: count it if it began in this read (its
+        bytes follow the read's last blank line, or are the whole read), and keep the
+        read's tail for an end split across reads."""
+        self._head_tail = data[-(len(HEAD_END) - 1) :]
+        if self._head_bytes == 0:
+            end = data.rfind(HEAD_END)
+            self._head_bytes = len(data) if end < 0 else len(data) - end - len(HEAD_END)
+        return self._head_bytes <= MAX_HEAD_BYTES
+
+    def _drop_lingering(self, size: int) -> None:
+        """A refused client may send on for the linger; past LINGER_MAX_BYTES it is cut off
+        (its answer may be lost then, but it has stopped listening to it anyway)."""
+        self._lingered += size
+        if self._lingered > LINGER_MAX_BYTES:
+            self.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
@@ -151,7 +184,7 @@ class ClientConnection(Answering, asyncio.Protocol):
     # --- httptools' callbacks ------------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        self._head_bytes = 0
+        self._head_bytes, self._head_tail = 0, b""
         self._url, self._url_length = [], 0
         self._headers, self._body, self._body_length = [], [], 0
 

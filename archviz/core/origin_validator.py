@@ -10,24 +10,48 @@ Host header). The browser sets both Origin and Host, so a page elsewhere cannot 
 """
 
 from collections.abc import Callable
+from urllib.parse import urlparse
 
+from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.security.websocket import OriginValidator, WebsocketDenier
 from django.http.request import split_domain_port
 
+from archviz.core.close_codes import FORBIDDEN_ORIGIN
 from archviz.core.origins import dashboard_hosts, dashboard_origins
 
 _DEFAULT_PORTS = {"ws": 80, "wss": 443}
 
 
+class ForbiddenOrigin(AsyncWebsocketConsumer):
+    """Accept, then close with FORBIDDEN_ORIGIN (4003) at once: a close before the accept
+    reaches the browser as daphne's 403 with no code, and the page could not say why."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        await self.close(code=FORBIDDEN_ORIGIN)
+
+
+class _ExactOriginValidator(OriginValidator):
+    """Channels' OriginValidator, closing with FORBIDDEN_ORIGIN rather than a bare 403."""
+
+    async def __call__(self, scope, receive, send):
+        origins = [v for k, v in scope.get("headers", []) if k == b"origin"]
+        parsed = urlparse(origins[-1].decode("latin1")) if origins else None
+        if self.valid_origin(parsed):
+            return await self.application(scope, receive, send)
+        return await ForbiddenOrigin()(scope, receive, send)
+
+
 class DashboardOriginValidator:
-    """ASGI middleware: a WebSocket from any other origin is refused before it is accepted."""
+    """ASGI middleware: a WebSocket from any other origin is closed with 4003 as it opens."""
 
     def __init__(self, application) -> None:
         self.application = application
 
     async def __call__(self, scope, receive, send):
         allowed = dashboard_origins(dashboard_hosts(), _ports(scope))
-        return await OriginValidator(self.application, sorted(allowed))(scope, receive, send)
+        validator = _ExactOriginValidator(self.application, sorted(allowed))
+        return await validator(scope, receive, send)
 
 
 def _ports(scope: dict) -> set[int]:
@@ -62,5 +86,6 @@ class PageOriginValidator:
     async def __call__(self, scope, receive, send):
         origin = dict(scope.get("headers", [])).get(b"origin")
         if origin is not None and origin.decode("latin1") not in self.allowed():
+            # a bare 403: no page of ours explains a node's codes (the dashboard's does)
             return await WebsocketDenier()(scope, receive, send)
         return await self.application(scope, receive, send)

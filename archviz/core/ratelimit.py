@@ -1,6 +1,7 @@
 """Token buckets: one per connection in a process (pure: the caller passes the time), and
 shared ones in Redis that every process of the lab draws from (one Lua step)."""
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -24,6 +25,27 @@ class TokenBucket:
             self._tokens -= 1
             return True
         return False
+
+
+class KeyedBuckets:
+    """A TokenBucket per key (a client's address, say), so that one client's flood spends
+    only its own tokens. At most `max_keys` are kept: past that the one used longest ago
+    is forgotten (a new bucket starts full, so forgetting lets a client in sooner, never
+    later, and the memory stays bounded)."""
+
+    def __init__(self, *, rate: float, burst: int, max_keys: int = 1024) -> None:
+        self.rate, self.burst, self.max_keys = rate, burst, max_keys
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+
+    def take(self, key: str, now: float) -> bool:
+        bucket = self._buckets.pop(key, None) or TokenBucket(rate=self.rate, burst=self.burst)
+        self._buckets[key] = bucket
+        if len(self._buckets) > self.max_keys:
+            self._buckets.popitem(last=False)
+        return bucket.take(now)
+
+    def __len__(self) -> int:
+        return len(self._buckets)
 
 
 class Limit(NamedTuple):

@@ -1,6 +1,13 @@
-"""Run an ASGI application under daphne in this process (dashboard and nodes)."""
+"""Run an ASGI application under daphne in this process (dashboard and nodes).
+
+Daphne gives an application no backpressure: `send` returns as soon as Twisted has the
+bytes, however many a client has not read. So each connection's scope carries, under
+UNSENT_BYTES, a function that says how many bytes written to it wait unsent (autobahn's
+queue and Twisted's buffer), for the sockets that must close a client too far behind.
+"""
 
 from collections.abc import Callable
+from functools import partial
 
 from daphne.endpoints import build_endpoint_description_strings
 from daphne.server import Server
@@ -8,11 +15,31 @@ from daphne.server import Server
 from archviz.core.labsocket import MAX_FRAME_BYTES
 from archviz.core.ports import require_free
 
+UNSENT_BYTES = "archviz.unsent_bytes"  # scope key: () -> int
+
+
+def unsent_bytes(protocol) -> int:
+    """Bytes given to this daphne protocol's connection that its client has not taken yet.
+    Twisted's FileDescriptor keeps them in `dataBuffer` (from `offset` on) and in
+    `_tempDataBuffer` (counted by `_tempDataLen`); no public call reports that count."""
+    queued = sum(len(data) for data, _ in getattr(protocol, "send_queue", ()))
+    transport = getattr(protocol, "transport", None)
+    while transport is not None and not hasattr(transport, "dataBuffer"):
+        transport = getattr(transport, "transport", None)  # a ProtocolWrapper (TLS, ...)
+    if transport is None:
+        return queued  # the connection is gone: nothing of it waits
+    waiting = len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+    return queued + waiting
+
 
 class _Server(Server):
     def __init__(self, *args, on_listening: Callable[[], None], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._on_listening = on_listening
+
+    def create_application(self, protocol, scope):
+        scope[UNSENT_BYTES] = partial(unsent_bytes, protocol)
+        return super().create_application(protocol, scope)
 
     def listen_success(self, port) -> None:
         super().listen_success(port)

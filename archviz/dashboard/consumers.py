@@ -1,4 +1,9 @@
-"""The lab page's WebSocket: live state and trace events out; the apps' requests in."""
+"""The lab page's WebSocket: live state and trace events out; the apps' requests in.
+
+A tab too far behind is closed with TOO_SLOW (4008), counted (the dashboard's metrics show
+it), and reconnects to a fresh state: daphne never makes `send` wait, so a page that stops
+reading would otherwise have every frame kept for it in this process's memory.
+"""
 
 import asyncio
 import json
@@ -15,17 +20,21 @@ from archviz.core.instructor import ControlRefused, may_control
 from archviz.core.labsocket import error
 from archviz.core.ratelimit import TokenBucket
 from archviz.core.redis_conn import shared_client
+from archviz.core.serve import UNSENT_BYTES
 from archviz.dashboard.feed import Subscription, feed
 from archviz.dashboard.messages import Welcome
 from archviz.trace.reader import recent_events
 
 FLOOD_CLOSE_AFTER = 100  # messages refused for flooding before the socket is closed
+MAX_UNSENT_BYTES = 1024 * 1024  # frames written but not taken by the tab: over this, too slow
 
 
 class LabConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope["user"]
         if settings.ARCHVIZ_REQUIRE_LOGIN and not user.is_authenticated:
+            # accepted first: a close before the accept reaches the page as a bare 403
+            await self.accept()
             await self.close(code=close_codes.LOGIN_REQUIRED)
             return
         self.bucket = TokenBucket(rate=20, burst=40)
@@ -75,7 +84,21 @@ class LabConsumer(AsyncWebsocketConsumer):
 
     async def _pump(self, subscription: Subscription) -> None:
         while True:
-            await self._send(await subscription.next_frame())
+            frame = await subscription.next_frame()
+            if self._unsent_bytes() > MAX_UNSENT_BYTES:
+                await self._too_slow()
+                return
+            await self.send(text_data=frame)  # encoded once by the feed, for every tab
+
+    def _unsent_bytes(self) -> int:
+        """What this tab has not taken yet (0 outside daphne: a test's communicator)."""
+        measure = self.scope.get(UNSENT_BYTES)
+        return measure() if measure is not None else 0
+
+    async def _too_slow(self) -> None:
+        feed.count_too_slow()
+        feed.unsubscribe(self.subscription)  # nothing more is queued for it
+        await self.close(code=close_codes.TOO_SLOW)
 
     async def _recent(self) -> list:
         try:

@@ -4,6 +4,12 @@ One pub/sub subscription and one state reader per process, however many tabs are
 open; several dashboard processes each run their own against the same Redis, so they
 all show the same lab. A tab that reads too slowly misses frames, and is told how many;
 trace events that fail validation are dropped, and every state frame says how many.
+
+Each frame is encoded to JSON once, here, for every tab: encoding it per tab made the
+dashboard's event loop work in proportion to its tabs. A batch whose frame would pass the
+lab socket's 64 KiB cap (autobahn enforces it on what the server sends too, and refuses the
+whole frame) goes out as several frames; an event too big for any frame is dropped and
+counted with the invalid ones.
 """
 
 import asyncio
@@ -15,6 +21,7 @@ import logging
 import redis
 
 from archviz.core import keys
+from archviz.core.labsocket import MAX_FRAME_BYTES
 from archviz.core.redis_conn import async_blocking_client, shared_client
 from archviz.dashboard.messages import LabState, LaggingFrame, StateFrame, TraceFrame
 from archviz.dashboard.state import read_lab_state, unreachable
@@ -24,29 +31,44 @@ log = logging.getLogger(__name__)
 
 STATE_EVERY_S = 0.5  # at least this often, even with no heartbeat (catches expiry)
 QUEUE_FRAMES = 256
+TRACE_FRAME_BYTES = MAX_FRAME_BYTES - 1024  # a trace frame's JSON at most (ASCII: bytes)
 
 
 class Subscription:
-    """One open page's outgoing frames."""
+    """One open page's outgoing frames, encoded."""
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[dict] = asyncio.Queue(maxsize=QUEUE_FRAMES)
+        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=QUEUE_FRAMES)
         self.dropped = 0
         self._reported = 0
 
-    def offer(self, frame: dict) -> None:
+    def offer(self, frame: str) -> None:
         try:
             self.queue.put_nowait(frame)
         except asyncio.QueueFull:
             self.dropped += 1
 
-    async def next_frame(self) -> dict:
-        """The next frame, preceded by a `lagging` notice if frames were dropped."""
+    async def next_frame(self) -> str:
+        """The next frame's JSON, preceded by a `lagging` notice if frames were dropped."""
         if self.dropped > self._reported:
             missed = self.dropped - self._reported
             self._reported = self.dropped
-            return LaggingFrame(type="lagging", dropped=missed)
+            return json.dumps(LaggingFrame(type="lagging", dropped=missed))
         return await self.queue.get()
+
+
+def trace_frames(events: list, max_bytes: int = TRACE_FRAME_BYTES) -> tuple[list[str], int]:
+    """The events as encoded trace frames of at most `max_bytes` each, in order, and how
+    many events were too big for a frame of their own."""
+    text = json.dumps(TraceFrame(type="trace", events=events))
+    if len(text) <= max_bytes:
+        return [text], 0
+    if len(events) == 1:
+        return [], 1
+    half = len(events) // 2
+    first, too_big = trace_frames(events[:half], max_bytes)
+    rest, more = trace_frames(events[half:], max_bytes)
+    return first + rest, too_big + more
 
 
 class LabFeed:
@@ -58,17 +80,27 @@ class LabFeed:
         self.last_state: LabState | None = None
         self.invalid_events = 0  # trace events received that failed validation, since start
         self.ignored_pongs = 0  # pongs for no ping of ours, or with the wrong nonce (forged)
+        self.too_slow_closes = 0  # lab sockets closed for not taking their frames, since start
 
     def subscribe(self) -> Subscription:
         self._start()
         subscription = Subscription()
         self._subscriptions.add(subscription)
         if self.last_state is not None:
-            subscription.offer(self._state_frame(self.last_state))
+            subscription.offer(json.dumps(self._state_frame(self.last_state)))
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
         self._subscriptions.discard(subscription)
+
+    @property
+    def open_sockets(self) -> int:
+        return len(self._subscriptions)
+
+    def count_too_slow(self) -> None:
+        if self.too_slow_closes == 0:
+            log.warning("closed a lab socket too far behind (4008); the lab page counts them")
+        self.too_slow_closes += 1
 
     def expect_pong(self, trace: str, nonce: str) -> asyncio.Future:
         """A future resolved when a node's pong with this trace id and this nonce arrives via
@@ -92,26 +124,29 @@ class LabFeed:
         if not self._tasks or self._tasks[0].get_loop() is not loop:
             self._wake = asyncio.Event()  # bound to the running loop
             self._tasks = [
-                asyncio.create_task(self._listen()),
+                # Pongs and heartbeats on a connection of their own: behind a backlog of
+                # trace batches a learner's pong waited its turn (hundreds of ms, measured by
+                # bench/abuse while the balancer was flooded).
+                asyncio.create_task(self._listen(keys.TRACE_CHANNEL)),
+                asyncio.create_task(self._listen(keys.HEARTBEAT_CHANNEL, keys.PONG_CHANNEL)),
                 asyncio.create_task(self._publish_states()),
             ]
 
-    def _broadcast(self, frame: dict) -> None:
+    def _broadcast(self, frame: str) -> None:
         for subscription in list(self._subscriptions):
             subscription.offer(frame)
 
-    async def _listen(self) -> None:
+    async def _listen(self, *channels: str) -> None:
         while True:
             try:
                 client = async_blocking_client()
                 async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(
-                        keys.TRACE_CHANNEL, keys.HEARTBEAT_CHANNEL, keys.PONG_CHANNEL
-                    )
+                    await pubsub.subscribe(*channels)
                     self._wake.set()
                     async for message in pubsub.listen():
                         if message["type"] == "message":
                             self._on_message(message["channel"], message["data"])
+                            await asyncio.sleep(0)  # a backlog read at once is no monopoly
             except (redis.RedisError, OSError) as exc:
                 log.debug("feed lost Redis (%s); retrying", exc)
                 self._wake.set()
@@ -120,10 +155,11 @@ class LabFeed:
     def _on_message(self, channel: bytes, data: bytes) -> None:
         if channel == keys.TRACE_CHANNEL.encode():
             events, invalid = parse_batch(data)
-            if invalid:
-                self._count_invalid(invalid)
-            if events:
-                self._broadcast(TraceFrame(type="trace", events=events))
+            frames, too_big = trace_frames(events) if events else ([], 0)
+            if invalid or too_big:
+                self._count_invalid(invalid + too_big)
+            for frame in frames:
+                self._broadcast(frame)
         elif channel == keys.HEARTBEAT_CHANNEL.encode():
             self._wake.set()
         elif channel == keys.PONG_CHANNEL.encode():
@@ -168,7 +204,7 @@ class LabFeed:
             except redis.RedisError:
                 state = unreachable(self.last_state)
             self.last_state = state
-            self._broadcast(self._state_frame(state))
+            self._broadcast(json.dumps(self._state_frame(state)))
 
 
 feed = LabFeed()

@@ -2,12 +2,14 @@
 
 import asyncio
 import secrets
+import weakref
 from typing import Literal, TypedDict
 
 import aiohttp
 
 from archviz.core import registry
 from archviz.core.control import NODE_ID
+from archviz.core.http import LAB_CLIENT_HEADER, lab_client_token
 from archviz.core.instructor import ControlRefused, User
 from archviz.core.labsocket import AckFrame, ack, socket_handler
 from archviz.core.redis_conn import shared_client
@@ -94,15 +96,33 @@ class _NodeRefused(Exception):
     """The node answered the ping with a refusal (too many pings); the message is its reason."""
 
 
+# One HTTP client per event loop for every tab's pings: a session (and a TCP connection)
+# per ping cost the dashboard's loop work on every ping, from every tab.
+_SESSIONS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _ping_session() -> aiohttp.ClientSession:
+    loop = asyncio.get_running_loop()
+    session = _SESSIONS.get(loop)
+    if session is None or session.closed:
+        timeout = aiohttp.ClientTimeout(total=PING_TIMEOUT_S)
+        # The lab-client header proves these pings are the dashboards': the node gives them
+        # their own tokens, which no flood from elsewhere can spend.
+        headers = {LAB_CLIENT_HEADER: lab_client_token()}
+        session = _SESSIONS[loop] = aiohttp.ClientSession(timeout=timeout, headers=headers)
+    return session
+
+
 async def _post_ping(found: registry.Registration, trace: str, nonce: str) -> dict:
-    timeout = aiohttp.ClientTimeout(total=PING_TIMEOUT_S)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
-        url = f"http://{found.address}/ping"
-        async with session.post(url, params={"trace": trace, "nonce": nonce}) as response:
-            if response.status in (403, 429):
-                raise _NodeRefused(await _refusal_reason(response))
-            response.raise_for_status()
-            return await response.json()
+    url = f"http://{found.address}/ping"
+    params = {"trace": trace, "nonce": nonce}
+    async with _ping_session().post(url, params=params) as response:
+        if response.status in (403, 429):
+            raise _NodeRefused(await _refusal_reason(response))
+        response.raise_for_status()
+        return await response.json()
 
 
 async def _refusal_reason(response: aiohttp.ClientResponse) -> str:

@@ -2,6 +2,7 @@
 
 import json
 import re
+from typing import Any
 
 import redis
 
@@ -60,6 +61,18 @@ def node_view(
     )
 
 
+def dashboard_view(registration: Registration, metrics: Metrics | None) -> dict[str, Any]:
+    """One dashboard process: where it runs, its lab sockets, and how many it closed as too
+    slow (tabs that stopped taking their frames)."""
+    return {
+        "id": registration.id,
+        "pid": registration.pid,
+        "port": registration.port,
+        "sockets": metrics.connections if metrics else 0,
+        "too_slow_closes": metrics.extra.get("too_slow_closes", 0) if metrics else 0,
+    }
+
+
 def build_state(
     records: dict[str, dict],
     registrations: list[Registration],
@@ -75,7 +88,7 @@ def build_state(
         for i in sorted(node_ids, key=_natural)
     ]
     dashboards = [
-        {"id": r.id, "pid": r.pid, "port": r.port} for r in registrations if r.kind == "dashboard"
+        dashboard_view(r, metrics.get(r.id)) for r in registrations if r.kind == "dashboard"
     ]
     by_kind = {r.kind: r for r in registrations}
     return LabState(

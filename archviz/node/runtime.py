@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 import psutil
 
 from archviz.core.metrics import ConnectionCounters, rss_bytes
-from archviz.core.ratelimit import TokenBucket
+from archviz.core.ratelimit import KeyedBuckets
 from archviz.core.registry import Metrics, now_ms
 from archviz.node.pressure import SAMPLE_EVERY_S, LagProbe, Limits, Sample, read_pressure
 from archviz.node.work import WorkGate
@@ -28,7 +28,10 @@ class NodeConfig:
         return cls(**{k: int(v) for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
-PINGS_PER_S = 20  # POST /ping, per node, from everyone together
+# POST /ping, per node and per caller: the dashboards' own calls (proven by the lab-client
+# header) are one caller, every other address its own, so a flood from one address (or
+# through the balancer) does not spend the tokens of the learners' pings via the dashboard.
+PINGS_PER_S = 20
 PINGS_BURST = 40
 
 
@@ -38,7 +41,7 @@ class NodeRuntime:
         self.config = NodeConfig()
         self.counters = counters or ConnectionCounters()
         self.gate = WorkGate(self.config.capacity)
-        self.ping_bucket = TokenBucket(rate=PINGS_PER_S, burst=PINGS_BURST)
+        self.ping_buckets = KeyedBuckets(rate=PINGS_PER_S, burst=PINGS_BURST)
         self.pings_refused_total = 0  # over the rate, or from a page that is not a dashboard's
         # the dashboards' origins, the only pages that may post to the node (read every beat)
         self.dashboard_origins: frozenset[str] = frozenset()

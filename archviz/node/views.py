@@ -10,7 +10,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from archviz.core import keys
-from archviz.core.http import ANONYMOUS_WORK_MS, LAB_CLIENT_HEADER, MAX_WORK_MS, work_limit_ms
+from archviz.core.http import (
+    ANONYMOUS_WORK_MS,
+    LAB_CLIENT_HEADER,
+    MAX_WORK_MS,
+    is_lab_client,
+    work_limit_ms,
+)
 from archviz.core.redis_conn import shared_client
 from archviz.node.runtime import PINGS_PER_S, NodeRuntime, get_runtime
 from archviz.node.work import QueueFull
@@ -39,7 +45,7 @@ async def ping(request: HttpRequest) -> JsonResponse:
     The pong carries the `nonce` the dashboard sent, which only the dashboard knows, so that
     a ping posted by anyone else (with a trace id read off the trace log) resolves nothing."""
     runtime = get_runtime()
-    refusal = _ping_refusal(runtime, request.headers.get("Origin"))
+    refusal = _ping_refusal(runtime, request.headers.get("Origin"), _pinger(request))
     if refusal is not None:
         runtime.pings_refused_total += 1
         status, reason = refusal
@@ -69,14 +75,22 @@ def _work_refusal(work_ms: float, limit: float) -> str:
     return refusal
 
 
-def _ping_refusal(runtime: NodeRuntime, origin: str | None) -> tuple[int, str] | None:
+def _ping_refusal(runtime: NodeRuntime, origin: str | None, pinger: str) -> tuple[int, str] | None:
     """Why a ping is refused: posted by a page that is not a dashboard's (a server's call has
-    no Origin), or one too many for this node this second; None: answer it."""
+    no Origin), or one too many from this caller this second; None: answer it."""
     if origin is not None and origin not in runtime.dashboard_origins:
         return 403, f"origin {origin[:80]!r} may not ping a node: only the dashboards' pages may"
-    if not runtime.ping_bucket.take(time.monotonic()):
-        return 429, f"too many pings: a node answers at most {PINGS_PER_S} a second"
+    if not runtime.ping_buckets.take(pinger, time.monotonic()):
+        return 429, f"too many pings: a node answers at most {PINGS_PER_S} a second from each"
     return None
+
+
+def _pinger(request: HttpRequest) -> str:
+    """Whose tokens a ping spends: the dashboards' (their server proves it), else its
+    address's."""
+    if is_lab_client(request.headers.get(LAB_CLIENT_HEADER)):
+        return "the dashboards"
+    return request.META.get("REMOTE_ADDR") or "unknown"
 
 
 def _record_pong(node_id: str, pong: dict) -> int:

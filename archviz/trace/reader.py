@@ -7,7 +7,9 @@ import redis
 from archviz.trace.events import TRACE_LOG, InvalidEvent, TraceEvent, validate_event
 
 RECENT_EVENTS = 50  # the newest events a page that opens is sent
-RECENT_MAX_BYTES = 256 * 1024  # ... and at most this much of them, as JSON
+# ... and at most this much of them, as JSON: they go in the welcome frame, and the lab
+# socket's frames are capped at 64 KiB both ways (autobahn refuses a bigger one whole)
+RECENT_MAX_BYTES = 48 * 1024
 RECENT_MAX_BATCHES = 50  # log entries read for them at most
 _PAGE = 10  # log entries read per round trip: most replays need one
 

@@ -29,12 +29,21 @@ def _listening(app, port: int = PORT):
 
 
 async def _connects(app, origin: str | None, host: str = f"127.0.0.1:{PORT}") -> tuple:
+    """(True, None) for a socket that opens and stays open; (False, code) for one refused,
+    closed before or at once after its accept (how a code reaches a browser through daphne)."""
     headers = [(b"host", host.encode())]
     if origin is not None:
         headers.append((b"origin", origin.encode()))
     communicator = WebsocketCommunicator(app, "/ws/lab/", headers=headers)
     try:
-        return await communicator.connect()
+        accepted, code = await communicator.connect()
+        if not accepted:
+            return False, code
+        if await communicator.receive_nothing(timeout=0.2):
+            return True, None
+        closing = await communicator.receive_output(timeout=1)
+        assert closing["type"] == "websocket.close", closing
+        return False, closing.get("code", 1000)
     finally:
         await communicator.disconnect()
 
@@ -87,7 +96,7 @@ async def test_the_dashboards_lab_socket_checks_the_port(settings) -> None:
     to the lab consumer (which then asks for a login, so no Redis is needed here)."""
     settings.ARCHVIZ_REQUIRE_LOGIN = True
     app = _listening(dashboard)
-    assert await _connects(app, "http://127.0.0.1:9999") == (False, 1000)
+    assert await _connects(app, "http://127.0.0.1:9999") == (False, close_codes.FORBIDDEN_ORIGIN)
     assert await _connects(app, f"http://127.0.0.1:{PORT}") == (False, close_codes.LOGIN_REQUIRED)
 
 

@@ -159,10 +159,12 @@ async def test_flooding_is_refused_then_closed_with_the_flooding_code(connect: C
 @pytest.mark.parametrize("origin", ["http://evil.example", "http://127.0.0.1.evil.example", None])
 @pytest.mark.usefixtures("redis_url", "in_process_db")
 async def test_a_socket_from_another_origin_or_none_is_refused(origin: str | None) -> None:
-    """Only pages of the allowed hosts may open the lab socket."""
+    """Only pages of the allowed hosts may open the lab socket: any other is closed with
+    FORBIDDEN_ORIGIN as it opens (after an accept, so that a browser sees the code)."""
     communicator = lab_communicator(origin=origin)
-    connected, _code = await communicator.connect(timeout=10)
-    assert connected is False
+    await communicator.connect(timeout=10)
+    closing = await communicator.receive_output(timeout=10)
+    assert closing == {"type": "websocket.close", "code": close_codes.FORBIDDEN_ORIGIN}
     await communicator.disconnect(timeout=10)
 
 
@@ -171,7 +173,9 @@ async def test_with_login_required_an_anonymous_page_is_refused(settings) -> Non
     """ARCHVIZ_REQUIRE_LOGIN: an anonymous socket is closed with LOGIN_REQUIRED."""
     settings.ARCHVIZ_REQUIRE_LOGIN = True
     communicator = lab_communicator()
-    assert await communicator.connect(timeout=10) == (False, close_codes.LOGIN_REQUIRED)
+    assert (await communicator.connect(timeout=10))[0] is True  # accepted, so the code arrives
+    closing = await communicator.receive_output(timeout=10)
+    assert closing == {"type": "websocket.close", "code": close_codes.LOGIN_REQUIRED}
     await communicator.disconnect(timeout=10)
 
 

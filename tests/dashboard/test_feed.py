@@ -8,7 +8,7 @@ import pytest
 import redis
 
 from archviz.core import keys
-from archviz.dashboard.feed import LabFeed, Subscription
+from archviz.dashboard.feed import TRACE_FRAME_BYTES, LabFeed, Subscription, trace_frames
 from archviz.trace.events import make_event
 
 
@@ -34,7 +34,7 @@ async def _frame(
     """The next frame of this type that satisfies `until`."""
     async with asyncio.timeout(10):
         while True:
-            frame = await subscription.next_frame()
+            frame = json.loads(await subscription.next_frame())
             if frame["type"] == kind and until(frame):
                 return frame
 
@@ -73,3 +73,37 @@ async def test_valid_events_leave_the_invalid_count_alone(
     assert (await _frame(subscription, "trace"))["events"] == events
     assert (await _frame(subscription, "state"))["invalid_events"] == 0
     assert feed.invalid_events == 0
+
+
+def _big_event(n: int) -> dict:
+    return make_event("lb.route", "lb", "node-1", detail={"path": f"/{n}" + "p" * 250})
+
+
+def test_a_batch_too_big_for_one_frame_is_split_in_order_under_the_cap() -> None:
+    """Each frame fits the lab socket's cap (autobahn would refuse a bigger one whole)."""
+    events = [_big_event(n) for n in range(400)]
+    frames, too_big = trace_frames(events)
+    assert len(frames) > 1 and too_big == 0
+    assert all(len(frame) <= TRACE_FRAME_BYTES for frame in frames)
+    assert [e for frame in frames for e in json.loads(frame)["events"]] == events
+
+
+def test_an_event_too_big_for_any_frame_is_counted_not_sent() -> None:
+    small = make_event("lb.route", "lb", "node-1")
+    big = _big_event(2)
+    frames, too_big = trace_frames([small, big, small], max_bytes=len(json.dumps(small)) + 40)
+    assert too_big == 1
+    assert [json.loads(frame)["events"] for frame in frames] == [[small], [small]]
+
+
+async def test_a_big_published_batch_reaches_the_tab_in_frames_under_the_cap(
+    feed: LabFeed, redis_client: redis.Redis
+) -> None:
+    subscription = feed.subscribe()
+    await _listening(redis_client)
+    events = [_big_event(n) for n in range(400)]
+    redis_client.publish(keys.TRACE_CHANNEL, json.dumps(events))
+    received: list[dict] = []
+    while len(received) < len(events):
+        received += (await _frame(subscription, "trace"))["events"]
+    assert received == events and feed.invalid_events == 0

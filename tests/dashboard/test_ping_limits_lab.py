@@ -77,3 +77,16 @@ def _delivered(frame: dict, trace: str) -> dict | None:
     """The frame's pubsub.deliver event of this trace: the pong the dashboard took."""
     found = (e for e in frame["events"] if e["kind"] == "pubsub.deliver" and e["trace"] == trace)
     return next(found, None)
+
+
+async def test_a_ping_flood_at_a_node_does_not_spend_the_learners_pings(lab: RunningLab) -> None:
+    """200 pings posted straight to node-3 drain its tokens for that address (429s), and a
+    learner's ping through the dashboard is still answered: the dashboards' own."""
+    port = lab.node("node-3")["port"]
+    statuses = await asyncio.gather(*(_post_ping(port, None) for _ in range(200)))
+    assert 429 in statuses
+    async with lab_socket(lab.url) as ws:
+        await next_frame(ws, "welcome")
+        await ws.send_json({"type": "ping", "node": "node-3"})
+        pong = await next_frame(ws, "pong")
+    assert pong["node"] == "node-3"

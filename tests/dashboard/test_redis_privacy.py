@@ -50,7 +50,7 @@ async def test_a_state_frame_has_no_url_and_no_password(
     try:
         subscription = feed.subscribe()
         async with asyncio.timeout(10):
-            while (frame := await subscription.next_frame())["type"] != "state":
+            while (frame := json.loads(await subscription.next_frame()))["type"] != "state":
                 pass
     finally:
         await feed.stop()

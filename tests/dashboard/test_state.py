@@ -82,10 +82,19 @@ def test_dashboards_are_listed_apart_from_nodes():
     records = {"dash-1": ProcessRecord(id="dash-1", kind="dashboard").to_dict()}
     regs = [_registration("dash-1", kind="dashboard", port=8000), _registration("node-1")]
     state = build_state(records, regs, {}, REDIS_UP, 4242)
-    assert state["dashboards"] == [{"id": "dash-1", "pid": 500, "port": 8000}]
+    assert state["dashboards"] == [
+        {"id": "dash-1", "pid": 500, "port": 8000, "sockets": 0, "too_slow_closes": 0}
+    ]
     assert [n["id"] for n in state["nodes"]] == ["node-1"]
     assert state["redis"] == REDIS_UP
     assert state["supervisor_up"] is True
+
+
+def test_a_dashboard_shows_its_lab_sockets_and_the_ones_it_closed_as_too_slow():
+    regs = [_registration("dash-1", kind="dashboard", port=8000)]
+    metrics = {"dash-1": Metrics(id="dash-1", ts=1, connections=7, extra={"too_slow_closes": 2})}
+    [dashboard] = build_state({}, regs, metrics, REDIS_UP, 4242)["dashboards"]
+    assert dashboard["sockets"] == 7 and dashboard["too_slow_closes"] == 2
 
 
 def test_unreachable_keeps_last_nodes_and_marks_redis_down():

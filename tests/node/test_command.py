@@ -17,3 +17,10 @@ def test_its_id_and_port_are_required() -> None:
     """A node is always started with its id and port; without them it names both."""
     with pytest.raises(CommandError, match="the following arguments are required: --id, --port"):
         call_command("node")
+
+
+@pytest.mark.parametrize("bad", ["Node 1", "", "_node", "node:1", "n" * 41, "../etc"])
+def test_a_bad_id_is_refused_before_anything_starts(bad: str) -> None:
+    """The id names Redis keys and registry entries: only the shape the lab uses is taken."""
+    with pytest.raises(CommandError, match="bad --id"):
+        call_command("node", id=bad, port=free_port("127.0.0.1"))

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from archviz.core.registry import Metrics
 from archviz.core.runner import component
 
 
@@ -19,5 +20,12 @@ class Command(BaseCommand):
     def handle(self, *args, port: int, host: str, id: str, **options) -> None:
         with component(id or f"dashboard-{port}", "dashboard", trace_as="dashboard") as running:
             from archviz.asgi import application
+            from archviz.dashboard.feed import feed
 
-            running.serve(application, host=host, port=port, setting="ARCHVIZ_DASHBOARD_PORT")
+            def collect() -> Metrics:
+                """Its open lab sockets, and those it closed for being too far behind."""
+                extra = {"too_slow_closes": feed.too_slow_closes}
+                return running.metrics(connections=feed.open_sockets, extra=extra)
+
+            running.serve(application, host=host, port=port, setting="ARCHVIZ_DASHBOARD_PORT",
+                          collect=collect)  # fmt: skip

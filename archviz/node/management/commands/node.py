@@ -5,9 +5,10 @@ import os
 
 import redis
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from archviz.core import hooks, keys
+from archviz.core.control import NODE_ID
 from archviz.core.origins import registered_dashboard_origins
 from archviz.core.redis_conn import shared_client
 from archviz.core.runner import component
@@ -28,6 +29,13 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=settings.ARCHVIZ_HOST)
 
     def handle(self, *args, id: str, port: int, host: str, **options) -> None:
+        # The id names Redis keys, registry entries and trace events, and the dashboard
+        # refuses to ping any other shape: a bad one is refused here, before anything.
+        if not NODE_ID.fullmatch(id):
+            raise CommandError(
+                f"bad --id {id[:60]!r}: 1-40 lower-case letters, digits or -, "
+                "starting with a letter or digit (e.g. node-1)"
+            )
         with component(id, "node") as running:
             runtime = NodeRuntime(id, running.counters)
             set_runtime(runtime)

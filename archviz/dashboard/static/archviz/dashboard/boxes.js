@@ -98,11 +98,12 @@ export class DashboardBox extends Box {
       caption: ["Django + daphne: serves this page", "and its WebSocket"],
       captionAbove: true,
       className: "dashboard",
-      rows: 3,
+      rows: 4,
     });
     this.processes = this.span(0);
     this.pid = this.span(1, "mono");
     this.port = this.span(2, "mono");
+    this.sockets = this.span(3);
   }
 
   update(state) {
@@ -113,7 +114,18 @@ export class DashboardBox extends Box {
     const list = (field) => dashboards.map((d) => d[field] ?? "—").join(", ") || "—";
     this.pid.textContent = truncate(`pid ${list("pid")}`, 24);
     this.port.textContent = truncate(`port ${list("port")}`, 24);
+    this.sockets.textContent = socketsLine(dashboards);
   }
+}
+
+/** The lab sockets open on every dashboard, and those closed (4008) for not taking their
+ * frames: a tab that stops reading would otherwise make its dashboard hold them all. */
+export function socketsLine(dashboards) {
+  const sum = (field) => dashboards.reduce((total, d) => total + (d[field] || 0), 0);
+  const tabs = sum("sockets");
+  const slow = sum("too_slow_closes");
+  const open = tabs === 1 ? "1 tab" : `${tabs} tabs`;
+  return slow > 0 ? `${open}, ${slow} closed too slow` : open;
 }
 
 /** Redis: up or not and its memory, for everyone; its host:port only when the page was given

@@ -13,7 +13,7 @@ const DEFAULTS = {
   height: 530,
   nodeArea: { x: 250, y: 46, w: 500, h: 440 },
   supervisorRect: { x: 20, y: 46, w: 190, h: 90 },
-  dashboardRect: { x: 20, y: 226, w: 190, h: 90 },
+  dashboardRect: { x: 20, y: 226, w: 190, h: 106 }, // four rows: its tabs too
   redisRect: { x: 790, y: 226, w: 190, h: 90 },
   topLaneY: 12, // supervisor <-> Redis runs above everything
   bottomLaneY: 514, // Redis <-> dashboard runs below the nodes

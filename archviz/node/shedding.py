@@ -5,8 +5,8 @@ Shedding policies, chosen live by name: newest first, oldest first, random, or l
 priority first (bots and anonymous tabs before signed-in learners). An instructor is never
 shed: the class is watching their screen.
 
-Reconnect policies, the same for bots and learners' tabs (the JS mirror is
-static/archviz/js/lib/reconnect.js): at once, a fixed delay, exponential backoff, or
+Reconnect policies, the same for bots and learners' tabs (a JS mirror comes with the
+overload page): at once, a fixed delay, exponential backoff, or
 exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And
 Jitter", 2015): a random delay between 0 and the exponential cap, which spreads a herd of
 clients shed together over the whole window instead of bringing them back in waves.

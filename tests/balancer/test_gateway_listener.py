@@ -260,6 +260,22 @@ async def test_a_websocket_that_offers_no_subprotocol_is_given_none(gateway_lab)
         assert (await ws.receive_json(timeout=5))["offered"] == []
 
 
+async def test_no_token_reaches_the_balancers_log(gateway_lab) -> None:
+    """A socket with `bearer, <token>` logs nothing of it; one whose offer the replica does
+    not take (the token alone) is warned about with the token replaced. The marker socket
+    last: once its warning is printed, everything the first two logged is too."""
+    lab, _ = gateway_lab
+    url = f"ws://{HOST}:{lab.gateway_port}/ws/auctions/lamp/"
+    async with aiohttp.ClientSession() as session:
+        for offered in (("bearer", TOKEN), (TOKEN,), ("log-marker",)):
+            async with session.ws_connect(url, protocols=offered) as ws:
+                await ws.receive_json(timeout=5)
+    lab.lb.wait_for_line(r"'log-marker'.*overlap", 10)
+    assert TOKEN not in lab.lb.output()
+    warned = [line for line in lab.lb.output().splitlines() if "overlap" in line]
+    assert len(warned) == 2 and "['<token>']" in warned[0], warned
+
+
 def test_the_gateway_listeners_algorithm_switches_alone(gateway_lab) -> None:
     """lb.algorithm with listener "gateway" switches that listener and keeps it in Redis;
     the nodes' algorithm stays as it was."""

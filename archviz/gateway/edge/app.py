@@ -20,7 +20,7 @@ import redis.asyncio
 from aiohttp import WSCloseCode, web
 
 from archviz.core.http import LAB_CLIENT_HEADER, is_lab_client, lab_client_token
-from archviz.core.redis_conn import async_blocking_client, shared_client
+from archviz.core.redis_conn import async_blocking_client, async_client, shared_client
 from archviz.core.registry import Metrics, Registration
 from archviz.core.runner import Component
 from archviz.gateway import answers, cors, limits, serving
@@ -53,11 +53,13 @@ def build(
     client: Callable[[], redis.Redis] = shared_client,
     source: Source = trusted_replicas,
     pubsub: redis.asyncio.Redis | None = None,
+    limiter: redis.asyncio.Redis | None = None,
 ) -> Gateway:
     """A replica's parts (nothing connects before the application starts)."""
     credentials = Credentials(client)
     hub = Hub(replica, trace, pubsub or async_blocking_client(), on_keys_changed=credentials.notice)
     gateway = Gateway(replica, trace, client, credentials, Upstreams(source), hub)
+    gateway.limiter = limiter or async_client()
     credentials.on_tick(lambda: sockets.check_tokens(gateway))
     gateway.upstreams.on_change(lambda found: gateway.bidding.keep_only(found.get("bidding", [])))
     return gateway
@@ -105,6 +107,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     await gateway.session.close()
     await gateway.bidding.close()
     await gateway.hub.close()
+    if gateway.limiter is not None:
+        await gateway.limiter.aclose()
 
 
 HEALTH_PATH = "/gateway/health"  # what the balancer's gateway listener checks

@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 GATEWAY = web.AppKey("gateway", Gateway)
 READY_S = 5.0  # how long start-up waits for the first reads of the registry and the keys
+SERVICE_CONNECTIONS = 256  # to all the services' replicas together
+KEEPALIVE_S = 30.0  # an idle connection to a service is kept this long (theirs: 75 s)
 INTERNAL = Denial(500, (answers.JSON,), {"error": "internal", "message": "the gateway failed"})
 
 
@@ -79,7 +81,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     """While the application runs: the client session, the pub/sub connection, and the
     refreshes of the registry and the key ring."""
     gateway = app[GATEWAY]
-    gateway.session = aiohttp.ClientSession(auto_decompress=False)
+    gateway.session = service_session()
     stop = asyncio.Event()
     await gateway.hub.start()
     await gateway.credentials.refresh()  # the key ring, before the first request
@@ -109,6 +111,18 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     await gateway.hub.close()
     if gateway.limiter is not None:
         await gateway.limiter.aclose()
+
+
+def service_session() -> aiohttp.ClientSession:
+    """The services' HTTP client: keep-alive connections, reused request after request (a
+    new one costs a handshake and a slow start); no cookie jar, as cookies are the
+    clients' and never the gateway's to keep; no headers of its own."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=SERVICE_CONNECTIONS, keepalive_timeout=KEEPALIVE_S),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        auto_decompress=False,
+        skip_auto_headers=("User-Agent", "Accept-Encoding"),
+    )
 
 
 HEALTH_PATH = "/gateway/health"  # what the balancer's gateway listener checks

@@ -4,6 +4,7 @@ registered as a node, and the real `manage.py balancer` in front of them."""
 
 import contextlib
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -21,7 +22,7 @@ from archviz.core.ports import free_port
 from archviz.core.registry import Registration, now_ms
 from archviz.gateway.management.commands.auctionbots import find_gateway
 from archviz.lab.embedded_redis import EmbeddedRedis
-from tests.balancer.conftest import HOST, NODE, BalancerLab, get, pubsub_events
+from tests.balancer.conftest import HOST, NODE, BalancerLab, get, pubsub_events, registered
 from tests.harness.processes import ROOT, command_env
 from tests.harness.supervised import register_as_supervised
 from tests.harness.wait_for import async_wait_for, wait_for
@@ -299,6 +300,32 @@ def test_the_gateway_listeners_algorithm_switches_alone(gateway_lab) -> None:
     with lab.trace() as pubsub:
         lab.redis.publish("archviz:control", json.dumps(command | {"algorithm": "round_robin"}))
         pubsub_events(pubsub, lambda e: e["kind"] == "lb.algorithm")
+
+
+async def test_a_post_to_a_replica_that_refuses_is_retried_on_another(gateway_lab) -> None:
+    """A registered replica whose port refuses (killed a moment ago): POSTs through the
+    gateway listener are all answered by the live replicas, the retry traced and counted."""
+    lab, _ = gateway_lab
+    port = free_port(HOST)
+    dead = Registration("gateway-9", "gateway", os.getpid(), HOST, port, now_ms())
+    before = _listener(lab)["retried_total"]
+    async with registered(lab, dead):
+        await async_wait_for(lambda: dead.id in _gateway_backends(lab), "gateway-9 in the pool")
+        with lab.trace() as pubsub:
+            async with aiohttp.ClientSession() as session:
+                answered = []
+                for _ in range(6):
+                    url = _gateway_url(lab, "/auctions/lamp/bids")
+                    async with session.post(url, json={"amount": 12.5}) as response:
+                        answered.append((response.status, (await response.json())["method"]))
+            retry = pubsub_events(pubsub, lambda e: e["kind"] == "lb.retry")[-1]
+    assert answered == [(200, "POST")] * 6
+    assert (retry["dst"], retry["demo"]) == ("gateway-9", "gateway")
+    assert retry["detail"]["retry_on"] in REPLICAS
+    await async_wait_for(
+        lambda: _listener(lab)["retried_total"] - before, "the retry counted",
+        until=lambda retried: retried == 1,
+    )  # fmt: skip
 
 
 def test_a_killed_replica_is_skipped_while_it_is_still_registered(gateway_lab) -> None:

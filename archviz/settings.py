@@ -12,7 +12,7 @@ from archviz.conf import (
     env_str,
     kept_secret,
 )
-from archviz.log_filters import skip_refusals
+from archviz.log_filters import AIOHTTP_LOGGERS, redact_tokens, skip_refusals
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ARCHVIZ_VAR_DIR", str(BASE_DIR / "var")))
@@ -122,13 +122,14 @@ LOGGING = {
         "skip_refusals": {
             "()": "django.utils.log.CallbackFilter",
             "callback": skip_refusals,
-        }
+        },
+        "redact_tokens": {"()": "django.utils.log.CallbackFilter", "callback": redact_tokens},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["skip_refusals"],
+            "filters": ["skip_refusals", "redact_tokens"],
         }
     },
     "loggers": {
@@ -137,6 +138,8 @@ LOGGING = {
             "level": env_choice("ARCHVIZ_LOG_LEVEL", "INFO", LOG_LEVELS),
         },
         "django": {"handlers": ["console"], "level": "WARNING"},
+        # No handler of their own (they reach the terminal as before): only the redaction.
+        **{name: {"filters": ["redact_tokens"]} for name in AIOHTTP_LOGGERS},
     },
 }
 

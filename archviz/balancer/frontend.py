@@ -270,6 +270,7 @@ class Frontend:
             "rps": self.rps(now),
             "requests_total": proxy.requests_total,
             "no_backend_total": proxy.no_backend_total,
+            "retried_total": proxy.retried_total,
             # connections refused with 503 past ARCHVIZ_LB_MAX_CONNECTIONS
             "refused_connections_total": self.refused_connections,
             "max_connections": self.max_connections,

@@ -50,11 +50,19 @@ NO_HEALTHY_NODE = "no healthy backend"
 JSON_TYPE = {"Content-Type": "application/json; charset=utf-8"}
 READ_WHOLE_BODY = 64 * 1024  # smaller answers are read whole, to see if the node queued it
 # Failures before any answer came: the connection was refused, closed or reset (a SIGKILLed
-# node resets the keep-alive connections the pool still holds). An idempotent request may
-# be tried once more on another node.
+# node resets the keep-alive connections the pool still holds). The request may be tried
+# once more on another node (may_retry says when).
 CONNECT_ERRORS = (ConnectFailed, Disconnected)
-# No connection could be opened at all (HTTP path, WebSocket path): the node is ejected.
+# No connection could be opened at all (HTTP path, WebSocket path): the node is ejected, and
+# as nothing of the request was sent, any request may be retried, a POST too.
 REFUSED = (ConnectFailed, aiohttp.ClientConnectorError)
+
+
+def may_retry(method: str, *, refused: bool, attempts: int) -> bool:
+    """Whether a request whose attempt failed before any answer may be sent to another node:
+    once only; always when no connection could be opened (nothing was sent); else only an
+    idempotent one (a reset connection may have carried the request whole)."""
+    return attempts == 1 and (refused or method in IDEMPOTENT)
 
 
 class Unreachable(Exception):
@@ -107,6 +115,7 @@ class Proxy:
         self.balancer: Balancer = make_balancer(algorithm)
         self.requests_total = 0
         self.no_backend_total = 0
+        self.retried_total = 0  # requests sent to a second node after the first failed
         # The dashboards' origins, whose pages may read the balancer's own answers with
         # credentials (kept current by the LoadBalancer).
         self.dashboard_origins: frozenset[str] = frozenset()
@@ -149,16 +158,18 @@ class Proxy:
         arrival: Arrival,
     ) -> Pick:
         """Note that the last of `tried` failed before answering (one that could not even be
-        connected to is ejected); the node for the one retry an idempotent request gets, or
-        raise Unreachable."""
+        connected to is ejected); the node for the one retry the request gets (may_retry),
+        traced as lb.retry and counted, or raise Unreachable."""
         node = tried[-1]
-        if isinstance(exc, REFUSED):
+        refused = isinstance(exc, REFUSED)
+        if refused:
             self.health_changed(self.pool.record_connect_failure(node, time.monotonic()))
         retry = None
-        if request.method in IDEMPOTENT and len(tried) == 1:
+        if may_retry(request.method, refused=refused, attempts=len(tried)):
             retry = self.pick(request, exclude=tried)
         if retry is None:
             raise Unreachable(f"{node}: {_describe(exc)}")
+        self.retried_total += 1
         self.emitter.emit(
             "lb.retry",
             node,

@@ -46,7 +46,9 @@ async def proxy_websocket(
     proxy: Proxy, request: web.BaseRequest, arrival: Arrival
 ) -> web.StreamResponse:
     """Connect the client to one node and relay messages until either side closes."""
-    if not web.WebSocketResponse().can_prepare(request).ok:
+    # Checked with the client's own subprotocols, which always overlap: with none, aiohttp
+    # warns with the client's list, and a browser's token travels in it (`bearer, <token>`).
+    if not web.WebSocketResponse(protocols=_protocols(request)).can_prepare(request).ok:
         return proxy.error_response(request, 400, "not a valid WebSocket handshake")
     pick = proxy.pick(request)
     if pick is None:

@@ -3,10 +3,11 @@ shared ones in Redis that every process of the lab draws from (one Lua step)."""
 
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import redis
-from redis.commands.core import Script
+import redis.asyncio
+from redis.commands.core import AsyncScript, Script
 
 
 class TokenBucket:
@@ -66,7 +67,8 @@ class Refusal(NamedTuple):
 # Take n tokens from every bucket or from none (all of them are checked first). Each bucket
 # is a hash {tokens, ts}, refilled for the time since `ts` (Redis's own clock, the same for
 # every process, unless a test passes the time) and expiring once it would be full again.
-# Returns 0, or the 1-based index of the first bucket short of tokens and the ms to wait.
+# Returns {0, 0, level of each bucket after the take} (as strings: Redis would cut a Lua
+# number to an integer), or the 1-based index of the first bucket short and the ms to wait.
 _TAKE = """
 local n = tonumber(ARGV[1])
 local now = tonumber(ARGV[2])
@@ -93,10 +95,27 @@ for i, key in ipairs(KEYS) do
   local rate, burst = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
   redis.call('HSET', key, 'tokens', tostring(levels[i] - n), 'ts', now)
   redis.call('PEXPIRE', key, math.ceil(burst * 1000 / rate) + 1000)
+  levels[i] = tostring(levels[i] - n)
 end
-return {0, 0}
+return {0, 0, unpack(levels)}
 """
 _script: Script | None = None
+_async_script: AsyncScript | None = None
+
+
+def _args(limits: Sequence[Limit], n: int, now_ms: float | None) -> list[float | str]:
+    args: list[float | str] = [n, "" if now_ms is None else now_ms]
+    for limit in limits:
+        args += [limit.rate, limit.burst]
+    return args
+
+
+def _taken(limits: Sequence[Limit], reply: list[Any]) -> Refusal | list[float]:
+    """The script's reply: the refusal, or each bucket's level after the take."""
+    short, wait_ms, *levels = reply
+    if short:
+        return Refusal(limits[int(short) - 1], int(wait_ms) / 1000)
+    return [float(level) for level in levels]
 
 
 def take_shared(
@@ -104,16 +123,36 @@ def take_shared(
 ) -> Refusal | None:
     """Take `n` tokens from each bucket in Redis, all or none: None if taken, else the
     first bucket that is short. A bucket must hold at least `n` (burst >= n) ever to pass."""
+    taken = take_and_level(client, limits, n, now_ms=now_ms)
+    return taken if isinstance(taken, Refusal) else None
+
+
+def take_and_level(
+    client: redis.Redis, limits: Sequence[Limit], n: int = 1, *, now_ms: float | None = None
+) -> Refusal | list[float]:
+    """take_shared, answering each bucket's level after the take when taken (what a
+    RateLimit header reports as remaining): one round trip."""
     global _script
     if _script is None:  # loaded once, then run by its SHA with whichever client
         _script = client.register_script(_TAKE)
-    args: list[float | str] = [n, "" if now_ms is None else now_ms]
-    for limit in limits:
-        args += [limit.rate, limit.burst]
-    short, wait_ms = _script(keys=[limit.key for limit in limits], args=args, client=client)
-    if not short:
-        return None
-    return Refusal(limits[int(short) - 1], int(wait_ms) / 1000)
+    keys = [limit.key for limit in limits]
+    return _taken(limits, _script(keys=keys, args=_args(limits, n, now_ms), client=client))
+
+
+async def take_and_level_async(
+    client: redis.asyncio.Redis,
+    limits: Sequence[Limit],
+    n: int = 1,
+    *,
+    now_ms: float | None = None,
+) -> Refusal | list[float]:
+    """take_and_level on the event loop (the gateway's hot path: no thread, one EVALSHA)."""
+    global _async_script
+    if _async_script is None:
+        _async_script = client.register_script(_TAKE)
+    keys = [limit.key for limit in limits]
+    reply = await _async_script(keys=keys, args=_args(limits, n, now_ms), client=client)
+    return _taken(limits, reply)
 
 
 def level_shared(client: redis.Redis, limit: Limit, *, now_ms: float | None = None) -> float:

@@ -64,6 +64,11 @@ def sync_client(url: str | None = None) -> redis.Redis:
     return _client(redis.Redis, url, COMMAND_TIMEOUT_S)
 
 
+def async_client(url: str | None = None) -> redis.asyncio.Redis:
+    """An asyncio client for short commands, with the short timeout (a loop's own)."""
+    return _client(redis.asyncio.Redis, url, COMMAND_TIMEOUT_S)
+
+
 def async_blocking_client(url: str | None = None) -> redis.asyncio.Redis:
     """An asyncio client for pub/sub and other blocking reads: no socket timeout."""
     return _client(redis.asyncio.Redis, url, None)

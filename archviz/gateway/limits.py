@@ -27,8 +27,9 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 import redis
+import redis.asyncio
 
-from archviz.core.ratelimit import Limit, level_shared, take_shared
+from archviz.core.ratelimit import Limit, Refusal, take_and_level, take_and_level_async
 from archviz.gateway import answers, keys
 from archviz.gateway.answers import Denial
 from archviz.gateway.routes import RateClass
@@ -122,15 +123,32 @@ def check(
     now_ms: float | None = None,
 ) -> Verdict:
     """Take one token from the consumer's bucket for this class of routes, under `policy`
-    (the live one; the default when None). I/O: two round trips, the take then the level;
-    redis.RedisError when Redis is unreachable. A bucket that holds more than a tightened
-    burst is cut down to it at once (core.ratelimit's min)."""
+    (the live one; the default when None). I/O: one round trip, the take answering the
+    level left; redis.RedisError when Redis is unreachable. A bucket that holds more than a
+    tightened burst is cut down to it at once (core.ratelimit's min)."""
     policy = policy or POLICIES[rate_class]
-    limit = bucket(rate_class, who, policy)
-    refusal = take_shared(client, [limit], now_ms=now_ms)
-    if refusal is not None:
-        return refused(policy, refusal.retry_after_s)
-    return allowed(policy, level_shared(client, limit, now_ms=now_ms))
+    taken = take_and_level(client, [bucket(rate_class, who, policy)], now_ms=now_ms)
+    return _verdict(policy, taken)
+
+
+async def check_async(
+    client: redis.asyncio.Redis,
+    rate_class: RateClass,
+    who: str,
+    *,
+    policy: Policy | None = None,
+    now_ms: float | None = None,
+) -> Verdict:
+    """check, on the event loop: the same bucket, the same script, the same verdict."""
+    policy = policy or POLICIES[rate_class]
+    taken = await take_and_level_async(client, [bucket(rate_class, who, policy)], now_ms=now_ms)
+    return _verdict(policy, taken)
+
+
+def _verdict(policy: Policy, taken: Refusal | list[float]) -> Verdict:
+    if isinstance(taken, Refusal):
+        return refused(policy, taken.retry_after_s)
+    return allowed(policy, taken[0])
 
 
 # --- live policies -----------------------------------------------------------------------

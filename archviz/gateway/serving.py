@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from aiohttp import web
 
 from archviz.core.registry import Metrics
-from archviz.core.runner import Component
+from archviz.core.runner import Component, freeze_startup_heap
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ async def serve_app(
         bound = await listen(runner, host, port)
         if before_register is not None:
             await before_register()
+        freeze_startup_heap()  # what start-up made, out of every request's collections
         running.beat(metrics, port=bound, host=host)
         log.info("%s: serving on http://%s:%s%s", running.id, host, bound, path)
         tasks = list(while_serving())

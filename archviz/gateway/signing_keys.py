@@ -20,6 +20,7 @@ import redis
 
 from archviz.gateway import keys, tokens
 from archviz.gateway.tokens import Claims, KeySet, Revocations, SigningKey
+from archviz.gateway.verified import VerifiedTokens
 
 GRACE_S = tokens.MAX_TTL_S  # a rotated-out key verifies every token it signed to its end
 MAX_PUBLISHED_KEYS = 4  # the current one and the newest retiring ones
@@ -241,6 +242,7 @@ class KeyFollower:
         self.keys: KeySet | None = None
         self.revocations = Revocations()
         self.error = ""  # why the last refresh failed, "" when it did not
+        self.verified = VerifiedTokens()  # re-checked on each use against the copy's state
         self._records: dict[bytes, bytes] | None = None
         self._heard_at: float | None = None  # monotonic, the last good read
         self._next_at = 0.0
@@ -294,4 +296,4 @@ class KeyFollower:
         """tokens.verify with this copy; KeysUnavailable when the copy cannot be trusted."""
         if self.keys is None or not self.fresh(mono):
             raise KeysUnavailable(self.error or "no key set read from Redis yet")
-        return tokens.verify(token, self.keys, now=now, revocations=self.revocations)
+        return self.verified.verify(token, self.keys, now=now, revocations=self.revocations)

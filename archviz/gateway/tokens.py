@@ -241,7 +241,7 @@ def verify(
         raise TokenError("missing", "no token")
     key = _key_for(token, keys, now)
     claims = _checked_claims(_decode(token, key, audience))
-    _check_dates(claims, now, leeway_s)
+    check_dates(claims, now, leeway_s)
     if refused := revocations.refusal(claims):
         raise refused
     return claims
@@ -275,7 +275,7 @@ def _key_for(token: str, keys: KeySet, now: float) -> jwt.PyJWK:
 
 def _decode(token: str, key: jwt.PyJWK, audience: str) -> dict[str, object]:
     options = {"require": list(REQUIRED_CLAIMS), "strict_aud": True,
-               # checked by _check_dates against the caller's clock instead
+               # checked by check_dates against the caller's clock instead
                "verify_exp": False, "verify_iat": False, "verify_nbf": False}  # fmt: skip
     try:
         return jwt.decode(token, key, algorithms=[ALGORITHM], audience=audience,
@@ -320,7 +320,8 @@ def _checked_claims(payload: dict[str, object]) -> Claims:
     return cast(Claims, payload)
 
 
-def _check_dates(claims: Claims, now: float, leeway_s: float) -> None:
+def check_dates(claims: Claims, now: float, leeway_s: float) -> None:
+    """Raise TokenError when the claims are not in date at `now` (pure)."""
     starts = max(claims["iat"], cast(float, claims.get("nbf", claims["iat"])))
     if now + leeway_s < starts:
         raise TokenError("not_yet_valid", f"the token is valid only in {starts - now:.0f} s")

@@ -29,6 +29,7 @@ SERVICES = PoolSpec(
     algorithm_key="archviz:bench:services-algorithm",
     weighted=False,
     login_gate=False,
+    open_reads=False,  # the catalog answers CORS itself, as under the product's listener
 )
 
 

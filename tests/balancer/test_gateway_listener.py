@@ -4,6 +4,7 @@ registered as a node, and the real `manage.py balancer` in front of them."""
 
 import contextlib
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -21,7 +22,7 @@ from archviz.core.ports import free_port
 from archviz.core.registry import Registration, now_ms
 from archviz.gateway.management.commands.auctionbots import find_gateway
 from archviz.lab.embedded_redis import EmbeddedRedis
-from tests.balancer.conftest import HOST, NODE, BalancerLab, get, pubsub_events
+from tests.balancer.conftest import HOST, NODE, BalancerLab, get, pubsub_events, registered
 from tests.harness.processes import ROOT, command_env
 from tests.harness.supervised import register_as_supervised
 from tests.harness.wait_for import async_wait_for, wait_for
@@ -260,6 +261,22 @@ async def test_a_websocket_that_offers_no_subprotocol_is_given_none(gateway_lab)
         assert (await ws.receive_json(timeout=5))["offered"] == []
 
 
+async def test_no_token_reaches_the_balancers_log(gateway_lab) -> None:
+    """A socket with `bearer, <token>` logs nothing of it; one whose offer the replica does
+    not take (the token alone) is warned about with the token replaced. The marker socket
+    last: once its warning is printed, everything the first two logged is too."""
+    lab, _ = gateway_lab
+    url = f"ws://{HOST}:{lab.gateway_port}/ws/auctions/lamp/"
+    async with aiohttp.ClientSession() as session:
+        for offered in (("bearer", TOKEN), (TOKEN,), ("log-marker",)):
+            async with session.ws_connect(url, protocols=offered) as ws:
+                await ws.receive_json(timeout=5)
+    lab.lb.wait_for_line(r"'log-marker'.*overlap", 10)
+    assert TOKEN not in lab.lb.output()
+    warned = [line for line in lab.lb.output().splitlines() if "overlap" in line]
+    assert len(warned) == 2 and "['<token>']" in warned[0], warned
+
+
 def test_the_gateway_listeners_algorithm_switches_alone(gateway_lab) -> None:
     """lb.algorithm with listener "gateway" switches that listener and keeps it in Redis;
     the nodes' algorithm stays as it was."""
@@ -283,6 +300,32 @@ def test_the_gateway_listeners_algorithm_switches_alone(gateway_lab) -> None:
     with lab.trace() as pubsub:
         lab.redis.publish("archviz:control", json.dumps(command | {"algorithm": "round_robin"}))
         pubsub_events(pubsub, lambda e: e["kind"] == "lb.algorithm")
+
+
+async def test_a_post_to_a_replica_that_refuses_is_retried_on_another(gateway_lab) -> None:
+    """A registered replica whose port refuses (killed a moment ago): POSTs through the
+    gateway listener are all answered by the live replicas, the retry traced and counted."""
+    lab, _ = gateway_lab
+    port = free_port(HOST)
+    dead = Registration("gateway-9", "gateway", os.getpid(), HOST, port, now_ms())
+    before = _listener(lab)["retried_total"]
+    async with registered(lab, dead):
+        await async_wait_for(lambda: dead.id in _gateway_backends(lab), "gateway-9 in the pool")
+        with lab.trace() as pubsub:
+            async with aiohttp.ClientSession() as session:
+                answered = []
+                for _ in range(6):
+                    url = _gateway_url(lab, "/auctions/lamp/bids")
+                    async with session.post(url, json={"amount": 12.5}) as response:
+                        answered.append((response.status, (await response.json())["method"]))
+            retry = pubsub_events(pubsub, lambda e: e["kind"] == "lb.retry")[-1]
+    assert answered == [(200, "POST")] * 6
+    assert (retry["dst"], retry["demo"]) == ("gateway-9", "gateway")
+    assert retry["detail"]["retry_on"] in REPLICAS
+    await async_wait_for(
+        lambda: _listener(lab)["retried_total"] - before, "the retry counted",
+        until=lambda retried: retried == 1,
+    )  # fmt: skip
 
 
 def test_a_killed_replica_is_skipped_while_it_is_still_registered(gateway_lab) -> None:

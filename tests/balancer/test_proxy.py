@@ -15,6 +15,7 @@ import pytest
 
 from archviz.balancer import keys as balancer_keys
 from archviz.balancer.app import stored_algorithm
+from archviz.balancer.proxy import may_retry
 from archviz.core import keys, registry
 from archviz.core.http import LAB_CLIENT_HEADER, lab_client_token
 from archviz.core.ports import free_port
@@ -320,6 +321,60 @@ async def test_a_reset_connection_costs_no_idempotent_request(
     assert statuses == [200] * 6
     assert retries and {e["dst"] for e in retries} == {resetting_backend}
     assert {e["detail"]["retry_on"] for e in retries} == {echo_backend}
+
+
+@pytest.mark.parametrize(
+    ("method", "refused", "attempts", "retried"),
+    [("POST", True, 1, True), ("GET", True, 1, True), ("GET", False, 1, True),
+     ("POST", False, 1, False), ("POST", True, 2, False), ("GET", False, 2, False)],
+)  # fmt: skip
+def test_a_refused_connection_may_be_retried_whatever_the_method(
+    method: str, refused: bool, attempts: int, retried: bool
+) -> None:
+    """Refused: nothing was sent, so even a POST goes to another node; a reset connection
+    may have carried it, so only an idempotent request does; never twice."""
+    assert may_retry(method, refused=refused, attempts=attempts) is retried
+
+
+async def test_a_post_to_a_node_that_refuses_is_retried_on_another(
+    lone_lab: BalancerLab, echo_backend: str
+) -> None:
+    """A registered node whose port refuses (a node killed a moment ago): the POST sent to it
+    is answered by the other node, traced as lb.retry and counted in retried_total."""
+    lone_lab.set_algorithm("round_robin")
+    port = free_port(HOST)
+    dead = Registration(f"dead-{port}", "node", os.getpid(), HOST, port, now_ms())
+    before = lone_lab.metrics()["extra"]["retried_total"]
+    async with registered(lone_lab, dead):
+        await async_wait_for(lambda: dead.id in lone_lab.backends(), "the dead node in the pool")
+        with lone_lab.trace() as pubsub:
+            async with aiohttp.ClientSession() as session:
+                statuses = []
+                for _ in range(4):
+                    async with session.post(lone_lab.url + "/work", data=b"x=1") as response:
+                        statuses.append((response.status, response.headers[NODE]))
+            retry = pubsub_events(pubsub, lambda e: e["kind"] == "lb.retry")[-1]
+    assert statuses == [(200, echo_backend)] * 4
+    assert (retry["dst"], retry["detail"]["retry_on"]) == (dead.id, echo_backend)
+    assert "refused" in retry["detail"]["error"].lower()
+    await async_wait_for(
+        lambda: lone_lab.metrics()["extra"]["retried_total"] - before, "the retry counted",
+        until=lambda retried: retried == 1,
+    )  # fmt: skip
+
+
+async def test_a_post_whose_connection_is_reset_is_not_retried(
+    lone_lab: BalancerLab, echo_backend: str, resetting_backend: str
+) -> None:
+    """The node read the POST, then reset: it may have acted on it, so the client is told
+    (502), never sent twice."""
+    lone_lab.set_algorithm("round_robin")
+    async with aiohttp.ClientSession() as session:
+        seen = []
+        for _ in range(4):
+            async with session.post(lone_lab.url + "/work", data=b"x=1") as response:
+                seen.append((response.status, response.headers[NODE]))
+    assert (200, echo_backend) in seen and (502, "none") in seen, seen
 
 
 def test_no_healthy_node_is_a_503_with_retry_after(lone_lab: BalancerLab) -> None:

@@ -1,5 +1,6 @@
 """The component runner in this process, on the real Redis: start, register, stop."""
 
+import asyncio
 import json
 import os
 
@@ -8,7 +9,7 @@ import redis
 from django.core.management.base import CommandError
 
 from archviz.core import keys, registry
-from archviz.core.runner import component, current_component
+from archviz.core.runner import component, current_component, run_loop
 from archviz.trace import emitter
 from tests.harness.wait_for import wait_for
 
@@ -71,3 +72,15 @@ def test_its_trace_events_name_it_and_are_published_as_it_stops(
         for event in json.loads(fields[b"batch"])
     ]
     assert sent in logged
+
+
+def test_a_component_runs_on_uvloop() -> None:
+    """run_loop (every run_async component's, and the balancer's) picks uvloop, installed
+    with the project."""
+    seen: list[str] = []
+
+    async def main() -> None:
+        seen.append(type(asyncio.get_running_loop()).__module__)
+
+    run_loop(main())
+    assert seen and seen[0].startswith("uvloop"), seen

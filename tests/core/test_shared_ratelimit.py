@@ -2,7 +2,7 @@
 
 import redis
 
-from archviz.core.ratelimit import Limit, level_shared, take_shared
+from archviz.core.ratelimit import Limit, Refusal, level_shared, take_and_level, take_shared
 
 USER = Limit("archviz:test:bucket:user", rate=10, burst=20)
 ALL = Limit("archviz:test:bucket:all", rate=100, burst=30)
@@ -54,3 +54,13 @@ def test_a_bucket_level_uses_redis_time_by_default(redis_client: redis.Redis):
     """Without a given time the level is refilled to Redis's clock, as takes are."""
     take_shared(redis_client, [USER], 20)
     assert 0 <= level_shared(redis_client, USER) < 5  # 10 a second: under half a second later
+
+
+def test_a_take_answers_each_buckets_level_after_it(redis_client: redis.Redis):
+    """One round trip: the levels level_shared would read right after."""
+    assert take_and_level(redis_client, [USER, ALL], 5, now_ms=0) == [15, 25]
+    assert take_and_level(redis_client, [USER], 1, now_ms=250) == [16.5]
+    assert level_shared(redis_client, USER, now_ms=250) == 16.5
+    refused = take_and_level(redis_client, [USER, ALL], 26, now_ms=250)
+    assert isinstance(refused, Refusal) and refused.limit == USER
+    assert take_and_level(redis_client, [ALL], 1, now_ms=250) == [29]  # refilled to 30

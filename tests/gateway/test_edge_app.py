@@ -8,6 +8,7 @@ import socket
 import time
 from collections.abc import AsyncIterator
 
+import aiohttp
 import jwt
 import pytest
 import redis
@@ -51,6 +52,19 @@ async def test_a_catalog_read_is_answered_by_the_catalog_with_the_time_split(
     timing = dict(entry.split(";dur=") for entry in response.headers["Server-Timing"].split(", "))
     assert set(timing) == {"gateway", "upstream"}
     assert float(timing["gateway"]) > 0 and float(timing["upstream"]) > 0
+
+
+async def test_requests_to_a_service_reuse_one_kept_alive_connection(
+    gateway: TestClient, catalog_app: TestServer, token
+) -> None:
+    """Five reads one after another reach the catalog over one connection, and the
+    gateway's client keeps no cookies (they are the clients')."""
+    headers = bearer(token())
+    for _ in range(5):
+        assert (await gateway.get("/catalog/auctions/test-lamp", headers=headers)).status == 200
+    assert catalog_requests(catalog_app) == 5
+    assert len(catalog_app.runner.server.connections) == 1
+    assert isinstance(parts(gateway).session.cookie_jar, aiohttp.DummyCookieJar)
 
 
 async def test_every_stage_is_a_trace_event_of_the_one_flow(

@@ -2,6 +2,7 @@
 authenticated, welcomed, caught up and fed, and every way the gateway closes it."""
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -251,3 +252,32 @@ async def test_a_watcher_whose_outbox_overflows_is_closed_too_slow(
         open_one.offer(("frame", {"type": "pong", "n": n}))
     assert await closed(watcher) == (close_codes.TOO_SLOW, "too_slow")
     assert parts(gateway).counts.closes == {str(close_codes.TOO_SLOW): 1}
+
+
+# --- no token in the logs ------------------------------------------------------------------
+
+
+async def test_a_socket_opened_with_a_token_logs_no_token(
+    gateway: TestClient, token, caplog
+) -> None:
+    """`bearer, <token>` is served without aiohttp warning about the offered list."""
+    offered = token("vera", "viewer")
+    with caplog.at_level(logging.DEBUG):
+        ws = await connect(gateway, offered)
+        assert (await frame(ws))["type"] == "welcome"
+        await ws.close()
+    assert offered not in caplog.text
+    assert "overlap server-known" not in caplog.text
+
+
+async def test_a_token_offered_without_bearer_is_redacted_from_the_warning(
+    gateway: TestClient, token, caplog
+) -> None:
+    """A client that offers its token alone is warned about, with the token replaced."""
+    offered = token("vera", "viewer")
+    with caplog.at_level(logging.WARNING):
+        ws = await gateway.ws_connect(f"/ws/auctions/{LAMP}/", protocols=(offered,))
+        assert ws.protocol is None
+        await ws.close()
+    assert "overlap server-known" in caplog.text
+    assert offered not in caplog.text and "<token>" in caplog.text

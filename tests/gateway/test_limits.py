@@ -6,7 +6,7 @@ import re
 import pytest
 import redis
 
-from archviz.core.redis_conn import sync_client
+from archviz.core.redis_conn import async_client, sync_client
 from archviz.gateway import keys, limits
 from archviz.gateway.limits import POLICIES, Policy, Verdict
 from archviz.gateway.routes import ROUTES
@@ -111,6 +111,36 @@ def test_two_replicas_draw_from_one_bucket(redis_url: str) -> None:
     for client in replicas:
         verdict = limits.check(client, "bid", "user:ada", now_ms=1_000)
         assert (verdict.allowed, verdict.retry_after_s, verdict.reset_s) == (False, 0.5, 1)
+
+
+async def test_a_replica_on_the_loop_and_one_in_a_thread_share_the_bucket(redis_url: str) -> None:
+    """check_async (the replicas' hot path) and check draw from one bucket, with the same
+    verdicts: r counts down across both, and the 7th bid is refused on either."""
+    on_loop, in_thread = async_client(redis_url), sync_client(redis_url)
+    try:
+        seen = []
+        for i in range(BID.burst):
+            if i % 2:
+                verdict = limits.check(in_thread, "bid", "user:ada", now_ms=1_000)
+            else:
+                verdict = await limits.check_async(on_loop, "bid", "user:ada", now_ms=1_000)
+            seen.append((verdict.allowed, verdict.remaining))
+        assert seen == [(True, 5), (True, 4), (True, 3), (True, 2), (True, 1), (True, 0)]
+        refused = await limits.check_async(on_loop, "bid", "user:ada", now_ms=1_000)
+        assert (refused.allowed, refused.retry_after_s, refused.reset_s) == (False, 0.5, 1)
+        assert not limits.check(in_thread, "bid", "user:ada", now_ms=1_000).allowed
+    finally:
+        await on_loop.aclose()
+
+
+async def test_an_unreachable_redis_is_a_redis_error_on_the_loop_too() -> None:
+    """What Gateway.rate_limit counts and lets pass (fail open)."""
+    nobody = async_client("redis://127.0.0.1:1/0")
+    try:
+        with pytest.raises(redis.RedisError):
+            await limits.check_async(nobody, "read", "user:ada")
+    finally:
+        await nobody.aclose()
 
 
 def test_buckets_are_per_consumer_and_per_class(redis_client: redis.Redis) -> None:

@@ -188,6 +188,22 @@ def test_a_revoked_token_is_refused_by_both_replicas(redis_url: str) -> None:
         assert follower.verify(other, now=NOW + 1.5, mono=100.5)
 
 
+def test_a_cached_token_is_refused_after_the_refresh_that_reads_its_revocation(
+    redis_client: redis.Redis,
+) -> None:
+    """The follower's cache serves the second use (no signature check), and the refresh
+    after a revocation (due within REFRESH_S) refuses the token all the same."""
+    key = signing_keys.current_signing_key(redis_client, NOW)
+    token = tokens.issue("ada", "viewer", key, NOW, jti=JTI)
+    follower = _follower(redis_client, NOW, mono=100.0)
+    for _ in range(2):
+        assert follower.verify(token, now=NOW + 1, mono=100.1)["sub"] == "ada"
+    assert follower.verified.hits == 1
+    signing_keys.revoke(redis_client, JTI, NOW + 1, exp=NOW + 300)
+    assert follower.refresh(redis_client, 100.0 + signing_keys.REFRESH_S, NOW + 1.5)
+    assert _error(follower, token, NOW + 1.5, 100.5) == "revoked"
+
+
 def test_a_revocation_is_forgotten_once_the_token_expired(redis_client: redis.Redis) -> None:
     """The jti is kept until its token's exp (plus leeway), then neither read nor stored."""
     signing_keys.revoke(redis_client, JTI, NOW, exp=NOW + 60)

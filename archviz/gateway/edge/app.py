@@ -20,7 +20,7 @@ import redis.asyncio
 from aiohttp import WSCloseCode, web
 
 from archviz.core.http import LAB_CLIENT_HEADER, is_lab_client, lab_client_token
-from archviz.core.redis_conn import async_blocking_client, shared_client
+from archviz.core.redis_conn import async_blocking_client, async_client, shared_client
 from archviz.core.registry import Metrics, Registration
 from archviz.core.runner import Component
 from archviz.gateway import answers, cors, limits, serving
@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 GATEWAY = web.AppKey("gateway", Gateway)
 READY_S = 5.0  # how long start-up waits for the first reads of the registry and the keys
+SERVICE_CONNECTIONS = 256  # to all the services' replicas together
+KEEPALIVE_S = 30.0  # an idle connection to a service is kept this long (theirs: 75 s)
 INTERNAL = Denial(500, (answers.JSON,), {"error": "internal", "message": "the gateway failed"})
 
 
@@ -53,11 +55,13 @@ def build(
     client: Callable[[], redis.Redis] = shared_client,
     source: Source = trusted_replicas,
     pubsub: redis.asyncio.Redis | None = None,
+    limiter: redis.asyncio.Redis | None = None,
 ) -> Gateway:
     """A replica's parts (nothing connects before the application starts)."""
     credentials = Credentials(client)
     hub = Hub(replica, trace, pubsub or async_blocking_client(), on_keys_changed=credentials.notice)
     gateway = Gateway(replica, trace, client, credentials, Upstreams(source), hub)
+    gateway.limiter = limiter or async_client()
     credentials.on_tick(lambda: sockets.check_tokens(gateway))
     gateway.upstreams.on_change(lambda found: gateway.bidding.keep_only(found.get("bidding", [])))
     return gateway
@@ -77,7 +81,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     """While the application runs: the client session, the pub/sub connection, and the
     refreshes of the registry and the key ring."""
     gateway = app[GATEWAY]
-    gateway.session = aiohttp.ClientSession(auto_decompress=False)
+    gateway.session = service_session()
     stop = asyncio.Event()
     await gateway.hub.start()
     await gateway.credentials.refresh()  # the key ring, before the first request
@@ -105,6 +109,20 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     await gateway.session.close()
     await gateway.bidding.close()
     await gateway.hub.close()
+    if gateway.limiter is not None:
+        await gateway.limiter.aclose()
+
+
+def service_session() -> aiohttp.ClientSession:
+    """The services' HTTP client: keep-alive connections, reused request after request (a
+    new one costs a handshake and a slow start); no cookie jar, as cookies are the
+    clients' and never the gateway's to keep; no headers of its own."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=SERVICE_CONNECTIONS, keepalive_timeout=KEEPALIVE_S),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        auto_decompress=False,
+        skip_auto_headers=("User-Agent", "Accept-Encoding"),
+    )
 
 
 HEALTH_PATH = "/gateway/health"  # what the balancer's gateway listener checks

@@ -78,7 +78,9 @@ async def watch(
 ) -> web.StreamResponse:
     """Check what can be checked before the upgrade, upgrade, then serve the watcher."""
     route, auction_id = found.route, found.params["id"]
-    if not web.WebSocketResponse().can_prepare(request).ok:
+    # Offered `bearer` (the one subprotocol served) so that aiohttp does not warn that the
+    # client's list, token and all, does not overlap: a token must never reach a log.
+    if not web.WebSocketResponse(protocols=(SUBPROTOCOL,)).can_prepare(request).ok:
         denial = answers.bad_request(f"{route.pattern} is a WebSocket: open it as one")
         return refuse(stages, "route", denial)
     origin = request.headers.get("Origin")

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 import redis
+import redis.asyncio
 from aiohttp import web
 
 from archviz.gateway import limits
@@ -52,6 +53,8 @@ class Gateway:
     cors: CrossOrigin = field(default_factory=CrossOrigin)  # the pages granted CORS
     # the rate limits in force, an instructor's overrides included (policies.follow)
     policies: dict[RateClass, limits.Policy] = field(default_factory=lambda: dict(limits.POLICIES))
+    # the rate limiter's client, on the loop: a thread per check cost more than the check
+    limiter: redis.asyncio.Redis | None = None
 
     async def in_thread(self, call: Callable[..., T], *args: Any) -> T:
         """`call(client, *args)` off the event loop (the client's short timeout bounds it)."""
@@ -61,11 +64,10 @@ class Gateway:
         """One token from the consumer's bucket; None when Redis cannot say. Then the
         request passes (fail open, as Envoy's and Kong's limiters do by default): the key
         ring goes stale and refuses everything within seconds anyway."""
+        assert self.limiter is not None  # made by build()
         try:
             policy = self.policies[rate_class]
-            return await asyncio.to_thread(
-                limits.check, self.client(), rate_class, who, policy=policy
-            )
+            return await limits.check_async(self.limiter, rate_class, who, policy=policy)
         except redis.RedisError as exc:
             self.counts.limiter_errors += 1
             log.debug("gateway: rate limiter unreachable, letting %s pass: %s", who, exc)

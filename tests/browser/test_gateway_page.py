@@ -7,6 +7,7 @@ each state a learner goes through are written to /tmp/gw-*.png."""
 import re
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -17,6 +18,19 @@ from tests.harness.wait_for import wait_for
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 SHOTS = "/tmp/gw-{}.png"
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory) -> Iterator[RunningLab]:
+    """A whole lab with the gateway demo's processes (the shared one runs without them)."""
+    running = RunningLab(tmp_path_factory.mktemp("gateway-page"), gateway_demo=True).start()
+    try:
+        running.wait_for_ready(3)
+        yield running
+    finally:
+        running.process.close(timeout=15)
+
+
 CONCLUSION = (
     r"Through the gateway 0 of (\d+) bad requests reached a service; "
     r"through the load balancer \(:\d+\) (\d+) of \1 did: .*"

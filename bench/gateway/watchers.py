@@ -142,7 +142,8 @@ async def watch(session, spec: Spec, i: int, seen: Seen, gate: asyncio.Semaphore
 async def _worker(spec: Spec, ready, stop, out) -> None:
     seen = [Seen() for _ in spec.urls]
     gate, arrivals = asyncio.Semaphore(CONNECTS_AT_ONCE), Arrivals(len(spec.urls))
-    async with aiohttp.ClientSession() as session:
+    # no pool limit: every watcher holds its connection (the default 100 would queue the rest)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         tasks = [asyncio.create_task(watch(session, spec, i, seen[i], gate, arrivals))
                  for i in range(len(spec.urls))]  # fmt: skip
         await arrivals.all.wait()

@@ -11,7 +11,7 @@ import redis
 from archviz.core import keys, registry
 from archviz.core.ports import free_port
 from archviz.lab.embedded_redis import EmbeddedRedis
-from bench.common import ROOT
+from bench.common import ROOT, stop_processes
 
 
 class Cluster:
@@ -70,12 +70,5 @@ class Cluster:
         self.processes[name].send_signal(signal.SIGKILL)
 
     def __exit__(self, *exc) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(self.processes.values())
         self.redis.stop()

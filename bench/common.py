@@ -1,8 +1,11 @@
 """Shared helpers for the benchmarks: percentiles and the results file."""
 
 import json
+import signal
 import statistics
+import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,3 +31,16 @@ def report(name: str, summary: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary))
+
+
+def stop_processes(processes: Iterable[subprocess.Popen], timeout_s: float = 10) -> None:
+    """SIGTERM every one still running, then wait for each; SIGKILL one that takes longer."""
+    processes = list(processes)
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -19,7 +19,7 @@ from archviz.core import keys, registry
 from archviz.core.ports import free_port
 from archviz.gateway import signing_keys
 from archviz.lab.embedded_redis import EmbeddedRedis
-from bench.common import RESULTS, ROOT
+from bench.common import RESULTS, ROOT, stop_processes
 
 HOST = "127.0.0.1"
 CATALOGS = ("catalog-1", "catalog-2")
@@ -114,14 +114,7 @@ class Stack:
         return found is not None and found.pid == self.processes[name].pid
 
     def __exit__(self, *exc: object) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(self.processes.values())
         self.redis.stop()
 
 

@@ -28,7 +28,7 @@ class ChildSpec(Protocol):
     name: str  # its id everywhere in the lab
     needs_port: bool
 
-    def runtime_params(self) -> dict[str, int]:
+    def runtime_params(self) -> dict[str, int | str]:
         """The parameters it applies live, without a restart."""
         ...
 

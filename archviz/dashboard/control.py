@@ -20,19 +20,31 @@ async def request_control(user: User, action: object, node: object) -> None:
     await send_as(user, {"type": f"node.{action}", "node": node})
 
 
-NODE_SETTINGS = ("weight", "capacity", "latency_ms", "jitter_ms")
+NODE_SETTINGS = ("weight", "capacity", "latency_ms", "jitter_ms", "ws_limit")
+NODE_SETTINGS += ("reject_above", "shed_above")
+NODE_CHOICES = ("admission", "shed_policy")  # names; the model's choices check them
 
 
 async def configure_node(user: User, node: object, settings: dict) -> None:
     """Vertical scaling and faults: change a node's desired settings (applied live)."""
     await require_instructor(user)
-    changes = {k: v for k, v in settings.items() if k in NODE_SETTINGS}
-    if not changes or any(isinstance(v, bool) or not isinstance(v, int) for v in changes.values()):
-        raise ControlRefused(f"give whole numbers for some of {', '.join(NODE_SETTINGS)}", 400)
+    changes = {k: v for k, v in settings.items() if k in NODE_SETTINGS + NODE_CHOICES}
+    if not changes or any(not _right_type(k, v) for k, v in changes.items()):
+        raise ControlRefused(
+            f"give whole numbers for some of {', '.join(NODE_SETTINGS)}"
+            f" or names for {', '.join(NODE_CHOICES)}",
+            400,
+        )
     await sync_to_async(_save_node_settings)(node, changes)
     get_emitter().emit(
         "fault.inject", "supervisor", detail={"action": "node.config", "node": node} | changes
     )
+
+
+def _right_type(field: str, value: object) -> bool:
+    if field in NODE_CHOICES:
+        return isinstance(value, str)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _save_node_settings(node: object, changes: dict) -> None:

@@ -35,6 +35,8 @@ class NodeView(TypedDict):
     queued: int
     websockets: int
     rejected_total: int
+    pressure: dict | None  # its heartbeat's pressure reading (node/runtime.py), None if none
+    overload: dict  # its thresholds, policies and admission/shedding counters (node/runtime.py)
 
 
 class RedisView(TypedDict):

@@ -1,10 +1,25 @@
 """Desired state: the nodes the admin wants to run. The supervisor reconciles processes to it."""
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from archviz.core.names import child_name
 from archviz.node.spec import NodeSpec
+
+ADMISSION_CHOICES = [
+    ("none", "none: the limiter off (an unbounded queue)"),
+    ("fixed", "fixed limit + bounded queue"),
+    ("codel", "CoDel queue timeout, adaptive LIFO"),
+    ("aimd", "AIMD limit"),
+    ("gradient", "gradient limit"),
+]
+SHED_CHOICES = [
+    ("priority", "lowest priority first"),
+    ("newest", "newest first"),
+    ("oldest", "oldest first"),
+    ("random", "random"),
+]
 
 
 class Node(models.Model):
@@ -36,6 +51,40 @@ class Node(models.Model):
         validators=[MaxValueValidator(10_000)],
         help_text="Up to this much more delay, at random, per request. Applied live.",
     )
+    ws_limit = models.PositiveIntegerField(
+        "WebSocket limit",
+        default=500,
+        validators=[MinValueValidator(1), MaxValueValidator(20_000)],
+        help_text="Open WebSockets it holds at most; past it, new ones are refused. Applied live.",
+    )
+    reject_above = models.PositiveIntegerField(
+        "reject above (% pressure)",
+        default=80,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Above this pressure it refuses new WebSockets and new HTTP work "
+        "(100: never). Applied live.",
+    )
+    shed_above = models.PositiveIntegerField(
+        "shed above (% pressure)",
+        default=95,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Above this pressure for half a second it disconnects clients in batches "
+        "(100: never); at least the reject threshold. Applied live.",
+    )
+    admission = models.CharField(
+        "HTTP admission policy",
+        max_length=10,
+        choices=ADMISSION_CHOICES,
+        default="fixed",
+        help_text="Who starts, waits or is refused when requests exceed capacity. Applied live.",
+    )
+    shed_policy = models.CharField(
+        "shedding policy",
+        max_length=10,
+        choices=SHED_CHOICES,
+        default="priority",
+        help_text="Which clients go first when it sheds (never an instructor). Applied live.",
+    )
     enabled = models.BooleanField(
         default=True, help_text="Unticked: the node is stopped gracefully (SIGTERM)."
     )
@@ -47,6 +96,12 @@ class Node(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        if self.shed_above < self.reject_above:
+            raise ValidationError(
+                {"shed_above": f"must be at least the reject threshold ({self.reject_above} %)"}
+            )
+
     def spec(self) -> NodeSpec:
         return NodeSpec(
             name=self.name,
@@ -54,6 +109,11 @@ class Node(models.Model):
             capacity=self.capacity,
             latency_ms=self.latency_ms,
             jitter_ms=self.jitter_ms,
+            ws_limit=self.ws_limit,
+            reject_above=self.reject_above,
+            shed_above=self.shed_above,
+            admission=self.admission,
+            shed_policy=self.shed_policy,
         )
 
 

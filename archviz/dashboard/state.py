@@ -18,6 +18,8 @@ from archviz.dashboard.messages import (
 from archviz.gateway.state import read_gateway
 from archviz.queue.state import read_queue
 
+OVERLOAD_SPEC = ("ws_limit", "reject_above", "shed_above", "admission", "shed_policy")
+
 
 def _natural(component_id: str) -> list:
     """Sort node-2 before node-10."""
@@ -58,6 +60,8 @@ def node_view(
         queued=extra.get("queued", 0),
         websockets=extra.get("websockets", 0),
         rejected_total=extra.get("rejected_total", 0),
+        pressure=extra.get("pressure"),
+        overload=extra.get("overload") or {k: spec[k] for k in OVERLOAD_SPEC if k in spec},
     )
 
 

@@ -1,6 +1,8 @@
 """Which HTTP work a node takes on: a concurrency limit and a waiting room, each policy a
 small pure class chosen by name and switchable live (issue 12), like the LB's algorithms.
 
+- `none`: the limiter off: `capacity` at once and an unbounded FIFO queue with no timeout,
+  so every request is served at last, however late (what collapses goodput past capacity).
 - `fixed`: HAProxy's `maxconn` with `timeout queue`: a fixed limit, a bounded FIFO queue,
   a fixed time a request may wait in it.
 - `codel`: Facebook's "Fail at Scale" (2015): the time a new request may wait is long
@@ -18,6 +20,7 @@ Time comes in as `now_ms`; nothing here does I/O. `WaitingRoom` applies a policy
 arrivals, finishes and timeouts; node/work.py turns its verdicts into awaits.
 """
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
@@ -62,6 +65,16 @@ class Policy:
     def describe(self) -> dict[str, float]:
         """What the page plots beside the limit."""
         return {}
+
+
+class NoLimiter(Policy):
+    name = "none"
+
+    def queue_size(self) -> int:
+        return 1 << 62  # unbounded: the limiter is off
+
+    def queue_timeout_ms(self, standing_ms: float) -> float:
+        return math.inf
 
 
 class FixedLimit(Policy):
@@ -165,7 +178,7 @@ class GradientLimit(Policy):
 
 
 POLICIES: dict[str, type[Policy]] = {
-    cls.name: cls for cls in (FixedLimit, CoDelAdaptiveLifo, AimdLimit, GradientLimit)
+    cls.name: cls for cls in (NoLimiter, FixedLimit, CoDelAdaptiveLifo, AimdLimit, GradientLimit)
 }
 
 
@@ -257,7 +270,8 @@ class WaitingRoom:
 
     def next_deadline_ms(self) -> float | None:
         """When the next waiter times out, for the caller's timer."""
-        return min((w.deadline_ms for w in self._waiting), default=None)
+        deadlines = (w.deadline_ms for w in self._waiting if w.deadline_ms != math.inf)
+        return min(deadlines, default=None)
 
     def _note_if_empty(self) -> None:
         if not self._waiting:

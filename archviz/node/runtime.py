@@ -2,15 +2,19 @@
 
 import asyncio
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import psutil
 
 from archviz.core.metrics import ConnectionCounters, rss_bytes
 from archviz.core.ratelimit import KeyedBuckets
 from archviz.core.registry import Metrics, now_ms
+from archviz.node.admission import POLICIES
 from archviz.node.pressure import SAMPLE_EVERY_S, LagProbe, Limits, Sample, read_pressure
+from archviz.node.shedding import SHED_POLICIES
 from archviz.node.work import WorkGate
+
+ADMISSION_POLICIES = tuple(POLICIES)
 
 
 @dataclass
@@ -21,11 +25,45 @@ class NodeConfig:
     capacity: int = 10
     latency_ms: int = 0
     jitter_ms: int = 0
+    ws_limit: int = 500
+    reject_above: int = 80  # % pressure; 100: never
+    shed_above: int = 95  # % pressure; 100: never
+    admission: str = "fixed"
+    shed_policy: str = "priority"
 
     @classmethod
     def from_hash(cls, raw: dict[bytes, bytes]) -> "NodeConfig":
-        data = {k.decode(): v for k, v in raw.items()}
-        return cls(**{k: int(v) for k, v in data.items() if k in cls.__dataclass_fields__})
+        """The supervisor's hash; raises ValueError naming a field that is nonsense."""
+        values: dict[str, int | str] = {}
+        for key, value in raw.items():
+            name = key.decode()
+            if name not in cls.__dataclass_fields__:
+                continue
+            text = value.decode()
+            values[name] = text if name in _CHOICES else _whole(name, text)
+        config = cls(**values)
+        config._check()
+        return config
+
+    def _check(self) -> None:
+        for name, choices in _CHOICES.items():
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name}: {getattr(self, name)!r} is not one of {choices}")
+        for name in ("reject_above", "shed_above"):
+            if not 1 <= getattr(self, name) <= 100:
+                raise ValueError(f"{name}: must be from 1 to 100 (% pressure)")
+        if self.ws_limit < 1:
+            raise ValueError("ws_limit: must be at least 1")
+
+
+_CHOICES = {"admission": ADMISSION_POLICIES, "shed_policy": SHED_POLICIES}
+
+
+def _whole(name: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{name}: {text[:20]!r} is not a whole number") from None
 
 
 # POST /ping, per node and per caller: the dashboards' own calls (proven by the lab-client
@@ -83,6 +121,23 @@ class NodeRuntime:
             "lag_wakeups": self.lag.wakeups,
         }
 
+    def overload(self) -> dict:
+        """Its thresholds and policies as it applies them."""
+        config = self.config
+        return {
+            "ws_limit": config.ws_limit,
+            "reject_above": config.reject_above,
+            "shed_above": config.shed_above,
+            "admission": config.admission,  # the gate takes it with its next request
+            "shed_policy": config.shed_policy,
+        }
+
+    def apply_config(self, config: NodeConfig) -> None:
+        """The admin's parameters, live: the limits pressure is read against, and the HTTP
+        admission policy (a switch starts a fresh one)."""
+        self.config = config
+        self.limits = replace(self.limits, websockets=config.ws_limit)
+
     def metrics(self) -> Metrics:
         return Metrics(
             id=self.node_id,
@@ -106,6 +161,7 @@ class NodeRuntime:
                 "latency_ms": self.config.latency_ms,
                 "jitter_ms": self.config.jitter_ms,
                 "pressure": self.pressure(),
+                "overload": self.overload(),
             },
         )
 

@@ -119,7 +119,8 @@ async def work(request: HttpRequest) -> JsonResponse:
             headers=headers,
         )
     gate = runtime.gate
-    gate.set_capacity(runtime.config.capacity)
+    gate.set_capacity(runtime.config.capacity)  # the admin's, applied here: on the loop
+    gate.set_policy(runtime.config.admission)
     arrived = time.perf_counter()
     try:
         async with gate.slot() as queued:

@@ -94,6 +94,7 @@ async def test_instructor_adds_configures_and_removes_a_node(lab, instructor_coo
         )
         pid = next(n for n in state["nodes"] if n["id"] == added)["pid"]
         settings = {"capacity": 2, "latency_ms": 40, "jitter_ms": 10, "weight": 3}
+        settings |= {"reject_above": 60, "shed_above": 70, "admission": "codel", "ws_limit": 9}
         await ws.send_json({"type": "node.config", "node": added, "settings": settings})
         assert (await next_frame(ws, "ack"))["action"] == "node.config"
         state = lab.wait_until(
@@ -107,6 +108,19 @@ async def test_instructor_adds_configures_and_removes_a_node(lab, instructor_coo
             10,
             3,
         )
+        assert node["overload"] == {
+            "ws_limit": 9,
+            "reject_above": 60,
+            "shed_above": 70,
+            "admission": "codel",
+            "shed_policy": "priority",
+        }
+        bad = {"reject_above": 90, "shed_above": 50}
+        await ws.send_json({"type": "node.config", "node": added, "settings": bad})
+        refusal = await next_frame(ws, "error")
+        assert "shed_above" in refusal["reason"] and "reject threshold" in refusal["reason"]
+        await ws.send_json({"type": "node.config", "node": added, "settings": {"admission": "x"}})
+        assert "admission" in (await next_frame(ws, "error"))["reason"]
         await ws.send_json({"type": "node.remove", "node": added})
         await next_frame(ws, "ack")
     lab.wait_for_nodes_up(3)

@@ -11,6 +11,7 @@ from archviz.node.admission import (
     ExpAverage,
     FixedLimit,
     GradientLimit,
+    NoLimiter,
     UnknownPolicy,
     WaitingRoom,
     make_policy,
@@ -63,6 +64,15 @@ def test_a_waiter_that_leaves_is_never_started():
     room.leave(1, now_ms=5)
     turns = room.finish(Completion(10, 1), now_ms=10)
     assert [w.id for w in turns.started] == [2]
+
+
+def test_no_limiter_queues_every_arrival_and_never_times_one_out():
+    """The limiter off: capacity at once, everyone else waits, however long, in order."""
+    room = WaitingRoom(NoLimiter(2))
+    assert fill(room, 10_000) == ["start"] * 2 + ["wait"] * 9_998
+    assert room.next_deadline_ms() is None  # no timer: nobody ever times out
+    turns = room.finish(Completion(rtt_ms=10, in_flight=2), now_ms=3_600_000)
+    assert [w.id for w in turns.started] == [2] and turns.expired == ()
 
 
 def test_codel_gives_a_long_timeout_until_the_queue_has_stood_a_whole_interval():
@@ -196,7 +206,7 @@ def test_gradient_stays_within_one_and_four_times_capacity():
 
 def test_every_policy_is_chosen_by_name_and_an_unknown_name_is_refused():
     """Switchable live by name; a bad name names the choices."""
-    assert sorted(POLICIES) == ["aimd", "codel", "fixed", "gradient"]
+    assert sorted(POLICIES) == ["aimd", "codel", "fixed", "gradient", "none"]
     for name in POLICIES:
         assert make_policy(name, 3).name == name
     with pytest.raises(UnknownPolicy, match="aimd"):

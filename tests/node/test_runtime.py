@@ -1,5 +1,7 @@
 """What a node knows about itself: its live config and its metrics."""
 
+import pytest
+
 from archviz.node.runtime import NodeConfig, NodeRuntime
 
 
@@ -17,7 +19,7 @@ def test_config_from_partial_hash_keeps_defaults():
 def test_runtime_metrics_report_config_and_counters(clock):
     """A node's metrics carry its id, counters and live parameters."""
     node = NodeRuntime("node-3")
-    node.config = NodeConfig(weight=2, capacity=5, latency_ms=7)
+    node.apply_config(NodeConfig(weight=2, capacity=5, latency_ms=7, ws_limit=50, shed_above=90))
     node.counters.connections = 4
     node.counters.requests_total = 12
     metrics = node.metrics()
@@ -43,10 +45,45 @@ def test_runtime_metrics_report_config_and_counters(clock):
         "capacity": 5,
         "latency_ms": 7,
         "jitter_ms": 0,
+        "overload": {
+            "ws_limit": 50,
+            "reject_above": 80,
+            "shed_above": 90,
+            "admission": "fixed",
+            "shed_policy": "priority",
+        },
     }
+    assert node.limits.websockets == 50  # pressure's websockets signal is read against it
 
 
 def test_config_from_hash_ignores_unknown_non_integer_fields():
     """An unknown field is ignored whatever its value."""
     raw = {b"weight": b"3", b"label": b"blue"}
     assert NodeConfig.from_hash(raw) == NodeConfig(weight=3)
+
+
+def test_config_from_hash_reads_the_overload_fields():
+    """The thresholds as whole percentages, the policies by name."""
+    raw = {
+        b"ws_limit": b"300",
+        b"reject_above": b"70",
+        b"shed_above": b"90",
+        b"admission": b"codel",
+        b"shed_policy": b"newest",
+    }
+    assert NodeConfig.from_hash(raw) == NodeConfig(
+        ws_limit=300, reject_above=70, shed_above=90, admission="codel", shed_policy="newest"
+    )
+
+
+def test_config_from_hash_refuses_nonsense_naming_the_field():
+    """A bad value raises (the node keeps its last good config) with the field's name."""
+    for raw, field in [
+        ({b"capacity": b"lots"}, "capacity"),
+        ({b"admission": b"lifo"}, "admission"),
+        ({b"shed_policy": b"loudest"}, "shed_policy"),
+        ({b"reject_above": b"150"}, "reject_above"),
+        ({b"ws_limit": b"0"}, "ws_limit"),
+    ]:
+        with pytest.raises(ValueError, match=field):
+            NodeConfig.from_hash(raw)

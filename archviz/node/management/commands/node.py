@@ -68,6 +68,7 @@ def _read_config(runtime: NodeRuntime, client: redis.Redis) -> None:
     runtime.dashboard_origins = registered_dashboard_origins(client)
     raw = client.hgetall(keys.node_config(runtime.node_id))
     try:
-        runtime.config = NodeConfig.from_hash(raw) if raw else runtime.config
-    except ValueError:
-        log.warning("%s: ignored bad config %r", runtime.node_id, raw)
+        if raw:
+            runtime.apply_config(NodeConfig.from_hash(raw))
+    except ValueError as bad:
+        log.warning("%s: kept the last good config: %s", runtime.node_id, bad)

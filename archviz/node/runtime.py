@@ -66,6 +66,18 @@ def _whole(name: str, text: str) -> int:
         raise ValueError(f"{name}: {text[:20]!r} is not a whole number") from None
 
 
+@dataclass
+class OverloadCounters:
+    """What the node's admission and shedding did (issue 12), for the heartbeat and the
+    pressure report."""
+
+    handshakes_total: int = 0  # WebSocket handshakes it received, admitted or not
+    rejected_ws_total: int = 0  # refused with 4013: over its reject threshold or ws_limit
+    rejected_http_total: int = 0  # /work refused with 503: over its reject threshold
+    shed_total: int = 0  # sockets it closed with 4014 to get back under its shed threshold
+    shedding: bool = False  # above its shed threshold and shedding now
+
+
 # POST /ping, per node and per caller: the dashboards' own calls (proven by the lab-client
 # header) are one caller, every other address its own, so a flood from one address (or
 # through the balancer) does not spend the tokens of the learners' pings via the dashboard.
@@ -79,6 +91,7 @@ class NodeRuntime:
         self.config = NodeConfig()
         self.counters = counters or ConnectionCounters()
         self.gate = WorkGate(self.config.capacity)
+        self.overload_counters = OverloadCounters()
         self.ping_buckets = KeyedBuckets(rate=PINGS_PER_S, burst=PINGS_BURST)
         self.pings_refused_total = 0  # over the rate, or from a page that is not a dashboard's
         # the dashboards' origins, the only pages that may post to the node (read every beat)
@@ -130,7 +143,7 @@ class NodeRuntime:
             "shed_above": config.shed_above,
             "admission": config.admission,  # the gate takes it with its next request
             "shed_policy": config.shed_policy,
-        }
+        } | asdict(self.overload_counters)
 
     def apply_config(self, config: NodeConfig) -> None:
         """The admin's parameters, live: the limits pressure is read against, and the HTTP

@@ -51,6 +51,11 @@ def test_runtime_metrics_report_config_and_counters(clock):
             "shed_above": 90,
             "admission": "fixed",
             "shed_policy": "priority",
+            "handshakes_total": 0,
+            "rejected_ws_total": 0,
+            "rejected_http_total": 0,
+            "shed_total": 0,
+            "shedding": False,
         },
     }
     assert node.limits.websockets == 50  # pressure's websockets signal is read against it

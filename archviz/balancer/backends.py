@@ -1,28 +1,32 @@
 """The balancer's backends: the nodes (or gateway replicas) in the registry, their health,
 and their load.
 
-`BackendPool` is one listener's view, changed only on its event loop. The two loops below
-keep it current: one re-reads the registry (and each node's weight) every half second, the
-other runs the active health checks. Nothing here learns a backend's address but the registry.
+`BackendPool` is one listener's view, changed only on its event loop. The loops below keep
+it current: one re-reads the registry (and each node's weight) every half second, one runs
+the active health checks, and for the nodes' pool one reads each node's pressure report
+every 100 ms (headroom.py). Nothing here learns a backend's address but the registry.
 """
 
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import aiohttp
 import redis
 
 from archviz.balancer.algorithms import Backend, BackendStats, EwmaTracker
+from archviz.balancer.headroom import NOT_REPORTING, Pressure
 from archviz.balancer.health import HealthPolicy, HealthTable, Transition
 from archviz.core import keys, registry
+from archviz.core.pressure_report import parse_report
 from archviz.core.registry import Registration
 
 log = logging.getLogger(__name__)
 
 REFRESH_INTERVAL_S = 0.5
+PRESSURE_INTERVAL_S = 0.1  # as often as the nodes write their reports
 CHECK_TIMEOUT_S = 0.5
 CHECK_TICK_S = 0.1  # how often the checker looks for backends whose check is due
 
@@ -37,6 +41,7 @@ class BackendState:
     websockets: int = 0
     requests_total: int = 0
     errors_total: int = 0
+    pressure: Pressure = NOT_REPORTING  # until its first report is read
 
     @property
     def address(self) -> str:
@@ -53,9 +58,17 @@ class BackendState:
 class BackendPool:
     """The registered nodes with their health and load; every method runs on the event loop."""
 
-    def __init__(self, policy: HealthPolicy | None = None, *, ewma_tau_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        policy: HealthPolicy | None = None,
+        *,
+        ewma_tau_s: float = 10.0,
+        tracks_pressure: bool = False,
+    ) -> None:
         self.health = HealthTable(policy)
         self.latency = EwmaTracker(tau_s=ewma_tau_s)
+        # Only the nodes report pressure: in another pool no report means nothing.
+        self.tracks_pressure = tracks_pressure
         self._by_id: dict[str, BackendState] = {}
 
     def update(self, found: Iterable[tuple[Registration, int]]) -> None:
@@ -77,6 +90,9 @@ class BackendPool:
         self.health.sync(fresh)
         self._by_id = fresh
 
+    def ids(self) -> list[str]:
+        return list(self._by_id)
+
     def address(self, backend_id: str) -> str:
         return self._by_id[backend_id].address
 
@@ -95,6 +111,16 @@ class BackendPool:
             )
             for backend_id, state in self._by_id.items()
         }
+
+    def pressures(self) -> dict[str, Pressure]:
+        return {backend_id: state.pressure for backend_id, state in self._by_id.items()}
+
+    def read_pressures(self, read: Mapping[str, Pressure]) -> None:
+        """Take the pressures just read; a backend that left meanwhile is skipped, and one
+        that came keeps NOT_REPORTING until the next read."""
+        for backend_id, pressure in read.items():
+            if state := self._by_id.get(backend_id):
+                state.pressure = pressure
 
     # --- what the proxy reports ----------------------------------------------------
 
@@ -145,9 +171,19 @@ class BackendPool:
                 "requests_total": state.requests_total,
                 "errors_total": state.errors_total,
                 "websockets": state.websockets,
+                **self._pressure_shown(state.pressure),
             }
             for backend_id, state in self._by_id.items()
         ]
+
+    def _pressure_shown(self, pressure: Pressure) -> dict:
+        if not self.tracks_pressure:
+            return {"pressure": None, "reject_above": None, "reporting": False}
+        return {
+            "pressure": round(pressure.value, 3),
+            "reject_above": round(pressure.reject_above, 3),
+            "reporting": pressure.reporting,
+        }
 
 
 Found = list[tuple[Registration, int]]  # the registered backends, each with its weight
@@ -197,6 +233,37 @@ async def refresh_forever(
             if not failing:
                 log.warning("lb: cannot read the registry, keeping the last view: %s", exc)
             failing = True
+        await asyncio.sleep(interval_s)
+
+
+def read_pressures(client: redis.Redis, ids: list[str]) -> dict[str, Pressure]:
+    """Each node's pressure from its report, in one MGET (blocking: run it in a thread)."""
+    if not ids:
+        return {}
+    raws = client.mget([keys.node_pressure(backend_id) for backend_id in ids])
+    return {
+        backend_id: Pressure.from_report(parse_report(raw))
+        for backend_id, raw in zip(ids, raws, strict=True)
+    }
+
+
+async def read_pressures_forever(
+    pool: BackendPool, client: redis.Redis, *, interval_s: float = PRESSURE_INTERVAL_S
+) -> None:
+    """Keep the pool's pressures current. While Redis is away no report can be read (nor
+    written), so every node counts as not reporting: the balancer routes as it did before
+    reports (headroom.with_headroom)."""
+    failing = False
+    while True:
+        ids = pool.ids()
+        try:
+            pool.read_pressures(await asyncio.to_thread(read_pressures, client, ids))
+            failing = False
+        except redis.RedisError as exc:
+            if not failing:
+                log.warning("lb: cannot read the nodes' pressure, as if none reported: %s", exc)
+            failing = True
+            pool.read_pressures(dict.fromkeys(ids, NOT_REPORTING))
         await asyncio.sleep(interval_s)
 
 

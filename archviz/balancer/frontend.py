@@ -30,6 +30,8 @@ from archviz.balancer.backends import (
     Found,
     HealthChecker,
     read_nodes,
+    read_pressures,
+    read_pressures_forever,
     read_unweighted,
     refresh_forever,
 )
@@ -63,6 +65,7 @@ class PoolSpec:
     weighted: bool  # whether the admin gives its backends a weight (the nodes' config)
     login_gate: bool  # whether ARCHVIZ_REQUIRE_LOGIN is enforced here
     open_reads: bool  # "*" CORS on reads (headers.response_headers); else the backends decide
+    reports_pressure: bool = False  # whether its backends write pressure reports (the nodes)
 
     def reader(self) -> Callable[[redis.Redis], Found]:
         """How its backends are read from the registry (blocking)."""
@@ -79,6 +82,7 @@ NODES = PoolSpec(
     weighted=True,
     login_gate=True,
     open_reads=True,
+    reports_pressure=True,  # headroom first (headroom.py)
 )
 # The gateway replicas answer GET /gateway/health with 200 (JSON) while they can serve. The
 # login gate stays off: authenticating is the gateway's own job (bearer tokens), as it would
@@ -147,7 +151,7 @@ class Frontend:
         self.backend_timeout_s = backend_timeout_s
         self.keepalive_timeout_s = keepalive_timeout_s
         self.max_connections = max_connections
-        self.pool = BackendPool(policy)
+        self.pool = BackendPool(policy, tracks_pressure=spec.reports_pressure)
         self.login = login if spec.login_gate else None
         self.proxy: Proxy | None = None
         self.server: Server | None = None
@@ -171,6 +175,9 @@ class Frontend:
         """Know the backends before taking the first request."""
         with contextlib.suppress(redis.RedisError):
             self.pool.update(await asyncio.to_thread(self.spec.reader(), client))
+            if self.pool.tracks_pressure:
+                read = await asyncio.to_thread(read_pressures, client, self.pool.ids())
+                self.pool.read_pressures(read)
 
     async def listen(self, host: str, port: int) -> int:
         """Start serving; the port actually bound."""
@@ -199,10 +206,14 @@ class Frontend:
         )
         name = f"lb-{self.spec.name}"
         refresh = refresh_forever(self.pool, client, read=self.spec.reader())
-        return [
+        tasks = [
             asyncio.create_task(refresh, name=f"{name}-registry"),
             asyncio.create_task(checker.run_forever(), name=f"{name}-health"),
         ]
+        if self.pool.tracks_pressure:
+            pressures = read_pressures_forever(self.pool, client)
+            tasks.append(asyncio.create_task(pressures, name=f"{name}-pressure"))
+        return tasks
 
     async def close(self, grace_s: float) -> None:
         """Close its WebSockets, then its connections (busy ones get `grace_s`)."""
@@ -271,6 +282,8 @@ class Frontend:
             "requests_total": proxy.requests_total,
             "no_backend_total": proxy.no_backend_total,
             "retried_total": proxy.retried_total,
+            # routed away from a node over its reject threshold (headroom.py)
+            "diverted_total": proxy.diverted_total,
             # connections refused with 503 past ARCHVIZ_LB_MAX_CONNECTIONS
             "refused_connections_total": self.refused_connections,
             "max_connections": self.max_connections,

@@ -28,6 +28,7 @@ from archviz.balancer.headers import (
     response_headers,
     was_queued,
 )
+from archviz.balancer.headroom import with_headroom
 from archviz.balancer.health import Transition
 from archviz.balancer.request import Request
 from archviz.balancer.server import ClientConnection
@@ -116,6 +117,7 @@ class Proxy:
         self.requests_total = 0
         self.no_backend_total = 0
         self.retried_total = 0  # requests sent to a second node after the first failed
+        self.diverted_total = 0  # routing decisions that left out a node without headroom
         # The dashboards' origins, whose pages may read the balancer's own answers with
         # credentials (kept current by the LoadBalancer).
         self.dashboard_origins: frozenset[str] = frozenset()
@@ -140,15 +142,23 @@ class Proxy:
     # --- routing -----------------------------------------------------------------
 
     def pick(self, request: ClientRequest, *, exclude: Iterable[str] = ()) -> Pick | None:
-        """The node for this request, or None when no healthy node is left."""
+        """The node for this request, or None when no healthy node is left: among those
+        with headroom first, when the pool knows its nodes' pressure (headroom.py)."""
         now = time.monotonic()
         backends = self.pool.available(now, exclude=exclude)
         if not backends:
             return None
+        note = None
+        if self.pool.tracks_pressure:
+            candidates, note = with_headroom(backends, self.pool.pressures())
+            if len(candidates) < len(backends):
+                self.diverted_total += 1
+            backends = candidates
         balancer = self.balancer  # only what it looks at is gathered, per request
         key = _key(request) if balancer.uses_key else None
         stats = self.pool.stats(now) if balancer.uses_stats else None
-        return balancer.pick(backends, key=key, stats=stats, now=now)
+        pick = balancer.pick(backends, key=key, stats=stats, now=now)
+        return pick if note is None else Pick(pick.backend_id, f"{note}; {pick.reason}")
 
     def connect_failed(
         self,

@@ -33,5 +33,11 @@ def node_config(node_id: str) -> str:
     return f"archviz:config:{node_id}"
 
 
+def node_pressure(node_id: str) -> str:
+    """A node's pressure report (JSON, core/pressure_report.py), set every 100 ms with a
+    1.5 s expiry: a missing key means the node is not reporting (frozen or dead)."""
+    return f"archviz:pressure:{node_id}"
+
+
 def ping_count(node_id: str) -> str:
     return f"archviz:pings:{node_id}"

@@ -72,14 +72,26 @@ class Backoff:
 
 
 def reconnect_delay_ms(
-    policy: str, attempt: int, rng: random.Random, backoff: Backoff = Backoff()
+    policy: str,
+    attempt: int,
+    rng: random.Random,
+    backoff: Backoff = Backoff(),
+    hint_ms: float = 0.0,
 ) -> float:
-    """How long a client waits before its `attempt`-th reconnect (0 = the first)."""
+    """How long a client waits before its `attempt`-th reconnect (0 = the first).
+
+    `hint_ms` is the server's `retry_after_ms`: the window over which it asks its shed or
+    refused clients to come back. The policies that wait honour it as a floor on their
+    window; a jittered one spreads over the whole window, while a fixed or exponential one
+    comes back at its end, all together (still a herd, only later). `immediate` is the
+    naive client that ignores it.
+    """
     if policy not in RECONNECT_POLICIES:
         raise UnknownPolicy(f"unknown reconnect policy {policy!r}; use one of {RECONNECT_POLICIES}")
     if policy == "immediate":
         return 0.0
     if policy == "fixed":
-        return backoff.base_ms
+        return max(backoff.base_ms, hint_ms)
     ceiling = min(backoff.cap_ms, backoff.base_ms * backoff.factor ** max(0, attempt))
-    return ceiling if policy == "exponential" else rng.uniform(0, ceiling)
+    window = max(ceiling, hint_ms)
+    return window if policy == "exponential" else rng.uniform(0, window)

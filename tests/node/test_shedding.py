@@ -98,6 +98,19 @@ def test_full_jitter_spreads_delays_over_the_whole_window_up_to_the_cap():
     assert statistics.mean(delays) == pytest.approx(400, rel=0.1)
 
 
+def test_the_servers_hint_widens_a_jittered_window_and_delays_the_others_to_its_end():
+    """A shed node asks for a spread over 4 s: jitter spreads over all of it, fixed and
+    exponential all come back at its end (a later herd), immediate ignores it."""
+    rng = random.Random(7)
+    spread = [reconnect_delay_ms("full_jitter", 0, rng, hint_ms=4000) for _ in range(2000)]
+    assert 0 <= min(spread) < 50 and 3950 < max(spread) <= 4000
+    assert statistics.mean(spread) == pytest.approx(2000, rel=0.1)
+    assert reconnect_delay_ms("fixed", 0, rng, hint_ms=4000) == 4000
+    assert reconnect_delay_ms("exponential", 0, rng, hint_ms=4000) == 4000
+    assert reconnect_delay_ms("exponential", 6, rng, hint_ms=4000) == 8000  # past the hint
+    assert reconnect_delay_ms("immediate", 0, rng, hint_ms=4000) == 0
+
+
 def test_an_unknown_reconnect_policy_names_the_choices():
     assert RECONNECT_POLICIES == ("immediate", "fixed", "exponential", "full_jitter")
     with pytest.raises(UnknownPolicy, match="full_jitter"):

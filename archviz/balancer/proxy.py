@@ -20,8 +20,6 @@ from archviz.balancer.backends import BackendPool
 from archviz.balancer.headers import (
     NO_NODE,
     ClientRequest,
-    client_address,
-    cookie,
     forward_headers,
     lb_headers,
     own_answer_headers,
@@ -30,6 +28,8 @@ from archviz.balancer.headers import (
 )
 from archviz.balancer.headroom import with_headroom
 from archviz.balancer.health import Transition
+from archviz.balancer.outcomes import describe_error, sticky_key, where
+from archviz.balancer.outcomes import outcome as outcome_of
 from archviz.balancer.request import Request
 from archviz.balancer.server import ClientConnection
 from archviz.balancer.upstream import (
@@ -45,7 +45,6 @@ from archviz.trace.events import TRACE_HEADER, given_trace_id, make_event, new_t
 
 log = logging.getLogger(__name__)
 
-STICKY_COOKIE = "archviz_sticky"
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 NO_HEALTHY_NODE = "no healthy backend"
 JSON_TYPE = {"Content-Type": "application/json; charset=utf-8"}
@@ -155,7 +154,7 @@ class Proxy:
                 self.diverted_total += 1
             backends = candidates
         balancer = self.balancer  # only what it looks at is gathered, per request
-        key = _key(request) if balancer.uses_key else None
+        key = sticky_key(request) if balancer.uses_key else None
         stats = self.pool.stats(now) if balancer.uses_stats else None
         pick = balancer.pick(backends, key=key, stats=stats, now=now)
         return pick if note is None else Pick(pick.backend_id, f"{note}; {pick.reason}")
@@ -178,7 +177,7 @@ class Proxy:
         if may_retry(request.method, refused=refused, attempts=len(tried)):
             retry = self.pick(request, exclude=tried)
         if retry is None:
-            raise Unreachable(f"{node}: {_describe(exc)}")
+            raise Unreachable(f"{node}: {describe_error(exc)}")
         self.retried_total += 1
         self.emitter.emit(
             "lb.retry",
@@ -187,7 +186,7 @@ class Proxy:
             trace=arrival.trace,
             demo=self.demo,
             ok=False,
-            detail={"error": _describe(exc), "retry_on": retry.backend_id, **_where(request)},
+            detail={"error": describe_error(exc), "retry_on": retry.backend_id, **where(request)},
         )
         return retry
 
@@ -222,7 +221,7 @@ class Proxy:
             trace=arrival.trace,
             demo=self.demo,
             ok=False,
-            detail={"reason": reason, **_where(request)},
+            detail={"reason": reason, **where(request)},
         )
 
     def error_response(
@@ -244,7 +243,7 @@ class Proxy:
             demo=self.demo,
             ok=outcome in ("ok", "queued"),
             ms=(time.perf_counter() - arrival.started) * 1000,
-            detail={"reason": pick.reason, "outcome": outcome, "status": status, **_where(request)},
+            detail={"reason": pick.reason, "outcome": outcome, "status": status, **where(request)},
         )
         event["ts"] = arrival.ts
         self.emitter.publish(event)
@@ -281,7 +280,7 @@ class Proxy:
                 return
             except UpstreamError as exc:
                 self.pool.finished(node, ok=False)
-                self._failed(request, client, arrival, pick, 502, _describe(exc))
+                self._failed(request, client, arrival, pick, 502, describe_error(exc))
                 return
             except asyncio.CancelledError:  # shutting down
                 self.pool.finished(node, ok=False)
@@ -327,12 +326,12 @@ class Proxy:
                 await _stream(client, upstream, headers)
             served = True
         except (BrokenResponse, TimeoutError) as exc:
-            log.info("lb: %s failed mid-response: %s", node, _describe(exc))
+            log.info("lb: %s failed mid-response: %s", node, describe_error(exc))
             self._broken(client, request)
         finally:
             upstream.release()
             status = upstream.status if served else 502
-            outcome = _outcome(status, queued)
+            outcome = outcome_of(status, queued)
             latency = (time.perf_counter() - sent) * 1000 if status < 500 else None
             self.pool.finished(node, ok=outcome in ("ok", "queued"), latency_ms=latency)
             self.publish_route(request, arrival, pick, status=status, outcome=outcome)
@@ -379,28 +378,3 @@ async def _stream(client: ClientConnection, upstream: Response, headers) -> None
         client.end_response()
     except ConnectionResetError:
         pass  # the client went away; nothing left to tell it
-
-
-# --- pure helpers ------------------------------------------------------------------
-
-
-def _outcome(status: int, queued: bool) -> str:
-    if status == 503:
-        return "rejected"  # the node is at capacity
-    if status >= 500:
-        return "failed"
-    return "queued" if queued else "ok"
-
-
-def _key(request: ClientRequest) -> str:
-    """What a sticky algorithm hashes: the session cookie, else the client's address."""
-    return cookie(request.headers, STICKY_COOKIE) or client_address(request)
-
-
-def _where(request: ClientRequest) -> dict[str, str]:
-    return {"path": request.path, "client": client_address(request)}
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text[:200]

@@ -28,7 +28,7 @@ from archviz.trace.emitter import get_emitter
 from archviz.trace.events import new_trace_id
 
 CART_COOKIE = "archviz_cart"  # never `sessionid`: browsers send it to the dashboard's port too
-STICKY_COOKIE = "archviz_sticky"  # what the LB's consistent hash hashes (balancer.proxy)
+STICKY_COOKIE = "archviz_sticky"  # what the LB's consistent hash hashes (balancer.outcomes)
 COOKIE_PATH = "/cart/"  # the dashboard serves nothing under /cart/, so it never sees them
 TRACE_ID = re.compile(r"[0-9a-f]{1,32}")
 

@@ -38,7 +38,7 @@ def closed_lab(tmp_path_factory):
             "the balancer with a healthy node",
             40,
             until=lambda m: (
-                m is not None and any(b["health"] == "healthy" for b in m.extra["backends"])
+                m is not None and any(b["health"] == "healthy" for b in m.extra.get("backends", []))
             ),
         )
         lab.create_user("learner", "learner-pass-123", instructor=False)

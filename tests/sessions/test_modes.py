@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from archviz.balancer.proxy import STICKY_COOKIE as HASHED
+from archviz.balancer.outcomes import STICKY_COOKIE as HASHED
 from archviz.core.control import InvalidCommand, parse_command
 from archviz.sessions.modes import DEFAULT_MODE, MODES, InvalidMode, parse_mode, stored_mode, where
 from archviz.sessions.views import CART_COOKIE, STICKY_COOKIE

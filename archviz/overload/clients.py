@@ -26,7 +26,11 @@ log = logging.getLogger(__name__)
 
 MAX_CLIENTS = 2000
 MAX_FLOOD_S = 120
-HANDSHAKES_PER_S = 200  # opening is paced: this process must not be the bottleneck
+# Handshakes are paced so that this process is never the bottleneck: new clients at most
+# OPENS_PER_S (a count of 2,000 opens over 10 s), reconnects at most RECONNECTS_PER_S, well
+# above it, since a herd of reconnects after a shed is the lesson and must reach the node.
+OPENS_PER_S = 200
+RECONNECTS_PER_S = 1000
 HANDSHAKE_TIMEOUT_S = 10.0  # a node too busy to answer must not hold a client for ever
 NO_TARGET_RETRY_S = 0.5  # the target is not (or no longer) registered: look again soon
 HOLD_PATH = "/ws/hold/?client=bot"  # `client=bot`: shed these first (they claim no more)
@@ -63,7 +67,7 @@ def parse_clients_command(obj: dict) -> dict:
 
 
 def register() -> None:
-    register_commands(("overload.clients",), parse_clients_command, "the overload clients")
+    register_commands(("overload.clients",), parse_clients_command, "overload clients")
 
 
 # --- pacing ------------------------------------------------------------------------------
@@ -127,6 +131,7 @@ class HoldClient:
         self.state: State = "waiting"
         self.node: str | None = None  # from the node's hello
         self.attempt = 0  # failures since the last hello
+        self.opened = False  # once it has tried, every later handshake is a reconnect
 
     async def run(self, session: aiohttp.ClientSession) -> None:
         while True:
@@ -135,7 +140,7 @@ class HoldClient:
                 self.state = "waiting"
                 await asyncio.sleep(NO_TARGET_RETRY_S)
                 continue
-            await self.fleet.pacer.turn()
+            await (self.fleet.reconnect_pacer if self.opened else self.fleet.open_pacer).turn()
             code, last = await self._hold(session, url)
             decision = next_reconnect(code, last, self.attempt, self.fleet.policy, self.rng)
             self.fleet.totals.count_close(decision)
@@ -145,7 +150,7 @@ class HoldClient:
 
     async def _hold(self, session: aiohttp.ClientSession, url: str) -> Closed:
         """Connect and read until the socket closes: its close code and the last text."""
-        self.state = "connecting"
+        self.state, self.opened = "connecting", True
         last: str | None = None
         try:
             ws = await asyncio.wait_for(
@@ -215,7 +220,8 @@ class ClientFleet:
         self.target = LB
         self.policy: ReconnectPolicy = DEFAULT_POLICY
         self.policy_problem = ""
-        self.pacer = Pacer(HANDSHAKES_PER_S)
+        self.open_pacer = Pacer(OPENS_PER_S)
+        self.reconnect_pacer = Pacer(RECONNECTS_PER_S)
         self.totals = Totals()
         self.headers = {LAB_CLIENT_HEADER: lab_client_token()}
         self.rng = random.Random(seed)

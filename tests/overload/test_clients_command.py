@@ -20,7 +20,7 @@ def test_a_good_command_is_parsed_with_its_envelope() -> None:
     command = parse_command(_command(count=20, target="node-2", seconds=30))
     assert command == {"type": "overload.clients", "by": "ingrid", "trace": "t1",
                        "count": 20, "target": "node-2", "seconds": 30}  # fmt: skip
-    assert carried_out_by("overload.clients") == "the overload clients"
+    assert carried_out_by("overload.clients") == "overload clients"
 
 
 @pytest.mark.parametrize(

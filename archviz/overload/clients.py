@@ -106,7 +106,7 @@ class Totals:
     failed_connects: int = 0  # refused or timed out before the upgrade
     refused: int = 0  # closed with 4013
     shed: int = 0  # closed with 4014
-    dropped: int = 0  # closed any other way
+    dropped: int = 0  # closed any other way, once open
     reconnects: int = 0
     last_error: str = ""
 
@@ -131,7 +131,7 @@ class HoldClient:
         self.state: State = "waiting"
         self.node: str | None = None  # from the node's hello
         self.attempt = 0  # failures since the last hello
-        self.opened = False  # once it has tried, every later handshake is a reconnect
+        self.tried = False  # once it has tried, every later handshake is a reconnect
 
     async def run(self, session: aiohttp.ClientSession) -> None:
         while True:
@@ -140,17 +140,20 @@ class HoldClient:
                 self.state = "waiting"
                 await asyncio.sleep(NO_TARGET_RETRY_S)
                 continue
-            await (self.fleet.reconnect_pacer if self.opened else self.fleet.open_pacer).turn()
-            code, last = await self._hold(session, url)
+            await (self.fleet.reconnect_pacer if self.tried else self.fleet.open_pacer).turn()
+            closed = await self._hold(session, url)
+            code, last = closed or (None, None)
             decision = next_reconnect(code, last, self.attempt, self.fleet.policy, self.rng)
-            self.fleet.totals.count_close(decision)
+            if closed is not None:  # a failed connect is counted as one, not as a close
+                self.fleet.totals.count_close(decision)
             self.attempt += 1
             await asyncio.sleep(decision.delay_ms / 1000)
             self.fleet.totals.reconnects += 1
 
-    async def _hold(self, session: aiohttp.ClientSession, url: str) -> Closed:
-        """Connect and read until the socket closes: its close code and the last text."""
-        self.state, self.opened = "connecting", True
+    async def _hold(self, session: aiohttp.ClientSession, url: str) -> Closed | None:
+        """Connect and read until the socket closes: its close code and the last text; None
+        when it did not connect."""
+        self.state, self.tried = "connecting", True
         last: str | None = None
         try:
             ws = await asyncio.wait_for(
@@ -161,7 +164,7 @@ class HoldClient:
             self.fleet.totals.failed_connects += 1
             self.fleet.totals.last_error = f"{url}: {exc!r}"[:200]
             self.state = "waiting"
-            return None, None
+            return None
         self.fleet.totals.handshakes += 1
         try:
             async for message in ws:

@@ -4,8 +4,10 @@ caller passes the close code, the node's last message, the attempt and a `random
 A node refuses a handshake by accepting it, sending {"type": "overloaded", "retry_after_ms"}
 and closing with 4013; it sheds an open client the same way with "shed" and 4014. Any other
 end (the node died, the network, a close without a code) is a drop. Every one of them is
-followed by a reconnect after the lab-wide policy's delay, and never sooner than the node's
-hint: a client that ignores Retry-After is the thundering herd the lesson shows.
+followed by a reconnect after the node's hint (its retry_after_ms) plus the lab-wide
+policy's delay. Plus, not the larger of the two: every client shed in one batch gets the same
+hint, so with "the larger" each one whose jitter fell under the hint would come back at the
+same instant, the thundering herd that the jitter is there to spread.
 
 The delay itself is archviz/node/shedding.py's reconnect_delay_ms, copied here because a demo
 imports no other demo (tests/test_layout.py); tests/overload/test_clients_reconnect.py proves
@@ -134,8 +136,8 @@ def next_reconnect(
     rng: random.Random,
 ) -> Decision:
     """After a close with `code`, the node's last message before it and `attempt` failures
-    since the last hello: the reason and the wait (the policy's, at least the node's hint)."""
+    since the last hello: the reason and the wait (the node's hint, then the policy's)."""
     reason = reason_of(code)
     hint = hint_ms(last_message) if reason != "dropped" else None
     delay = reconnect_delay_ms(policy, attempt, rng)
-    return Decision(reason, max(delay, hint or 0.0), hint)
+    return Decision(reason, (hint or 0.0) + delay, hint)

@@ -56,12 +56,22 @@ def test_a_refusal_waits_at_least_the_nodes_hint() -> None:
     assert (decision.reason, decision.delay_ms, decision.hint_ms) == ("refused", 3000, 3000)
 
 
-def test_a_shed_waits_the_longer_of_the_hint_and_the_policy() -> None:
-    """A fixed 250 ms policy and a 100 ms hint: 250 ms; a 900 ms hint: 900 ms."""
+def test_a_shed_waits_the_hint_then_the_policys_delay() -> None:
+    """A fixed 250 ms policy and a 100 ms hint: 350 ms; a 900 ms hint: 1150 ms."""
     short = next_reconnect(SHED, _message("shed", 100), 0, FIXED, random.Random(1))
     long = next_reconnect(SHED, _message("shed", 900), 0, FIXED, random.Random(1))
-    assert (short.reason, short.delay_ms) == ("shed", 250)
-    assert (long.reason, long.delay_ms) == ("shed", 900)
+    assert (short.reason, short.delay_ms) == ("shed", 350)
+    assert (long.reason, long.delay_ms) == ("shed", 1150)
+
+
+def test_jitter_still_spreads_a_batch_shed_with_one_hint() -> None:
+    """A batch shed together, all told 1000 ms: with full jitter they come back spread over
+    1000-1250 ms, not all at 1000 ms as "the larger of hint and jitter" would bring them."""
+    rng = random.Random(3)
+    hint = _message("shed", 1000)
+    delays = [next_reconnect(SHED, hint, 0, FULL_JITTER, rng).delay_ms for _ in range(500)]
+    assert all(1000 <= d <= 1250 for d in delays)
+    assert len({round(d) for d in delays}) > 200  # no two-thirds of them on one instant
 
 
 def test_a_drop_ignores_a_stale_hint() -> None:

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 MAX_CLIENTS = 2000
 MAX_FLOOD_S = 120
+DEFAULT_FLOOD_S = 60  # a command without `seconds` still ends by itself
 # Handshakes are paced so that this process is never the bottleneck: new clients at most
 # OPENS_PER_S (a count of 2,000 opens over 10 s), reconnects at most RECONNECTS_PER_S, well
 # above it, since a herd of reconnects after a shed is the lesson and must reach the node.
@@ -47,14 +48,15 @@ class OverloadClientsCommand(TypedDict):
     type: Literal["overload.clients"]
     count: int  # clients to hold, 0..MAX_CLIENTS (0 closes them all)
     target: str  # "lb", or a node id: every client straight at that node
-    seconds: int  # 1..MAX_FLOOD_S: after it, count goes back to 0 by itself
+    seconds: int  # 1..MAX_FLOOD_S (default DEFAULT_FLOOD_S): then count goes back to 0
     by: str
     trace: str
 
 
 def parse_clients_command(obj: dict) -> dict:
     """The fields of an `overload.clients` command; InvalidCommand names a bad one."""
-    count, target, seconds = obj.get("count"), obj.get("target"), obj.get("seconds")
+    count, target = obj.get("count"), obj.get("target")
+    seconds = obj.get("seconds", DEFAULT_FLOOD_S)
     if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_CLIENTS:
         raise InvalidCommand(f"count must be a whole number from 0 to {MAX_CLIENTS}, got {count!r}")
     if not isinstance(target, str) or not (target == LB or NODE_ID.fullmatch(target)):

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from archviz.core.control import InvalidCommand, carried_out_by, parse_command
-from archviz.overload.clients import MAX_CLIENTS, Pacer, Rate, hello_node
+from archviz.overload.clients import DEFAULT_FLOOD_S, MAX_CLIENTS, Pacer, Rate, hello_node
 from tests.conftest import HandClock
 
 
@@ -34,7 +34,10 @@ def test_a_good_command_is_parsed_with_its_envelope() -> None:
         ({"count": 5, "seconds": 5}, "target must be 'lb' or a node id"),
         ({"count": 5, "target": "http://evil", "seconds": 5}, "target must be"),
         ({"count": 5, "target": "Node 2", "seconds": 5}, "target must be"),
-        ({"count": 5, "target": "lb"}, "seconds must be a whole number from 1 to 120, got None"),
+        (
+            {"count": 5, "target": "lb", "seconds": None},
+            "seconds must be a whole number from 1 to 120, got None",
+        ),
         ({"count": 5, "target": "lb", "seconds": 0}, "seconds must be"),
         ({"count": 5, "target": "lb", "seconds": 121}, "seconds must be"),
         ({"count": 5, "target": "lb", "seconds": "10"}, "seconds must be"),
@@ -44,6 +47,12 @@ def test_a_bad_command_is_refused_naming_the_field(fields: dict, named: str) -> 
     """Out of bounds, the wrong type or missing: refused, the message says which field."""
     with pytest.raises(InvalidCommand, match=named.replace("(", r"\(")):
         parse_command(_command(**fields))
+
+
+def test_a_flood_without_seconds_still_ends() -> None:
+    """No seconds given: the default bound, never an endless flood."""
+    command = parse_command(_command(count=5, target="lb"))
+    assert command["seconds"] == DEFAULT_FLOOD_S == 60
 
 
 def test_the_pacer_spreads_a_herd_of_handshakes() -> None:

@@ -11,7 +11,7 @@ from archviz.core import registry
 from archviz.core.control import ControlCommand
 from archviz.core.registry import Metrics
 from archviz.core.runner import Component, component
-from archviz.overload.clients import LB, ClientFleet, Rate
+from archviz.overload.clients import DEFAULT_FLOOD_S, LB, ClientFleet, Rate
 from archviz.overload.reconnect import POLICY_KEY, parse_policy
 
 log = logging.getLogger(__name__)
@@ -83,9 +83,11 @@ async def _run(running: Component, stop: asyncio.Event) -> None:
     async def carry_out(command: ControlCommand) -> None:
         if command["type"] != "overload.clients":
             return
+        # .get: another parser of the same command (the page's) may leave `seconds` out
+        seconds = command.get("seconds", DEFAULT_FLOOD_S)
         log.info("overload clients: %s at %s for %s s (asked by %s)", command["count"],
-                 command["target"], command["seconds"], command["by"] or "?")  # fmt: skip
-        fleet.apply(command["count"], command["target"], command["seconds"])
+                 command["target"], seconds, command["by"] or "?")  # fmt: skip
+        fleet.apply(command["count"], command["target"], seconds)
 
     listener = running.listen("overload.clients", carry_out)
     try:

@@ -4,10 +4,10 @@ caller passes the close code, the node's last message, the attempt and a `random
 A node refuses a handshake by accepting it, sending {"type": "overloaded", "retry_after_ms"}
 and closing with 4013; it sheds an open client the same way with "shed" and 4014. Any other
 end (the node died, the network, a close without a code) is a drop. Every one of them is
-followed by a reconnect after the node's hint (its retry_after_ms) plus the lab-wide
-policy's delay. Plus, not the larger of the two: every client shed in one batch gets the same
-hint, so with "the larger" each one whose jitter fell under the hint would come back at the
-same instant, the thundering herd that the jitter is there to spread.
+followed by a reconnect after the lab-wide policy's delay, with the node's hint (its
+retry_after_ms) as a floor on the policy's window, as node/shedding.py decides: full jitter
+spreads over the whole window, fixed and exponential come back at its end (a later herd), and
+`immediate` is the naive client that ignores it.
 
 The delay itself is archviz/node/shedding.py's reconnect_delay_ms, copied here because a demo
 imports no other demo (tests/test_layout.py); tests/overload/test_clients_reconnect.py proves
@@ -92,17 +92,20 @@ def _number(fields: dict[str, str], name: str, default: float, low: float, high:
     return value
 
 
-def reconnect_delay_ms(policy: ReconnectPolicy, attempt: int, rng: random.Random) -> float:
-    """How long a client waits before its `attempt`-th reconnect (0 = the first): the copy
-    of node/shedding.py's (see the module's docstring)."""
+def reconnect_delay_ms(
+    policy: ReconnectPolicy, attempt: int, rng: random.Random, hint_ms: float = 0.0
+) -> float:
+    """How long a client waits before its `attempt`-th reconnect (0 = the first), the node's
+    hint a floor on the window: the copy of node/shedding.py's (see the module's docstring)."""
     if policy.policy not in RECONNECT_POLICIES:
         raise ValueError(f"unknown reconnect policy {policy.policy!r}")
     if policy.policy == "immediate":
         return 0.0
     if policy.policy == "fixed":
-        return policy.base_ms
+        return max(policy.base_ms, hint_ms)
     ceiling = min(policy.cap_ms, policy.base_ms * policy.factor ** max(0, attempt))
-    return ceiling if policy.policy == "exponential" else rng.uniform(0, ceiling)
+    window = max(ceiling, hint_ms)
+    return window if policy.policy == "exponential" else rng.uniform(0, window)
 
 
 def reason_of(code: int | None) -> Reason:
@@ -136,8 +139,7 @@ def next_reconnect(
     rng: random.Random,
 ) -> Decision:
     """After a close with `code`, the node's last message before it and `attempt` failures
-    since the last hello: the reason and the wait (the node's hint, then the policy's)."""
+    since the last hello: the reason and the wait (the policy's, over the node's window)."""
     reason = reason_of(code)
     hint = hint_ms(last_message) if reason != "dropped" else None
-    delay = reconnect_delay_ms(policy, attempt, rng)
-    return Decision(reason, (hint or 0.0) + delay, hint)
+    return Decision(reason, reconnect_delay_ms(policy, attempt, rng, hint or 0.0), hint)

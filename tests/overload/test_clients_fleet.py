@@ -59,7 +59,7 @@ async def test_a_shed_and_a_refused_client_come_back_and_are_counted(node_url) -
     reconnect, and the client ends open on the node its hello named."""
     url, node = node_url
     fleet = ClientFleet(lambda target: url if target == "node-9" else None, seed=1)
-    fleet.policy = ReconnectPolicy("immediate")  # the node's hint is the only wait
+    fleet.policy = ReconnectPolicy("fixed", base_ms=10, cap_ms=10)  # the hint, 50 ms, floors it
     try:
         fleet.apply(1, "node-9", 60)
         view = await async_wait_for(fleet.snapshot, "the client held after a shed and a refusal",

@@ -31,14 +31,17 @@ def _message(kind: str, retry_after_ms: object) -> str:
 
 @pytest.mark.parametrize("policy", RECONNECT_POLICIES)
 @pytest.mark.parametrize(("base", "cap"), [(250, 8000), (0, 0), (100, 100), (1000, 120_000)])
-def test_the_copy_agrees_with_the_nodes_reconnect_delay(policy: str, base: int, cap: int) -> None:
-    """Every policy, attempt and seed: the same delay as node/shedding.py's, so they never drift."""
+@pytest.mark.parametrize("hint", [0, 100, 3000, 60_000])
+def test_the_copy_agrees_with_the_nodes_reconnect_delay(
+    policy: str, base: int, cap: int, hint: int
+) -> None:
+    """Every policy, attempt, hint and seed: node/shedding.py's delay, so they never drift."""
     ours = ReconnectPolicy(policy, base, cap)
     theirs = shedding.Backoff(base_ms=base, cap_ms=cap)
     for attempt in range(-1, 20):
         for seed in range(5):
-            mine = reconnect_delay_ms(ours, attempt, random.Random(seed))
-            node = shedding.reconnect_delay_ms(policy, attempt, random.Random(seed), theirs)
+            mine = reconnect_delay_ms(ours, attempt, random.Random(seed), hint)
+            node = shedding.reconnect_delay_ms(policy, attempt, random.Random(seed), theirs, hint)
             assert mine == node, (policy, attempt, seed)
 
 
@@ -50,34 +53,32 @@ def test_the_reasons_follow_the_close_codes() -> None:
     assert [reason_of(code) for code in (None, 1000, 1006, 4029)] == ["dropped"] * 4
 
 
-def test_a_refusal_waits_at_least_the_nodes_hint() -> None:
-    """Refused with retry_after_ms 3000 and an immediate policy: 3 s, not 0."""
-    decision = next_reconnect(REFUSED, _message("overloaded", 3000), 0, IMMEDIATE, random.Random(1))
+def test_a_refusal_with_a_fixed_policy_waits_at_least_the_hint() -> None:
+    """Refused with retry_after_ms 3000 and a fixed 250 ms policy: 3 s, not 250 ms."""
+    decision = next_reconnect(REFUSED, _message("overloaded", 3000), 0, FIXED, random.Random(1))
     assert (decision.reason, decision.delay_ms, decision.hint_ms) == ("refused", 3000, 3000)
 
 
-def test_a_shed_waits_the_hint_then_the_policys_delay() -> None:
-    """A fixed 250 ms policy and a 100 ms hint: 350 ms; a 900 ms hint: 1150 ms."""
-    short = next_reconnect(SHED, _message("shed", 100), 0, FIXED, random.Random(1))
-    long = next_reconnect(SHED, _message("shed", 900), 0, FIXED, random.Random(1))
-    assert (short.reason, short.delay_ms) == ("shed", 350)
-    assert (long.reason, long.delay_ms) == ("shed", 1150)
+def test_an_immediate_client_ignores_the_hint() -> None:
+    """`immediate` is the naive client of the lesson: it comes straight back, hint or not."""
+    decision = next_reconnect(SHED, _message("shed", 3000), 4, IMMEDIATE, random.Random(1))
+    assert (decision.reason, decision.delay_ms, decision.hint_ms) == ("shed", 0, 3000)
 
 
-def test_jitter_still_spreads_a_batch_shed_with_one_hint() -> None:
-    """A batch shed together, all told 1000 ms: with full jitter they come back spread over
-    1000-1250 ms, not all at 1000 ms as "the larger of hint and jitter" would bring them."""
+def test_full_jitter_spreads_a_batch_over_the_hints_window() -> None:
+    """A batch shed together, all told 2000 ms at attempt 0 (ceiling 250): they come back
+    spread over the whole 0-2000 ms window, not at one instant."""
     rng = random.Random(3)
-    hint = _message("shed", 1000)
+    hint = _message("shed", 2000)
     delays = [next_reconnect(SHED, hint, 0, FULL_JITTER, rng).delay_ms for _ in range(500)]
-    assert all(1000 <= d <= 1250 for d in delays)
-    assert len({round(d) for d in delays}) > 200  # no two-thirds of them on one instant
+    assert all(0 <= d <= 2000 for d in delays)
+    assert max(delays) > 1800 and min(delays) < 200
 
 
 def test_a_drop_ignores_a_stale_hint() -> None:
     """A hint seen before a close that is not 4013/4014 (say the node then died) is not used."""
-    decision = next_reconnect(1006, _message("shed", 5000), 0, IMMEDIATE, random.Random(1))
-    assert (decision.reason, decision.delay_ms, decision.hint_ms) == ("dropped", 0, None)
+    decision = next_reconnect(1006, _message("shed", 5000), 0, FIXED, random.Random(1))
+    assert (decision.reason, decision.delay_ms, decision.hint_ms) == ("dropped", 250, None)
 
 
 def test_full_jitter_stays_under_the_growing_ceiling() -> None:

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "archviz.chat",
     "archviz.queue",
     "archviz.gateway",
+    "archviz.overload",
 ]
 
 MIDDLEWARE = [

@@ -20,7 +20,8 @@ import aiohttp
 
 from archviz.core.control import NODE_ID, InvalidCommand, register_commands
 from archviz.core.http import LAB_CLIENT_HEADER, lab_client_token
-from archviz.overload.reconnect import DEFAULT_POLICY, Decision, ReconnectPolicy, next_reconnect
+from archviz.core.reconnect import DEFAULT_POLICY, ReconnectPolicy
+from archviz.overload.reconnect import Decision, next_reconnect
 
 log = logging.getLogger(__name__)
 

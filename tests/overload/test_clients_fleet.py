@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
+from archviz.core.reconnect import ReconnectPolicy
 from archviz.overload.clients import ClientFleet
-from archviz.overload.reconnect import REFUSED, SHED, ReconnectPolicy
+from archviz.overload.reconnect import REFUSED, SHED
 from tests.harness.wait_for import async_wait_for
 
 HINT_MS = 50

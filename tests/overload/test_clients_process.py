@@ -10,8 +10,8 @@ import redis
 
 from archviz.core import registry
 from archviz.core.control import send_command
+from archviz.core.reconnect import POLICY_KEY
 from archviz.core.redis_conn import sync_client
-from archviz.overload.reconnect import POLICY_KEY
 from tests.harness.lab import RunningLab
 from tests.harness.wait_for import wait_for
 

@@ -5,19 +5,14 @@ import random
 
 import pytest
 
-from archviz.node import shedding
+from archviz.core.reconnect import ReconnectPolicy
 from archviz.overload.reconnect import (
-    DEFAULT_POLICY,
     MAX_HINT_MS,
-    RECONNECT_POLICIES,
     REFUSED,
     SHED,
-    ReconnectPolicy,
     hint_ms,
     next_reconnect,
-    parse_policy,
     reason_of,
-    reconnect_delay_ms,
 )
 
 FULL_JITTER = ReconnectPolicy("full_jitter", 250, 8000)
@@ -27,22 +22,6 @@ IMMEDIATE = ReconnectPolicy("immediate", 250, 8000)
 
 def _message(kind: str, retry_after_ms: object) -> str:
     return json.dumps({"type": kind, "node": "node-2", "retry_after_ms": retry_after_ms})
-
-
-@pytest.mark.parametrize("policy", RECONNECT_POLICIES)
-@pytest.mark.parametrize(("base", "cap"), [(250, 8000), (0, 0), (100, 100), (1000, 120_000)])
-@pytest.mark.parametrize("hint", [0, 100, 3000, 60_000])
-def test_the_copy_agrees_with_the_nodes_reconnect_delay(
-    policy: str, base: int, cap: int, hint: int
-) -> None:
-    """Every policy, attempt, hint and seed: node/shedding.py's delay, so they never drift."""
-    ours = ReconnectPolicy(policy, base, cap)
-    theirs = shedding.Backoff(base_ms=base, cap_ms=cap)
-    for attempt in range(-1, 20):
-        for seed in range(5):
-            mine = reconnect_delay_ms(ours, attempt, random.Random(seed), hint)
-            node = shedding.reconnect_delay_ms(policy, attempt, random.Random(seed), theirs, hint)
-            assert mine == node, (policy, attempt, seed)
 
 
 def test_the_reasons_follow_the_close_codes() -> None:
@@ -110,33 +89,3 @@ def test_full_jitter_stays_under_the_growing_ceiling() -> None:
 def test_only_an_overloaded_or_shed_message_gives_a_hint(message, expected) -> None:
     """The hint comes from the node's own message types, as a bounded number."""
     assert hint_ms(message) == expected
-
-
-def test_no_hash_is_the_default_policy() -> None:
-    """No instructor has chosen: full jitter, 250 ms, capped at 8 s."""
-    assert parse_policy({}) == (DEFAULT_POLICY, "")
-    assert DEFAULT_POLICY.as_dict() == {"policy": "full_jitter", "base_ms": 250, "cap_ms": 8000}
-
-
-def test_a_stored_policy_is_read_from_bytes() -> None:
-    """The hash as redis-py returns it (bytes) becomes the policy in force."""
-    raw = {b"policy": b"exponential", b"base_ms": b"100", b"cap_ms": b"2000"}
-    assert parse_policy(raw) == (ReconnectPolicy("exponential", 100, 2000), "")
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected", "named"),
-    [
-        ({"policy": "yolo"}, DEFAULT_POLICY, "policy 'yolo'"),
-        ({"policy": "fixed", "base_ms": "fast"}, ReconnectPolicy("fixed"), "base_ms 'fast'"),
-        ({"base_ms": "-1"}, DEFAULT_POLICY, "base_ms '-1'"),
-        ({"cap_ms": "nan"}, DEFAULT_POLICY, "cap_ms 'nan'"),
-        ({"cap_ms": "1e9"}, DEFAULT_POLICY, "cap_ms '1e9'"),
-        ({"base_ms": "500", "cap_ms": "100"}, ReconnectPolicy(base_ms=500, cap_ms=500), "cap_ms"),
-    ],
-)
-def test_a_bad_field_falls_back_and_is_named(raw, expected, named: str) -> None:
-    """A bad field takes its default (the others are kept) and the problem names it."""
-    policy, problem = parse_policy(raw)
-    assert policy == expected
-    assert named in problem

@@ -9,10 +9,10 @@ from django.core.management.base import BaseCommand
 
 from archviz.core import registry
 from archviz.core.control import ControlCommand
+from archviz.core.reconnect import POLICY_KEY, parse_policy
 from archviz.core.registry import Metrics
 from archviz.core.runner import Component, component
 from archviz.overload.clients import DEFAULT_FLOOD_S, LB, ClientFleet, Rate
-from archviz.overload.reconnect import POLICY_KEY, parse_policy
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,13 @@ hog) may not get better by losing clients: every batch would then be more discon
 learners for nothing. So the automatic shedder closes at most CAP_FRACTION of the sockets
 in any CAP_WINDOW_MS (half in 5 s): a hog costs the node half its clients, not all of them,
 and the instructor sees pressure stay high with shedding on. An instructor's "shed N % now"
-(NodeRuntime.shed_now) is not capped, but counts in the window. Never an instructor.
+(NodeRuntime.shed_now) is not capped, but counts in the window. Never an instructor: a
+node left with only instructors' sockets stays over its threshold, shedding with nothing to
+shed, and says so in its heartbeat (extra.overload.shedding).
 """
 
 import asyncio
+import logging
 import random
 from collections import Counter, deque
 from typing import TYPE_CHECKING
@@ -28,6 +31,7 @@ from archviz.trace.emitter import get_emitter
 if TYPE_CHECKING:
     from archviz.node.runtime import NodeRuntime
 
+log = logging.getLogger(__name__)
 SHED_EVERY_S = 0.2
 SHED_AFTER_MS = 500  # over the threshold this long before the first batch: not one spike
 BATCH_FRACTION = 0.1
@@ -78,7 +82,10 @@ class Shedder:
 
     async def run(self) -> None:
         while True:
-            self.tick(now_ms())
+            try:
+                self.tick(now_ms())
+            except Exception:  # a bad tick must not end shedding for the node's lifetime
+                log.exception("%s: a shedding check failed", self.runtime.node_id)
             await asyncio.sleep(SHED_EVERY_S)
 
     def tick(self, now: float) -> int:

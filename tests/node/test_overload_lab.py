@@ -63,7 +63,8 @@ def _shed_events(pubsub: redis.client.PubSub, total: int, timeout: float = 10) -
 
 
 async def test_a_node_at_its_ws_limit_refuses_the_next_socket_with_4013(lab: BalancerLab):
-    """ws_limit 3: three hellos, then `overloaded` with a retry hint and 4013, counted."""
+    """ws_limit 3: three hellos, then `overloaded` with a retry hint and 4013, counted; a
+    chat socket on the same node too."""
     async with aiohttp.ClientSession() as session:
         held = [await session.ws_connect(_url(lab, REFUSING, "client=bot")) for _ in range(3)]
         for ws in held:
@@ -74,14 +75,19 @@ async def test_a_node_at_its_ws_limit_refuses_the_next_socket_with_4013(lab: Bal
         reason = "3 WebSockets open: the node's limit is 3"
         hint = {"retry_after_ms": RETRY_AFTER_MS, "pressure": 1.0, "reason": reason}
         assert frames == [{"type": "overloaded", "node": REFUSING} | hint]
+        chat = await session.ws_connect(
+            _url(lab, REFUSING, "").replace("/ws/hold/", "/ws/chat/r1/")
+        )
+        frames, code = await _closed(chat)  # the chat's sockets count against the same limit
+        assert code == close_codes.OVERLOADED and frames[0]["type"] == "overloaded"
         overload = await async_wait_for(
             lambda: _overload(lab, REFUSING),
-            f"{REFUSING}'s heartbeat counting the refusal",
-            until=lambda o: o.get("rejected_ws_total") == 1,
+            f"{REFUSING}'s heartbeat counting both refusals",
+            until=lambda o: o.get("rejected_ws_total") == 2,
         )
         for ws in held:
             await ws.close()
-    assert overload["handshakes_total"] == 4 and overload["ws_limit"] == 3
+    assert overload["handshakes_total"] == 5 and overload["ws_limit"] == 3
 
 
 async def test_shedding_brings_a_node_under_and_never_sheds_an_instructor(lab: BalancerLab):

@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from archviz.core import close_codes, keys
 from archviz.node.consumers import HoldConsumer
 from archviz.node.runtime import NodeConfig, NodeRuntime, set_runtime
-from archviz.node.shedder import SHED_AFTER_MS
+from archviz.node.shedder import CAP_WINDOW_MS, SHED_AFTER_MS
 from archviz.node.sockets import RETRY_AFTER_MS, issue_ticket
 from tests.harness.clients import output_until_close
 
@@ -156,3 +156,16 @@ async def test_the_shedder_sheds_the_newest_until_back_under(node, sockets):
     for socket in opened[:5]:
         await socket.send_to(text_data="x")
         assert (await socket.receive_json_from())["type"] == "echo"
+
+
+async def test_a_hog_that_shedding_cannot_cure_costs_half_the_sockets_in_five_seconds(
+    node, sockets
+):
+    """Pressure from CPU stays at 1.0 however many go: the cap stops at half, still shedding."""
+    node.apply_config(NodeConfig(ws_limit=100, shed_above=95))
+    opened = [(await sockets.connect("client=bot"))[0] for _ in range(10)]
+    node.latest_pressure = 1.0  # the reporter's reading of a CPU hog
+    shed = sum(node.shedder.tick(ms) for ms in range(0, CAP_WINDOW_MS, 200))
+    assert shed == 5 and node.overload_counters.shedding
+    codes = [(await output_until_close(socket))[1] for socket in opened[5:]]  # the newest five
+    assert codes == [close_codes.SHED] * 5 and len(node.sockets) == 5

@@ -10,7 +10,8 @@ FORBIDDEN_ORIGIN = 4003  # the page's origin is not one of ALLOWED_HOSTS
 LOGIN_REQUIRED = 4001  # ARCHVIZ_REQUIRE_LOGIN is on and the user is anonymous
 TOO_SLOW = 4008  # the client could not keep up with its outgoing queue
 FLOODING = 4029  # more messages per second than allowed (lab socket, chat, a node's /ws/hold/)
-OVERLOADED = 4013  # the server sheds this connection (the meaning of 1013)
+OVERLOADED = 4013  # refused at the handshake: a node over its reject threshold or ws_limit
+SHED = 4014  # a node over its shed threshold closed this open socket to relieve itself
 BAD_ROOM = 4004  # chat: the room name is empty, too long or has other characters
 ROOMS_FULL = 4009  # chat: the room is new and there are as many rooms as allowed
 TOKEN_EXPIRED = 4010  # gateway: the socket's token expired while it was open
@@ -24,6 +25,7 @@ DESCRIPTIONS = {
     TOO_SLOW: "client too slow: its outgoing queue overflowed",
     FLOODING: "too many messages per second",
     OVERLOADED: "server overloaded: try again later",
+    SHED: "shed to relieve an overloaded server: reconnect after the hint",
     BAD_ROOM: "bad room name: 1-40 letters, digits, - or _",
     ROOMS_FULL: "too many chat rooms: join one that exists",
     TOKEN_EXPIRED: "your token expired: get a new one",

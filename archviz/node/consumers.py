@@ -7,6 +7,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from archviz.core import close_codes
 from archviz.core.ratelimit import TokenBucket
+from archviz.node.handshake import admit, release
 from archviz.node.runtime import get_runtime
 
 HOLD_MESSAGES_PER_S = 10  # what one held socket may send; past it: an error, then 4029
@@ -14,18 +15,24 @@ HOLD_BURST = 20
 
 
 class HoldConsumer(AsyncWebsocketConsumer):
-    """Stays open and answers every message with the node's id: it is pinned to this node."""
+    """Stays open and answers every message with the node's id: it is pinned to this node.
+    Admitted or refused at the handshake, and sheddable, like every node socket (handshake.py);
+    its hello says the role the node gave it (sockets.role_of)."""
 
     async def connect(self) -> None:
         self.bucket = TokenBucket(rate=HOLD_MESSAGES_PER_S, burst=HOLD_BURST)
         self.closing = False
+        if not (socket := await admit(self)):
+            return  # refused: told why, closed with 4013
         await self.accept()
         runtime = get_runtime()
         runtime.counters.websockets += 1
         self.counted = True
-        await self.send(text_data=json.dumps({"type": "hello", "node": runtime.node_id}))
+        hello = {"type": "hello", "node": runtime.node_id, "role": socket.role}
+        await self.send(text_data=json.dumps(hello))
 
     async def disconnect(self, code: int) -> None:
+        release(self)
         if getattr(self, "counted", False):
             get_runtime().counters.websockets -= 1
 

@@ -11,7 +11,9 @@ from archviz.core.ratelimit import KeyedBuckets
 from archviz.core.registry import Metrics, now_ms
 from archviz.node.admission import POLICIES
 from archviz.node.pressure import SAMPLE_EVERY_S, LagProbe, Limits, Sample, read_pressure
+from archviz.node.shedder import Shedder
 from archviz.node.shedding import SHED_POLICIES
+from archviz.node.sockets import SocketRegistry, pressure_now
 from archviz.node.work import WorkGate
 
 ADMISSION_POLICIES = tuple(POLICIES)
@@ -101,11 +103,19 @@ class NodeRuntime:
         self._process = psutil.Process()
         self._process.cpu_percent(None)  # the first reading starts the interval
         self._sampler: asyncio.Task | None = None  # held: the loop keeps only a weak reference
+        # 0..1, kept current every 100 ms by the pressure reporter (reporter.py)
+        self.latest_pressure: float = 0.0
+        self.sockets = SocketRegistry()  # the admitted WebSockets, on the loop (handshake.py)
+        self.shedder = Shedder(self)
+        self._shedding: asyncio.Task | None = None
 
     def start_sampling(self) -> None:
-        """Time the event loop's wake-ups, on the loop that serves (see pressure.py): called
-        by daphne with its loop set as the current one, just before it runs it."""
-        self._sampler = asyncio.get_event_loop().create_task(self._sample_loop_lag())
+        """Time the event loop's wake-ups (see pressure.py) and start the shedder, on the loop
+        that serves: called by daphne with its loop set as the current one, just before it
+        runs it."""
+        loop = asyncio.get_event_loop()
+        self._sampler = loop.create_task(self._sample_loop_lag())
+        self._shedding = loop.create_task(self.shedder.run())
 
     async def _sample_loop_lag(self) -> None:
         loop = asyncio.get_running_loop()
@@ -133,6 +143,15 @@ class NodeRuntime:
             "normalised": reading.normalised,
             "lag_wakeups": self.lag.wakeups,
         }
+
+    def pressure_now(self) -> float:
+        """Pressure for a decision on the loop now (sockets.pressure_now)."""
+        return pressure_now(self.latest_pressure, len(self.sockets), self.config.ws_limit)
+
+    def shed_now(self, percent: int) -> int:
+        """Shed `percent` % of the open sockets at once (never an instructor), on the loop:
+        how many it closed. ValueError for a percent that is not 1..100."""
+        return self.shedder.shed_now(percent)
 
     def overload(self) -> dict:
         """Its thresholds and policies as it applies them."""

@@ -81,6 +81,8 @@ KINDS = frozenset(
         "gateway.watch",  # gateway -> client: a watcher was welcomed and caught up
         "gateway.unwatch",  # gateway -> client: a watcher's socket closed, and why
         "gateway.policy",  # gateway -> gateway: a replica put a class under a new rate limit
+        "shed.reject",  # node -> client: over its reject threshold or ws_limit: refused (4013)
+        "shed.disconnect",  # node -> clients: over its shed threshold: a batch closed (4014)
     }
 )
 

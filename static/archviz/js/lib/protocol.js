@@ -84,6 +84,8 @@ export const TRACE_KINDS = Object.freeze({
   "gateway.watch": "a gateway replica welcomed an auction watcher and caught it up",
   "gateway.unwatch": "an auction watcher's socket closed",
   "gateway.policy": "a gateway replica put a class of routes under a new rate limit",
+  "shed.reject": "an overloaded node refused a WebSocket handshake (4013, with a retry hint)",
+  "shed.disconnect": "an overloaded node shed a batch of its WebSockets (4014, with a retry hint)",
 });
 
 // Close codes archviz sends (archviz/core/close_codes.py). `retry` says whether
@@ -99,6 +101,11 @@ export const CLOSE_CODES = Object.freeze({
   },
   4029: { name: "FLOODING", description: "too many messages per second", retry: true },
   4013: { name: "OVERLOADED", description: "server overloaded: try again later", retry: true },
+  4014: {
+    name: "SHED",
+    description: "shed to relieve an overloaded server: reconnect after the hint",
+    retry: true,
+  },
   4004: { name: "BAD_ROOM", description: "bad room name: 1-40 letters, digits, - or _", retry: false },
   4009: { name: "ROOMS_FULL", description: "too many chat rooms: join one that exists", retry: false },
   4010: { name: "TOKEN_EXPIRED", description: "your token expired: get a new one", retry: false },

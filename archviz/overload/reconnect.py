@@ -21,7 +21,7 @@ from archviz.core import close_codes
 from archviz.core.reconnect import ReconnectPolicy, reconnect_delay_ms
 
 REFUSED = close_codes.OVERLOADED  # 4013: refused at the handshake
-SHED = 4014  # close_codes.SHED once the node's side of issue 12 lands
+SHED = close_codes.SHED  # 4014: shed by a node over its shed threshold
 MAX_HINT_MS = 60_000  # a node's retry_after_ms past this is waited only this long
 
 Reason = Literal["refused", "shed", "dropped"]

@@ -234,6 +234,7 @@ class ClientFleet:
         self.clients: list[tuple[HoldClient, asyncio.Task]] = []
         self.ends_at: float | None = None  # monotonic: when the flood ends by itself
         self._ender: asyncio.Task | None = None
+        self._closing: set[asyncio.Task] = set()  # cancelled, their sockets still closing
         # One session, no pool limit: aiohttp's default 100 would queue clients 101 and up.
         self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
 
@@ -269,6 +270,8 @@ class ClientFleet:
         while len(self.clients) > count:
             _client, task = self.clients.pop()
             task.cancel()  # its socket closes as the task unwinds
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     def snapshot(self) -> dict:
         """The heartbeat's view (called from the heartbeat thread: copies, no awaits)."""
@@ -292,9 +295,10 @@ class ClientFleet:
         }  # fmt: skip
 
     async def close(self) -> None:
+        """Every client closed, its socket too, and the session."""
         if self._ender is not None:
             self._ender.cancel()
-        tasks = [task for _client, task in self.clients]
         self.resize(0)
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*self._closing, return_exceptions=True)
+        await self.session.close()
         await self.session.close()

@@ -46,7 +46,7 @@ async def node_url() -> AsyncIterator[tuple[str, StandInNode]]:
     node = StandInNode()
     app = web.Application()
     app.router.add_get("/ws/hold/", node.hold)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, shutdown_timeout=2)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

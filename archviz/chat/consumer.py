@@ -52,11 +52,10 @@ from archviz.chat.rooms import (
     validate_user,
     visible_on,
 )
-from archviz.core import close_codes
+from archviz.core import close_codes, hooks
 from archviz.core.frames import InvalidFrame
 from archviz.core.ratelimit import TokenBucket
 from archviz.core.runner import current_component
-from archviz.node.handshake import admit, release
 from archviz.trace.events import new_trace_id, now_ms
 
 log = logging.getLogger(__name__)
@@ -128,7 +127,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.frames = TokenBucket(rate=FRAMES_PER_S, burst=FRAMES_PER_S)
         self.refused_sends = 0
         self.gap_task: asyncio.Task | None = None
-        if not await admit(self):  # the node is overloaded: refused with 4013 (handshake.py)
+        if not await hooks.admit_socket(self):  # the node is overloaded: refused with 4013
             return
         await self.accept()
         try:
@@ -206,7 +205,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.hub.announce(self.room, presence)
 
     async def disconnect(self, code: int) -> None:
-        release(self)  # out of the node's sockets (shedding chooses from them)
+        hooks.release_socket(self)  # out of the node's sockets (shedding chooses from them)
         if getattr(self, "gap_task", None):
             self.gap_task.cancel()
         if not getattr(self, "joined", False):

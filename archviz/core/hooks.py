@@ -124,6 +124,35 @@ def node_starts() -> list[NodeStart]:
     return list(_node_starts)
 
 
+class SocketAdmission(Protocol):
+    """A worker node's admission at every WebSocket handshake (archviz/node/handshake.py):
+    the apps' consumers on a node call it without importing the node."""
+
+    async def admit(self, consumer: Any) -> object | None: ...
+    def release(self, consumer: Any) -> None: ...
+
+
+_socket_admission: list[SocketAdmission] = []
+
+
+def register_socket_admission(admission: SocketAdmission) -> None:
+    """The node's, registered as it builds its application."""
+    _socket_admission[:] = [admission]
+
+
+async def admit_socket(consumer: Any) -> bool:
+    """Admitted (the consumer accepts it itself), or refused and closed already; outside a
+    node (a consumer under test) every socket is admitted."""
+    if not _socket_admission:
+        return True
+    return await _socket_admission[0].admit(consumer) is not None
+
+
+def release_socket(consumer: Any) -> None:
+    if _socket_admission:
+        _socket_admission[0].release(consumer)
+
+
 # --- the pages -------------------------------------------------------------------------
 
 _page_configs: list[Callable[[], dict[str, Any]]] = []

@@ -70,8 +70,10 @@ def build_application(counters: ConnectionCounters, origins: Callable[[], frozen
     from channels.routing import ProtocolTypeRouter, URLRouter
     from django.urls import path
 
+    from archviz.node import handshake
     from archviz.node.consumers import HoldConsumer
 
+    hooks.register_socket_admission(handshake)  # the apps' consumers admit through it too
     websockets = [path("ws/hold/", HoldConsumer.as_asgi())]
     for routes in hooks.node_routes():  # the apps' own (the chat's rooms)
         if routes.websocket_urls:

@@ -16,7 +16,8 @@ from tests.balancer.conftest import BalancerLab, get, pubsub_events
 from tests.harness.wait_for import wait_for
 
 NODE = "node-f1"
-REJECT_ABOVE = 40  # % pressure: clear of an idle node, and of a hog that shares its core
+REJECT_ABOVE = 30  # % pressure: clear of an idle node (~0.2, its RSS), and under what a hog
+# reads even when the machine the tests share gives it a third of a core
 START_TIMEOUT_S = 30
 FAULT_TIMEOUT_S = 20  # a fault of a few seconds on a machine the tests share
 
@@ -86,7 +87,7 @@ def test_a_hog_makes_the_node_refuse_work_until_it_ends_by_itself(lab: BalancerL
     wait_calm(lab)
     refused_before = report(lab)["rejected_http_total"]
     with lab.trace() as trace:
-        send(lab, "node.hog", node=NODE, seconds=4)
+        send(lab, "node.hog", node=NODE, seconds=6)
         started = pubsub_events(trace, node_events("fault.inject", "node.hog"), FAULT_TIMEOUT_S)
         assert started[-1]["src"] == NODE and started[-1]["detail"]["kind"] == "hog"
         _status, headers, body = wait_for(
@@ -94,7 +95,8 @@ def test_a_hog_makes_the_node_refuse_work_until_it_ends_by_itself(lab: BalancerL
             until=lambda answer: answer[0] == 503,
         )  # fmt: skip
         assert headers["Retry-After"] == "1" and body["error"] == "overloaded"
-        assert re.fullmatch(r"pressure \d\.\d\d > 0\.40 \(\w+\)", body["detail"]), body
+        threshold = re.escape(f"{REJECT_ABOVE / 100:.2f}")
+        assert re.fullmatch(rf"pressure \d\.\d\d > {threshold} \(\w+\)", body["detail"]), body
         wait_for(
             lambda: report(lab), "the refusal counted in the report", 5,
             until=lambda r: r["rejected_http_total"] > refused_before,

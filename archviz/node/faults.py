@@ -40,6 +40,7 @@ class ActiveFault:
     until_ms: int  # unix ms at which it ends by itself
     seconds: int
     mb: int | None = None  # the balloon's size
+    cpu_s: float | None = None  # the hog's CPU time, once it ended: what the machine gave it
     started_ms: int = field(default_factory=lambda: _now_ms())
 
     def as_dict(self) -> dict:
@@ -110,9 +111,10 @@ class Faults:
                 self.on_end(fault)
 
     def _spin(self, fault: ActiveFault) -> None:
-        until = time.monotonic() + fault.seconds
+        until, cpu_before = time.monotonic() + fault.seconds, time.thread_time()
         while time.monotonic() < until and not self._stop.is_set():
             _burn()
+        fault.cpu_s = round(time.thread_time() - cpu_before, 3)
 
     def _inflate(self, fault: ActiveFault) -> None:
         chunks: list[mmap.mmap] = []

@@ -6,7 +6,6 @@ supervisor hears these too and does nothing with them, and each node listens for
 exact types only, so neither carries out the other's.
 """
 
-import inspect
 import logging
 from typing import TYPE_CHECKING, Literal, TypedDict
 
@@ -99,7 +98,7 @@ async def carry_out(runtime: "NodeRuntime", command: ControlCommand) -> None:
         return  # another node's
     detail: dict = {"action": command["type"], "node": runtime.node_id, "by": command["by"]}
     try:
-        detail |= await _start(runtime, command)
+        detail |= _start(runtime, command)
     except FaultRefused as refused:
         log.warning("%s: refused %s: %s", runtime.node_id, command["type"], refused)
         detail |= {"refused": str(refused)}
@@ -113,20 +112,13 @@ async def carry_out(runtime: "NodeRuntime", command: ControlCommand) -> None:
     )
 
 
-async def _start(runtime: "NodeRuntime", command: ControlCommand) -> dict:
+def _start(runtime: "NodeRuntime", command: ControlCommand) -> dict:
     kind = command["type"]
     if kind == HOG:
         return runtime.faults.hog(command["seconds"]).as_dict()
     if kind == BALLOON:
         return runtime.faults.balloon(command["mb"], command["seconds"]).as_dict()
-    # helper-nodesock's NodeRuntime.shed_now; a node without it says so rather than fail
-    shed_now = getattr(runtime, "shed_now", None)
-    if shed_now is None:
-        raise FaultRefused("this node cannot shed yet (NodeRuntime.shed_now is missing)")
-    shed = shed_now(command["percent"])
-    if inspect.isawaitable(shed):
-        shed = await shed
-    return {"percent": command["percent"], "shed": shed}
+    return {"percent": command["percent"], "shed": runtime.shed_now(command["percent"])}
 
 
 def fault_ended(runtime: "NodeRuntime", fault: ActiveFault) -> None:

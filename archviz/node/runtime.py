@@ -110,8 +110,6 @@ class NodeRuntime:
         self.latest_pressure: float = 0.0  # 0..1
         self.faults = Faults()
         self._sampler: asyncio.Task | None = None  # held: the loop keeps only a weak reference
-        # 0..1, kept current every 100 ms by the pressure reporter (reporter.py)
-        self.latest_pressure: float = 0.0
         self.sockets = SocketRegistry()  # the admitted WebSockets, on the loop (handshake.py)
         self.shedder = Shedder(self)
         self._shedding: asyncio.Task | None = None
@@ -145,7 +143,10 @@ class NodeRuntime:
             loop_lag_ms=round(self.lag.lag_ms(time.monotonic()), 3),
             cpu_percent=cpu,
             rss_bytes=rss_bytes(),
-            websockets=self.counters.websockets,
+            # the admitted sockets (hold and chat) that admission and shedding count: a shed
+            # one leaves it at once, while its close handshake may take a slow client a while
+            # (counted as still open, it would keep the pressure up and shed more)
+            websockets=len(self.sockets),
         )
         reading = read_pressure(sample, self.limits)
         measured = {

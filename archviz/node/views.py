@@ -73,13 +73,16 @@ async def ping(request: HttpRequest) -> JsonResponse:
 
 
 def _overload_refusal(runtime: NodeRuntime) -> str | None:
-    """Why new work is refused before it queues: the node's pressure (as its reporter last
-    measured it) is above its reject threshold. None: admit it to the gate. A threshold of
+    """Why new work is refused before it queues: the node's pressure (its reporter's last
+    measure, or its open sockets counted now: the WebSocket handshake's figure) is above its
+    reject threshold. None: admit it to the gate. A threshold of
     100 % never refuses (pressure is at most 1.0)."""
-    pressure, threshold = runtime.latest_pressure, runtime.config.reject_above / 100
+    pressure, threshold = runtime.pressure_now(), runtime.config.reject_above / 100
     if pressure <= threshold:
         return None
     dominant = (runtime.latest_reading or {}).get("dominant", "pressure")
+    if pressure > runtime.latest_pressure:  # the sockets counted now, as the handshake does
+        dominant = "websockets"
     return f"pressure {pressure:.2f} > {threshold:.2f} ({dominant})"
 
 

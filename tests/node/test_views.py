@@ -112,3 +112,17 @@ async def test_bad_work_is_a_400_even_when_overloaded(node) -> None:
     response = await AsyncClient().get("/work", {"ms": "lots"})
     assert response.status_code == 400
     assert node.overload_counters.rejected_http_total == 0
+
+
+async def test_work_on_a_node_full_of_sockets_is_refused_as_its_handshakes_are(node) -> None:
+    """Sockets counted now at ws_limit: refused before the next report says so."""
+
+    async def close(message: dict, code: int) -> None:
+        return None
+
+    node.config = NodeConfig(capacity=1, ws_limit=2)
+    for _ in range(2):
+        node.sockets.open("anonymous", close)
+    response = await AsyncClient().get("/work", {"ms": "1"})
+    assert response.status_code == 503
+    assert response.json()["detail"] == "pressure 1.00 > 0.80 (websockets)"

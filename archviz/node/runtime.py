@@ -10,6 +10,7 @@ from archviz.core.metrics import ConnectionCounters, rss_bytes
 from archviz.core.ratelimit import KeyedBuckets
 from archviz.core.registry import Metrics, now_ms
 from archviz.node.admission import POLICIES
+from archviz.node.faults import Faults
 from archviz.node.pressure import SAMPLE_EVERY_S, LagProbe, Limits, Sample, read_pressure
 from archviz.node.shedder import Shedder
 from archviz.node.shedding import SHED_POLICIES
@@ -102,9 +103,13 @@ class NodeRuntime:
         self.limits = Limits()
         self._process = psutil.Process()
         self._process.cpu_percent(None)  # the first reading starts the interval
+        # The pressure reporter's latest measure (node/reporter.py), which admission, the
+        # shedder and the heartbeat read: one reader of cpu_percent, so that two callers do
+        # not each get half of the interval.
+        self.latest_reading: dict | None = None
+        self.latest_pressure: float = 0.0  # 0..1
+        self.faults = Faults()
         self._sampler: asyncio.Task | None = None  # held: the loop keeps only a weak reference
-        # 0..1, kept current every 100 ms by the pressure reporter (reporter.py)
-        self.latest_pressure: float = 0.0
         self.sockets = SocketRegistry()  # the admitted WebSockets, on the loop (handshake.py)
         self.shedder = Shedder(self)
         self._shedding: asyncio.Task | None = None
@@ -124,25 +129,35 @@ class NodeRuntime:
             await asyncio.sleep(SAMPLE_EVERY_S)
 
     def pressure(self) -> dict:
-        """The node's signals and pressure now (read by the heartbeat thread)."""
+        """The latest measure of the node's signals and pressure (the heartbeat's)."""
+        return self.latest_reading or self.measure()
+
+    def measure(self) -> dict:
+        """Measure the node's signals and pressure now, and keep them as the latest: called
+        by the pressure reporter's thread only (CPU is read since its last call)."""
         try:
-            cpu = self._process.cpu_percent(None)  # since the last beat
+            cpu = self._process.cpu_percent(None)  # since the last measure
         except psutil.Error:
             cpu = 0.0
         sample = Sample(
             loop_lag_ms=round(self.lag.lag_ms(time.monotonic()), 3),
             cpu_percent=cpu,
             rss_bytes=rss_bytes(),
-            websockets=self.counters.websockets,
+            # the admitted sockets (hold and chat) that admission and shedding count: a shed
+            # one leaves it at once, while its close handshake may take a slow client a while
+            # (counted as still open, it would keep the pressure up and shed more)
+            websockets=len(self.sockets),
         )
         reading = read_pressure(sample, self.limits)
-        return {
+        measured = {
             "value": reading.value,
             "dominant": reading.dominant,
             "signals": asdict(sample),
             "normalised": reading.normalised,
             "lag_wakeups": self.lag.wakeups,
         }
+        self.latest_reading, self.latest_pressure = measured, reading.value
+        return measured
 
     def pressure_now(self) -> float:
         """Pressure for a decision on the loop now (sockets.pressure_now)."""
@@ -162,6 +177,7 @@ class NodeRuntime:
             "shed_above": config.shed_above,
             "admission": config.admission,  # the gate takes it with its next request
             "shed_policy": config.shed_policy,
+            "fault": self.faults.active(),
         } | asdict(self.overload_counters)
 
     def apply_config(self, config: NodeConfig) -> None:

@@ -23,6 +23,10 @@ from archviz.node.work import QueueFull
 from archviz.trace.emitter import get_emitter
 from archviz.trace.events import now_ms
 
+# A refused client's hint: the node measures every 100 ms, and an overload worth refusing
+# work for (a hog, a flood) lasts seconds; the balancer sends it elsewhere meanwhile.
+OVERLOADED_RETRY_AFTER_S = 1
+
 
 def _json(payload: dict, **kwargs) -> JsonResponse:
     """A JSON answer with its Content-Length (the node runs no CommonMiddleware to add it),
@@ -66,6 +70,20 @@ async def ping(request: HttpRequest) -> JsonResponse:
         detail={"channel": keys.PONG_CHANNEL, "pings_answered": count},
     )
     return _json(pong | {"count": count})
+
+
+def _overload_refusal(runtime: NodeRuntime) -> str | None:
+    """Why new work is refused before it queues: the node's pressure (its reporter's last
+    measure, or its open sockets counted now: the WebSocket handshake's figure) is above its
+    reject threshold. None: admit it to the gate. A threshold of
+    100 % never refuses (pressure is at most 1.0)."""
+    pressure, threshold = runtime.pressure_now(), runtime.config.reject_above / 100
+    if pressure <= threshold:
+        return None
+    dominant = (runtime.latest_reading or {}).get("dominant", "pressure")
+    if pressure > runtime.latest_pressure:  # the sockets counted now, as the handshake does
+        dominant = "websockets"
+    return f"pressure {pressure:.2f} > {threshold:.2f} ({dominant})"
 
 
 def _work_refusal(work_ms: float, limit: float) -> str:
@@ -117,6 +135,14 @@ async def work(request: HttpRequest) -> JsonResponse:
             {"node": runtime.node_id, "error": _work_refusal(work_ms, limit)},
             status=400,
             headers=headers,
+        )
+    overloaded = _overload_refusal(runtime)
+    if overloaded is not None:
+        runtime.overload_counters.rejected_http_total += 1
+        return _json(
+            {"node": runtime.node_id, "error": "overloaded", "detail": overloaded},
+            status=503,
+            headers=headers | {"Retry-After": str(OVERLOADED_RETRY_AFTER_S)},
         )
     gate = runtime.gate
     gate.set_capacity(runtime.config.capacity)  # the admin's, applied here: on the loop

@@ -51,6 +51,7 @@ def test_runtime_metrics_report_config_and_counters(clock):
             "shed_above": 90,
             "admission": "fixed",
             "shed_policy": "priority",
+            "fault": None,
             "handshakes_total": 0,
             "rejected_ws_total": 0,
             "rejected_http_total": 0,
@@ -92,3 +93,11 @@ def test_config_from_hash_refuses_nonsense_naming_the_field():
     ]:
         with pytest.raises(ValueError, match=field):
             NodeConfig.from_hash(raw)
+
+
+def test_the_latest_measure_is_what_the_heartbeat_and_admission_read(clock):
+    """One reader measures (the reporter): pressure() and latest_pressure show its reading."""
+    node = NodeRuntime("node-3")
+    measured = node.measure()
+    assert node.latest_pressure == measured["value"]
+    assert node.pressure() is measured  # the heartbeat does not read CPU a second time

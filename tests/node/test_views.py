@@ -71,3 +71,58 @@ async def test_a_ping_is_counted_and_its_pong_published(node, redis_client: redi
     assert response.json() | {"ts": 0} == expected
     assert json.loads(message["data"])["nonce"] == "n-1"  # only the ping that asked resolves
     assert redis_client.get(keys.ping_count("node-3")) == b"1"
+
+
+async def test_work_above_the_reject_threshold_is_refused_with_retry_after(node) -> None:
+    """Pressure 0.93 > 0.80: 503 naming the pressure and its signal, counted, no slot taken."""
+    node.latest_pressure = 0.93
+    node.latest_reading = {"value": 0.93, "dominant": "cpu_percent"}
+    response = await AsyncClient().get("/work", {"ms": "5"})
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert response.json() == {
+        "node": "node-3",
+        "error": "overloaded",
+        "detail": "pressure 0.93 > 0.80 (cpu_percent)",
+    }
+    assert node.overload_counters.rejected_http_total == 1
+    assert node.gate.served_total == node.gate.rejected_total == 0
+
+
+async def test_work_at_the_reject_threshold_is_admitted(node) -> None:
+    """Refused only strictly above: pressure 0.80 at a threshold of 80 % works."""
+    node.latest_pressure = 0.8
+    response = await AsyncClient().get("/work", {"ms": "1"})
+    assert response.status_code == 200
+    assert node.overload_counters.rejected_http_total == 0
+
+
+async def test_a_node_with_the_limiter_off_never_refuses_for_pressure(node) -> None:
+    """Admission none and thresholds 100: even at pressure 1.0 the work is done."""
+    node.config = NodeConfig(capacity=1, admission="none", reject_above=100, shed_above=100)
+    node.latest_pressure = 1.0
+    response = await AsyncClient().get("/work", {"ms": "1"})
+    assert response.status_code == 200
+    assert node.overload_counters.rejected_http_total == 0
+
+
+async def test_bad_work_is_a_400_even_when_overloaded(node) -> None:
+    """Bad input is told so first: a retry would not help it."""
+    node.latest_pressure = 1.0
+    response = await AsyncClient().get("/work", {"ms": "lots"})
+    assert response.status_code == 400
+    assert node.overload_counters.rejected_http_total == 0
+
+
+async def test_work_on_a_node_full_of_sockets_is_refused_as_its_handshakes_are(node) -> None:
+    """Sockets counted now at ws_limit: refused before the next report says so."""
+
+    async def close(message: dict, code: int) -> None:
+        return None
+
+    node.config = NodeConfig(capacity=1, ws_limit=2)
+    for _ in range(2):
+        node.sockets.open("anonymous", close)
+    response = await AsyncClient().get("/work", {"ms": "1"})
+    assert response.status_code == 503
+    assert response.json()["detail"] == "pressure 1.00 > 0.80 (websockets)"

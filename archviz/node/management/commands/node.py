@@ -1,18 +1,22 @@
 """`manage.py node`: one worker node, daphne serving the node app (the lab starts these)."""
 
+import asyncio
 import logging
 import os
+from functools import partial
 
 import redis
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from archviz.core import hooks, keys
-from archviz.core.control import NODE_ID
+from archviz.core.control import NODE_ID, listen_for_commands
 from archviz.core.origins import registered_dashboard_origins
 from archviz.core.redis_conn import shared_client
 from archviz.core.runner import component
+from archviz.node import control
 from archviz.node.asgi import build_application
+from archviz.node.reporter import PressureReporter
 from archviz.node.runtime import NodeConfig, NodeRuntime, set_runtime
 
 log = logging.getLogger(__name__)
@@ -48,18 +52,38 @@ class Command(BaseCommand):
                     app_beat(client)
 
             _read_config(runtime, shared_client())  # a browser's first handshake needs the origins
-            running.serve(
-                build_application(runtime.counters, lambda: runtime.dashboard_origins),
-                host=host,
-                port=port,
-                setting="ARCHVIZ_NODE_PORT",
-                collect=runtime.metrics,
-                on_ready=runtime.start_sampling,
-                on_beat=on_beat,
-                on_first_beat=lambda: running.trace.emit(
-                    "node.up", "redis", detail={"pid": os.getpid(), "port": port}
-                ),
-            )
+            runtime.faults.on_end = partial(control.fault_ended, runtime)
+            reporter = PressureReporter(runtime).start()
+            listener: list[asyncio.Task] = []  # held: the loop keeps only a weak reference
+
+            def on_ready() -> None:
+                runtime.start_sampling()
+                listener.append(asyncio.get_event_loop().create_task(_listen(runtime)))
+
+            try:
+                running.serve(
+                    build_application(runtime.counters, lambda: runtime.dashboard_origins),
+                    host=host,
+                    port=port,
+                    setting="ARCHVIZ_NODE_PORT",
+                    collect=runtime.metrics,
+                    on_ready=on_ready,
+                    on_beat=on_beat,
+                    on_first_beat=lambda: running.trace.emit(
+                        "node.up", "redis", detail={"pid": os.getpid(), "port": port}
+                    ),
+                )
+            finally:
+                runtime.faults.stop()
+                reporter.stop()
+
+
+async def _listen(runtime: NodeRuntime) -> None:
+    """The instructor's faults and sheds for this node, on the loop that serves (shedding
+    closes its sockets there); only these exact types: the supervisor has "node." ones too."""
+    await listen_for_commands(
+        runtime.node_id, control.NODE_FAULT_COMMANDS, partial(control.carry_out, runtime)
+    )
 
 
 def _read_config(runtime: NodeRuntime, client: redis.Redis) -> None:

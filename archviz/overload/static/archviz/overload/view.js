@@ -72,7 +72,7 @@ class NodeCard {
     this.root.setAttribute("data-reporting", f.reporting ? "1" : "0");
     text(this.fields.zone, f.reporting || f.pressure !== null ? ZONE_WORDS[zone] : "not reporting");
     text(this.fields.pressure, percentText(f.pressure));
-    text(this.fields.dominant, f.dominant ? `dominant: ${SIGNAL_WORDS[f.dominant] || f.dominant}` : "");
+    text(this.fields.dominant, f.dominant ? `· dominant: ${SIGNAL_WORDS[f.dominant] || f.dominant}` : "");
     this.drawGauge(f);
     this.drawSignals(f);
     text(this.fields.connections, f.wsLimit === null ? count(f.websockets) : `${count(f.websockets)} / ${f.wsLimit}`);

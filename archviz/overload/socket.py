@@ -127,6 +127,8 @@ async def double_load(user: User, mode: object) -> float:
     await send_as(user, {"type": "traffic.set", "rate": rate} | fields)
     run = before | {"limiter": mode, "rate": rate, "started_ms": now_ms()}
     await asyncio.to_thread(client.set, overload_keys.DOUBLE, json.dumps(run))
+    detail = {"action": "overload.double", "limiter": mode, "rate": rate, "by": user.get_username()}
+    get_emitter().emit("fault.inject", "supervisor", detail=detail)
     return rate
 
 
@@ -153,6 +155,8 @@ async def restore_load(user: User) -> None:
         fields = {f: traffic.get(f, 0) for f in _TRAFFIC_FIELDS}
         await send_as(user, {"type": "traffic.set", "rate": before["base_rate"]} | fields)
     await asyncio.to_thread(client.delete, overload_keys.DOUBLE)
+    detail = {"action": "overload.restore", "by": user.get_username()}
+    get_emitter().emit("fault.inject", "supervisor", detail=detail)
 
 
 def _whole(message: dict, field: str) -> int:

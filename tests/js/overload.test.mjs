@@ -213,3 +213,25 @@ describe("goodput and the conclusion", () => {
     assert.match(f.conclusionText({ on: same, off: same }), /did not help/);
   });
 });
+
+describe("overloadMarker", async () => {
+  globalThis.window ??= {}; // charts.js reads window.Plotly only when a chart is made
+  const c = await importServed("archviz/overload/charts.js");
+  const ev = (kind, detail, fields = {}) => ({ kind, ts: 5, src: "node-2", dst: "x", detail, ...fields });
+
+  test("scenarios and sheds are marked in words", () => {
+    assert.equal(c.overloadMarker(ev("fault.inject", { action: "node.shed", node: "node-2", percent: 30 })).text, "shed 30 % node-2");
+    assert.equal(c.overloadMarker(ev("fault.inject", { action: "overload.double", limiter: "off" })).text, "×2, limiter off");
+    assert.equal(c.overloadMarker(ev("shed.disconnect", { count: 12, policy: "priority" })).text, "node-2 shed 12");
+    assert.equal(c.overloadMarker(ev("http.request", {})), null);
+  });
+});
+
+describe("zoneText", async () => {
+  const v = await importServed("archviz/overload/view.js");
+  test("a report gives the zone; a heartbeat alone says so; nothing is not reporting", () => {
+    assert.equal(v.zoneText({ reporting: true, pressure: 0.9 }, "reject"), "over its reject threshold: refusing new work");
+    assert.equal(v.zoneText({ reporting: false, pressure: 0.2 }, "ok"), "has headroom (heartbeat; no pressure report)");
+    assert.equal(v.zoneText({ reporting: false, pressure: null }, "unknown"), "not reporting");
+  });
+});

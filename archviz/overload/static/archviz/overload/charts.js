@@ -21,6 +21,8 @@ export function overloadMarker(event) {
       "node.balloon": () => `balloon ${d.node} ${d.mb} MB`,
       "node.shed": () => `shed ${d.percent} % ${d.node}`,
       "overload.reconnect": () => `reconnect: ${d.policy}`,
+      "overload.double": () => `×2, limiter ${d.limiter}`,
+      "overload.restore": () => "load as before",
     }[action];
     if (words) return { ts: event.ts, text: words(), tone: "fault", dash: "solid", title: words() };
     return markerForEvent(event);

@@ -18,6 +18,14 @@ const SIGNAL_WORDS = {
   outgoing_bytes: "outgoing buffers",
 };
 
+/** The card's headline: a node without a pressure report (frozen, dead, or not yet sending
+ * one) is "not reporting"; its heartbeat's own reading, when it has one, is shown as such. */
+export function zoneText(figures, zone) {
+  if (figures.reporting) return ZONE_WORDS[zone];
+  if (figures.pressure !== null) return `${ZONE_WORDS[zone]} (heartbeat; no pressure report)`;
+  return "not reporting";
+}
+
 const count = (n) => (n === null || n === undefined ? "not reported" : String(n));
 
 function gauge() {
@@ -70,7 +78,7 @@ class NodeCard {
     const zone = pressureZone(f.pressure, f.thresholds);
     this.root.setAttribute("data-zone", zone);
     this.root.setAttribute("data-reporting", f.reporting ? "1" : "0");
-    text(this.fields.zone, f.reporting || f.pressure !== null ? ZONE_WORDS[zone] : "not reporting");
+    text(this.fields.zone, zoneText(f, zone));
     text(this.fields.pressure, percentText(f.pressure));
     text(this.fields.dominant, f.dominant ? `· dominant: ${SIGNAL_WORDS[f.dominant] || f.dominant}` : "");
     this.drawGauge(f);

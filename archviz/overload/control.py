@@ -1,7 +1,7 @@
-"""The overload demo's control commands: a flood of WebSocket clients (the overload clients
-process, archviz/overload/clients.py), and bounded faults a node carries out on itself (a
-CPU hog, a memory balloon, shed a share of its clients now). Every bound is checked here,
-so a bad value is refused before anything is published, with a message naming the field."""
+"""The overload demo's faults a node carries out on itself: a CPU hog, a memory balloon, shed
+a share of its clients now (the flood's `overload.clients` is archviz/overload/clients.py's).
+Every bound is checked here, so a bad value is refused before anything is published, with a
+message naming the field."""
 
 from typing import Literal, TypedDict
 
@@ -9,20 +9,10 @@ from archviz.core.control import InvalidCommand, register_commands, validate_nod
 
 # The names of archviz/node/shedding.py's policies: a demo imports no other demo's package,
 # so they are written here too, and tests/overload/test_control.py checks the two agree.
-RECONNECT_POLICIES = ("immediate", "fixed", "exponential", "full_jitter")
 SHED_POLICIES = ("newest", "oldest", "random", "priority")
-MAX_CLIENTS = 2000
 MAX_HOG_S = 30
 MAX_BALLOON_MB = 512
 MAX_BALLOON_S = 60
-
-
-class OverloadClientsCommand(TypedDict):
-    type: Literal["overload.clients"]
-    count: int  # WebSocket clients to hold open (0: none)
-    target: str  # a node id, or "lb": through the load balancer
-    by: str
-    trace: str
 
 
 class NodeHogCommand(TypedDict):
@@ -60,16 +50,6 @@ def whole_number(obj: dict, field: str, low: int, high: int) -> int:
     return value
 
 
-def clients_fields(obj: dict) -> dict:
-    target = obj.get("target")
-    if target != "lb":
-        try:
-            validate_node_id(target)
-        except InvalidCommand:
-            raise InvalidCommand(f"target must be a node id or 'lb', not {target!r}") from None
-    return {"count": whole_number(obj, "count", 0, MAX_CLIENTS), "target": target}
-
-
 def _node(obj: dict) -> str:
     try:
         return validate_node_id(obj.get("node"))
@@ -94,7 +74,6 @@ def _shed_fields(obj: dict) -> dict:
 
 
 def register() -> None:
-    register_commands(("overload.clients",), clients_fields, carried_out_by="overload clients")
     register_commands(("node.hog",), _hog_fields, carried_out_by="the node")
     register_commands(("node.balloon",), _balloon_fields, carried_out_by="the node")
     register_commands(("node.shed",), _shed_fields, carried_out_by="the node")

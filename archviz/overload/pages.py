@@ -7,8 +7,9 @@ from django.templatetags.static import static
 
 from archviz.core.instructor import PERMISSION
 from archviz.core.pages import login_required, page_config
-from archviz.overload import control
-from archviz.overload.control import RECONNECT_POLICIES, SHED_POLICIES
+from archviz.overload import clients, control
+from archviz.overload.control import SHED_POLICIES
+from archviz.overload.reconnect import MAX_HINT_MS, RECONNECT_POLICIES
 from archviz.overload.socket import RECONNECT_BOUNDS
 
 TICKET_SALT = "archviz.node.ticket"  # issue 12's contract: nodes check it with this salt
@@ -34,7 +35,10 @@ def overload_page(request: HttpRequest) -> HttpResponse:
         "reconnect_policies": list(RECONNECT_POLICIES),
         "reconnect_bounds": RECONNECT_BOUNDS,
         "shed_policies": list(SHED_POLICIES),
-        "max_clients": control.MAX_CLIENTS,
+        "max_clients": clients.MAX_CLIENTS,
+        "max_flood_s": clients.MAX_FLOOD_S,
+        "flood_s": clients.DEFAULT_FLOOD_S,
+        "max_hint_ms": MAX_HINT_MS,
         "max_hog_s": control.MAX_HOG_S,
         "max_balloon_mb": control.MAX_BALLOON_MB,
         "max_balloon_s": control.MAX_BALLOON_S,

@@ -14,14 +14,15 @@ from archviz.core.control import InvalidCommand
 from archviz.core.instructor import ControlRefused, User, require_instructor, send_as
 from archviz.core.labsocket import AckFrame, ack, socket_handler
 from archviz.core.redis_conn import shared_client
-from archviz.overload import control, limiter
+from archviz.overload import clients, limiter
 from archviz.overload import keys as overload_keys
-from archviz.overload.control import RECONNECT_POLICIES, SHED_POLICIES
+from archviz.overload.control import SHED_POLICIES
+from archviz.overload.reconnect import MAX_BASE_MS, MAX_CAP_MS, POLICY_KEY, RECONNECT_POLICIES
 from archviz.trace.emitter import get_emitter
 from archviz.trace.events import now_ms
 
 MAX_TRAFFIC_RATE = 500  # traffic.set's bound (archviz/traffic/control.py)
-RECONNECT_BOUNDS = {"base_ms": (0, 10_000), "cap_ms": (1, 60_000)}
+RECONNECT_BOUNDS = {"base_ms": (0, MAX_BASE_MS), "cap_ms": (0, MAX_CAP_MS)}
 _TRAFFIC_FIELDS = ("work_ms", "variance_ms", "ws_clients")
 
 
@@ -29,6 +30,7 @@ class OverloadClientsRequest(TypedDict):
     type: Literal["overload.clients"]
     count: int  # WebSocket clients the overload clients process holds (0: none)
     target: str  # a node id, or "lb"
+    seconds: NotRequired[int]  # then the flood ends by itself (clients.py's default if absent)
 
 
 class OverloadHogRequest(TypedDict):
@@ -61,7 +63,7 @@ class OverloadRestoreRequest(TypedDict):
 
 class OverloadReconnectRequest(TypedDict):
     type: Literal["overload.reconnect"]
-    policy: str  # one of shedding.RECONNECT_POLICIES
+    policy: str  # one of reconnect.RECONNECT_POLICIES
     base_ms: NotRequired[int]
     cap_ms: NotRequired[int]
 
@@ -71,12 +73,15 @@ class OverloadShedPolicyRequest(TypedDict):
     policy: str  # one of shedding.SHED_POLICIES
 
 
-async def flood(user: User, count: object, target: object) -> None:
+async def flood(user: User, count: object, target: object, seconds: object = None) -> None:
     """The overload clients process holds `count` WebSockets on a node the supervisor runs
-    (straight to it, past the balancer) or through the balancer ("lb")."""
+    (straight to it, past the balancer) or through the balancer ("lb"), for `seconds`."""
     await require_instructor(user)
+    fields = {"count": count, "target": target}
+    if seconds is not None:
+        fields["seconds"] = seconds
     try:  # the bounds first: a bad count is a 400 whatever the target
-        control.clients_fields({"count": count, "target": target})
+        clients.parse_clients_command(fields)
     except InvalidCommand as exc:
         raise ControlRefused(str(exc), 400) from None
     if target != "lb":
@@ -86,7 +91,7 @@ async def flood(user: User, count: object, target: object) -> None:
             raise _unreachable() from None
         if raw is None or json.loads(raw).get("kind") != "node":
             raise ControlRefused(f"target: the supervisor runs no node called {target!r}", 404)
-    await send_as(user, {"type": "overload.clients", "count": count, "target": target})
+    await send_as(user, {"type": "overload.clients"} | fields)
 
 
 def _unreachable() -> ControlRefused:
@@ -177,13 +182,13 @@ async def set_reconnect(user: User, message: dict) -> dict:
         )
     fields = {"policy": policy} | {f: _whole(message, f) for f in RECONNECT_BOUNDS if f in message}
     try:
-        current = await asyncio.to_thread(shared_client().hgetall, overload_keys.RECONNECT)
+        current = await asyncio.to_thread(shared_client().hgetall, POLICY_KEY)
     except redis.RedisError:
         raise _unreachable() from None
     base = fields.get("base_ms", int(current.get(b"base_ms", 250)))
     if fields.get("cap_ms", int(current.get(b"cap_ms", 8000))) < base:
         raise ControlRefused("cap_ms must be at least base_ms", 400)
-    await asyncio.to_thread(shared_client().hset, overload_keys.RECONNECT, mapping=fields)
+    await asyncio.to_thread(shared_client().hset, POLICY_KEY, mapping=fields)
     detail = {"action": "overload.reconnect"} | fields
     get_emitter().emit("fault.inject", "overload clients", detail=detail)
     return fields
@@ -203,7 +208,7 @@ async def set_shed_policy(user: User, policy: object) -> None:
 
 @socket_handler(OverloadClientsRequest)
 async def on_clients(user: User, message: OverloadClientsRequest) -> AckFrame:
-    await flood(user, message["count"], message["target"])
+    await flood(user, message["count"], message["target"], message.get("seconds"))
     return ack("overload.clients")
 
 

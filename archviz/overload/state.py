@@ -10,9 +10,11 @@ from typing import Any, Literal, TypedDict
 
 import redis
 
+from archviz.core import keys
+from archviz.core import pressure_report as reports
 from archviz.core.registry import Metrics
 from archviz.overload import keys as overload_keys
-from archviz.overload.control import RECONNECT_POLICIES
+from archviz.overload.reconnect import POLICY_KEY, parse_policy
 
 REPORT_NUMBERS = (
     *("value", "ts", "reject_above", "shed_above", "websockets", "ws_limit"),
@@ -22,14 +24,14 @@ ADMISSION_FIGURES = (
     *("limit", "in_flight", "queued", "timed_out_total", "served_total", "rejected_total"),
     "queue_ms",
 )
-DEFAULT_RECONNECT = {"policy": "full_jitter", "base_ms": 250, "cap_ms": 8000}
 SETTLE_MS = 1000  # after a full traffic window at the doubled rate, the window is all doubled
 
 
-class ReconnectPolicy(TypedDict):
-    policy: str  # one of shedding.RECONNECT_POLICIES
-    base_ms: int
-    cap_ms: int
+class ReconnectView(TypedDict):
+    policy: str  # one of reconnect.RECONNECT_POLICIES
+    base_ms: float
+    cap_ms: float
+    problem: str  # what was wrong with the hash ("" when nothing): defaults were used
 
 
 class NodeOverload(TypedDict):
@@ -54,7 +56,7 @@ class Measurement(TypedDict):
 
 class OverloadView(TypedDict):
     nodes: list[NodeOverload]
-    reconnect: ReconnectPolicy
+    reconnect: ReconnectView
     limiter: Literal["on", "off"]  # off: an instructor set every node's admission to none
     double: dict[str, Any] | None  # the doubled-load scenario under way, if one is
     measured: dict[str, Measurement]  # "on" / "off": goodput at the doubled load
@@ -66,15 +68,10 @@ def _number(value: object) -> bool:
 
 def parse_report(raw: bytes | str | None) -> dict[str, Any] | None:
     """A pressure report's known fields, each a number (dominant: a short word); None when
-    the key is missing or is not a JSON object with a numeric value."""
-    if raw is None:
+    core/pressure_report.py, the one reading every reader shares, finds no valid report."""
+    if reports.parse_report(raw) is None:
         return None
-    try:
-        obj = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(obj, dict) or not _number(obj.get("value")):
-        return None
+    obj = json.loads(raw)
     report: dict[str, Any] = {k: obj[k] for k in REPORT_NUMBERS if _number(obj.get(k))}
     dominant = obj.get("dominant")
     report["dominant"] = dominant[:40] if isinstance(dominant, str) else ""
@@ -96,17 +93,13 @@ def node_overload(node_id: str, raw_report: bytes | None, metrics: Metrics | Non
     )
 
 
-def parse_reconnect(raw: dict) -> ReconnectPolicy:
-    """The lab's reconnect policy from its hash; the default for any field missing or bad."""
-    fields = {_text(k): _text(v) for k, v in raw.items()}
-    policy = fields.get("policy")
-    chosen = ReconnectPolicy(**DEFAULT_RECONNECT)
-    if policy in RECONNECT_POLICIES:
-        chosen["policy"] = policy
-    for name in ("base_ms", "cap_ms"):
-        if fields.get(name, "").isdigit():
-            chosen[name] = int(fields[name])
-    return chosen
+def parse_reconnect(raw: dict) -> ReconnectView:
+    """The lab's reconnect policy from its hash, read as the bots read it (defaults for any
+    field missing or bad, and the problem in words)."""
+    policy, problem = parse_policy(raw)
+    return ReconnectView(
+        policy=policy.policy, base_ms=policy.base_ms, cap_ms=policy.cap_ms, problem=problem
+    )
 
 
 def measure(double: dict | None, traffic: dict | None, now: float) -> Measurement | None:
@@ -144,8 +137,8 @@ def read_overload(
     dashboard process and every tab draws the same conclusion)."""
     pipe = client.pipeline(transaction=False)
     for node_id in node_ids:
-        pipe.get(overload_keys.pressure_report(node_id))
-    pipe.hgetall(overload_keys.RECONNECT)
+        pipe.get(keys.node_pressure(node_id))
+    pipe.hgetall(POLICY_KEY)
     pipe.exists(overload_keys.LIMITER_SAVED)
     pipe.get(overload_keys.DOUBLE)
     pipe.hgetall(overload_keys.MEASURED)

@@ -33,6 +33,15 @@ describe("reconnectDelayMs", () => {
     assert.equal(r.reconnectDelayMs("full_jitter", 30, fixed(0.25), { baseMs: 100, capMs: 1000 }), 250);
   });
 
+  test("the node's hint is a floor on the window; immediate ignores it", () => {
+    assert.equal(r.reconnectDelayMs("immediate", 0, fixed(0.5), undefined, 5000), 0);
+    assert.equal(r.reconnectDelayMs("fixed", 0, fixed(0.5), undefined, 5000), 5000);
+    assert.equal(r.reconnectDelayMs("fixed", 0, fixed(0.5), undefined, 100), 250);
+    assert.equal(r.reconnectDelayMs("exponential", 1, fixed(0.5), undefined, 2000), 2000);
+    assert.equal(r.reconnectDelayMs("full_jitter", 1, fixed(0.5), undefined, 2000), 1000);
+    assert.equal(r.reconnectDelayMs("full_jitter", 9, fixed(0.5), undefined, 2000), 4000); // the cap is larger
+  });
+
   test("an unknown policy is refused by name", () => {
     assert.throws(() => r.reconnectDelayMs("sometimes", 0, Math.random), /unknown reconnect policy "sometimes"/);
   });
@@ -93,19 +102,19 @@ describe("HoldClient", () => {
     socket().frame({ type: "shed", node: "node-2", retry_after_ms: 800, pressure: 0.97 });
     socket().closeFromServer(tab.SHED);
     assert.equal(c.status, "waiting");
-    assert.equal(timers[0].ms, 100); // full jitter, attempt 0: 0.5 of the 200 ms base
+    assert.equal(timers[0].ms, 400); // full jitter over the node's 800 ms window (over the 200 ms base)
     const shed = c.events[0];
     assert.equal(shed.kind, "shed");
     assert.equal(
       tab.tabEventText(shed),
-      "shed by node-2 (4014: pressure 97 %, retry after 800 ms); reconnecting in 0.10 s (full_jitter, attempt 1)",
+      "shed by node-2 (4014: pressure 97 %, retry after 800 ms); reconnecting in 0.40 s (full_jitter, attempt 1)",
     );
-    advance(100);
+    advance(400);
     timers[0].fn();
     assert.equal(FakeSocket.made.length, 2);
     socket().frame({ type: "hello", node: "node-1" });
     assert.equal(c.node, "node-1");
-    assert.equal(tab.tabEventText(c.events[0]), "reconnected to node-1 after 0.10 s (it had been shed by node-2)");
+    assert.equal(tab.tabEventText(c.events[0]), "reconnected to node-1 after 0.40 s (it had been shed by node-2)");
     assert.equal(c.attempt, 0);
   });
 
@@ -116,9 +125,15 @@ describe("HoldClient", () => {
       socket().closeFromServer(tab.OVERLOADED);
       timers.at(-1).fn();
     }
-    assert.deepEqual(timers.map((t) => t.ms), [200, 400, 800, 1000]);
+    assert.deepEqual(timers.map((t) => t.ms), [500, 500, 800, 1000]); // the 500 ms hint, then the backoff
     assert.equal(c.events[0].kind, "refused");
     assert.match(tab.tabEventText(c.events[0]), /^refused by node-3 \(4013: pressure 90 %, retry after 500 ms\)/);
+  });
+
+  test("a drop has no hint; a hint past a minute is waited a minute", () => {
+    assert.equal(tab.hintOf({ kind: "closed", retryAfterMs: 900 }), 0);
+    assert.equal(tab.hintOf({ kind: "shed", retryAfterMs: null }), 0);
+    assert.equal(tab.hintOf({ kind: "refused", retryAfterMs: 10 ** 9 }), 60_000);
   });
 
   test("stopped by the learner: closed cleanly and no reconnect", () => {

@@ -1,5 +1,5 @@
-"""The overload demo's control commands (overload/control.py): each bound refused with a
-message naming the field, the valid ones parsed; and its policy names are the node's."""
+"""The node faults' control commands (overload/control.py): each bound refused with a message
+naming the field, the valid ones parsed; and the page's policy names are the node's."""
 
 import json
 
@@ -7,7 +7,7 @@ import pytest
 
 from archviz.core.control import InvalidCommand, parse_command
 from archviz.node import shedding
-from archviz.overload import control
+from archviz.overload import control, reconnect
 
 
 def _parse(fields: dict) -> dict:
@@ -17,10 +17,6 @@ def _parse(fields: dict) -> dict:
 @pytest.mark.parametrize(
     ("fields", "named"),
     [
-        ({"type": "overload.clients", "count": 2001, "target": "node-2"}, "count"),
-        ({"type": "overload.clients", "count": -1, "target": "lb"}, "count"),
-        ({"type": "overload.clients", "count": "9", "target": "lb"}, "count"),
-        ({"type": "overload.clients", "count": 5, "target": "Node 2!"}, "target"),
         ({"type": "node.hog", "node": "node-1", "seconds": 31}, "seconds"),
         ({"type": "node.hog", "node": "node-1", "seconds": 0}, "seconds"),
         ({"type": "node.hog", "node": "../etc", "seconds": 5}, "node"),
@@ -37,7 +33,6 @@ def test_a_value_out_of_bounds_is_refused_naming_the_field(fields: dict, named: 
 
 
 def test_valid_commands_keep_their_checked_fields() -> None:
-    assert _parse({"type": "overload.clients", "count": 2000, "target": "lb"})["count"] == 2000
     assert _parse({"type": "node.hog", "node": "node-1", "seconds": 30})["seconds"] == 30
     balloon = _parse({"type": "node.balloon", "node": "node-3", "mb": 512, "seconds": 60})
     assert (balloon["node"], balloon["mb"], balloon["seconds"]) == ("node-3", 512, 60)
@@ -46,5 +41,5 @@ def test_valid_commands_keep_their_checked_fields() -> None:
 
 def test_the_policy_names_are_the_nodes() -> None:
     """A demo imports no other demo: the names are written twice, and agree."""
-    assert control.RECONNECT_POLICIES == shedding.RECONNECT_POLICIES
+    assert reconnect.RECONNECT_POLICIES == shedding.RECONNECT_POLICIES
     assert control.SHED_POLICIES == shedding.SHED_POLICIES

@@ -1,5 +1,6 @@
-"""static/archviz/overload/reconnect.js is the exact mirror of archviz/node/shedding.py's
-reconnect_delay_ms: both run on the same random numbers and give the same delays."""
+"""static/archviz/overload/reconnect.js is the exact mirror of reconnect_delay_ms in
+archviz/node/shedding.py and of its copy for the bots (archviz/overload/reconnect.py): all
+three run on the same random numbers, policies, attempts and node hints, and agree."""
 
 import json
 import random
@@ -9,12 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from archviz.node.shedding import RECONNECT_POLICIES, Backoff, reconnect_delay_ms
+from archviz.node import shedding
+from archviz.overload import reconnect
 
 ROOT = Path(__file__).resolve().parents[2]
 RECONNECT_JS = ROOT / "archviz/overload/static/archviz/overload/reconnect.js"
 ATTEMPTS = range(0, 12)
-BACKOFFS = [Backoff(), Backoff(base_ms=100.0, cap_ms=1500.0), Backoff(base_ms=0.0, cap_ms=10.0)]
+HINTS = (0.0, 600.0, 20_000.0)
+BACKOFFS = [(250.0, 8000.0), (100.0, 1500.0), (0.0, 10.0)]  # (base_ms, cap_ms)
+CASES = [
+    (policy, attempt, base, cap, hint)
+    for base, cap in BACKOFFS
+    for policy in reconnect.RECONNECT_POLICIES
+    for attempt in ATTEMPTS
+    for hint in HINTS
+]
 
 
 class _Replayed(random.Random):
@@ -28,47 +38,50 @@ class _Replayed(random.Random):
         return self.numbers.pop(0)
 
 
-def _python(numbers: list[float]) -> list[float]:
+def _node(numbers: list[float]) -> list[float]:
     rng = _Replayed(numbers)
     return [
-        reconnect_delay_ms(policy, attempt, rng, backoff)
-        for backoff in BACKOFFS
-        for policy in RECONNECT_POLICIES
-        for attempt in ATTEMPTS
+        shedding.reconnect_delay_ms(p, a, rng, shedding.Backoff(base, cap), hint_ms=hint)
+        for p, a, base, cap, hint in CASES
     ]
 
 
-def _js(numbers: list[float]) -> list[float]:
-    cases = [
-        [policy, attempt, {"baseMs": b.base_ms, "capMs": b.cap_ms, "factor": b.factor}]
-        for b in BACKOFFS
-        for policy in RECONNECT_POLICIES
-        for attempt in ATTEMPTS
+def _bots(numbers: list[float]) -> list[float]:
+    rng = _Replayed(numbers)
+    return [
+        reconnect.reconnect_delay_ms(reconnect.ReconnectPolicy(p, base, cap), a, rng, hint)
+        for p, a, base, cap, hint in CASES
     ]
+
+
+def _js(numbers: list[float]) -> dict:
     script = f"""
-import {{ reconnectDelayMs, RECONNECT_POLICIES }} from {json.dumps(RECONNECT_JS.as_uri())};
+import * as r from {json.dumps(RECONNECT_JS.as_uri())};
 const numbers = {json.dumps(numbers)};
 const rng = () => numbers.shift();
-const cases = {json.dumps(cases)};
+const cases = {json.dumps(CASES)};
 console.log(JSON.stringify({{
-  policies: RECONNECT_POLICIES,
-  delays: cases.map(([p, a, b]) => reconnectDelayMs(p, a, rng, b)),
+  policies: r.RECONNECT_POLICIES,
+  maxHintMs: r.MAX_HINT_MS,
+  delays: cases.map(([p, a, baseMs, capMs, hint]) =>
+    r.reconnectDelayMs(p, a, rng, {{ baseMs, capMs, factor: 2 }}, hint)),
 }}));
 """
     done = subprocess.run(
         ["node", "--input-type=module", "-e", script], capture_output=True, text=True, timeout=30
     )
     assert done.returncode == 0, done.stderr
-    answer = json.loads(done.stdout)
-    assert answer["policies"] == list(RECONNECT_POLICIES)
-    return answer["delays"]
+    return json.loads(done.stdout)
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="no node to run the JS with")
 def test_js_and_python_give_the_same_delays_on_the_same_random_numbers() -> None:
     seeded = random.Random(7)
-    numbers = [seeded.random() for _ in range(400)]
-    python = _python(numbers)
-    assert len(set(python)) > 10  # the cases are not all alike
-    assert _js(numbers) == python
-    assert len(set(python[36:48])) == len(ATTEMPTS)  # full jitter: a new number each time
+    numbers = [seeded.random() for _ in range(len(CASES))]
+    node = _node(numbers)
+    assert len(set(node)) > 20  # the cases are not all alike
+    assert _bots(numbers) == node
+    js = _js(numbers)
+    assert js["policies"] == list(reconnect.RECONNECT_POLICIES)
+    assert js["maxHintMs"] == reconnect.MAX_HINT_MS
+    assert js["delays"] == node

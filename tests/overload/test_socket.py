@@ -14,6 +14,7 @@ from archviz.core.instructor import ControlRefused
 from archviz.core.registry import Metrics, Registration
 from archviz.overload import keys as overload_keys
 from archviz.overload import socket
+from archviz.overload.reconnect import POLICY_KEY
 from tests.harness.clients import ControlChannel
 
 pytestmark = pytest.mark.usefixtures("dashboard_emitter")
@@ -22,7 +23,7 @@ Node = apps.get_model("dashboard", "Node")
 
 def _requests() -> list[dict]:
     return [
-        {"type": "overload.clients", "count": 300, "target": "node-2"},
+        {"type": "overload.clients", "count": 300, "target": "node-2", "seconds": 20},
         {"type": "overload.hog", "node": "node-1", "seconds": 10},
         {"type": "overload.balloon", "node": "node-1", "mb": 256, "seconds": 10},
         {"type": "overload.shed", "node": "node-2", "percent": 30},
@@ -49,7 +50,7 @@ async def test_a_learner_is_refused_every_scenario_and_nothing_reaches_redis(
         assert refused.value.status == 403, request["type"]
         assert "control_lab" in refused.value.reason
     assert await control_channel.published() == []
-    assert redis_client.exists(overload_keys.RECONNECT, overload_keys.DOUBLE) == 0
+    assert redis_client.exists(POLICY_KEY, overload_keys.DOUBLE) == 0
 
 
 @pytest.mark.parametrize(
@@ -57,6 +58,7 @@ async def test_a_learner_is_refused_every_scenario_and_nothing_reaches_redis(
     [
         ({"type": "overload.clients", "count": 5000, "target": "node-2"}, "count"),
         ({"type": "overload.clients", "count": 5, "target": "Node 2!"}, "target"),
+        ({"type": "overload.clients", "count": 5, "target": "lb", "seconds": 9999}, "seconds"),
         ({"type": "overload.hog", "node": "node-1", "seconds": 3600}, "seconds"),
         ({"type": "overload.balloon", "node": "node-1", "mb": 4096, "seconds": 10}, "mb"),
         ({"type": "overload.shed", "node": "node-2", "percent": 130}, "percent"),
@@ -103,7 +105,7 @@ async def test_a_valid_scenario_reaches_the_control_channel(
         "node.shed",
     ]
     assert commands[0] | {"trace": ""} == {
-        "type": "overload.clients", "count": 300, "target": "node-2",
+        "type": "overload.clients", "count": 300, "target": "node-2", "seconds": 20,
         "by": instructor_user.get_username(), "trace": "",
     }  # fmt: skip
     assert (commands[3]["node"], commands[3]["percent"]) == ("node-2", 30)
@@ -113,7 +115,7 @@ async def test_the_reconnect_policy_is_written_for_every_client(
     instructor_user, redis_client: redis.Redis
 ) -> None:
     await socket.set_reconnect(instructor_user, {"policy": "exponential", "base_ms": 100})
-    assert redis_client.hgetall(overload_keys.RECONNECT) == {
+    assert redis_client.hgetall(POLICY_KEY) == {
         b"policy": b"exponential",
         b"base_ms": b"100",
     }

@@ -6,8 +6,10 @@ import json
 
 import redis
 
+from archviz.core import keys
 from archviz.core.registry import Metrics
 from archviz.overload import keys as overload_keys
+from archviz.overload.reconnect import POLICY_KEY
 from archviz.overload.state import SETTLE_MS, measure, node_overload, parse_report, read_overload
 
 NOW = 1_700_000_000_000
@@ -29,7 +31,8 @@ def test_a_report_keeps_its_numbers_and_drops_what_is_not_one() -> None:
 
 
 def test_no_report_or_an_unreadable_one_is_none() -> None:
-    for raw in (None, b"not json", b"[1]", json.dumps({"value": "high"}), json.dumps({})):
+    bad = [json.dumps(REPORT | {"value": "high"}), json.dumps(REPORT | {"value": 1.5}), "{}"]
+    for raw in (None, b"not json", b"[1]", *bad):
         assert parse_report(raw) is None, raw
 
 
@@ -64,13 +67,16 @@ def test_the_doubled_load_is_measured_only_after_a_whole_window_at_its_rate() ->
 def test_read_overload_from_redis(redis_client: redis.Redis) -> None:
     """Reports, the reconnect policy (defaults for what is bad), the limiter switch, and the
     measurement kept for every dashboard and tab."""
-    redis_client.set(overload_keys.pressure_report("node-2"), json.dumps(REPORT))
-    redis_client.hset(overload_keys.RECONNECT, mapping={"policy": "immediate", "cap_ms": "x"})
+    redis_client.set(keys.node_pressure("node-2"), json.dumps(REPORT))
+    redis_client.hset(POLICY_KEY, mapping={"policy": "immediate", "cap_ms": "x"})
     redis_client.hset(overload_keys.LIMITER_SAVED, "node-1", json.dumps({"admission": "fixed"}))
     redis_client.set(overload_keys.DOUBLE, json.dumps(DOUBLE))
     view = read_overload(redis_client, ["node-1", "node-2"], {}, TRAFFIC, NOW)
     assert [n["report"] is None for n in view["nodes"]] == [True, False]
-    assert view["reconnect"] == {"policy": "immediate", "base_ms": 250, "cap_ms": 8000}
+    assert view["reconnect"] | {"problem": ""} == {
+        "policy": "immediate", "base_ms": 250.0, "cap_ms": 8000.0, "problem": "",
+    }  # fmt: skip
+    assert "cap_ms 'x'" in view["reconnect"]["problem"]
     assert view["limiter"] == "off"
     assert view["measured"]["off"]["goodput"] == 12.0
     kept = json.loads(redis_client.hget(overload_keys.MEASURED, "off"))

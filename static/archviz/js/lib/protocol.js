@@ -281,9 +281,12 @@ export function gatewayCompareRequest(forClass = false) {
 
 // The overload page's requests (archviz/overload/socket.py checks them on the server).
 
-/** Instructors: the overload clients process holds `count` WebSockets on `target` (a node or "lb"). */
-export function overloadClientsRequest(count, target) {
-  return { type: "overload.clients", count, target };
+/** Instructors: the overload clients process holds `count` WebSockets on `target` (a node or
+ * "lb") for `seconds` (then the flood ends by itself). */
+export function overloadClientsRequest(count, target, seconds) {
+  return seconds === undefined
+    ? { type: "overload.clients", count, target }
+    : { type: "overload.clients", count, target, seconds };
 }
 
 /** Instructors: a real CPU hog in a node's process for `seconds`. */

@@ -240,7 +240,7 @@ class OverloadPage {
 
   wireScenarios() {
     const actions = {
-      flood: () => overloadClientsRequest(whole("flood-count"), $("flood-target").value),
+      flood: () => overloadClientsRequest(whole("flood-count"), $("flood-target").value, whole("flood-seconds")),
       "flood-stop": () => overloadClientsRequest(0, $("flood-target").value),
       hog: () => overloadHogRequest($("hog-node").value, whole("hog-seconds")),
       balloon: () => overloadBalloonRequest($("balloon-node").value, whole("balloon-mb"), whole("balloon-seconds")),

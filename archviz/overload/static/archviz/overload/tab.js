@@ -2,7 +2,7 @@
 // node's /ws/hold/, which says which node it is on, sees itself refused (4013) or shed (4014)
 // with the node's retry hint, and reconnects by the lab's reconnect policy (reconnect.js).
 // The socket, the timers, the clock and the random source are injected (tests use fakes).
-import { reconnectDelayMs } from "./reconnect.js";
+import { MAX_HINT_MS, reconnectDelayMs } from "./reconnect.js";
 
 // What a node sends a held socket (archviz/overload/messages.py).
 export const HOLD_FRAME_TYPES = Object.freeze(["hello", "echo", "error", "overloaded", "shed"]);
@@ -38,6 +38,13 @@ export function closeEvent(code, frame, node) {
     retryAfterMs: Number.isFinite(hinted?.retry_after_ms) ? hinted.retry_after_ms : null,
     pressure: Number.isFinite(hinted?.pressure) ? hinted.pressure : null,
   };
+}
+
+/** The node's hint a reconnect honours: only a refusal's or a shed's, at most MAX_HINT_MS (as
+ * the bots do, archviz/overload/reconnect.py's next_reconnect). */
+export function hintOf(event) {
+  if (event.kind === "closed" || event.retryAfterMs === null || event.retryAfterMs < 0) return 0;
+  return Math.min(event.retryAfterMs, MAX_HINT_MS);
 }
 
 const seconds = (ms) => `${(ms / 1000).toFixed(ms < 1000 ? 2 : 1)} s`;
@@ -136,8 +143,9 @@ export class HoldClient {
     this.ws = null;
     if (this.stopped) return;
     const { policy, backoff } = this.options.policy();
-    const delayMs = reconnectDelayMs(policy, this.attempt, this.options.rng, backoff);
-    const event = { ...closeEvent(code, this.lastFrame, this.node), delayMs, policy, attempt: this.attempt };
+    const closed = closeEvent(code, this.lastFrame, this.node);
+    const delayMs = reconnectDelayMs(policy, this.attempt, this.options.rng, backoff, hintOf(closed));
+    const event = { ...closed, delayMs, policy, attempt: this.attempt };
     this.lastClose = { kind: event.kind, node: event.node, ts: this.options.now() };
     this.attempt += 1;
     this.status = "waiting";

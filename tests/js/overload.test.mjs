@@ -250,3 +250,17 @@ describe("zoneText", async () => {
     assert.equal(v.zoneText({ reporting: false, pressure: null }, "unknown"), "not reporting");
   });
 });
+
+describe("worthMarking", async () => {
+  const c = await importServed("archviz/overload/charts.js");
+  test("a shedding node's batches get one marker every few seconds", () => {
+    const last = new Map();
+    const batch = (src, ts) => ({ kind: "shed.disconnect", src, ts, detail: { count: 3 } });
+    const marks = [batch("node-2", 0), batch("node-2", 200), batch("node-3", 400), batch("node-2", 5200)]
+      .map((e) => c.worthMarking(c.overloadMarker(e), e, last));
+    assert.deepEqual(marks, [true, false, true, true]);
+    const fault = { kind: "fault.inject", ts: 1, detail: { action: "node.hog", node: "node-1", seconds: 5 } };
+    assert.equal(c.worthMarking(c.overloadMarker(fault), fault, last), true);
+    assert.equal(c.worthMarking(null, fault, last), false);
+  });
+});

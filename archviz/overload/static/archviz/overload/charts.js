@@ -34,11 +34,25 @@ export function overloadMarker(event) {
   return markerForEvent(event);
 }
 
+// A shedding node closes a batch every 200 ms: one marker per node per few seconds says it.
+const SHED_MARK_EVERY_MS = 5000;
+
+/** Whether a shed batch deserves a marker: not when the same node's last one is recent. */
+export function worthMarking(marker, event, lastShedMark) {
+  if (!marker) return false;
+  if (event.kind !== "shed.disconnect") return true;
+  const last = lastShedMark.get(event.src);
+  if (last !== undefined && event.ts - last < SHED_MARK_EVERY_MS) return false;
+  lastShedMark.set(event.src, event.ts);
+  return true;
+}
+
 export class OverloadCharts {
   constructor(options) {
     this.options = { ...DEFAULTS, ...options };
     this.available = Boolean(window.Plotly);
     this.markers = [];
+    this.lastShedMark = new Map(); // node -> ts of its last shed marker
     if (!this.available) {
       for (const el of Object.values(this.options.elements)) {
         el.textContent = "Charts unavailable: Plotly did not load.";
@@ -76,6 +90,12 @@ export class OverloadCharts {
       this.storm.ensure(node, { name: node, colour: nodeColour(node) });
     }
     this.storm.push(ts, sample.storm || {});
+  }
+
+  /** Mark an event on every chart when it deserves it (overloadMarker, worthMarking). */
+  markEvent(event, nowTs) {
+    const marker = overloadMarker(event);
+    if (worthMarking(marker, event, this.lastShedMark)) this.mark(marker, nowTs);
   }
 
   mark(marker, nowTs) {

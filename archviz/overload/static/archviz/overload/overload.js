@@ -17,7 +17,7 @@ import {
 import { ReconnectingSocket } from "../js/lib/socket.js";
 import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
 import { TraceLog } from "../js/lib/tracelog.js";
-import { OverloadCharts, overloadMarker } from "./charts.js";
+import { OverloadCharts } from "./charts.js";
 import { conclusionText, goodputSample } from "./figures.js";
 import { backoffOf } from "./reconnect.js";
 import { HoldClient, holdUrl, tabEventText } from "./tab.js";
@@ -27,7 +27,9 @@ const SAMPLE_MS = 500;
 const STORM_WINDOW_MS = 1000; // handshakes/s: over about a second, so a herd shows as a spike
 const CHART_TURN_MS = 250;
 const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
-const LOGGED = (e) => !["lb.route", "http.request", "http.response"].includes(e.kind);
+// The log lists what is notable: not routing and HTTP, nor each refused handshake (a flood
+// refuses hundreds a second; the node cards count them as "rejected").
+const LOGGED = (e) => !["lb.route", "http.request", "http.response", "shed.reject"].includes(e.kind);
 const $ = (id) => document.getElementById(id);
 
 function webSocketUrl(path) {
@@ -180,7 +182,8 @@ class OverloadPage {
   onEvents(events) {
     const shown = events.filter(LOGGED);
     this.log.add(shown);
-    for (const event of shown) this.charts.mark(overloadMarker(event), Date.now() + this.serverOffsetMs);
+    const now = Date.now() + this.serverOffsetMs;
+    for (const event of [...shown].sort((a, b) => a.ts - b.ts)) this.charts.markEvent(event, now);
   }
 
   // ---- the learner's own tab ----------------------------------------------------------

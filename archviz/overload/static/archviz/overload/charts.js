@@ -47,6 +47,22 @@ export function worthMarking(marker, event, lastShedMark) {
   return true;
 }
 
+const LABEL_ROWS = 4;
+
+/**
+ * The marker with a label row that no nearby label uses (labels sit left of their line, about
+ * 7 px a character on a plot some 400 px wide, as on the LB page). With every row taken, the
+ * line is drawn without a label (its words stay in the hover title): a burst of events must
+ * not pile unreadable text on the chart.
+ */
+export function placeLabel(marker, markers, windowMs) {
+  const width = (m) => (Math.max(m.text.length, marker.text.length) * 7 * windowMs) / 400;
+  const near = markers.filter((m) => m.text && Math.abs(m.ts - marker.ts) < width(m));
+  const used = new Set(near.map((m) => m.row));
+  const row = [...Array(LABEL_ROWS).keys()].find((r) => !used.has(r));
+  return row === undefined ? { ...marker, text: "", row: 0 } : { ...marker, row };
+}
+
 export class OverloadCharts {
   constructor(options) {
     this.options = { ...DEFAULTS, ...options };
@@ -100,8 +116,9 @@ export class OverloadCharts {
 
   mark(marker, nowTs) {
     if (!this.available || !marker) return;
-    if (this.markers.some((m) => m.ts === marker.ts && m.text === marker.text)) return;
-    this.markers.push({ ...marker, row: this.markers.length % 4 });
+    if (this.markers.some((m) => m.ts === marker.ts && m.title === marker.title)) return;
+    this.markers.push(placeLabel(marker, this.markers, this.options.windowMs));
+    this.markers.sort((a, b) => a.ts - b.ts);
     this.markers = this.markers.filter((m) => m.ts >= nowTs - this.options.windowMs);
     for (const chart of this.charts) chart.setMarkers(this.markers);
   }

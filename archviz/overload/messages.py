@@ -4,7 +4,7 @@ before the node closes the socket (4013 refused at the handshake, 4014 shed).
 
 Mirrored in static/archviz/overload/tab.js (HOLD_FRAME_TYPES)."""
 
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 
 class HelloFrame(TypedDict):
@@ -31,6 +31,7 @@ class OverloadedFrame(TypedDict):
     node: str
     retry_after_ms: int
     pressure: float
+    reason: NotRequired[str]  # in words: over the reject threshold, or at ws_limit
 
 
 class ShedFrame(TypedDict):

@@ -7,9 +7,10 @@ from django.templatetags.static import static
 
 from archviz.core.instructor import PERMISSION
 from archviz.core.pages import login_required, page_config
+from archviz.core.reconnect import RECONNECT_POLICIES
 from archviz.overload import clients, control
 from archviz.overload.control import SHED_POLICIES
-from archviz.overload.reconnect import MAX_HINT_MS, RECONNECT_POLICIES
+from archviz.overload.reconnect import MAX_HINT_MS
 from archviz.overload.socket import RECONNECT_BOUNDS
 
 TICKET_SALT = "archviz.node.ticket"  # issue 12's contract: nodes check it with this salt

@@ -12,9 +12,9 @@ import redis
 
 from archviz.core import keys
 from archviz.core import pressure_report as reports
+from archviz.core.reconnect import POLICY_KEY, parse_policy
 from archviz.core.registry import Metrics
 from archviz.overload import keys as overload_keys
-from archviz.overload.reconnect import POLICY_KEY, parse_policy
 
 REPORT_NUMBERS = (
     *("value", "ts", "reject_above", "shed_above", "websockets", "ws_limit"),
@@ -28,7 +28,7 @@ SETTLE_MS = 1000  # after a full traffic window at the doubled rate, the window 
 
 
 class ReconnectView(TypedDict):
-    policy: str  # one of reconnect.RECONNECT_POLICIES
+    policy: str  # one of core/reconnect.py RECONNECT_POLICIES
     base_ms: float
     cap_ms: float
     problem: str  # what was wrong with the hash ("" when nothing): defaults were used

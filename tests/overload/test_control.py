@@ -7,7 +7,7 @@ import pytest
 
 from archviz.core.control import InvalidCommand, parse_command
 from archviz.node import shedding
-from archviz.overload import control, reconnect
+from archviz.overload import control
 
 
 def _parse(fields: dict) -> dict:
@@ -39,7 +39,6 @@ def test_valid_commands_keep_their_checked_fields() -> None:
     assert _parse({"type": "node.shed", "node": "node-2", "percent": 30})["percent"] == 30
 
 
-def test_the_policy_names_are_the_nodes() -> None:
+def test_the_shedding_policy_names_are_the_nodes() -> None:
     """A demo imports no other demo: the names are written twice, and agree."""
-    assert reconnect.RECONNECT_POLICIES == shedding.RECONNECT_POLICIES
     assert control.SHED_POLICIES == shedding.SHED_POLICIES

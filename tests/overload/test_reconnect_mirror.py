@@ -1,6 +1,6 @@
-"""static/archviz/overload/reconnect.js is the exact mirror of reconnect_delay_ms in
-archviz/node/shedding.py and of its copy for the bots (archviz/overload/reconnect.py): all
-three run on the same random numbers, policies, attempts and node hints, and agree."""
+"""static/archviz/overload/reconnect.js is the exact mirror of archviz/core/reconnect.py's
+reconnect_delay_ms (the bots', the node's docs' and the benchmark's one copy): both run on
+the same random numbers, policies, attempts and node hints, and agree."""
 
 import json
 import random
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from archviz.node import shedding
-from archviz.overload import reconnect
+from archviz.core import reconnect
+from archviz.overload.reconnect import MAX_HINT_MS
 
 ROOT = Path(__file__).resolve().parents[2]
 RECONNECT_JS = ROOT / "archviz/overload/static/archviz/overload/reconnect.js"
@@ -38,15 +38,7 @@ class _Replayed(random.Random):
         return self.numbers.pop(0)
 
 
-def _node(numbers: list[float]) -> list[float]:
-    rng = _Replayed(numbers)
-    return [
-        shedding.reconnect_delay_ms(p, a, rng, shedding.Backoff(base, cap), hint_ms=hint)
-        for p, a, base, cap, hint in CASES
-    ]
-
-
-def _bots(numbers: list[float]) -> list[float]:
+def _python(numbers: list[float]) -> list[float]:
     rng = _Replayed(numbers)
     return [
         reconnect.reconnect_delay_ms(reconnect.ReconnectPolicy(p, base, cap), a, rng, hint)
@@ -78,10 +70,9 @@ console.log(JSON.stringify({{
 def test_js_and_python_give_the_same_delays_on_the_same_random_numbers() -> None:
     seeded = random.Random(7)
     numbers = [seeded.random() for _ in range(len(CASES))]
-    node = _node(numbers)
-    assert len(set(node)) > 20  # the cases are not all alike
-    assert _bots(numbers) == node
+    python = _python(numbers)
+    assert len(set(python)) > 20  # the cases are not all alike
     js = _js(numbers)
     assert js["policies"] == list(reconnect.RECONNECT_POLICIES)
-    assert js["maxHintMs"] == reconnect.MAX_HINT_MS
-    assert js["delays"] == node
+    assert js["maxHintMs"] == MAX_HINT_MS
+    assert js["delays"] == python

@@ -11,10 +11,10 @@ from django.contrib.auth.models import AnonymousUser
 
 from archviz.core import keys, registry
 from archviz.core.instructor import ControlRefused
+from archviz.core.reconnect import POLICY_KEY
 from archviz.core.registry import Metrics, Registration
 from archviz.overload import keys as overload_keys
 from archviz.overload import socket
-from archviz.overload.reconnect import POLICY_KEY
 from tests.harness.clients import ControlChannel
 
 pytestmark = pytest.mark.usefixtures("dashboard_emitter")

@@ -7,9 +7,9 @@ import json
 import redis
 
 from archviz.core import keys
+from archviz.core.reconnect import POLICY_KEY
 from archviz.core.registry import Metrics
 from archviz.overload import keys as overload_keys
-from archviz.overload.reconnect import POLICY_KEY
 from archviz.overload.state import SETTLE_MS, measure, node_overload, parse_report, read_overload
 
 NOW = 1_700_000_000_000

@@ -1,7 +1,6 @@
 // How a client waits before reconnecting, by the lab's reconnect policy: the exact mirror of
-// reconnect_delay_ms in archviz/node/shedding.py (and its copy for the bots,
-// archviz/overload/reconnect.py), so bots and learners' tabs behave alike
-// (tests/overload/test_reconnect_mirror.py runs them on the same random numbers). Pure: the
+// reconnect_delay_ms in archviz/core/reconnect.py, so bots and learners' tabs behave alike
+// (tests/overload/test_reconnect_mirror.py runs both on the same random numbers). Pure: the
 // caller passes the random source, a function returning a number in [0, 1).
 //
 // full_jitter is "Exponential Backoff And Jitter" (AWS Architecture Blog, 2015): a random
@@ -14,7 +13,7 @@ export const RECONNECT_POLICIES = Object.freeze(["immediate", "fixed", "exponent
 
 export const DEFAULT_BACKOFF = Object.freeze({ baseMs: 250, capMs: 8000, factor: 2 });
 
-// A node's retry_after_ms past this is waited only this long (reconnect.py's MAX_HINT_MS).
+// A node's retry_after_ms past this is waited only this long (archviz/overload/reconnect.py's MAX_HINT_MS).
 export const MAX_HINT_MS = 60_000;
 
 export class UnknownPolicy extends Error {}

@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("archviz.chat.urls")),
     path("", include("archviz.queue.urls")),
     path("", include("archviz.gateway.urls")),
+    path("", include("archviz.overload.urls")),
 ]

@@ -8,6 +8,7 @@ archviz/core/labsocket.py (each app registers its own requests there).
 from typing import Any, Literal, TypedDict
 
 from archviz.gateway.messages import GatewayView
+from archviz.overload.state import OverloadView
 from archviz.queue.state import QueueView
 from archviz.trace.events import TraceEvent
 
@@ -105,6 +106,7 @@ class LabState(TypedDict):
     traffic: TrafficView | None
     queue: QueueView | None  # None while Redis cannot be read
     gateway: GatewayView | None  # the API gateway demo; None while Redis cannot be read
+    overload: OverloadView | None  # the overload demo; None while Redis cannot be read
 
 
 # server -> client

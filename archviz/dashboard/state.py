@@ -16,6 +16,7 @@ from archviz.dashboard.messages import (
     TrafficView,
 )
 from archviz.gateway.state import read_gateway
+from archviz.overload.state import read_overload
 from archviz.queue.state import read_queue
 
 OVERLOAD_SPEC = ("ws_limit", "reject_above", "shed_above", "admission", "shed_policy")
@@ -106,6 +107,7 @@ def build_state(
         traffic=traffic_view(by_kind.get("traffic"), metrics),
         queue=None,
         gateway=None,
+        overload=None,
     )
 
 
@@ -157,6 +159,8 @@ def read_lab_state(client: redis.Redis) -> LabState:
     )
     state["queue"] = read_queue(client, records, registrations, metrics)
     state["gateway"] = read_gateway(client, records, registrations, metrics, state["ts"])
+    node_ids = [node["id"] for node in state["nodes"]]
+    state["overload"] = read_overload(client, node_ids, metrics, state["traffic"], state["ts"])
     return state
 
 

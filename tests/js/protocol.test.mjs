@@ -26,6 +26,14 @@ import {
   gatewayCompareRequest,
   gatewayKillRequest,
   gatewayLimitRequest,
+  overloadBalloonRequest,
+  overloadClientsRequest,
+  overloadDoubleRequest,
+  overloadHogRequest,
+  overloadReconnectRequest,
+  overloadRestoreRequest,
+  overloadShedPolicyRequest,
+  overloadShedRequest,
   sessionModeRequest,
   trafficRequest,
 } from "../../static/archviz/js/lib/protocol.js";
@@ -34,6 +42,7 @@ describe("close codes", () => {
   test("a code archviz sends is described in words", () => {
     assert.equal(describeClose(4001), "login required");
     assert.equal(describeClose(1009), "message too big (over 64 KiB)");
+    assert.equal(describeClose(4014), "shed to relieve an overloaded server: reconnect after the hint");
   });
 
   test("a code archviz does not send has no description", () => {
@@ -121,6 +130,16 @@ describe("requests", () => {
     assert.deepEqual(gatewayCompareRequest(true), { type: "gateway.compare", for_class: true });
   });
 
+  test("the overload page's requests carry their fields, optional ones only when given", () => {
+    assert.deepEqual(overloadClientsRequest(600, "node-2"), { type: "overload.clients", count: 600, target: "node-2" });
+    assert.deepEqual(overloadClientsRequest(0, "lb", 30), { type: "overload.clients", count: 0, target: "lb", seconds: 30 });
+    assert.deepEqual(overloadReconnectRequest("fixed"), { type: "overload.reconnect", policy: "fixed" });
+    assert.deepEqual(overloadReconnectRequest("fixed", { baseMs: 100, capMs: 900 }), {
+      type: "overload.reconnect", policy: "fixed", base_ms: 100, cap_ms: 900,
+    });
+    assert.deepEqual(overloadBalloonRequest("node-1", 64, 5), { type: "overload.balloon", node: "node-1", mb: 64, seconds: 5 });
+  });
+
   test("the builders send every request type there is, and no other", () => {
     const built = [
       pingRequest("node-1"),
@@ -141,6 +160,14 @@ describe("requests", () => {
       gatewayKillRequest("gateway-1"),
       gatewayLimitRequest("bid", { reset: true }),
       gatewayCompareRequest(),
+      overloadClientsRequest(1, "lb"),
+      overloadHogRequest("node-1", 1),
+      overloadBalloonRequest("node-1", 1, 1),
+      overloadShedRequest("node-1", 30),
+      overloadDoubleRequest("on"),
+      overloadRestoreRequest(),
+      overloadReconnectRequest("immediate"),
+      overloadShedPolicyRequest("oldest"),
     ].map((request) => request.type);
     assert.deepEqual(built.toSorted(), [...REQUEST_TYPES].sort());
   });

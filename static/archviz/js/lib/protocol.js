@@ -175,6 +175,14 @@ export const REQUEST_TYPES = Object.freeze([
   "gateway.kill",
   "gateway.limit",
   "gateway.compare",
+  "overload.clients",
+  "overload.hog",
+  "overload.balloon",
+  "overload.shed",
+  "overload.double",
+  "overload.restore",
+  "overload.reconnect",
+  "overload.shed_policy",
 ]);
 
 export function pingRequest(nodeId) {
@@ -269,4 +277,52 @@ export function gatewayLimitRequest(policy, { rate, burst, reset = false } = {})
 /** The same five requests through the gateway and around it; instructors: for the class. */
 export function gatewayCompareRequest(forClass = false) {
   return { type: "gateway.compare", for_class: forClass };
+}
+
+// The overload page's requests (archviz/overload/socket.py checks them on the server).
+
+/** Instructors: the overload clients process holds `count` WebSockets on `target` (a node or
+ * "lb") for `seconds` (then the flood ends by itself). */
+export function overloadClientsRequest(count, target, seconds) {
+  return seconds === undefined
+    ? { type: "overload.clients", count, target }
+    : { type: "overload.clients", count, target, seconds };
+}
+
+/** Instructors: a real CPU hog in a node's process for `seconds`. */
+export function overloadHogRequest(node, seconds) {
+  return { type: "overload.hog", node, seconds };
+}
+
+/** Instructors: `mb` of memory really allocated in a node for `seconds`. */
+export function overloadBalloonRequest(node, mb, seconds) {
+  return { type: "overload.balloon", node, mb, seconds };
+}
+
+/** Instructors: a node disconnects `percent` of its WebSockets now. */
+export function overloadShedRequest(node, percent) {
+  return { type: "overload.shed", node, percent };
+}
+
+/** Instructors: twice the cluster's offered load, with every node's limiter "on" or "off". */
+export function overloadDoubleRequest(limiter) {
+  return { type: "overload.double", limiter };
+}
+
+/** Instructors: the load from before the doubling, and every limiter back on. */
+export function overloadRestoreRequest() {
+  return { type: "overload.restore" };
+}
+
+/** Instructors: how bots and tabs reconnect (policy, and optionally base_ms, cap_ms). */
+export function overloadReconnectRequest(policy, { baseMs, capMs } = {}) {
+  const request = { type: "overload.reconnect", policy };
+  if (baseMs !== undefined) request.base_ms = baseMs;
+  if (capMs !== undefined) request.cap_ms = capMs;
+  return request;
+}
+
+/** Instructors: which clients every node sheds first. */
+export function overloadShedPolicyRequest(policy) {
+  return { type: "overload.shed_policy", policy };
 }

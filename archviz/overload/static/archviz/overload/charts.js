@@ -1,0 +1,134 @@
+// The overload page's four live charts on one clock: offered load against goodput, p99 of the
+// admitted work, the HTTP admission policy per node (limit, in flight, queued), and the
+// reconnect storm (WebSocket handshakes per second per node).
+import { markerForEvent, nodeColour } from "../js/lib/chartdata.js";
+import { LiveChart } from "../js/lib/charts.js";
+
+const DEFAULTS = {
+  elements: {}, // {goodput, p99, admission, storm}: the chart divs
+  windowMs: 120_000,
+  isHidden: () => document.hidden,
+};
+
+/** The chart marker an overload event deserves: scenarios, refusals and sheds; or null. */
+export function overloadMarker(event) {
+  const d = event.detail || {};
+  if (event.kind === "fault.inject") {
+    const action = String(d.action || "");
+    const words = {
+      "overload.clients": () => `flood ${d.target} ×${d.count}`,
+      "node.hog": () => `CPU hog ${d.node} ${d.seconds} s`,
+      "node.balloon": () => `balloon ${d.node} ${d.mb} MB`,
+      "node.shed": () => `shed ${d.percent} % ${d.node}`,
+      "overload.reconnect": () => `reconnect: ${d.policy}`,
+      "overload.double": () => `×2, limiter ${d.limiter}`,
+      "overload.restore": () => "load as before",
+    }[action];
+    if (words) return { ts: event.ts, text: words(), tone: "fault", dash: "solid", title: words() };
+    return markerForEvent(event);
+  }
+  if (event.kind === "shed.disconnect") {
+    const text = `${event.src} shed ${d.count ?? "?"}`;
+    return { ts: event.ts, text, tone: "health", dash: "dot", title: `${text} (${d.policy ?? ""})` };
+  }
+  return markerForEvent(event);
+}
+
+// A shedding node closes a batch every 200 ms: one marker per node per few seconds says it.
+const SHED_MARK_EVERY_MS = 5000;
+
+/** Whether a shed batch deserves a marker: not when the same node's last one is recent. */
+export function worthMarking(marker, event, lastShedMark) {
+  if (!marker) return false;
+  if (event.kind !== "shed.disconnect") return true;
+  const last = lastShedMark.get(event.src);
+  if (last !== undefined && event.ts - last < SHED_MARK_EVERY_MS) return false;
+  lastShedMark.set(event.src, event.ts);
+  return true;
+}
+
+const LABEL_ROWS = 4;
+
+/**
+ * The marker with a label row that no nearby label uses (labels sit left of their line, about
+ * 7 px a character on a plot some 400 px wide, as on the LB page). With every row taken, the
+ * line is drawn without a label (its words stay in the hover title): a burst of events must
+ * not pile unreadable text on the chart.
+ */
+export function placeLabel(marker, markers, windowMs) {
+  const width = (m) => (Math.max(m.text.length, marker.text.length) * 7 * windowMs) / 400;
+  const near = markers.filter((m) => m.text && Math.abs(m.ts - marker.ts) < width(m));
+  const used = new Set(near.map((m) => m.row));
+  const row = [...Array(LABEL_ROWS).keys()].find((r) => !used.has(r));
+  return row === undefined ? { ...marker, text: "", row: 0 } : { ...marker, row };
+}
+
+export class OverloadCharts {
+  constructor(options) {
+    this.options = { ...DEFAULTS, ...options };
+    this.available = Boolean(window.Plotly);
+    this.markers = [];
+    this.lastShedMark = new Map(); // node -> ts of its last shed marker
+    if (!this.available) {
+      for (const el of Object.values(this.options.elements)) {
+        el.textContent = "Charts unavailable: Plotly did not load.";
+        el.classList.add("chart-missing");
+      }
+      return;
+    }
+    const { goodput, p99, admission, storm } = this.options.elements;
+    this.goodput = new LiveChart({ element: goodput, yTitle: "requests/s" });
+    this.goodput.ensure("asked", { name: "offered (asked)", colour: "#57606a", dash: "dot" });
+    this.goodput.ensure("offered", { name: "offered (sent)", colour: "#1d4ed8" });
+    this.goodput.ensure("goodput", { name: "goodput (answered)", colour: "#15803d", width: 3 });
+    this.p99 = new LiveChart({ element: p99, yTitle: "ms" });
+    this.p99.ensure("p99", { name: "p99 of answered requests", colour: "#dc2626" });
+    this.admission = new LiveChart({ element: admission, yTitle: "requests" });
+    this.storm = new LiveChart({ element: storm, yTitle: "handshakes/s" });
+    this.charts = [this.goodput, this.p99, this.admission, this.storm];
+  }
+
+  /** One sample: {goodput: {asked, offered, goodput}, p99, admission: {node: {limit, in_flight, queued}}, storm: {node: r/s}}. */
+  push(ts, sample) {
+    if (!this.available) return;
+    this.goodput.push(ts, sample.goodput || {});
+    this.p99.push(ts, { p99: sample.p99 });
+    const admission = {};
+    for (const [node, figures] of Object.entries(sample.admission || {})) {
+      const colour = nodeColour(node);
+      this.admission.ensure(`${node}:limit`, { name: `${node} limit`, colour });
+      this.admission.ensure(`${node}:in_flight`, { name: `${node} in flight`, colour, dash: "dot" });
+      this.admission.ensure(`${node}:queued`, { name: `${node} queued`, colour, dash: "dash", width: 1 });
+      for (const key of ["limit", "in_flight", "queued"]) admission[`${node}:${key}`] = figures[key];
+    }
+    this.admission.push(ts, admission);
+    for (const node of Object.keys(sample.storm || {})) {
+      this.storm.ensure(node, { name: node, colour: nodeColour(node) });
+    }
+    this.storm.push(ts, sample.storm || {});
+  }
+
+  /** Mark an event on every chart when it deserves it (overloadMarker, worthMarking). */
+  markEvent(event, nowTs) {
+    const marker = overloadMarker(event);
+    if (worthMarking(marker, event, this.lastShedMark)) this.mark(marker, nowTs);
+  }
+
+  mark(marker, nowTs) {
+    if (!this.available || !marker) return;
+    if (this.markers.some((m) => m.ts === marker.ts && m.title === marker.title)) return;
+    this.markers.push(placeLabel(marker, this.markers, this.options.windowMs));
+    this.markers.sort((a, b) => a.ts - b.ts);
+    this.markers = this.markers.filter((m) => m.ts >= nowTs - this.options.windowMs);
+    for (const chart of this.charts) chart.setMarkers(this.markers);
+  }
+
+  /** Redraw one chart per call, in turn (four calls a second: each chart once a second). */
+  render(nowTs) {
+    if (!this.available) return;
+    this.turn = ((this.turn ?? -1) + 1) % this.charts.length;
+    const chart = this.charts[this.turn];
+    if (this.options.isHidden()) chart.trimPending();
+    else chart.render(nowTs, this.options.windowMs);
+  }
+}

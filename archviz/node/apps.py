@@ -7,6 +7,6 @@ class NodeConfig(AppConfig):
     verbose_name = "Worker nodes"
 
     def ready(self) -> None:
-        from archviz.node import control
+        from archviz.core import node_commands
 
-        control.register()
+        node_commands.register()  # the node carries them out (node/control.py)

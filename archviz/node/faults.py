@@ -20,11 +20,10 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+from archviz.core.node_commands import MAX_BALLOON_MB, MAX_BALLOON_S, MAX_HOG_S
+
 log = logging.getLogger(__name__)
 
-MAX_HOG_S = 30
-MAX_BALLOON_MB = 512
-MAX_BALLOON_S = 60
 MIB = 1024 * 1024
 CHUNK_BYTES = 32 * MIB  # allocated one at a time, so the GIL is let go between them
 PAGE_BYTES = mmap.PAGESIZE

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from archviz.core.node_commands import SHED_POLICIES
+
 Role = Literal["instructor", "learner", "anonymous", "bot"]
 SHED_ORDER: dict[Role, int] = {"bot": 0, "anonymous": 1, "learner": 2}  # lowest first
-SHED_POLICIES = ("newest", "oldest", "random", "priority")
 
 
 @dataclass(frozen=True)

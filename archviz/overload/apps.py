@@ -8,8 +8,8 @@ class OverloadConfig(AppConfig):
 
     def ready(self) -> None:
         from archviz.core import hooks
-        from archviz.overload import clients, control, socket  # noqa: F401  (socket: handlers)
+        from archviz.overload import clients, socket  # noqa: F401  (socket: handlers)
 
+        # the node's faults (node.hog, ...) it sends are archviz/core/node_commands.py's
         clients.register()
-        control.register()
         hooks.register_service(hooks.Service("overloadclients", "overloadclients"))

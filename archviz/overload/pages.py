@@ -5,11 +5,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 
+from archviz.core import node_commands
 from archviz.core.instructor import PERMISSION
+from archviz.core.node_commands import SHED_POLICIES
 from archviz.core.pages import login_required, page_config
 from archviz.core.reconnect import RECONNECT_POLICIES
-from archviz.overload import clients, control
-from archviz.overload.control import SHED_POLICIES
+from archviz.overload import clients
 from archviz.overload.reconnect import MAX_HINT_MS
 from archviz.overload.socket import RECONNECT_BOUNDS
 
@@ -40,8 +41,8 @@ def overload_page(request: HttpRequest) -> HttpResponse:
         "max_flood_s": clients.MAX_FLOOD_S,
         "flood_s": clients.DEFAULT_FLOOD_S,
         "max_hint_ms": MAX_HINT_MS,
-        "max_hog_s": control.MAX_HOG_S,
-        "max_balloon_mb": control.MAX_BALLOON_MB,
-        "max_balloon_s": control.MAX_BALLOON_S,
+        "max_hog_s": node_commands.MAX_HOG_S,
+        "max_balloon_mb": node_commands.MAX_BALLOON_MB,
+        "max_balloon_s": node_commands.MAX_BALLOON_S,
     }
     return render(request, "archviz/overload.html", {"page_config": config})

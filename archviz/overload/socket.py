@@ -13,11 +13,11 @@ from archviz.core import keys, registry
 from archviz.core.control import InvalidCommand
 from archviz.core.instructor import ControlRefused, User, require_instructor, send_as
 from archviz.core.labsocket import AckFrame, ack, socket_handler
+from archviz.core.node_commands import SHED_POLICIES
 from archviz.core.reconnect import MAX_BASE_MS, MAX_CAP_MS, POLICY_KEY, RECONNECT_POLICIES
 from archviz.core.redis_conn import shared_client
 from archviz.overload import clients, limiter
 from archviz.overload import keys as overload_keys
-from archviz.overload.control import SHED_POLICIES
 from archviz.trace.emitter import get_emitter
 from archviz.trace.events import now_ms
 

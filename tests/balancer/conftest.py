@@ -51,11 +51,12 @@ class BalancerLab:
     # --- processes -------------------------------------------------------------------
 
     def start_node(self, node_id: str, **config: int) -> ManagePy:
-        """Configure a node in Redis, then start its process (it reads the config itself)."""
-        self.redis.hset(
-            keys.node_config(node_id),
-            mapping={"weight": 1, "capacity": 10, "latency_ms": 0, "jitter_ms": 0} | config,
-        )
+        """Configure a node in Redis, then start its process (it reads the config itself).
+        Its overload guards are off (thresholds 100 %) unless the test sets them: the
+        balancer's tests are not about a busy machine's loop lag."""
+        defaults = {"weight": 1, "capacity": 10, "latency_ms": 0, "jitter_ms": 0}
+        defaults |= {"reject_above": 100, "shed_above": 100}
+        self.redis.hset(keys.node_config(node_id), mapping=defaults | config)
         port = str(free_port(HOST))
         args = ["node", "--id", node_id, "--port", port, "--host", HOST]
         self.nodes[node_id] = ManagePy(*args, env=self.env, name=node_id)

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from archviz.core import hooks, keys
 from archviz.core.control import NODE_ID, listen_for_commands
+from archviz.core.node_commands import NODE_FAULT_COMMANDS
 from archviz.core.origins import registered_dashboard_origins
 from archviz.core.redis_conn import shared_client
 from archviz.core.runner import component
@@ -82,7 +83,7 @@ async def _listen(runtime: NodeRuntime) -> None:
     """The instructor's faults and sheds for this node, on the loop that serves (shedding
     closes its sockets there); only these exact types: the supervisor has "node." ones too."""
     await listen_for_commands(
-        runtime.node_id, control.NODE_FAULT_COMMANDS, partial(control.carry_out, runtime)
+        runtime.node_id, NODE_FAULT_COMMANDS, partial(control.carry_out, runtime)
     )
 
 

@@ -1,5 +1,5 @@
-"""The node's control commands: node.hog, node.balloon and node.shed, checked at the
-boundary with errors that name the field."""
+"""The node's control commands (archviz/core/node_commands.py): node.hog, node.balloon and
+node.shed, checked at the boundary with errors that name the field."""
 
 import json
 import re

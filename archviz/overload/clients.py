@@ -159,10 +159,11 @@ class HoldClient:
         self.state, self.tried = "connecting", True
         last: str | None = None
         try:
-            ws = await asyncio.wait_for(
-                session.ws_connect(url, headers=self.fleet.headers, heartbeat=None),
-                HANDSHAKE_TIMEOUT_S,
-            )
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the task's
+            # cancellation when the connect finishes at that instant, and the client then
+            # lives on after the fleet let it go (a hang of the fleet's close)
+            async with asyncio.timeout(HANDSHAKE_TIMEOUT_S):
+                ws = await session.ws_connect(url, headers=self.fleet.headers, heartbeat=None)
         except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
             self.fleet.totals.failed_connects += 1
             self.fleet.totals.last_error = f"{url}: {exc!r}"[:200]

@@ -29,6 +29,14 @@ VALID = {
     "gateway.kill": {"type": "gateway.kill", "node": "gateway-1"},
     "gateway.limit": {"type": "gateway.limit", "policy": "bid", "rate": 0.5, "burst": 2},
     "gateway.compare": {"type": "gateway.compare", "for_class": True},
+    "overload.clients": {"type": "overload.clients", "count": 600, "target": "node-2"},
+    "overload.hog": {"type": "overload.hog", "node": "node-1", "seconds": 10},
+    "overload.balloon": {"type": "overload.balloon", "node": "node-1", "mb": 256, "seconds": 20},
+    "overload.shed": {"type": "overload.shed", "node": "node-2", "percent": 30},
+    "overload.double": {"type": "overload.double", "limiter": "off"},
+    "overload.restore": {"type": "overload.restore"},
+    "overload.reconnect": {"type": "overload.reconnect", "policy": "full_jitter"},
+    "overload.shed_policy": {"type": "overload.shed_policy", "policy": "newest"},
 }
 
 

@@ -33,6 +33,7 @@ KINDS = frozenset(
         "node.update",  # supervisor -> node: runtime parameters changed
         "redis.down",  # supervisor -> redis
         "redis.up",  # supervisor -> redis
+        "redis.client_closed",  # redis -> client: closed for its output buffer (its log says)
         "fault.inject",  # dashboard -> supervisor: an instructor's command
         "http.request",  # client -> server
         "http.response",  # server -> client

@@ -36,6 +36,7 @@ export const TRACE_KINDS = Object.freeze({
   "node.update": "a node's runtime parameters changed",
   "redis.down": "Redis became unreachable",
   "redis.up": "Redis is reachable again",
+  "redis.client_closed": "Redis closed a subscriber too slow to read: its output buffer passed the limit",
   "fault.inject": "an instructor's command",
   "http.request": "an HTTP request",
   "http.response": "an HTTP response",

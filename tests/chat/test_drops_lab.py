@@ -13,17 +13,11 @@ import redis
 from archviz.chat.layers import group_channel
 from archviz.core import keys
 from tests.chat.conftest import clients_on
+from tests.harness.flood import PUBSUB_LIMIT, flood_until_closed
 from tests.harness.lab import RunningLab
 from tests.harness.wait_for import async_wait_for
 
 pytestmark = pytest.mark.integration
-
-# closed past 1 MB waiting; the flood is far more than that and the kernel's socket buffers
-PUBSUB_LIMIT = "1mb 0 0"
-FLOOD_MAX_BYTES = 64 * 1024 * 1024
-# a presence batch for a room nobody is in: the node's consumer reads it and ignores it
-FILLER = json.dumps({"type": "chat.presence", "room": "nobody-here", "events": [],
-                     "pad": "x" * 256 * 1024})  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -36,19 +30,6 @@ def drops_lab(tmp_path_factory) -> Iterator[RunningLab]:
         yield running
     finally:
         running.process.close(timeout=15)
-
-
-def _flood_until_closed(url: str, channel: str) -> int:
-    """Publish to `channel` until no one receives it (Redis closed the subscriber); bytes sent."""
-    client = redis.Redis.from_url(url)
-    sent = 0
-    try:
-        while client.publish(channel, FILLER):
-            sent += len(FILLER)
-            assert sent < FLOOD_MAX_BYTES, "Redis never closed the subscriber"
-    finally:
-        client.close()
-    return sent
 
 
 def _traced(lab: RunningLab, kind: str) -> list[dict]:
@@ -80,7 +61,7 @@ async def test_a_frozen_nodes_subscription_closed_by_redis_is_counted_and_shown(
         assert state["redis"]["output_buffer_closes"] == 0
         os.kill(node["pid"], signal.SIGSTOP)
         try:
-            _flood_until_closed(drops_lab.redis_url, group_channel("flood"))
+            flood_until_closed(drops_lab.redis_url, group_channel("flood"))
         finally:
             os.kill(node["pid"], signal.SIGCONT)
 

@@ -46,12 +46,23 @@ _in_group_send = contextvars.ContextVar("in_group_send", default=False)
 
 
 class CountingInMemoryChannelLayer(InMemoryChannelLayer):
-    """channels' in-memory layer, counting the group sends it skips over capacity.
+    """channels' in-memory layer, counting the group sends it skips over capacity and the
+    messages it expires.
 
     The parent's group_send sends to each member in a task of its own (which copies this
     context) and swallows their ChannelFull; a direct send's ChannelFull reaches its caller,
-    so only the group's are counted.
+    so only the group's are counted. Its _clean_expired (run on every receive and group send)
+    discards messages older than `expiry` and takes their channel out of its groups.
     """
+
+    def _clean_expired(self) -> None:
+        waiting = self._waiting()
+        super()._clean_expired()
+        if expired := waiting - self._waiting():  # no await between: nothing else ran
+            drops.count("expired_total", expired)
+
+    def _waiting(self) -> int:
+        return sum(queue.qsize() for queue in self.channels.values())
 
     async def group_send(self, group: str, message: dict) -> None:
         token = _in_group_send.set(True)

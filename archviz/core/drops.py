@@ -1,8 +1,9 @@
 """What the stack drops without a word, counted in this process for its heartbeat.
 
 Two drops happen below the lab's own code. channels' InMemoryChannelLayer.group_send skips
-a member whose channel is at capacity (it swallows ChannelFull); the chat's local layer
-counts those (archviz/chat/layers.py). And Redis closes a pub/sub subscriber whose output
+a member whose channel is at capacity (it swallows ChannelFull), and the layer throws away
+messages left unread past its expiry; the chat's local layer counts both
+(archviz/chat/layers.py). And Redis closes a pub/sub subscriber whose output
 buffer passes `client-output-buffer-limit pubsub`: redis-py then reconnects and resubscribes
 by itself, so the messages that were in that buffer are gone and nothing says so. The
 subscriber's side of that is a pub/sub connection lost with an error: PubSubWatchedConnection
@@ -20,6 +21,8 @@ from redis.asyncio.connection import Connection
 class DropCounters:
     # group sends skipped because the member's channel was full (in-memory layer)
     group_full_total: int = 0
+    # messages left unread past the layer's expiry (60 s), thrown away (in-memory layer)
+    expired_total: int = 0
     # pub/sub connections lost with an error (Redis closed them: output buffer limit,
     # restart, kill); redis-py reconnected, what was in flight is lost
     pubsub_lost_total: int = 0

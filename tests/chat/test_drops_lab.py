@@ -57,7 +57,7 @@ async def test_a_frozen_nodes_subscription_closed_by_redis_is_counted_and_shown(
     async with clients_on(drops_lab, "flood", ("bo", "node-2")) as (bo,):
         state = await _state(drops_lab)
         node = next(n for n in state["nodes"] if n["id"] == "node-2")
-        assert node["drops"] == {"group_full_total": 0, "pubsub_lost_total": 0}
+        assert node["drops"] == {"group_full_total": 0, "expired_total": 0, "pubsub_lost_total": 0}
         assert state["redis"]["output_buffer_closes"] == 0
         os.kill(node["pid"], signal.SIGSTOP)
         try:
@@ -73,7 +73,7 @@ async def test_a_frozen_nodes_subscription_closed_by_redis_is_counted_and_shown(
         )  # fmt: skip
         assert state["redis"]["output_buffer_closes"] == 1
         assert next(n for n in state["nodes"] if n["id"] == "node-2")["drops"] == {
-            "group_full_total": 0, "pubsub_lost_total": 1}  # fmt: skip
+            "group_full_total": 0, "expired_total": 0, "pubsub_lost_total": 1}  # fmt: skip
         assert any("archviz.redis WARNING Redis closed" in line for line in drops_lab.lines)
         (closed,) = await async_wait_for(
             lambda: _traced(drops_lab, "redis.client_closed"), "the close in the trace"

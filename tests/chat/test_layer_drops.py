@@ -42,6 +42,20 @@ async def test_group_sends_over_capacity_are_counted_exactly():
     assert [(await layer.receive(full))["n"] for _ in range(3)] == [0, 1, 2]
 
 
+async def test_messages_left_past_the_expiry_are_counted():
+    """Two messages unread past the layer's expiry are thrown away at the next group send:
+    counted, and the member (taken out of the group by the parent) gets nothing more."""
+    layer = CountingInMemoryChannelLayer(expiry=-1)  # past its expiry as soon as it is sent
+    channel = await layer.new_channel()
+    await layer.group_add("chat.room", channel)
+    await layer.send(channel, {"type": "chat.message", "n": 1})
+    await layer.send(channel, {"type": "chat.message", "n": 2})
+    before = _drops("expired_total")
+    await layer.group_send("chat.room", {"type": "chat.message", "n": 3})
+    assert _drops("expired_total") - before == 2
+    assert layer.channels == {} and layer.groups["chat.room"] == {}
+
+
 async def test_a_direct_send_over_capacity_raises_and_is_not_counted():
     """send()'s ChannelFull reaches its caller: not a silent drop, not counted."""
     from channels.exceptions import ChannelFull

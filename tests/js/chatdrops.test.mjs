@@ -14,7 +14,7 @@ test("a node with no drops says nothing", () => {
 test("each kind of drop is named with its count", () => {
   assert.equal(dropsLine({ group_full_total: 7, pubsub_lost_total: 0 }), "7 group sends skipped: channel full");
   assert.equal(
-    dropsLine({ group_full_total: 1, pubsub_lost_total: 2 }),
-    "1 group send skipped: channel full, 2 pub/sub connections lost",
+    dropsLine({ group_full_total: 1, expired_total: 3, pubsub_lost_total: 2 }),
+    "1 group send skipped: channel full, 3 messages expired unread, 2 pub/sub connections lost",
   );
 });

@@ -27,6 +27,9 @@ export function dropsLine(drops = {}) {
   if (drops.group_full_total > 0) {
     parts.push(`${plural(drops.group_full_total, "group send", "group sends")} skipped: channel full`);
   }
+  if (drops.expired_total > 0) {
+    parts.push(`${plural(drops.expired_total, "message", "messages")} expired unread`);
+  }
   if (drops.pubsub_lost_total > 0) {
     parts.push(`${plural(drops.pubsub_lost_total, "pub/sub connection", "pub/sub connections")} lost`);
   }
@@ -35,7 +38,8 @@ export function dropsLine(drops = {}) {
 
 export const DROPS_HINT =
   "Dropped by the stack without an error: local-mode sends skipped because a client's channel held " +
-  "5,000 messages, and Redis connections this node's layer lost and re-made (Redis closes a " +
+  "5,000 messages, local-mode messages left unread for 60 s (thrown away, and their client taken " +
+  "out of its room), and Redis connections this node's layer lost and re-made (Redis closes a " +
   "subscriber too slow to read; what was in its buffer is gone).";
 
 export class MessageList {

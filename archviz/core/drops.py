@@ -10,11 +10,14 @@ subscriber's side of that is a pub/sub connection lost with an error: PubSubWatc
 counts it. (The server's side, the lab-wide count, is in archviz/lab/redis_log.py.)
 """
 
+import contextlib
 import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from redis.asyncio.connection import Connection
+
+from archviz.trace.emitter import get_emitter
 
 
 @dataclass
@@ -54,4 +57,11 @@ class PubSubWatchedConnection(Connection):
     async def disconnect(self, *args: Any, error: Exception | None = None, **kwargs: Any) -> None:
         if error is not None and self.is_connected and self._connect_callbacks:
             count("pubsub_lost_total")
+            _trace_lost(error)
         await super().disconnect(*args, error=error, **kwargs)
+
+
+def _trace_lost(error: Exception) -> None:
+    with contextlib.suppress(RuntimeError):  # no emitter in this process (a script, a test)
+        detail = {"error": str(error), "then": "reconnect and resubscribe"}
+        get_emitter().emit("pubsub.lost", "redis", ok=False, detail=detail)

@@ -39,6 +39,7 @@ KINDS = frozenset(
         "http.response",  # server -> client
         "pubsub.publish",  # publisher -> redis
         "pubsub.deliver",  # redis -> subscriber
+        "pubsub.lost",  # subscriber -> redis: its connection broke (redis-py re-makes it)
         "trace.dropped",  # emitter -> redis: events it had to drop
         "lb.route",  # lb -> node: where the balancer sent a request, and why
         "lb.algorithm",  # lb -> lb: the balancing algorithm was switched

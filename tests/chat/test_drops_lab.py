@@ -79,6 +79,10 @@ async def test_a_frozen_nodes_subscription_closed_by_redis_is_counted_and_shown(
             lambda: _traced(drops_lab, "redis.client_closed"), "the close in the trace"
         )
         assert closed["detail"]["total"] == 1 and closed["ok"] is False
+        (lost,) = await async_wait_for(
+            lambda: _traced(drops_lab, "pubsub.lost"), "node-2's lost subscription in the trace"
+        )
+        assert (lost["src"], lost["dst"], lost["ok"]) == ("node-2", "redis", False)
 
         async with clients_on(drops_lab, "flood", ("ann", "node-1")) as (ann,):
             await ann.send("after the flood")

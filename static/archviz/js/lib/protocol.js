@@ -42,6 +42,7 @@ export const TRACE_KINDS = Object.freeze({
   "http.response": "an HTTP response",
   "pubsub.publish": "a message published to a Redis channel",
   "pubsub.deliver": "a Redis channel delivered a message to a subscriber",
+  "pubsub.lost": "a subscriber's connection to Redis broke: it reconnects, and what was in flight is lost",
   "trace.dropped": "a process had to drop trace events",
   "lb.route": "the load balancer routed a request to a node",
   "lb.algorithm": "the load balancer switched algorithm",

@@ -1,13 +1,13 @@
 """What the stack drops without a word, counted in this process for its heartbeat.
 
-Two drops happen below the lab's own code. channels' InMemoryChannelLayer.group_send skips
-a member whose channel is at capacity (it swallows ChannelFull), and the layer throws away
-messages left unread past its expiry; the chat's local layer counts both
-(archviz/chat/layers.py). And Redis closes a pub/sub subscriber whose output
-buffer passes `client-output-buffer-limit pubsub`: redis-py then reconnects and resubscribes
-by itself, so the messages that were in that buffer are gone and nothing says so. The
-subscriber's side of that is a pub/sub connection lost with an error: PubSubWatchedConnection
-counts it. (The server's side, the lab-wide count, is in archviz/lab/redis_log.py.)
+These drops happen below the lab's own code. channels' InMemoryChannelLayer.group_send
+skips a member whose channel is at capacity (it swallows ChannelFull), and the layer throws
+away messages left unread past its expiry; the chat's local layer counts both
+(archviz/chat/layers.py). And Redis closes a pub/sub subscriber whose output buffer passes
+`client-output-buffer-limit pubsub`: redis-py then reconnects and resubscribes by itself, so
+the messages that were in that buffer are gone and nothing says so. The subscriber's side of
+that is a pub/sub connection lost with an error: PubSubWatchedConnection counts it. (The
+server's side, the lab-wide count, is in archviz/lab/redis_log.py.)
 """
 
 import contextlib

@@ -168,8 +168,9 @@ def read_lab_state(client: redis.Redis) -> LabState:
 
 
 def output_buffer_closes(stats: dict, logged: bytes | None) -> int | None:
-    """Subscribers closed for their output buffer: Redis 7 counts them in INFO stats; for 6.2
-    only its log says it, which the supervisor reads when the Redis is its own."""
+    """Subscribers closed for their output buffer: Redis 7 counts them in INFO stats (every
+    client class, but only pub/sub and replicas have a limit by default); for 6.2 only its
+    log says it, which the supervisor reads when the Redis is its own."""
     if "client_output_buffer_limit_disconnections" in stats:
         return int(stats["client_output_buffer_limit_disconnections"])
     return int(logged) if logged is not None else None

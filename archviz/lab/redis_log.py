@@ -3,7 +3,6 @@ client for its output buffer (INFO has no counter for it before Redis 7)."""
 
 import logging
 import threading
-from collections.abc import Callable
 from typing import IO
 
 log = logging.getLogger("archviz.redis")
@@ -28,9 +27,8 @@ class RedisLogWatch:
     """Drains a redis-server's log pipe (it would block on a full one) in a thread, counting
     the output-buffer closes; other lines go to the debug log."""
 
-    def __init__(self, on_close: Callable[[str], None] | None = None) -> None:
+    def __init__(self) -> None:
         self.output_buffer_closes = 0
-        self._on_close = on_close
 
     def follow(self, stream: IO[bytes]) -> threading.Thread:
         """Read `stream` until it ends (the server exited), in a daemon thread."""
@@ -49,6 +47,4 @@ class RedisLogWatch:
             log.debug("%s", line)
             return
         log.warning("Redis closed %s: its output buffer passed the limit", client_of(line))
-        self.output_buffer_closes += 1  # this thread alone writes it
-        if self._on_close is not None:
-            self._on_close(line)
+        self.output_buffer_closes += 1  # one reader at a time: one per server process

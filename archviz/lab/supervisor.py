@@ -356,7 +356,7 @@ class Supervisor:
         for child in self.children.values():
             if child.spec is not None and (params := child.spec.runtime_params()):
                 pipe.hset(keys.node_config(child.id), mapping=params)  # none: hset refuses {}
-        pipe.delete(keys.LAB_INFO)  # only the pid: never a Redis URL (it can hold the password)
+        pipe.delete(keys.LAB_INFO)  # a pid, counts: never a Redis URL (it can hold the password)
         pipe.hset(keys.LAB_INFO, "supervisor_pid", os.getpid())
         if self.embedded_redis is not None:  # what its log said (Redis 6.2 INFO cannot)
             closes = self.embedded_redis.log_watch.output_buffer_closes

@@ -5,6 +5,7 @@ start-up with a message that names the variable and what it accepts.
 """
 
 import os
+import re
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,6 +57,23 @@ def env_int(name: str, default: int, *, minimum: int, maximum: int) -> int:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
     if not minimum <= value <= maximum:
         raise ImproperlyConfigured(f"{name}={value} is out of range ({minimum}..{maximum}).")
+    return value
+
+
+_BUFFER_LIMIT = re.compile(r"(\d+(?:[kmg]b?)?) (\d+(?:[kmg]b?)?) (\d+)", re.IGNORECASE)
+
+
+def env_buffer_limit(name: str, default: str) -> str:
+    """A Redis client-output-buffer-limit: "<hard> <soft> <soft seconds>" (e.g. 32mb 8mb 60);
+    "" leaves Redis's own."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = " ".join(raw.split())
+    if value and not _BUFFER_LIMIT.fullmatch(value):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not '<hard> <soft> <soft seconds>' (e.g. '32mb 8mb 60')."
+        )
     return value
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from archviz.conf import (
     env_bool,
+    env_buffer_limit,
     env_choice,
     env_int,
     env_port,
@@ -162,6 +163,9 @@ ARCHVIZ_REDIS_URL = env_redis_url("REDIS_URL")
 ARCHVIZ_REDIS_HOST = env_str("ARCHVIZ_REDIS_HOST", "127.0.0.1")
 # The embedded Redis's memory cap; at the cap writes fail (noeviction): nothing is evicted.
 ARCHVIZ_REDIS_MAXMEMORY_MB = env_int("ARCHVIZ_REDIS_MAXMEMORY_MB", 256, minimum=16, maximum=1 << 20)
+# When the embedded Redis closes a pub/sub subscriber too slow to read ("" keeps Redis's
+# default, 32mb 8mb 60: at 32 MB waiting, or 8 MB for 60 s); its closes are counted and shown.
+ARCHVIZ_REDIS_PUBSUB_BUFFER_LIMIT = env_buffer_limit("ARCHVIZ_REDIS_PUBSUB_BUFFER_LIMIT", "")
 # The embedded Redis's password, generated on the lab's first start and kept beside the
 # secret key (only the lab reads it: every other process gets it inside REDIS_URL).
 REDIS_PASSWORD_FILE = VAR_DIR / "redis_password"

@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from archviz.conf import env_bool, env_choice, env_int, env_port, env_redis_url, env_str
+from archviz.conf import (
+    env_bool,
+    env_buffer_limit,
+    env_choice,
+    env_int,
+    env_port,
+    env_redis_url,
+    env_str,
+)
 from archviz.settings import LOG_LEVELS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,3 +170,20 @@ def test_every_archviz_variable_the_code_names_is_in_the_readme():
         and re.fullmatch(r"ARCHVIZ_[A-Z_]+", node.value)
     }  # fmt: skip
     assert named and named <= documented, sorted(named - documented)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("32mb 8mb 60", "32mb 8mb 60"), (" 128kb  0 0 ", "128kb 0 0"), ("1048576 0 0", "1048576 0 0"),
+     ("", "")],
+)  # fmt: skip
+def test_buffer_limit_is_hard_soft_seconds(monkeypatch: pytest.MonkeyPatch, raw: str, expected):
+    monkeypatch.setenv(VAR, raw)
+    assert env_buffer_limit(VAR, "x") == expected
+
+
+@pytest.mark.parametrize("raw", ["32mb", "32mb 8mb", "lots 8mb 60", "32mb 8mb 60s", "-1 0 0"])
+def test_a_bad_buffer_limit_names_the_variable(monkeypatch: pytest.MonkeyPatch, raw: str):
+    monkeypatch.setenv(VAR, raw)
+    with pytest.raises(ImproperlyConfigured, match=f"{VAR}=.*<hard> <soft> <soft seconds>"):
+        env_buffer_limit(VAR, "")

@@ -11,7 +11,7 @@ PONG_CHANNEL = "archviz:pong"  # a node's answer to a learner's ping
 
 # hashes and strings
 PROCESSES = "archviz:lab:processes"  # the supervisor's view: id -> JSON ProcessRecord
-LAB_INFO = "archviz:lab:info"  # the running lab: the supervisor's pid
+LAB_INFO = "archviz:lab:info"  # the running lab: the supervisor's pid, its Redis log's counts
 
 
 def registry(kind: str, component_id: str) -> str:

@@ -38,6 +38,7 @@ class NodeView(TypedDict):
     rejected_total: int
     pressure: dict | None  # its heartbeat's pressure reading (node/runtime.py), None if none
     overload: dict  # its thresholds, policies and admission/shedding counters (node/runtime.py)
+    drops: dict  # what the stack dropped without a word in it (core/drops.py), {} if unknown
 
 
 class RedisView(TypedDict):
@@ -46,6 +47,9 @@ class RedisView(TypedDict):
 
     up: bool
     used_memory_bytes: int | None
+    # pub/sub subscribers Redis closed for their output buffer, since the lab started it:
+    # INFO stats (Redis 7+), else the embedded Redis's log; None when nothing observes them
+    output_buffer_closes: int | None
 
 
 class BackendView(TypedDict):

@@ -63,6 +63,7 @@ def node_view(
         rejected_total=extra.get("rejected_total", 0),
         pressure=extra.get("pressure"),
         overload=extra.get("overload") or {k: spec[k] for k in OVERLOAD_SPEC if k in spec},
+        drops=extra.get("drops", {}),
     )
 
 
@@ -145,15 +146,21 @@ def read_lab_state(client: redis.Redis) -> LabState:
     pipe = client.pipeline(transaction=False)
     pipe.hgetall(keys.PROCESSES)
     pipe.hget(keys.LAB_INFO, "supervisor_pid")
+    pipe.hget(keys.LAB_INFO, "redis_output_buffer_closes")
     pipe.info("memory")
-    raw_records, supervisor_pid, memory = pipe.execute()
+    pipe.info("stats")
+    raw_records, supervisor_pid, logged_closes, memory, stats = pipe.execute()
     records = {k.decode(): json.loads(v) for k, v in raw_records.items()}
     registrations = registry.registered(client)
     # Pages send requests to the load balancer's port: only the supervisor's own balancer.
     balancers = registry.vet(client, [r for r in registrations if r.kind == "balancer"])
     registrations = [*(r for r in registrations if r.kind != "balancer"), *balancers]
     metrics = registry.latest_metrics(client, [r.id for r in registrations])
-    redis_view = RedisView(up=True, used_memory_bytes=memory.get("used_memory"))
+    redis_view = RedisView(
+        up=True,
+        used_memory_bytes=memory.get("used_memory"),
+        output_buffer_closes=output_buffer_closes(stats, logged_closes),
+    )
     state = build_state(
         records, registrations, metrics, redis_view, int(supervisor_pid) if supervisor_pid else None
     )
@@ -164,9 +171,18 @@ def read_lab_state(client: redis.Redis) -> LabState:
     return state
 
 
+def output_buffer_closes(stats: dict, logged: bytes | None) -> int | None:
+    """Subscribers closed for their output buffer: Redis 7 counts them in INFO stats (every
+    client class, but only pub/sub and replicas have a limit by default); for 6.2 only its
+    log says it, which the supervisor reads when the Redis is its own."""
+    if "client_output_buffer_limit_disconnections" in stats:
+        return int(stats["client_output_buffer_limit_disconnections"])
+    return int(logged) if logged is not None else None
+
+
 def unreachable(last: LabState | None) -> LabState:
     """The last known picture, frozen, with Redis marked unreachable."""
-    redis_view = RedisView(up=False, used_memory_bytes=None)
+    redis_view = RedisView(up=False, used_memory_bytes=None, output_buffer_closes=None)
     if last is None:
         return build_state({}, [], {}, redis_view, supervisor_pid=None)
     return LabState(**(last | {"redis": redis_view, "ts": now_ms()}))

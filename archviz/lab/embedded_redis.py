@@ -31,6 +31,7 @@ from urllib.parse import quote
 import redis
 
 from archviz.core.ports import free_port
+from archviz.lab.redis_log import RedisLogWatch
 
 
 def redis_server_binary() -> str:
@@ -87,14 +88,21 @@ class EmbeddedRedis:
         *,
         password: str = "",
         maxmemory_mb: int = DEFAULT_MAXMEMORY_MB,
+        pubsub_buffer_limit: str = "",
     ) -> None:
         if not password.isprintable():  # a newline would end the config line, start another
             raise ValueError("the Redis password must be printable, on one line")
+        if pubsub_buffer_limit and len(pubsub_buffer_limit.split()) != 3:
+            raise ValueError("pubsub_buffer_limit: '<hard> <soft> <seconds>', e.g. '32mb 8mb 60'")
         self.host = host
         self.port = port or free_port(host)
         self.password = password
         self.maxmemory_mb = maxmemory_mb
+        # "" keeps Redis's default for pub/sub clients: 32mb hard, 8mb for 60 s
+        self.pubsub_buffer_limit = pubsub_buffer_limit
         self.process: subprocess.Popen | None = None
+        # its log (stdout) counts the subscribers it closes for their output buffer
+        self.log_watch = RedisLogWatch()
 
     @property
     def url(self) -> str:
@@ -142,15 +150,18 @@ class EmbeddedRedis:
             "--maxmemory", f"{self.maxmemory_mb}mb",
             "--maxmemory-policy", "noeviction",
         ]  # fmt: skip
+        if self.pubsub_buffer_limit:
+            args += ["--client-output-buffer-limit", "pubsub", *self.pubsub_buffer_limit.split()]
         for command in DISABLED_COMMANDS:
             args += ["--rename-command", command, ""]
         self.process = subprocess.Popen(
             args,
             stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,  # its log ("--logfile ''"), read by self.log_watch
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
+        self.log_watch.follow(self.process.stdout)
         # redis-server reads its stdin to the end before it starts; if it has already exited,
         # wait_until_ready says why.
         with contextlib.suppress(BrokenPipeError), self.process.stdin:

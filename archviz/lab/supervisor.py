@@ -66,6 +66,7 @@ class Supervisor:
         self._next_reconcile = 0.0
         self._redis_restart_at: float | None = None
         self._redis_crashes = 0
+        self._buffer_closes_traced = 0
         self._announced = False
         self._published: dict[str, str] = {}
         self._background: set[asyncio.Task] = set()
@@ -107,6 +108,7 @@ class Supervisor:
     async def _tick(self) -> None:
         now = time.monotonic()
         await self._watch_redis(now)
+        self._trace_buffer_closes()
         for child in list(self.children.values()):
             await self._watch_child(child, now)
         if now >= self._next_reconcile:
@@ -324,6 +326,16 @@ class Supervisor:
                 return
             self.trace.emit("redis.up", "redis", detail={"port": server.port})
 
+    def _trace_buffer_closes(self) -> None:
+        """One trace event for the clients the embedded Redis closed since the last tick."""
+        if self.embedded_redis is None:
+            return
+        total = self.embedded_redis.log_watch.output_buffer_closes
+        if total > self._buffer_closes_traced:
+            new, self._buffer_closes_traced = total - self._buffer_closes_traced, total
+            detail = {"count": new, "total": total, "reason": "client-output-buffer-limit pubsub"}
+            self.trace.emit("redis.client_closed", "client", src="redis", ok=False, detail=detail)
+
     async def _redis(self, fn: Callable, *args) -> None:
         """Run a short Redis write off the event loop; an outage is logged, not fatal."""
         try:
@@ -344,8 +356,11 @@ class Supervisor:
         for child in self.children.values():
             if child.spec is not None and (params := child.spec.runtime_params()):
                 pipe.hset(keys.node_config(child.id), mapping=params)  # none: hset refuses {}
-        pipe.delete(keys.LAB_INFO)  # only the pid: never a Redis URL (it can hold the password)
+        pipe.delete(keys.LAB_INFO)  # a pid, counts: never a Redis URL (it can hold the password)
         pipe.hset(keys.LAB_INFO, "supervisor_pid", os.getpid())
+        if self.embedded_redis is not None:  # what its log said (Redis 6.2 INFO cannot)
+            closes = self.embedded_redis.log_watch.output_buffer_closes
+            pipe.hset(keys.LAB_INFO, "redis_output_buffer_closes", closes)
         pipe.pexpire(keys.LAB_INFO, registry.TTL_MS)
         if records != self._published:
             pipe.publish(keys.HEARTBEAT_CHANNEL, "supervisor")

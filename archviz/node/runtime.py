@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, replace
 
 import psutil
 
+from archviz.core import drops
 from archviz.core.metrics import ConnectionCounters, rss_bytes
 from archviz.core.ratelimit import KeyedBuckets
 from archviz.core.registry import Metrics, now_ms
@@ -210,6 +211,7 @@ class NodeRuntime:
                 "jitter_ms": self.config.jitter_ms,
                 "pressure": self.pressure(),
                 "overload": self.overload(),
+                "drops": drops.snapshot(),  # the stack's silent drops (core/drops.py)
             },
         )
 

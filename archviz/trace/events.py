@@ -33,11 +33,13 @@ KINDS = frozenset(
         "node.update",  # supervisor -> node: runtime parameters changed
         "redis.down",  # supervisor -> redis
         "redis.up",  # supervisor -> redis
+        "redis.client_closed",  # redis -> client: closed for its output buffer (its log says)
         "fault.inject",  # dashboard -> supervisor: an instructor's command
         "http.request",  # client -> server
         "http.response",  # server -> client
         "pubsub.publish",  # publisher -> redis
         "pubsub.deliver",  # redis -> subscriber
+        "pubsub.lost",  # subscriber -> redis: its connection broke (redis-py re-makes it)
         "trace.dropped",  # emitter -> redis: events it had to drop
         "lb.route",  # lb -> node: where the balancer sent a request, and why
         "lb.algorithm",  # lb -> lb: the balancing algorithm was switched

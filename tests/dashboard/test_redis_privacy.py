@@ -26,9 +26,10 @@ def _assert_nothing_of_redis_in(text: str, server: EmbeddedRedis) -> None:
 def test_the_state_carries_up_and_memory_only(
     redis_client: redis.Redis, redis_server: EmbeddedRedis
 ) -> None:
-    """read_lab_state's Redis part is {up, used_memory_bytes}: nothing to connect with."""
+    """read_lab_state's Redis part is up, memory and closed subscribers: nothing to connect
+    with."""
     state = read_lab_state(redis_client)
-    assert set(state["redis"]) == {"up", "used_memory_bytes"}
+    assert set(state["redis"]) == {"up", "used_memory_bytes", "output_buffer_closes"}
     _assert_nothing_of_redis_in(json.dumps(state), redis_server)
 
 

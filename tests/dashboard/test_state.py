@@ -7,10 +7,16 @@ import redis
 from archviz.core import keys, registry
 from archviz.core.registry import Metrics, Registration
 from archviz.dashboard.messages import RedisView
-from archviz.dashboard.state import balancer_view, build_state, read_lab_state, unreachable
+from archviz.dashboard.state import (
+    balancer_view,
+    build_state,
+    output_buffer_closes,
+    read_lab_state,
+    unreachable,
+)
 from archviz.lab.child import ProcessRecord
 
-REDIS_UP = RedisView(up=True, used_memory_bytes=1000)
+REDIS_UP = RedisView(up=True, used_memory_bytes=1000, output_buffer_closes=0)
 
 
 def _registration(component_id: str, kind: str = "node", port: int = 9001) -> Registration:
@@ -103,7 +109,7 @@ def test_unreachable_keeps_last_nodes_and_marks_redis_down():
     frozen = unreachable(last)
     assert frozen["nodes"] == last["nodes"]
     assert frozen["supervisor_up"] is True
-    assert frozen["redis"] == {"up": False, "used_memory_bytes": None}
+    assert frozen["redis"] == {"up": False, "used_memory_bytes": None, "output_buffer_closes": None}
 
 
 def test_unreachable_without_a_last_state_is_empty():
@@ -131,6 +137,7 @@ def test_read_lab_state_from_real_redis(redis_url: str, redis_client: redis.Redi
     assert state["supervisor_up"] is True
     assert state["supervisor_pid"] == 4242
     assert state["redis"]["up"] is True
+    assert state["redis"]["output_buffer_closes"] is None  # no supervisor's log, Redis 6.2
     assert state["redis"]["used_memory_bytes"] > 0
 
 
@@ -139,3 +146,16 @@ def test_read_lab_state_without_lab_info_has_supervisor_down(
 ):
     """No lab info key: the supervisor is reported down."""
     assert read_lab_state(redis_client)["supervisor_up"] is False
+
+
+def test_output_buffer_closes_come_from_info_else_from_the_log():
+    """Redis 7's INFO counter wins; on 6.2 the supervisor's count from the log; else None."""
+    assert output_buffer_closes({"client_output_buffer_limit_disconnections": 4}, b"1") == 4
+    assert output_buffer_closes({"total_connections_received": 9}, b"3") == 3
+    assert output_buffer_closes({}, None) is None
+
+
+def test_the_logged_closes_reach_the_lab_state(redis_url: str, redis_client: redis.Redis):
+    """What the supervisor wrote from its Redis's log is the lab state's figure."""
+    redis_client.hset(keys.LAB_INFO, "redis_output_buffer_closes", "2")
+    assert read_lab_state(redis_client)["redis"]["output_buffer_closes"] == 2

@@ -16,3 +16,12 @@ test("tabs closed as too slow are shown once there are any", () => {
   const dashboards = [{ sockets: 4, too_slow_closes: 2 }, { sockets: 0, too_slow_closes: 1 }];
   assert.equal(socketsLine(dashboards), "4 tabs, 3 closed too slow");
 });
+
+const { subscribersClosedLine } = await importServed("archviz/dashboard/boxes.js");
+
+test("the subscribers Redis closed are shown once there are any", () => {
+  assert.equal(subscribersClosedLine({ output_buffer_closes: 0 }), "");
+  assert.equal(subscribersClosedLine({ output_buffer_closes: null }), "");
+  assert.equal(subscribersClosedLine({ output_buffer_closes: 1 }), " · 1 subscriber closed");
+  assert.equal(subscribersClosedLine({ output_buffer_closes: 12 }), " · 12 subscribers closed");
+});

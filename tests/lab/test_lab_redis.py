@@ -126,7 +126,7 @@ async def test_no_page_or_frame_tells_a_learner_where_redis_is(lab: RunningLab) 
     async with lab_socket(lab.url) as ws:
         frame = await next_frame(ws, "state")
     assert "redis_address" not in _page_config(html)
-    assert set(frame["state"]["redis"]) == {"up", "used_memory_bytes"}
+    assert set(frame["state"]["redis"]) == {"up", "used_memory_bytes", "output_buffer_closes"}
     for text in (html, api, json.dumps(frame)):
         assert password not in text and "redis://" not in text and f"{host}:{port}" not in text
 

@@ -71,6 +71,7 @@ class Command(BaseCommand):
                 host,
                 password=kept_secret(password_file, 32),
                 maxmemory_mb=settings.ARCHVIZ_REDIS_MAXMEMORY_MB,
+                pubsub_buffer_limit=settings.ARCHVIZ_REDIS_PUBSUB_BUFFER_LIMIT,
             ).start()
         except RuntimeError as exc:
             raise CommandError(f"could not start the embedded Redis: {exc}") from exc

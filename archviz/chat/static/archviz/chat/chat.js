@@ -2,7 +2,7 @@
 // and ledger (polled from /api/chat/state), presence, message paths and the trace log
 // (from the lab WebSocket), and the instructor's mode and bot controls.
 import { ChatConnection, lbBaseUrl } from "./client.js";
-import { MessageList, PathLog, clock, renderPresence, renderRooms } from "./views.js";
+import { DROPS_HINT, MessageList, PathLog, clock, dropsLine, renderPresence, renderRooms } from "./views.js";
 import { el, text } from "../js/lib/dom.js";
 import {
   TRACE_KINDS,
@@ -201,6 +201,8 @@ class ChatPage {
           el("span", { class: "mono" }, node.status),
           el("span", { class: "mono" }, `${node.websockets} WebSockets`),
         );
+        const drops = dropsLine(node.drops);
+        if (drops) li.append(el("span", { class: "mono chat-drops", title: DROPS_HINT, "data-field": "drops" }, drops));
         if (this.config.instructor && node.status === "up") {
           const kill = el("button", { type: "button", class: "danger" }, "Kill");
           kill.addEventListener("click", () => this.lab.send(controlRequest("kill", node.id)));

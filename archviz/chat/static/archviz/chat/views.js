@@ -18,6 +18,30 @@ export const LEDGER_COLUMNS = Object.freeze([
   ["untraced", "messages not drawn in the trace (sampling above 10/s per node)"],
 ]);
 
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+/** A node's silent drops (its heartbeat's extra.drops, archviz/core/drops.py), in words;
+ * "" while there are none. */
+export function dropsLine(drops = {}) {
+  const parts = [];
+  if (drops.group_full_total > 0) {
+    parts.push(`${plural(drops.group_full_total, "group send", "group sends")} skipped: channel full`);
+  }
+  if (drops.expired_total > 0) {
+    parts.push(`${plural(drops.expired_total, "message", "messages")} expired unread`);
+  }
+  if (drops.pubsub_lost_total > 0) {
+    parts.push(`${plural(drops.pubsub_lost_total, "pub/sub connection", "pub/sub connections")} lost`);
+  }
+  return parts.join(", ");
+}
+
+export const DROPS_HINT =
+  "Dropped by the stack without an error: local-mode sends skipped because a client's channel held " +
+  "5,000 messages, local-mode messages left unread for 60 s (thrown away, and their client taken " +
+  "out of its room), and Redis connections this node's layer lost and re-made (Redis closes a " +
+  "subscriber too slow to read; what was in its buffer is gone).";
+
 export class MessageList {
   constructor({ list, maxRows = 200 }) {
     this.list = list;

@@ -128,6 +128,18 @@ export function socketsLine(dashboards) {
   return slow > 0 ? `${open}, ${slow} closed too slow` : open;
 }
 
+/** The pub/sub subscribers Redis closed for their output buffer (lab state's
+ * redis.output_buffer_closes), after its status; "" while none, or when nothing observes them. */
+export function subscribersClosedLine(redis) {
+  const n = redis.output_buffer_closes;
+  if (!n) return "";
+  return ` · ${n} ${n === 1 ? "subscriber" : "subscribers"} closed`;
+}
+
+const CLOSED_HINT =
+  "pub/sub subscribers Redis closed because they read too slowly: their output buffer passed " +
+  "client-output-buffer-limit pubsub, and the messages waiting in it were lost";
+
 /** Redis: up or not and its memory, for everyone; its host:port only when the page was given
  * one (instructors' pages are: the state frames carry no address, and never a password). */
 export class RedisBox extends Box {
@@ -142,9 +154,11 @@ export class RedisBox extends Box {
       rows: 3,
     });
     this.status = this.span(0, "status-word");
+    this.closed = this.span(0, "small");
     this.memory = this.span(1);
     this.address = this.span(2, "mono small", truncate(address, 28));
     this.status.setAttribute("data-field", "status");
+    this.closed.setAttribute("data-field", "subscribers-closed");
     this.memory.setAttribute("data-field", "memory");
     this.address.setAttribute("data-field", "address");
   }
@@ -153,6 +167,10 @@ export class RedisBox extends Box {
     const redis = state.redis;
     this.setTone(redis.up ? "up" : "down");
     this.status.textContent = redis.up ? "up" : "unreachable";
+    this.closed.textContent = subscribersClosedLine(redis);
+    if (this.closed.textContent) {
+      this.tooltip.textContent = `Redis: ${redis.output_buffer_closes} ${CLOSED_HINT}`;
+    }
     this.memory.textContent = `memory ${formatMegabytes(redis.used_memory_bytes)}`;
   }
 }

@@ -42,6 +42,10 @@ class TrafficLab:
         self.traffic: ManagePy | None = None
 
     def start_node(self, node_id: str) -> None:
+        """A node with its overload guards off (thresholds 100 %): the generator's tests are
+        not about a busy machine's loop lag."""
+        guards_off = {"reject_above": 100, "shed_above": 100}
+        self.redis.hset(keys.node_config(node_id), mapping=guards_off)
         self.ports.setdefault(node_id, free_port("127.0.0.1"))
         port = str(self.ports[node_id])
         self.nodes[node_id] = ManagePy(

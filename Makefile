@@ -34,7 +34,7 @@ format: $(STAMP)
 
 ## bench: run every benchmark in bench/ and write bench/results/
 bench: $(STAMP)
-	@for name in startup lb sessions fanout queue abuse; do echo "== bench.$$name"; $(PY) -m bench.$$name || exit 1; done
+	@for name in startup lb sessions fanout queue abuse gateway overload; do echo "== bench.$$name"; $(PY) -m bench.$$name || exit 1; done
 
 ## proto: regenerate the bidding service's code from archviz/gateway/proto/bidding.proto
 proto: $(STAMP)

@@ -1,0 +1,156 @@
+"""HTTP admission under overload (issue 12): one real node, its capacity measured, then the
+same open-loop load at 0.5x, 1x, 2x and 4x that capacity with the limiter off and with each
+admission policy on, in one run.
+
+Each request asks for WORK_MS of work (a wait, as a call to a database would be). The
+client's deadline is DEADLINE_MS: an answer later than that is useless to its user, so
+**goodput** counts only the 200s within it. The client keeps the request open longer
+(PATIENCE_S), as a browser does, so a node without a limiter keeps working on requests
+whose users have given up: that is the collapse. p99 is of admitted work (the 200s).
+
+The node's pressure thresholds are set to 100 (never) here, so that only the HTTP
+admission policy decides: pressure-based refusal is measured by the detection part.
+"""
+
+import asyncio
+import time
+
+import aiohttp
+
+from archviz.core import keys, registry
+from bench.cluster import Cluster
+from bench.common import percentile
+
+POLICIES = ("none", "fixed", "codel", "aimd", "gradient")
+LOADS = (0.5, 1.0, 2.0, 4.0)
+CAPACITY = 4  # requests the node works on at once
+WORK_MS = 40
+DEADLINE_MS = 1000
+PATIENCE_S = 5.0
+
+
+def configure(cluster: Cluster, node: str, **fields: int | str) -> None:
+    cluster.client.hset(keys.node_config(node), mapping=fields)
+
+
+async def wait_policy(cluster: Cluster, node: str, url: str, policy: str) -> None:
+    """Until the node's gate runs `policy` (it takes the config on a beat, the policy with
+    its next request)."""
+    deadline = time.monotonic() + 10
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            async with session.get(f"{url}/work?ms=0") as response:
+                await response.read()
+            metrics = registry.latest_metrics(cluster.client, [node]).get(node)
+            if metrics and metrics.extra.get("admission") == policy:
+                return
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{node} did not switch to {policy}")
+
+
+async def open_loop(url: str, rate: float, seconds: float) -> list[dict]:
+    """Requests at a fixed rate whatever the answers; latency from the scheduled time."""
+    results: list[dict] = []
+    connector = aiohttp.TCPConnector(limit=0)
+    timeout = aiohttp.ClientTimeout(total=PATIENCE_S)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
+        async def one(scheduled: float) -> None:
+            try:
+                async with session.get(f"{url}/work?ms={WORK_MS}") as response:
+                    await response.read()
+                    status = response.status
+            except (aiohttp.ClientError, TimeoutError):
+                status = 0
+            results.append({"ms": (time.perf_counter() - scheduled) * 1000, "status": status})
+
+        start = time.perf_counter()
+        tasks = []
+        for i in range(int(rate * seconds)):
+            scheduled = start + i / rate
+            await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(scheduled)))
+        await asyncio.gather(*tasks)
+    return results
+
+
+async def measure_capacity(url: str, seconds: float) -> float:
+    """Served requests per second, closed loop, with twice as many clients as slots."""
+    served = 0
+    stop = time.perf_counter() + seconds
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        nonlocal served
+        while time.perf_counter() < stop:
+            async with session.get(f"{url}/work?ms={WORK_MS}") as response:
+                await response.read()
+                served += response.status == 200
+
+    async with aiohttp.ClientSession() as session:
+        await asyncio.gather(*(client(session) for _ in range(CAPACITY * 2)))
+    return served / seconds
+
+
+def summarise(results: list[dict], seconds: float) -> dict:
+    admitted = [r["ms"] for r in results if r["status"] == 200]
+    good = [ms for ms in admitted if ms <= DEADLINE_MS]
+    return {
+        "offered_rps": round(len(results) / seconds, 1),
+        "goodput_rps": round(len(good) / seconds, 1),
+        "admitted": len(admitted),
+        "late": len(admitted) - len(good),
+        "refused": sum(r["status"] == 503 for r in results),
+        "failed": sum(r["status"] not in (200, 503) for r in results),
+        "p50_admitted_ms": round(percentile(admitted, 50), 1) if admitted else None,
+        "p99_admitted_ms": round(percentile(admitted, 99), 1) if admitted else None,
+    }
+
+
+def run(seconds: float) -> dict:
+    """Every policy at every load, after the capacity is measured with the fixed limit."""
+    with Cluster(1, capacity=CAPACITY, balancer=False) as cluster:
+        node, url = "node-1", cluster.url("node-1")
+        configure(cluster, node, reject_above=100, shed_above=100, admission="fixed")
+        asyncio.run(wait_policy(cluster, node, url, "fixed"))
+        capacity = asyncio.run(measure_capacity(url, seconds))
+        print(f"capacity: {capacity:.1f} served/s ({CAPACITY} at once x {WORK_MS} ms of work)")
+        runs: dict[str, dict[str, dict]] = {}
+        for policy in POLICIES:
+            configure(cluster, node, admission=policy)
+            asyncio.run(wait_policy(cluster, node, url, policy))
+            runs[policy] = {}
+            for load in LOADS:
+                results = asyncio.run(open_loop(url, capacity * load, seconds))
+                runs[policy][f"{load:g}x"] = figures = summarise(results, seconds)
+                print(f"{policy:>8} {load:>4g}x: {figures}")
+                asyncio.run(asyncio.sleep(PATIENCE_S if policy == "none" else 1.0))  # drain
+    return {"capacity_rps": round(capacity, 1), "work_ms": WORK_MS,
+            "deadline_ms": DEADLINE_MS, "runs": runs} | _targets(runs)  # fmt: skip
+
+
+def _score(figures: dict[str, dict]) -> tuple[float, float]:
+    """How well a policy held: its worst goodput ratio and its worst p99 ratio."""
+    at_1x = figures["1x"]["goodput_rps"] or 1e-9
+    goodput = min(figures[load]["goodput_rps"] / at_1x for load in ("2x", "4x"))
+    base_p99 = figures["0.5x"]["p99_admitted_ms"] or 1e-9
+    p99 = max((figures[load]["p99_admitted_ms"] or 1e9) / base_p99 for load in ("2x", "4x"))
+    return round(goodput, 3), round(p99, 3)
+
+
+def _targets(runs: dict[str, dict[str, dict]]) -> dict:
+    scores = {policy: _score(figures) for policy, figures in runs.items()}
+    on = {p: s for p, s in scores.items() if p != "none"}
+    best = max(on, key=lambda p: (on[p][0] >= 0.9 and on[p][1] <= 2, on[p][0], -on[p][1]))
+    goodput, p99 = on[best]
+    return {
+        "scores": {
+            p: {"goodput_2x_4x_over_1x": s[0], "p99_2x_4x_over_0_5x": s[1]}
+            for p, s in scores.items()
+        },
+        "best_policy": best,
+        "limiter_off_goodput_2x_4x_over_1x": scores["none"][0],
+        "targets": {
+            f"best ({best}) goodput at 2x and 4x >= 0.9 of 1x": (goodput, goodput >= 0.9),
+            f"best ({best}) p99 admitted at 2x and 4x <= 2x of 0.5x": (p99, p99 <= 2),
+        },
+    }

@@ -51,6 +51,20 @@ def read_pressure(sample: Sample, limits: Limits) -> Pressure:
     return Pressure(normalised[dominant], dominant, normalised)
 
 
+class RecentPeak:
+    """The highest of the last few readings of a signal: a node at 100 % CPU that reads 70 %
+    for one 100 ms sample (it shares two cores) stays over its threshold, so the balancer
+    and the node's own admission do not flap between over and under."""
+
+    def __init__(self, window: int = LAG_WINDOW) -> None:
+        self._recent: deque[float] = deque(maxlen=window)
+
+    def add(self, value: float) -> float:
+        """Record a reading; the peak of the window, this one included."""
+        self._recent.append(value)
+        return max(self._recent)
+
+
 class LagProbe:
     """Lag of a timer meant to fire every `interval_s`: how late each wake-up was, and the
     worst over the last few."""

@@ -12,7 +12,14 @@ from archviz.core.ratelimit import KeyedBuckets
 from archviz.core.registry import Metrics, now_ms
 from archviz.node.admission import POLICIES
 from archviz.node.faults import Faults
-from archviz.node.pressure import SAMPLE_EVERY_S, LagProbe, Limits, Sample, read_pressure
+from archviz.node.pressure import (
+    SAMPLE_EVERY_S,
+    LagProbe,
+    Limits,
+    RecentPeak,
+    Sample,
+    read_pressure,
+)
 from archviz.node.shedder import Shedder
 from archviz.node.shedding import SHED_POLICIES
 from archviz.node.sockets import SocketRegistry, pressure_now
@@ -104,6 +111,7 @@ class NodeRuntime:
         self.limits = Limits()
         self._process = psutil.Process()
         self._process.cpu_percent(None)  # the first reading starts the interval
+        self._cpu_peak = RecentPeak()
         # The pressure reporter's latest measure (node/reporter.py), which admission, the
         # shedder and the heartbeat read: one reader of cpu_percent, so that two callers do
         # not each get half of the interval.
@@ -140,6 +148,7 @@ class NodeRuntime:
             cpu = self._process.cpu_percent(None)  # since the last measure
         except psutil.Error:
             cpu = 0.0
+        cpu = self._cpu_peak.add(cpu)  # the worst of the last half second, as the loop lag
         sample = Sample(
             loop_lag_ms=round(self.lag.lag_ms(time.monotonic()), 3),
             cpu_percent=cpu,

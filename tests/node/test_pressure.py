@@ -2,7 +2,7 @@
 
 import pytest
 
-from archviz.node.pressure import MIB, LagProbe, Limits, Sample, read_pressure
+from archviz.node.pressure import MIB, LagProbe, Limits, RecentPeak, Sample, read_pressure
 
 IDLE = Sample(loop_lag_ms=1, cpu_percent=3, rss_bytes=60 * MIB, websockets=2)
 
@@ -70,3 +70,11 @@ def test_a_loop_that_stops_waking_up_is_as_late_as_its_overdue_wake_up():
     probe.woke(5.0)
     assert probe.lag_ms(5.05) == 0.0
     assert probe.lag_ms(7.1) == pytest.approx(2000.0)
+
+
+def test_recent_peak_holds_the_highest_of_its_window_then_lets_it_go():
+    """A dip of one sample under a high signal is not a drop; five later readings are."""
+    peak = RecentPeak(window=5)
+    assert [peak.add(v) for v in (100, 70, 95, 40, 30)] == [100, 100, 100, 100, 100]
+    assert [peak.add(v) for v in (20, 10, 10, 10)] == [95, 95, 40, 30]
+    assert peak.add(5) == 20

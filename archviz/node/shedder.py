@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from archviz.core import close_codes
 from archviz.core.registry import now_ms
 from archviz.node.shedding import choose_shed, shed_count
-from archviz.node.sockets import RETRY_AFTER_MS
+from archviz.node.sockets import SHED_RETRY_AFTER_MS
 from archviz.trace.emitter import get_emitter
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ class Shedder:
         policy = runtime.config.shed_policy
         chosen = choose_shed(runtime.sockets.clients(), count, policy, self.rng)
         message = {"type": "shed", "node": runtime.node_id,
-                   "retry_after_ms": RETRY_AFTER_MS, "pressure": pressure}  # fmt: skip
+                   "retry_after_ms": SHED_RETRY_AFTER_MS, "pressure": pressure}  # fmt: skip
         roles: Counter[str] = Counter()
         for client in chosen:
             socket = runtime.sockets.remove(client.id)

@@ -26,11 +26,16 @@ TicketRole = Literal["learner", "instructor"]
 TICKET_ROLES: tuple[str, ...] = get_args(TicketRole)
 MAX_USER_CHARS = 150  # Django's username length
 
-# What a refused or shed client is told to wait, at least, before it tries again: ten
-# pressure reports (every 100 ms), long enough for the balancer to have seen this node's
-# pressure and to send the retry to a node with headroom, short enough that a learner's tab
-# is back within a second or two. A client adds its own jitter on top (shedding.py).
+# The window a refused client is asked to come back in (its retry_after_ms): ten pressure
+# reports (every 100 ms), long enough for the balancer to have seen this node's pressure and
+# to send the retry to a node with headroom, short enough that a learner's tab is back
+# within a second or two. A jittered client spreads over it (core/reconnect.py).
 RETRY_AFTER_MS = 1000
+# The window a shed client is asked to spread its return over: a shed closes many at once,
+# and their handshakes cost the cluster CPU; measured with bench.overload's storm, 1,000
+# handshakes take the lab's two cores about 2.5 s, so 3 s lets a jittered herd come back
+# no faster than the cluster takes it.
+SHED_RETRY_AFTER_MS = 3000
 
 # Send this JSON object, then close with this code (never raises: the client may be gone).
 CloseWith = Callable[[dict, int], Awaitable[None]]

@@ -12,7 +12,7 @@ from archviz.core import close_codes, keys
 from archviz.node.consumers import HoldConsumer
 from archviz.node.runtime import NodeConfig, NodeRuntime, set_runtime
 from archviz.node.shedder import CAP_WINDOW_MS, SHED_AFTER_MS
-from archviz.node.sockets import RETRY_AFTER_MS, issue_ticket
+from archviz.node.sockets import RETRY_AFTER_MS, SHED_RETRY_AFTER_MS, issue_ticket
 from tests.harness.clients import output_until_close
 
 # Channels closes database connections around every message: the test database must be open
@@ -121,7 +121,7 @@ async def test_shed_now_closes_all_but_the_instructors_with_4014(node, sockets, 
     for socket in others:  # six were open of ws_limit 500: pressure 0.012
         frames, code = await output_until_close(socket)
         assert code == close_codes.SHED
-        assert frames == [{"type": "shed", "node": "node-t", "retry_after_ms": RETRY_AFTER_MS,
+        assert frames == [{"type": "shed", "node": "node-t", "retry_after_ms": SHED_RETRY_AFTER_MS,
                            "pressure": 6 / 500}]  # fmt: skip
     for socket in instructors:
         await socket.send_to(text_data="still here")

@@ -11,7 +11,7 @@ import redis
 
 from archviz.core import close_codes, keys, registry
 from archviz.lab.embedded_redis import EmbeddedRedis
-from archviz.node.sockets import RETRY_AFTER_MS, issue_ticket
+from archviz.node.sockets import RETRY_AFTER_MS, SHED_RETRY_AFTER_MS, issue_ticket
 from tests.balancer.conftest import BalancerLab
 from tests.harness.wait_for import async_wait_for
 
@@ -109,7 +109,7 @@ async def test_shedding_brings_a_node_under_and_never_sheds_an_instructor(lab: B
                 frames, code = await _closed(ws)
                 assert code == close_codes.SHED
                 assert [f["type"] for f in frames] == ["shed"]
-                assert frames[0]["retry_after_ms"] == RETRY_AFTER_MS
+                assert frames[0]["retry_after_ms"] == SHED_RETRY_AFTER_MS
                 pressures.append(frames[0]["pressure"])
             assert pressures == [0.6, 0.7, 0.8, 0.9, 1.0]  # one a batch, the newest bot first
             events = _shed_events(pubsub, total=5)

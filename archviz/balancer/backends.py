@@ -17,7 +17,7 @@ import aiohttp
 import redis
 
 from archviz.balancer.algorithms import Backend, BackendStats, EwmaTracker
-from archviz.balancer.headroom import NOT_REPORTING, Pressure
+from archviz.balancer.headroom import NOT_REPORTING, NOT_YET_REPORTED, Pressure
 from archviz.balancer.health import HealthPolicy, HealthTable, Transition
 from archviz.core import keys, registry
 from archviz.core.pressure_report import parse_report
@@ -41,7 +41,7 @@ class BackendState:
     websockets: int = 0
     requests_total: int = 0
     errors_total: int = 0
-    pressure: Pressure = NOT_REPORTING  # until its first report is read
+    pressure: Pressure = NOT_YET_REPORTED  # until its first report is read
 
     @property
     def address(self) -> str:
@@ -117,10 +117,12 @@ class BackendPool:
 
     def read_pressures(self, read: Mapping[str, Pressure]) -> None:
         """Take the pressures just read; a backend that left meanwhile is skipped, and one
-        that came keeps NOT_REPORTING until the next read."""
+        that came, or has not reported yet, keeps NOT_YET_REPORTED until its first report."""
         for backend_id, pressure in read.items():
-            if state := self._by_id.get(backend_id):
-                state.pressure = pressure
+            state = self._by_id.get(backend_id)
+            if state is None or (state.pressure.awaited and not pressure.reporting):
+                continue
+            state.pressure = pressure
 
     # --- what the proxy reports ----------------------------------------------------
 

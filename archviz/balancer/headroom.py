@@ -24,6 +24,9 @@ class Pressure:
     value: float  # 0..1
     reject_above: float  # 0..1: above it, the node refuses new work
     reporting: bool  # False: its report is missing (frozen by SIGSTOP, or dead), so 1.0
+    # a node the balancer has not yet read one report of (just started): no news is not
+    # "frozen", so it keeps its headroom until its first report or its health checks say
+    awaited: bool = False
 
     @classmethod
     def from_report(cls, report: Report | None) -> "Pressure":
@@ -32,8 +35,8 @@ class Pressure:
         return cls(report.value, report.reject_above, reporting=True)
 
     def has_headroom(self) -> bool:
-        """A node that does not report has none: it is frozen or gone."""
-        return self.reporting and self.value <= self.reject_above
+        """A node that stopped reporting has none: it is frozen or gone."""
+        return self.awaited or (self.reporting and self.value <= self.reject_above)
 
     def why_not(self, backend_id: str) -> str:
         """Why the node has no headroom, for the trace."""
@@ -44,6 +47,7 @@ class Pressure:
 
 
 NOT_REPORTING = Pressure(1.0, DEFAULT_REJECT_ABOVE, reporting=False)
+NOT_YET_REPORTED = Pressure(0.0, DEFAULT_REJECT_ABOVE, reporting=False, awaited=True)
 
 Pressures = Mapping[str, Pressure]
 

@@ -9,7 +9,7 @@ import redis
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from archviz.balancer.backends import BackendPool, read_pressures
-from archviz.balancer.headroom import NOT_REPORTING, Pressure
+from archviz.balancer.headroom import NOT_REPORTING, NOT_YET_REPORTED, Pressure
 from archviz.balancer.proxy import Proxy
 from archviz.balancer.request import Request
 from archviz.core import keys
@@ -36,22 +36,26 @@ def _request() -> Request:
     return Request("GET", "/work", "1.1", headers, b"", "127.0.0.1", True)
 
 
-def test_a_new_node_is_not_reporting_until_its_pressure_is_read() -> None:
-    """A node the registry just showed has pressure 1.0, not reporting, until a read."""
+def test_a_new_node_keeps_its_headroom_until_its_first_report_then_loses_it_if_it_stops():
+    """A node the registry just showed has not reported yet: no news is not "frozen", it
+    keeps its headroom; once it has reported, a missing report is pressure 1.0."""
     pool = _pool("node-1", "node-2")
-    assert pool.pressures() == {"node-1": NOT_REPORTING, "node-2": NOT_REPORTING}
-    pool.read_pressures({"node-1": OVER, "gone": ROOM})  # one that left meanwhile: skipped
-    assert pool.pressures() == {"node-1": OVER, "node-2": NOT_REPORTING}
+    assert pool.pressures() == {"node-1": NOT_YET_REPORTED, "node-2": NOT_YET_REPORTED}
+    assert NOT_YET_REPORTED.has_headroom() and not NOT_REPORTING.has_headroom()
+    pool.read_pressures({"node-1": OVER, "node-2": NOT_REPORTING, "gone": ROOM})  # gone: skipped
+    assert pool.pressures() == {"node-1": OVER, "node-2": NOT_YET_REPORTED}
     shown = {b["id"]: (b["pressure"], b["reject_above"], b["reporting"]) for b in pool.snapshot(0)}
-    assert shown == {"node-1": (0.93, 0.8, True), "node-2": (1.0, 0.8, False)}
+    assert shown == {"node-1": (0.93, 0.8, True), "node-2": (0.0, 0.8, False)}
+    pool.read_pressures({"node-1": NOT_REPORTING})
+    assert pool.pressures()["node-1"] == NOT_REPORTING  # it stopped: frozen or gone
 
 
 def test_a_restarted_node_loses_its_last_pressure() -> None:
-    """A node that came back as a new process is not reporting until its own report."""
+    """A node that came back as a new process waits for its own first report."""
     pool = _pool("node-1")
     pool.read_pressures({"node-1": ROOM})
     pool.update([(_registration("node-1", 9100), 1)])
-    assert pool.pressures() == {"node-1": NOT_REPORTING}
+    assert pool.pressures() == {"node-1": NOT_YET_REPORTED}
 
 
 def test_a_pool_without_reports_shows_no_pressure() -> None:

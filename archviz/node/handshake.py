@@ -12,11 +12,13 @@ Usage in a consumer: `if not await admit(self): return` before its own `accept()
 
 import contextlib
 import json
+from functools import partial
 
 from autobahn.exception import Disconnected
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from archviz.core import close_codes
+from archviz.core.serve import UNSENT_BYTES
 from archviz.node.runtime import NodeConfig, NodeRuntime, get_runtime
 from archviz.node.sockets import RETRY_AFTER_MS, OpenSocket, role_of
 from archviz.trace.emitter import get_emitter
@@ -42,7 +44,9 @@ async def admit(consumer: AsyncWebsocketConsumer) -> OpenSocket | None:
         await _refuse(consumer, runtime, pressure, reason)
         return None
     role = role_of(consumer.scope.get("query_string", b""))
-    consumer.node_socket = runtime.sockets.open(role, lambda m, c: close_with(consumer, m, c))
+    unsent = consumer.scope.get(UNSENT_BYTES, lambda: 0)
+    close = partial(close_with, consumer)
+    consumer.node_socket = runtime.sockets.open(role, close, unsent)
     return consumer.node_socket
 
 

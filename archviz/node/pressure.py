@@ -1,5 +1,6 @@
 """How loaded a node is, from real signals (issue 12): event-loop lag, the process's CPU and
-resident memory, and open WebSockets against the node's connection limit. Each signal is
+resident memory, open WebSockets against the node's connection limit, and the bytes waiting
+in its sockets' outgoing buffers. Each signal is
 normalised against its limit (1.0 = at the limit) and the node's **pressure** is the highest
 of them, so one saturated resource is enough to call the node overloaded.
 
@@ -24,6 +25,9 @@ class Limits:
     cpu_percent: float = 90.0  # of one core: a Python process cannot use more
     rss_bytes: int = 512 * MIB
     websockets: int = 1000
+    # bytes written to the node's sockets that their clients have not taken yet, all of
+    # them together: slow readers hold the node's memory and its writes
+    outgoing_bytes: int = 16 * MIB
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class Sample:
     cpu_percent: float
     rss_bytes: int
     websockets: int
+    outgoing_bytes: int = 0
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,7 @@ class NodeRuntime:
             # one leaves it at once, while its close handshake may take a slow client a while
             # (counted as still open, it would keep the pressure up and shed more)
             websockets=len(self.sockets),
+            outgoing_bytes=self.sockets.unsent_bytes(),
         )
         reading = read_pressure(sample, self.limits)
         measured = {

@@ -82,6 +82,7 @@ class OpenSocket:
     opened_ms: float
     role: Role
     close: CloseWith
+    unsent: Callable[[], int] = lambda: 0  # its bytes not yet taken by the client (core/serve.py)
 
     def client(self) -> Client:
         """What shedding.choose_shed needs of it."""
@@ -95,10 +96,12 @@ class SocketRegistry:
         self._open: dict[str, OpenSocket] = {}
         self._next = 0
 
-    def open(self, role: Role, close: CloseWith) -> OpenSocket:
+    def open(
+        self, role: Role, close: CloseWith, unsent: Callable[[], int] = lambda: 0
+    ) -> OpenSocket:
         """Register a newly admitted socket."""
         self._next += 1
-        socket = OpenSocket(f"ws-{self._next}", time.time() * 1000, role, close)
+        socket = OpenSocket(f"ws-{self._next}", time.time() * 1000, role, close, unsent)
         self._open[socket.id] = socket
         return socket
 
@@ -108,6 +111,11 @@ class SocketRegistry:
 
     def __len__(self) -> int:
         return len(self._open)
+
+    def unsent_bytes(self) -> int:
+        """Bytes waiting in every open socket's outgoing buffers (read by the reporter's
+        thread: list() copies the sockets in one step under the GIL)."""
+        return sum(socket.unsent() for socket in list(self._open.values()))
 
     def clients(self) -> list[Client]:
         return [socket.client() for socket in self._open.values()]

@@ -147,6 +147,7 @@ def test_a_bad_command_is_refused_with_a_clear_error_and_the_node_serves_on(
     lab: BalancerLab, fields: dict, logged: str
 ) -> None:
     """Logged by the node, naming the field; no fault starts; /work still answers."""
+    wait_calm(lab)  # the last test's fault behind it
     send_command(lab.redis, {"by": "test", "trace": "faults-lab"} | fields)
     lab.nodes[NODE].wait_for_line(
         re.escape(f"{NODE}: ignored a malformed control command: {logged}"), 10

@@ -4,6 +4,8 @@ import pytest
 
 from archviz.node.pressure import MIB, LagProbe, Limits, RecentPeak, Sample, read_pressure
 
+SIGNALS = {"loop_lag_ms", "cpu_percent", "rss_bytes", "websockets", "outgoing_bytes"}
+
 IDLE = Sample(loop_lag_ms=1, cpu_percent=3, rss_bytes=60 * MIB, websockets=2)
 
 
@@ -12,7 +14,7 @@ def test_an_idle_node_has_low_pressure_named_after_its_highest_signal():
     pressure = read_pressure(IDLE, Limits())
     assert pressure.dominant == "rss_bytes"
     assert pressure.value == pytest.approx(60 / 512, abs=0.001)
-    assert set(pressure.normalised) == {"loop_lag_ms", "cpu_percent", "rss_bytes", "websockets"}
+    assert set(pressure.normalised) == SIGNALS
 
 
 @pytest.mark.parametrize(
@@ -22,6 +24,7 @@ def test_an_idle_node_has_low_pressure_named_after_its_highest_signal():
         ("cpu_percent", 81, 0.9),
         ("websockets", 800, 0.8),
         ("rss_bytes", 384 * MIB, 0.75),
+        ("outgoing_bytes", 12 * MIB, 0.75),
     ],
 )
 def test_one_loaded_signal_sets_the_pressure(signal, value, expected):

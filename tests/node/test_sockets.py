@@ -98,3 +98,18 @@ def test_the_registry_counts_roles_and_forgets_each_socket_once():
 def test_pressure_now_is_the_report_or_the_live_socket_count(reported, sockets, limit, expected):
     """The websockets signal counted now overrides an older, lower report; clamped to 1."""
     assert pressure_now(reported, sockets, limit) == expected
+
+
+def test_the_registry_sums_the_bytes_waiting_in_every_open_socket() -> None:
+    """The outgoing-buffers signal: what each socket's clients have not taken, together; a
+    socket that closed no longer counts."""
+
+    async def close(message: dict, code: int) -> None: ...
+
+    registry = SocketRegistry()
+    slow = registry.open("bot", close, lambda: 3_000_000)
+    registry.open("learner", close, lambda: 500)
+    registry.open("anonymous", close)  # no reader given: nothing counted
+    assert registry.unsent_bytes() == 3_000_500
+    registry.remove(slow.id)
+    assert registry.unsent_bytes() == 500

@@ -80,17 +80,20 @@ async def _storm(cluster: Cluster, policy: str, count: int) -> dict:
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
         tasks = []
-        for client in clients:
-            tasks.append(asyncio.create_task(client.run(session, node_url, lb_url)))
-            await asyncio.sleep(1 / OPEN_PER_S)
-        await _until(lambda: sum(c.node == "node-1" for c in clients) == count, 60, "all on node-1")
-        shed_at.append(time.perf_counter())
-        send_command(cluster.client, {"type": "node.shed", "by": "bench", "trace": "",
-                                      "node": "node-1", "percent": 100})  # fmt: skip
-        await _until(lambda: all(c.back for c in clients), GIVE_UP_S, "all back", strict=False)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            for client in clients:
+                tasks.append(asyncio.create_task(client.run(session, node_url, lb_url)))
+                await asyncio.sleep(1 / OPEN_PER_S)
+            await _until(lambda: sum(c.node == "node-1" for c in clients) == count, 60,
+                         f"all {count} on node-1")  # fmt: skip
+            shed_at.append(time.perf_counter())
+            send_command(cluster.client, {"type": "node.shed", "by": "bench", "trace": "",
+                                          "node": "node-1", "percent": 100})  # fmt: skip
+            await _until(lambda: all(c.back for c in clients), GIVE_UP_S, "all back", strict=False)
+        finally:  # before the session closes, whatever happened
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
     return _figures(clients, shed_at[0], count)
 
 

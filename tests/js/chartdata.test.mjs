@@ -128,6 +128,8 @@ describe("markerForEvent", () => {
   test("health changes and traffic settings are marked; ordinary traffic is not", () => {
     assert.equal(markerForEvent(event("lb.health", {}, { ok: false })).text, "LB: node-2 out");
     assert.equal(markerForEvent(event("lb.health", {}, { ok: true })).tone, "recovery");
+    // a gateway replica's health, from the balancer's gateway listener, is not a node's
+    assert.equal(markerForEvent(event("lb.health", {}, { ok: true, demo: "gateway" })), null);
     assert.equal(markerForEvent(event("fault.inject", { action: "traffic.set", rate: 0 })).text, "traffic stopped");
     assert.equal(markerForEvent(event("lb.route")), null);
     assert.equal(markerForEvent(event("fault.inject", { action: "node.explode" })), null);

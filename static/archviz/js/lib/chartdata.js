@@ -119,6 +119,8 @@ export function markerForEvent(event, labelOf = (name) => name) {
     return at(`${event.dst} down`, "fault", "dash");
   }
   if (event.kind === "lb.health") {
+    // the nodes' listener only: its gateway and services listeners' replicas are not nodes
+    if (event.demo && event.demo !== "lb") return null;
     return event.ok ? at(`LB: ${event.dst} back`, "recovery", "dot") : at(`LB: ${event.dst} out`, "health", "dot");
   }
   if (event.kind !== "fault.inject") {

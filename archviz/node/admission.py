@@ -123,6 +123,9 @@ class AimdLimit(Policy):
         elif done.in_flight * 2 >= self._limit:
             self._limit = min(self._limit + 1, self.capacity * self.MAX_PER_CAPACITY)
 
+    def describe(self) -> dict[str, float]:
+        return {"rtt_timeout_ms": self.TIMEOUT_MS}
+
 
 @dataclass
 class ExpAverage:

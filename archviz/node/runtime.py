@@ -209,6 +209,8 @@ class NodeRuntime:
                 "websockets": self.counters.websockets,
                 "in_flight": self.gate.in_flight,
                 "queued": self.gate.queued,
+                "backend_waiting": self.gate.backend.waiting,
+                **self.gate.recent(),  # queue_ms, rtt_ms and the policy's own round trips
                 "served_total": self.gate.served_total,
                 "rejected_total": self.gate.rejected_total,
                 "timed_out_total": self.gate.timed_out_total,

@@ -153,7 +153,8 @@ async def work(request: HttpRequest) -> JsonResponse:
             started = time.perf_counter()
             config = runtime.config
             delay_ms = work_ms + config.latency_ms + random.uniform(0, config.jitter_ms)
-            await asyncio.sleep(delay_ms / 1000)
+            async with gate.backend.slot():  # capacity slots at once (work.py)
+                await asyncio.sleep(delay_ms / 1000)
     except QueueFull as full:
         return _json(
             {"node": runtime.node_id, "error": "over capacity", "detail": str(full)},

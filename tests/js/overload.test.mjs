@@ -279,3 +279,29 @@ describe("placeLabel", async () => {
     assert.equal(later.text, "later");
   });
 });
+
+describe("timingPoints", async () => {
+  const c = await importServed("archviz/overload/charts.js");
+  test("each node's queue time and round trip, and only the yardsticks its policy reports", () => {
+    const lines = new Map();
+    const points = c.timingPoints(
+      {
+        "node-1": { policy: "gradient", queue_ms: 0, rtt_ms: 61.5, long_rtt_ms: 42 },
+        "node-2": { policy: "aimd", queue_ms: 3, rtt_ms: 40.1, rtt_timeout_ms: 500 },
+        "node-3": { policy: "fixed", queue_ms: 880, rtt_ms: null },
+      },
+      (key, line) => lines.set(key, line),
+    );
+    assert.deepEqual(points, {
+      "node-1:queue_ms": 0,
+      "node-1:rtt_ms": 61.5,
+      "node-1:long_rtt_ms": 42,
+      "node-2:queue_ms": 3,
+      "node-2:rtt_ms": 40.1,
+      "node-2:rtt_timeout_ms": 500,
+      "node-3:queue_ms": 880,
+    });
+    assert.deepEqual([...lines.keys()], Object.keys(points));
+    assert.match(lines.get("node-1:long_rtt_ms").name, /node-1 long-term round trip/);
+  });
+});

@@ -38,6 +38,9 @@ def test_runtime_metrics_report_config_and_counters(clock):
         "websockets": 0,
         "in_flight": 0,
         "queued": 0,
+        "backend_waiting": 0,
+        "queue_ms": 0.0,  # the longest wait in the last second: none yet
+        "rtt_ms": 0.0,
         "served_total": 0,
         "rejected_total": 0,
         "timed_out_total": 0,

@@ -45,12 +45,13 @@ def test_a_node_that_never_reported_has_nothing_invented() -> None:
 def test_a_nodes_heartbeat_gives_its_signals_and_admission_figures() -> None:
     extra = {"pressure": {"value": 0.4, "normalised": {"cpu_percent": 0.4}}, "websockets": 3,
              "overload": {"reject_above": 80, "shed_total": 0}, "limit": 12, "in_flight": 4,
-             "queued": 2, "timed_out_total": 1, "admission": "codel", "weight": 1}  # fmt: skip
+             "queued": 2, "timed_out_total": 1, "admission": "codel", "weight": 1,
+             "queue_ms": 5.2, "rtt_ms": 41.0, "long_rtt_ms": None}  # fmt: skip
     view = node_overload("node-2", json.dumps(REPORT).encode(), Metrics("node-2", 1, extra=extra))
     assert view["report"]["shed_total"] == 3
     assert view["pressure"]["normalised"] == {"cpu_percent": 0.4}
-    assert view["admission"] == {"limit": 12, "in_flight": 4, "queued": 2,
-                                 "timed_out_total": 1, "policy": "codel"}  # fmt: skip
+    assert view["admission"] == {"limit": 12, "in_flight": 4, "queued": 2, "timed_out_total": 1,
+                                 "queue_ms": 5.2, "rtt_ms": 41.0, "policy": "codel"}  # fmt: skip
 
 
 def test_the_doubled_load_is_measured_only_after_a_whole_window_at_its_rate() -> None:

@@ -1,11 +1,12 @@
-// The overload page's four live charts on one clock: offered load against goodput, p99 of the
-// admitted work, the HTTP admission policy per node (limit, in flight, queued), and the
-// reconnect storm (WebSocket handshakes per second per node).
+// The overload page's five live charts on one clock: offered load against goodput, p99 of the
+// admitted work, the HTTP admission policy per node (limit, in flight, queued), its timing
+// (queue time and the round trips the adaptive policies learn from), and the reconnect storm
+// (WebSocket handshakes per second per node).
 import { markerForEvent, nodeColour } from "../js/lib/chartdata.js";
 import { LiveChart } from "../js/lib/charts.js";
 
 const DEFAULTS = {
-  elements: {}, // {goodput, p99, admission, storm}: the chart divs
+  elements: {}, // {goodput, p99, admission, timing, storm}: the chart divs
   windowMs: 120_000,
   isHidden: () => document.hidden,
 };
@@ -47,6 +48,32 @@ export function worthMarking(marker, event, lastShedMark) {
   return true;
 }
 
+// The timing chart's lines per node: what every policy has, then what only some report.
+const TIMING_LINES = [
+  ["queue_ms", "queue time (longest, last s)", "dash"],
+  ["rtt_ms", "round trip (mean, last s)", "solid"],
+  ["long_rtt_ms", "long-term round trip (gradient's baseline)", "dot"],
+  ["rtt_timeout_ms", "round trip that counts as a drop (AIMD)", "dashdot"],
+];
+
+/**
+ * The timing chart's points from the nodes' admission figures, declaring each line it uses
+ * with `ensure(key, line)`; a figure a node's policy does not report draws no line (a fixed
+ * limit has no baseline round trip), never a zero.
+ */
+export function timingPoints(admission, ensure) {
+  const points = {};
+  for (const [node, figures] of Object.entries(admission)) {
+    for (const [key, words, dash] of TIMING_LINES) {
+      const value = figures[key];
+      if (typeof value !== "number" || !Number.isFinite(value)) continue;
+      ensure(`${node}:${key}`, { name: `${node} ${words}`, colour: nodeColour(node), dash, width: key === "rtt_ms" ? 2 : 1 });
+      points[`${node}:${key}`] = value;
+    }
+  }
+  return points;
+}
+
 const LABEL_ROWS = 4;
 
 /**
@@ -76,7 +103,7 @@ export class OverloadCharts {
       }
       return;
     }
-    const { goodput, p99, admission, storm } = this.options.elements;
+    const { goodput, p99, admission, timing, storm } = this.options.elements;
     this.goodput = new LiveChart({ element: goodput, yTitle: "requests/s" });
     this.goodput.ensure("asked", { name: "offered (asked)", colour: "#57606a", dash: "dot" });
     this.goodput.ensure("offered", { name: "offered (sent)", colour: "#1d4ed8" });
@@ -84,11 +111,12 @@ export class OverloadCharts {
     this.p99 = new LiveChart({ element: p99, yTitle: "ms" });
     this.p99.ensure("p99", { name: "p99 of answered requests", colour: "#dc2626" });
     this.admission = new LiveChart({ element: admission, yTitle: "requests" });
+    this.timing = new LiveChart({ element: timing, yTitle: "ms" });
     this.storm = new LiveChart({ element: storm, yTitle: "handshakes/s" });
-    this.charts = [this.goodput, this.p99, this.admission, this.storm];
+    this.charts = [this.goodput, this.p99, this.admission, this.timing, this.storm];
   }
 
-  /** One sample: {goodput: {asked, offered, goodput}, p99, admission: {node: {limit, in_flight, queued}}, storm: {node: r/s}}. */
+  /** One sample: {goodput: {asked, offered, goodput}, p99, admission: {node: {limit, in_flight, queued, queue_ms, rtt_ms, ...}}, storm: {node: r/s}}. */
   push(ts, sample) {
     if (!this.available) return;
     this.goodput.push(ts, sample.goodput || {});
@@ -102,6 +130,7 @@ export class OverloadCharts {
       for (const key of ["limit", "in_flight", "queued"]) admission[`${node}:${key}`] = figures[key];
     }
     this.admission.push(ts, admission);
+    this.timing.push(ts, timingPoints(sample.admission || {}, (key, line) => this.timing.ensure(key, line)));
     for (const node of Object.keys(sample.storm || {})) {
       this.storm.ensure(node, { name: node, colour: nodeColour(node) });
     }
@@ -123,7 +152,7 @@ export class OverloadCharts {
     for (const chart of this.charts) chart.setMarkers(this.markers);
   }
 
-  /** Redraw one chart per call, in turn (four calls a second: each chart once a second). */
+  /** Redraw one chart per call, in turn (each chart about once a second). */
   render(nowTs) {
     if (!this.available) return;
     this.turn = ((this.turn ?? -1) + 1) % this.charts.length;

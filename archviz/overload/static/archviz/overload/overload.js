@@ -52,7 +52,7 @@ class OverloadPage {
     this.notices = new Notices({ container: $("notices") });
     this.cards = new NodeCards({ container: $("ov-nodes") });
     this.charts = new OverloadCharts({
-      elements: Object.fromEntries(["goodput", "p99", "admission", "storm"].map((k) => [k, $(`chart-${k}`)])),
+      elements: Object.fromEntries(["goodput", "p99", "admission", "timing", "storm"].map((k) => [k, $(`chart-${k}`)])),
     });
     this.log = new TraceLog({ list: $("trace-log"), describeKind: (kind) => TRACE_KINDS[kind] || "" });
     this.socket = new ReconnectingSocket({

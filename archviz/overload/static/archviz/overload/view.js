@@ -89,7 +89,8 @@ class NodeCard {
     text(this.fields.shed, f.shedding ? `${count(f.shed)} (shedding now)` : count(f.shed));
     const a = f.admission;
     const parts = [a.policy, a.limit !== undefined ? `limit ${a.limit}` : null,
-      a.in_flight !== undefined ? `${a.in_flight} in flight` : null, a.queued !== undefined ? `${a.queued} queued` : null];
+      a.in_flight !== undefined ? `${a.in_flight} in flight` : null, a.queued !== undefined ? `${a.queued} queued` : null,
+      a.rtt_ms ? `round trip ${Math.round(a.rtt_ms)} ms` : null];
     text(this.fields.admission, parts.filter(Boolean).join(" · ") || "not reported");
     this.fields.fault.hidden = !f.fault;
     if (f.fault) text(this.fields.fault, `fault under way: ${f.fault.kind === "hog" ? "CPU hog" : "memory balloon"}`);

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import math
 import random
 import time
 
@@ -19,13 +20,14 @@ from archviz.core.http import (
 )
 from archviz.core.redis_conn import shared_client
 from archviz.node.runtime import PINGS_PER_S, NodeRuntime, get_runtime
+from archviz.node.sockets import RETRY_AFTER_MS
 from archviz.node.work import QueueFull
 from archviz.trace.emitter import get_emitter
 from archviz.trace.events import now_ms
 
-# A refused client's hint: the node measures every 100 ms, and an overload worth refusing
-# work for (a hog, a flood) lasts seconds; the balancer sends it elsewhere meanwhile.
-OVERLOADED_RETRY_AFTER_S = 1
+# A refused request's Retry-After: the same hint as a refused WebSocket's (sockets.py says
+# why), in the whole seconds the header takes.
+OVERLOADED_RETRY_AFTER_S = math.ceil(RETRY_AFTER_MS / 1000)
 
 
 def _json(payload: dict, **kwargs) -> JsonResponse:
@@ -159,7 +161,7 @@ async def work(request: HttpRequest) -> JsonResponse:
         return _json(
             {"node": runtime.node_id, "error": "over capacity", "detail": str(full)},
             status=503,
-            headers=headers | {"Retry-After": "1"},
+            headers=headers | {"Retry-After": str(OVERLOADED_RETRY_AFTER_S)},
         )
     return _json(
         {

@@ -6,14 +6,16 @@ UNSENT_BYTES, a function that says how many bytes written to it wait unsent (aut
 queue and Twisted's buffer), for the sockets that must close a client too far behind.
 """
 
+import pprint
 from collections.abc import Callable
 from functools import partial
 
+import autobahn.websocket.protocol
 from daphne.endpoints import build_endpoint_description_strings
 from daphne.server import Server
 
 from archviz.core.labsocket import MAX_FRAME_BYTES
-from archviz.core.ports import require_free
+from archviz.core.ports import LISTEN_BACKLOG, require_free
 
 UNSENT_BYTES = "archviz.unsent_bytes"  # scope key: () -> int
 
@@ -30,6 +32,22 @@ def unsent_bytes(protocol) -> int:
         return queued  # the connection is gone: nothing of it waits
     waiting = len(transport.dataBuffer) - transport.offset + transport._tempDataLen
     return queued + waiting
+
+
+class _FormatWhenLogged:
+    """pprint.pformat of an object, done only if a log line that holds it is written."""
+
+    def __init__(self, obj: object) -> None:
+        self.obj = obj
+
+    def __str__(self) -> str:
+        return pprint.pformat(self.obj)
+
+
+# Autobahn pretty-prints every new WebSocket's options for a debug log line that is never
+# written (its logger is off): measured with py-spy in bench.overload's storm, three
+# quarters of autobahn's work to set a connection up. The text is made if it is logged.
+autobahn.websocket.protocol.pformat = _FormatWhenLogged
 
 
 class _Server(Server):
@@ -64,7 +82,10 @@ def serve(
     require_free(host, port, setting)
     _Server(
         application,
-        endpoints=build_endpoint_description_strings(host=host, port=port),
+        endpoints=[
+            f"{endpoint}:backlog={LISTEN_BACKLOG}"
+            for endpoint in build_endpoint_description_strings(host=host, port=port)
+        ],
         signal_handlers=True,
         verbosity=0,
         websocket_max_message_size=MAX_FRAME_BYTES,

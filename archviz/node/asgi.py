@@ -57,6 +57,21 @@ class CountConnections:
 NODE_MIDDLEWARE: list[str] = []
 
 
+async def _no_database_to_close() -> None:
+    return None
+
+
+def _no_database_around_socket_messages() -> None:
+    """Channels closes stale database connections around every message a consumer handles
+    (its connect, each frame, its disconnect): each a hop to a thread and back, a tenth of
+    a node's CPU in bench.overload's storm (py-spy). The node's consumers use no database."""
+    import channels.consumer
+    import channels.generic.websocket
+
+    channels.consumer.aclose_old_connections = _no_database_to_close
+    channels.generic.websocket.aclose_old_connections = _no_database_to_close
+
+
 def build_application(counters: ConnectionCounters, origins: Callable[[], frozenset[str]]):
     get_asgi_application()  # sets Django up exactly as the dashboard does
     settings.MIDDLEWARE = NODE_MIDDLEWARE  # this process serves only the node
@@ -67,6 +82,7 @@ def build_application(counters: ConnectionCounters, origins: Callable[[], frozen
     # close nothing) but look every cache up again in the request's context: a third of a
     # /health request's CPU.
     signals.request_finished.disconnect(close_caches)
+    _no_database_around_socket_messages()
     from channels.routing import ProtocolTypeRouter, URLRouter
     from django.urls import path
 

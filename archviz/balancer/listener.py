@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from archviz.balancer.server import KEEPALIVE_TIMEOUT_S, ClientConnection, Handler
+from archviz.core.ports import LISTEN_BACKLOG
 
 log = logging.getLogger(__name__)
 MAX_CONNECTIONS = 1000  # the default of ARCHVIZ_LB_MAX_CONNECTIONS
@@ -60,7 +61,7 @@ class Server:
     async def listen(self, host: str, port: int) -> int:
         """Start accepting; the port actually bound. Raises OSError if it cannot be bound."""
         loop = asyncio.get_running_loop()
-        self._listening = await loop.create_server(self, host, port)
+        self._listening = await loop.create_server(self, host, port, backlog=LISTEN_BACKLOG)
         return self._listening.sockets[0].getsockname()[1]
 
     async def shutdown(self, grace_s: float) -> None:

@@ -9,6 +9,11 @@ from django.core.management.base import CommandError
 EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 _PICKS = 100  # random tries below the ephemeral range before asking the kernel
 _BELOW_EPHEMERAL = 20_000  # how far below the ephemeral range a port is picked
+# Connections the kernel completes for a listener before it accepts them. asyncio's default
+# is 100 and Twisted's 50: a reconnect storm (a shed's 1,000 clients) overflows those, and a
+# client whose SYN was dropped retries 1 s, then 3 s later (bench.overload's storm showed
+# handshakes of 3.3 s). The kernel caps it at net.core.somaxconn.
+LISTEN_BACKLOG = 1024
 
 
 def port_is_free(host: str, port: int) -> bool:

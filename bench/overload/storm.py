@@ -23,6 +23,7 @@ from archviz.core import close_codes, keys
 from archviz.core.control import send_command
 from archviz.core.reconnect import ReconnectPolicy, reconnect_delay_ms
 from bench.cluster import Cluster
+from bench.common import percentile
 
 WINDOW_S = 5.0
 OPEN_PER_S = 250  # how fast the clients first connect to node-1
@@ -37,6 +38,11 @@ class Client:
         self.node = ""
         self.back: tuple[float, str] | None = None  # when and where it was back after the shed
         self.refused = 0
+        # where the time went: when node-1's close reached it, the delay its policy drew,
+        # and when its last reconnect attempt began (its handshake is back - that)
+        self.closed_at = 0.0
+        self.delay_s = 0.0
+        self.dialled_at = 0.0
 
     async def run(self, session: aiohttp.ClientSession, first: str, lb: str) -> None:
         url, attempt = first, 0
@@ -48,8 +54,11 @@ class Client:
                 hint = 0.0  # a dropped connection: no hint, back off all the same
             self.refused += code == close_codes.OVERLOADED
             delay = reconnect_delay_ms(self.policy, attempt, self.rng, hint_ms=hint)
+            if attempt == 0:
+                self.closed_at, self.delay_s = time.perf_counter(), delay / 1000
             await asyncio.sleep(delay / 1000)
             url, attempt = lb, attempt + 1
+            self.dialled_at = time.perf_counter()
 
     async def _hold(self, session: aiohttp.ClientSession, url: str) -> tuple[float, int]:
         """Connect and hold until closed; the server's hint and the close code."""
@@ -123,13 +132,29 @@ def _figures(clients: list[Client], shed_at: float, count: int) -> dict:
             "peak_over_mean": round(max(per_second.values(), default=0) / (mean or 1e-9), 2),
             "peak_per_250ms_as_per_s": 4 * max(quarter.values(), default=0),
         }
+    returned = [c for c in clients if c.back]
     return {
         "clients": count,
         "back": len(back),
         "all_back_s": round(last_s, 3),
+        # where the time went (seconds): the shed's closes reaching the clients, the delays
+        # drawn, and each reconnect's handshake through the balancer
+        "last_close_seen_s": round(max((c.closed_at - shed_at for c in returned), default=0), 3),
+        "longest_delay_s": round(max((c.delay_s for c in returned), default=0), 3),
+        "handshake_s": _spread([c.back[0] - c.dialled_at for c in returned]),
         "refused_on_the_way": sum(c.refused for c in clients),
         "worst_peak_over_mean": max((v["peak_over_mean"] for v in per_node.values()), default=0),
         "per_node": per_node,
+    }
+
+
+def _spread(seconds: list[float]) -> dict[str, float]:
+    if not seconds:
+        return {}
+    return {
+        "p50": round(percentile(seconds, 50), 3),
+        "p99": round(percentile(seconds, 99), 3),
+        "max": round(max(seconds), 3),
     }
 
 

@@ -5,10 +5,12 @@ small pure class chosen by name and switchable live (issue 12), like the LB's al
   so every request is served at last, however late (what collapses goodput past capacity).
 - `fixed`: HAProxy's `maxconn` with `timeout queue`: a fixed limit, a bounded FIFO queue,
   a fixed time a request may wait in it.
-- `codel`: Facebook's "Fail at Scale" (2015): the time a new request may wait is long
-  (the interval) while the queue has been empty within the last interval, and short (the
-  target) once it has stood for a whole interval; a standing queue is served newest first
-  (adaptive LIFO), because the newest requests' clients are the ones still waiting.
+- `codel`: Facebook's "Fail at Scale" (2015): the time a request may wait is long (the
+  interval) while the node has caught up with its queue within the last interval, and
+  short (the target) once the queue has stood a whole interval; a standing queue is served
+  newest first (adaptive LIFO), because the newest requests' clients are the ones still
+  waiting. The rule applies to every waiter as it stands now, not as it stood when the
+  waiter arrived, so a queue that starts to stand sheds its old waiters at once.
 - `aimd`: Netflix concurrency-limits' AIMDLimit: the limit grows by one while more than
   half of it is in use, and is cut by a tenth on a drop or a round trip over the timeout.
 - `gradient`: Netflix's Gradient2Limit: the limit follows long-term RTT / latest RTT
@@ -37,6 +39,26 @@ class Completion:
     dropped: bool = False  # it failed or overran its deadline
 
 
+@dataclass
+class ExpAverage:
+    """Netflix's ExpAvgMeasurement: a plain mean of the first `warmup` samples, then an
+    exponential average over about `window` samples."""
+
+    window: int
+    warmup: int = 10
+    value: float = 0.0
+    count: int = field(default=0)
+
+    def add(self, sample: float) -> float:
+        if self.count < self.warmup:
+            self.count += 1
+            self.value += (sample - self.value) / self.count
+        else:
+            factor = 2.0 / (self.window + 1)
+            self.value = self.value * (1 - factor) + sample * factor
+        return self.value
+
+
 class Policy:
     """The limit and the queue's rules; subclasses adapt them from completions."""
 
@@ -52,9 +74,15 @@ class Policy:
         return 0
 
     def queue_timeout_ms(self, standing_ms: float) -> float:
-        """How long a request arriving now may wait; `standing_ms` is how long the queue
-        has been non-empty (0 when it is empty)."""
+        """How long a waiter may wait, judged now; `standing_ms` is how long the queue has
+        stood: since a request last had to wait with no slot free that the node has not
+        since caught up (its queue empty and a slot free again). 0 when it has."""
         return 0.0
+
+    def rule_changes_at_ms(self) -> float | None:
+        """The standing time at which queue_timeout_ms changes, if it does (a timer must
+        wake then: the waiters' time limits change with it)."""
+        return None
 
     def lifo(self, standing_ms: float) -> bool:
         return False
@@ -90,18 +118,49 @@ class FixedLimit(Policy):
 
 
 class CoDelAdaptiveLifo(FixedLimit):
+    """Facebook's M and N, measured against the node's own round trips: their 5 ms and
+    100 ms suit servers that answer in a few ms and free a slot every few microseconds. A
+    lab node answers in tens of ms and frees a slot every few ms, so a 5 ms wait would
+    leave its slots idle and a 100 ms allowance would queue a burst for several of its
+    round trips."""
+
     name = "codel"
-    TARGET_MS = 5.0
-    INTERVAL_MS = 100.0
+    TARGET_MS = 5.0  # Facebook's M: the least wait a standing queue allows
+    INTERVAL_MS = 50.0  # the least time a queue may stand before it counts as standing
+    RTT_WINDOW = 100
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__(capacity)
+        self._rtt = ExpAverage(self.RTT_WINDOW)
+
+    def target_ms(self) -> float:
+        """The wait a standing queue allows: twice the time between two slots freeing (the
+        mean round trip over the limit), so a waiter is still there when the next frees."""
+        return max(self.TARGET_MS, 2 * self._rtt.value / self.limit())
+
+    def interval_ms(self) -> float:
+        """How long a queue may stand before it counts as standing: one round trip (a
+        burst the slots clear within one is not a standing queue)."""
+        return max(self.INTERVAL_MS, self._rtt.value, self.target_ms())
 
     def _congested(self, standing_ms: float) -> bool:
-        return standing_ms >= self.INTERVAL_MS
+        return standing_ms >= self.interval_ms()
 
     def queue_timeout_ms(self, standing_ms: float) -> float:
-        return self.TARGET_MS if self._congested(standing_ms) else self.INTERVAL_MS
+        return self.target_ms() if self._congested(standing_ms) else self.interval_ms()
+
+    def rule_changes_at_ms(self) -> float | None:
+        return self.interval_ms()
 
     def lifo(self, standing_ms: float) -> bool:
         return self._congested(standing_ms)
+
+    def on_done(self, done: Completion) -> None:
+        if not done.dropped:
+            self._rtt.add(done.rtt_ms)
+
+    def describe(self) -> dict[str, float]:
+        return {"target_ms": round(self.target_ms(), 3)}
 
 
 class AimdLimit(Policy):
@@ -125,26 +184,6 @@ class AimdLimit(Policy):
 
     def describe(self) -> dict[str, float]:
         return {"rtt_timeout_ms": self.TIMEOUT_MS}
-
-
-@dataclass
-class ExpAverage:
-    """Netflix's ExpAvgMeasurement: a plain mean of the first `warmup` samples, then an
-    exponential average over about `window` samples."""
-
-    window: int
-    warmup: int = 10
-    value: float = 0.0
-    count: int = field(default=0)
-
-    def add(self, sample: float) -> float:
-        if self.count < self.warmup:
-            self.count += 1
-            self.value += (sample - self.value) / self.count
-        else:
-            factor = 2.0 / (self.window + 1)
-            self.value = self.value * (1 - factor) + sample * factor
-        return self.value
 
 
 class GradientLimit(Policy):
@@ -202,7 +241,6 @@ def make_policy(name: str, capacity: int) -> Policy:
 class Waiter:
     id: int
     arrived_ms: float
-    deadline_ms: float
 
 
 @dataclass(frozen=True)
@@ -220,7 +258,9 @@ class WaitingRoom:
         self.policy = policy
         self.in_flight = 0
         self._waiting: deque[Waiter] = deque()
-        self._standing_since: float | None = None  # when the queue last became non-empty
+        # since when the queue has stood: a waiter queued and the node has not caught up
+        # since (waiters timing out empty the queue, but the node is no less behind)
+        self._standing_since: float | None = None
 
     @property
     def queued(self) -> int:
@@ -229,14 +269,17 @@ class WaitingRoom:
     def standing_ms(self, now_ms: float) -> float:
         return 0.0 if self._standing_since is None else now_ms - self._standing_since
 
+    def deadline_ms(self, waiter: Waiter, now_ms: float) -> float:
+        """When `waiter` times out, by the policy's rule as it stands at now_ms."""
+        return waiter.arrived_ms + self.policy.queue_timeout_ms(self.standing_ms(now_ms))
+
     def arrive(self, waiter_id: int, now_ms: float) -> Verdict:
         if not self._waiting and self.in_flight < self.policy.limit():
             self.in_flight += 1
             return "start"
         if len(self._waiting) >= self.policy.queue_size():
             return "reject"
-        timeout = self.policy.queue_timeout_ms(self.standing_ms(now_ms))
-        self._waiting.append(Waiter(waiter_id, now_ms, now_ms + timeout))
+        self._waiting.append(Waiter(waiter_id, now_ms))
         if self._standing_since is None:
             self._standing_since = now_ms
         return "wait"
@@ -256,26 +299,30 @@ class WaitingRoom:
     def leave(self, waiter_id: int, now_ms: float) -> None:
         """A waiter gave up (its client went away) before its turn."""
         self._waiting = deque(w for w in self._waiting if w.id != waiter_id)
-        self._note_if_empty()
+        self._note_if_caught_up()
 
     def turns(self, now_ms: float) -> Turns:
         """Time out the overdue, then start as many as the limit allows."""
-        expired = tuple(w for w in self._waiting if w.deadline_ms <= now_ms)
+        expired = tuple(w for w in self._waiting if self.deadline_ms(w, now_ms) <= now_ms)
         if expired:
-            self._waiting = deque(w for w in self._waiting if w.deadline_ms > now_ms)
+            self._waiting = deque(w for w in self._waiting if w not in expired)
         started = []
         while self._waiting and self.in_flight < self.policy.limit():
             lifo = self.policy.lifo(self.standing_ms(now_ms))
             started.append(self._waiting.pop() if lifo else self._waiting.popleft())
             self.in_flight += 1
-        self._note_if_empty()
+        self._note_if_caught_up()
         return Turns(tuple(started), expired)
 
-    def next_deadline_ms(self) -> float | None:
-        """When the next waiter times out, for the caller's timer."""
-        deadlines = (w.deadline_ms for w in self._waiting if w.deadline_ms != math.inf)
-        return min(deadlines, default=None)
+    def next_deadline_ms(self, now_ms: float) -> float | None:
+        """When turns() must next run for a timeout, for the caller's timer: the first
+        waiter's deadline by the rule in force, or the moment the rule changes."""
+        deadlines = [self.deadline_ms(w, now_ms) for w in self._waiting]
+        changes_at = self.policy.rule_changes_at_ms()
+        if self._waiting and changes_at is not None and self.standing_ms(now_ms) < changes_at:
+            deadlines.append(self._standing_since + changes_at)
+        return min((d for d in deadlines if d != math.inf), default=None)
 
-    def _note_if_empty(self) -> None:
-        if not self._waiting:
+    def _note_if_caught_up(self) -> None:
+        if not self._waiting and self.in_flight < self.policy.limit():
             self._standing_since = None

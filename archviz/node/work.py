@@ -215,7 +215,7 @@ class WorkGate:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        deadline = self.room.next_deadline_ms()
+        deadline = self.room.next_deadline_ms(_now_ms())
         if deadline is not None:
             delay_s = max(0.0, (deadline - _now_ms()) / 1000)
             self._timer = asyncio.get_running_loop().call_later(delay_s, self._on_timer)

@@ -25,7 +25,7 @@ ADMISSION_FIGURES = (
     *("capacity", "backend_waiting"),
     # node/work.py WorkGate.recent(): the last second's longest queue wait and mean round
     # trip, and what the adaptive policies read them against (admission.Policy.describe)
-    *("queue_ms", "rtt_ms", "long_rtt_ms", "rtt_timeout_ms"),
+    *("queue_ms", "rtt_ms", "long_rtt_ms", "rtt_timeout_ms", "target_ms"),
 )
 SETTLE_MS = 1000  # after a full traffic window at the doubled rate, the window is all doubled
 

@@ -289,6 +289,7 @@ describe("timingPoints", async () => {
         "node-1": { policy: "gradient", queue_ms: 0, rtt_ms: 61.5, long_rtt_ms: 42 },
         "node-2": { policy: "aimd", queue_ms: 3, rtt_ms: 40.1, rtt_timeout_ms: 500 },
         "node-3": { policy: "fixed", queue_ms: 880, rtt_ms: null },
+        "node-4": { policy: "codel", queue_ms: 12, rtt_ms: 41, target_ms: 20.5 },
       },
       (key, line) => lines.set(key, line),
     );
@@ -300,8 +301,12 @@ describe("timingPoints", async () => {
       "node-2:rtt_ms": 40.1,
       "node-2:rtt_timeout_ms": 500,
       "node-3:queue_ms": 880,
+      "node-4:queue_ms": 12,
+      "node-4:rtt_ms": 41,
+      "node-4:target_ms": 20.5,
     });
     assert.deepEqual([...lines.keys()], Object.keys(points));
     assert.match(lines.get("node-1:long_rtt_ms").name, /node-1 long-term round trip/);
+    assert.match(lines.get("node-4:target_ms").name, /node-4 wait a standing queue allows/);
   });
 });

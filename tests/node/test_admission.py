@@ -42,11 +42,11 @@ def test_fixed_times_out_a_waiter_after_its_queue_timeout():
     """`timeout queue`: a waiter still waiting after 1 s is expired, not started."""
     room = WaitingRoom(FixedLimit(1))
     fill(room, 2)
-    assert room.next_deadline_ms() == FixedLimit.QUEUE_TIMEOUT_MS
+    assert room.next_deadline_ms(0) == FixedLimit.QUEUE_TIMEOUT_MS
     assert room.turns(999).expired == ()
     turns = room.turns(1000)
     assert [w.id for w in turns.expired] == [1] and turns.started == ()
-    assert room.queued == 0 and room.next_deadline_ms() is None
+    assert room.queued == 0 and room.next_deadline_ms(1000) is None
 
 
 def test_a_new_arrival_waits_behind_the_queue_even_when_a_slot_is_free():
@@ -70,45 +70,76 @@ def test_no_limiter_queues_every_arrival_and_never_times_one_out():
     """The limiter off: capacity at once, everyone else waits, however long, in order."""
     room = WaitingRoom(NoLimiter(2))
     assert fill(room, 10_000) == ["start"] * 2 + ["wait"] * 9_998
-    assert room.next_deadline_ms() is None  # no timer: nobody ever times out
+    assert room.next_deadline_ms(0) is None  # no timer: nobody ever times out
     turns = room.finish(Completion(rtt_ms=10, in_flight=2), now_ms=3_600_000)
     assert [w.id for w in turns.started] == [2] and turns.expired == ()
 
 
-def test_codel_gives_a_long_timeout_until_the_queue_has_stood_a_whole_interval():
-    """Fail at Scale: 100 ms while the queue was recently empty, 5 ms once it stands."""
-    room = WaitingRoom(CoDelAdaptiveLifo(2))
+def codel(capacity: int, rtt_ms: float = 0.0) -> CoDelAdaptiveLifo:
+    """A CoDel policy that has seen round trips of rtt_ms (its warm-up is a plain mean)."""
+    policy = CoDelAdaptiveLifo(capacity)
+    for _ in range(10):
+        policy.on_done(Completion(rtt_ms=rtt_ms, in_flight=1))
+    return policy
+
+
+def test_codel_allows_the_interval_until_the_queue_stands_then_only_the_target():
+    """Fail at Scale, judged now: a waiter may wait the interval (50 ms) while the queue is
+    young; once it has stood 50 ms every waiter gets the target (5 ms), the old ones too."""
+    room = WaitingRoom(codel(2))
     fill(room, 2)
     room.arrive(2, 0)  # the queue starts standing at 0
-    room.arrive(3, 99)
-    room.arrive(4, 100)
-    deadlines = [w.deadline_ms for w in room._waiting]
-    assert deadlines == [100.0, 199.0, 105.0]
+    room.arrive(3, 48)
+    assert room.deadline_ms(room._waiting[0], 10) == 50
+    assert room.next_deadline_ms(10) == 50
+    turns = room.turns(50)
+    assert [w.id for w in turns.expired] == [2]  # waited 50 ms, over the 5 ms now allowed
+    assert room.next_deadline_ms(50) == 53
 
 
-def test_codel_serves_a_standing_queue_newest_first_and_a_fresh_one_oldest_first():
-    """Adaptive LIFO: FIFO while the queue is young, LIFO once it has stood 100 ms."""
-    young = WaitingRoom(CoDelAdaptiveLifo(1))
+def test_codel_measures_its_target_and_interval_from_the_round_trips():
+    """Twice the time between two slots freeing (RTT / limit), at least 5 ms; the interval
+    one round trip, at least 50 ms; a dropped request's round trip is not learnt from."""
+    assert codel(4).target_ms() == 5 and codel(4).interval_ms() == 50
+    lab_node = codel(4, rtt_ms=40)
+    assert (lab_node.target_ms(), lab_node.interval_ms()) == (20, 50)
+    slow_node = codel(4, rtt_ms=300)
+    assert (slow_node.target_ms(), slow_node.interval_ms()) == (150, 300)
+    lab_node.on_done(Completion(rtt_ms=5_000, in_flight=4, dropped=True))
+    assert lab_node.describe() == {"target_ms": 20}
+
+
+def test_codel_serves_a_standing_queue_newest_first_and_a_young_one_oldest_first():
+    """Adaptive LIFO: FIFO while the queue is young, LIFO once it has stood its interval."""
+    young = WaitingRoom(codel(1))
     fill(young, 3)
-    assert [w.id for w in young.finish(Completion(5, 1), now_ms=50).started] == [1]
+    assert [w.id for w in young.finish(Completion(5, 1), now_ms=20).started] == [1]
 
-    standing = WaitingRoom(CoDelAdaptiveLifo(1))
-    fill(standing, 3)
-    standing._waiting = type(standing._waiting)(
-        w.__class__(w.id, w.arrived_ms, 10_000) for w in standing._waiting
-    )  # long deadlines, to see the order alone
-    assert [w.id for w in standing.finish(Completion(5, 1), now_ms=150).started] == [2]
+    standing = WaitingRoom(codel(2, rtt_ms=1000))  # target and interval 1,000 ms
+    fill(standing, 3)  # 0 and 1 start, 2 waits from 0
+    fill(standing, 2, now=1000, first_id=3)
+    turns = standing.finish(Completion(1000, 2), now_ms=1000)
+    assert [w.id for w in turns.expired] == [2]
+    assert [w.id for w in turns.started] == [4]
 
 
-def test_codel_queue_stops_standing_when_it_empties():
-    """An emptied queue is young again: the next arrival gets the long timeout."""
-    room = WaitingRoom(CoDelAdaptiveLifo(1))
+def test_codel_queue_stands_until_the_node_catches_up():
+    """Waiters timing out empty the queue but the node is no less behind: the queue still
+    stands, and a new waiter gets the target. Once a slot is free with nobody waiting,
+    the queue is young again and the next waiter gets the interval."""
+    room = WaitingRoom(codel(1))
     fill(room, 2)
-    room.finish(Completion(5, 1), now_ms=150)
-    assert room.standing_ms(150) == 0
-    assert room.arrive(5, 160) == "start"
-    assert room.arrive(6, 160) == "wait"
-    assert room.next_deadline_ms() == 260
+    assert [w.id for w in room.turns(50).expired] == [1]
+    assert room.queued == 0 and room.standing_ms(60) == 60
+    assert room.arrive(7, 60) == "wait"
+    assert room.next_deadline_ms(60) == 65
+    room.finish(Completion(5, 1), now_ms=62)  # 7 starts: the slot is busy again
+    assert room.standing_ms(62) == 62
+    room.finish(Completion(5, 1), now_ms=70)  # a free slot, nobody waiting: caught up
+    assert room.standing_ms(70) == 0
+    assert room.arrive(8, 80) == "start"
+    assert room.arrive(9, 80) == "wait"
+    assert room.next_deadline_ms(80) == 130
 
 
 def test_aimd_grows_by_one_while_more_than_half_is_used():

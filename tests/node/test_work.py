@@ -4,6 +4,7 @@ import asyncio
 
 import pytest
 
+from archviz.node.admission import CoDelAdaptiveLifo
 from archviz.node.work import QueueFull, QueueTimedOut, WorkGate
 
 
@@ -63,7 +64,7 @@ async def test_a_waiting_request_that_is_cancelled_leaves_no_trace() -> None:
 
 
 async def test_a_request_waiting_past_the_policys_timeout_is_refused_and_counted() -> None:
-    """CoDel's 100 ms for a young queue: the waiter is refused, not served late."""
+    """CoDel's interval (50 ms) for a young queue: the waiter is refused, not served late."""
     gate, release, results = WorkGate(1, policy="codel"), asyncio.Event(), []
     first = asyncio.create_task(_hold(gate, release, results))
     await _settle()
@@ -72,7 +73,7 @@ async def test_a_request_waiting_past_the_policys_timeout_is_refused_and_counted
     with pytest.raises(QueueTimedOut, match="in the queue"):
         async with gate.slot():
             pass
-    assert loop.time() - began >= 0.1
+    assert loop.time() - began >= CoDelAdaptiveLifo.INTERVAL_MS / 1000
     assert (gate.timed_out_total, gate.rejected_total, gate.queued) == (1, 1, 0)
     release.set()
     await first
@@ -80,17 +81,21 @@ async def test_a_request_waiting_past_the_policys_timeout_is_refused_and_counted
 
 
 async def test_the_policy_is_switched_live_and_keeps_the_work_in_hand() -> None:
-    """From the fixed queue to AIMD, which queues nothing: the holders finish normally."""
+    """From the fixed queue to AIMD, which queues nothing: the request working finishes
+    normally; the one waiting is refused at once by the rule now in force, not left to
+    wait out the old one's timeout."""
     gate, release, results = WorkGate(1), asyncio.Event(), []
     tasks = [asyncio.create_task(_hold(gate, release, results)) for _ in range(2)]
     await _settle()
     gate.set_policy("aimd")
     assert (gate.policy, gate.limit, gate.queue_limit) == ("aimd", 1, 0)
+    await _settle()
+    assert results == ["direct", "refused"] and gate.queued == 0
     await _hold(gate, release, results)
     assert results[-1] == "refused"
     release.set()
     await asyncio.gather(*tasks)
-    assert (gate.in_flight, gate.queued, gate.served_total) == (0, 0, 2)
+    assert (gate.in_flight, gate.queued, gate.served_total) == (0, 0, 1)
 
 
 async def test_an_admitted_request_whose_client_left_frees_its_slot() -> None:

@@ -54,6 +54,7 @@ const TIMING_LINES = [
   ["rtt_ms", "round trip (mean, last s)", "solid"],
   ["long_rtt_ms", "long-term round trip (gradient's baseline)", "dot"],
   ["rtt_timeout_ms", "round trip that counts as a drop (AIMD)", "dashdot"],
+  ["target_ms", "wait a standing queue allows (CoDel)", "longdash"],
 ];
 
 /**

@@ -48,6 +48,21 @@ async def wait_policy(cluster: Cluster, node: str, url: str, policy: str) -> Non
     raise RuntimeError(f"{node} did not switch to {policy}")
 
 
+def wait_idle(cluster: Cluster, node: str, timeout_s: float = 120) -> None:
+    """Until a heartbeat sent from now on shows the node with nothing working, queued or
+    waiting for its backend: the limiter off, a phase leaves the node working for seconds
+    on requests whose clients have gone, and the next phase must not meet that backlog."""
+    since, deadline = registry.now_ms(), time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        metrics = registry.latest_metrics(cluster.client, [node]).get(node)
+        if metrics and metrics.ts > since:
+            busy = (metrics.extra.get(k) for k in ("in_flight", "queued", "backend_waiting"))
+            if not any(busy):
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{node} still busy {timeout_s} s after the phase")
+
+
 async def open_loop(url: str, rate: float, seconds: float) -> list[dict]:
     """Requests at a fixed rate whatever the answers; latency from the scheduled time."""
     results: list[dict] = []
@@ -123,7 +138,7 @@ def run(seconds: float) -> dict:
                 results = asyncio.run(open_loop(url, capacity * load, seconds))
                 runs[policy][f"{load:g}x"] = figures = summarise(results, seconds)
                 print(f"{policy:>8} {load:>4g}x: {figures}")
-                asyncio.run(asyncio.sleep(PATIENCE_S if policy == "none" else 1.0))  # drain
+                wait_idle(cluster, node)
     return {"capacity_rps": round(capacity, 1), "work_ms": WORK_MS,
             "deadline_ms": DEADLINE_MS, "runs": runs} | _targets(runs)  # fmt: skip
 

@@ -33,8 +33,8 @@ MAX_USER_CHARS = 150  # Django's username length
 RETRY_AFTER_MS = 1000
 # The window a shed client is asked to spread its return over: a shed closes many at once,
 # and their handshakes cost the cluster CPU; measured with bench.overload's storm, 1,000
-# handshakes take the lab's two cores about 2.5 s, so 3 s lets a jittered herd come back
-# no faster than the cluster takes it.
+# handshakes at once take the lab's two cores about 1.7 s, so 3 s lets a jittered herd
+# come back at about half the rate the cluster can take.
 SHED_RETRY_AFTER_MS = 3000
 
 # Send this JSON object, then close with this code (never raises: the client may be gone).

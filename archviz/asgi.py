@@ -12,8 +12,11 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from archviz.core import labsocket  # noqa: E402
 from archviz.core.origin_validator import DashboardOriginValidator  # noqa: E402
 from archviz.dashboard.routing import websocket_urlpatterns  # noqa: E402
+
+labsocket.load_handlers()  # the apps' socket handlers, before the first learner's frame
 
 application = ProtocolTypeRouter(
     {

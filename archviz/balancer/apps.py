@@ -7,9 +7,10 @@ class BalancerConfig(AppConfig):
     verbose_name = "Load balancer demo"
 
     def ready(self) -> None:
-        from archviz.balancer import control, socket  # noqa: F401  (socket: its handlers)
-        from archviz.core import hooks
+        from archviz.balancer import control
+        from archviz.core import hooks, labsocket
 
+        labsocket.handlers_in("archviz.balancer.socket")
         control.register()
         hooks.register_service(
             hooks.Service(

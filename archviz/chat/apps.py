@@ -7,9 +7,10 @@ class ChatConfig(AppConfig):
     verbose_name = "Chat demo"
 
     def ready(self) -> None:
-        from archviz.chat import control, layers, socket  # noqa: F401  (socket: its handlers)
-        from archviz.core import hooks
+        from archviz.chat import control, layers
+        from archviz.core import hooks, labsocket
 
+        labsocket.handlers_in("archviz.chat.socket")
         control.register()
         hooks.register_node_routes(hooks.NodeRoutes(websocket_urls="archviz.chat.routing"))
         hooks.register_node_start(layers.configure_layers)

@@ -1,8 +1,11 @@
 """The lab socket's vocabulary and extension point: what a browser may send, and who answers.
 
-Each app adds its handlers here (from its AppConfig.ready) with `socket_handler`, naming the
-TypedDict its message must match; the dashboard's LabConsumer parses every frame once with
-`parse_request` (checked by archviz/core/frames.py) and hands it to the handler of its type.
+Each app names the module of its handlers here (from its AppConfig.ready) with
+`handlers_in`, and that module adds them with `socket_handler`, naming the TypedDict its
+message must match. The modules are imported when the vocabulary is first needed (in the
+dashboard, which serves the socket): every other process of the lab starts without them.
+The dashboard's LabConsumer parses every frame once with `parse_request` (checked by
+archviz/core/frames.py) and hands it to the handler of its type.
 A handler returns the frame to send back (an ack, a pong) or raises ControlRefused, which
 becomes an error frame naming the request. Mirrored in static/archviz/js/lib/protocol.js.
 While a handler runs, `caller()` says which socket and address sent the frame, for limits
@@ -12,6 +15,7 @@ on anonymous learners (who have no user name to count by).
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextvars import ContextVar
+from importlib import import_module
 from typing import Any, Literal, NamedTuple, NotRequired, TypedDict
 
 from archviz.core.frames import frame_type, parse_frame
@@ -78,6 +82,18 @@ def caller() -> Caller:
 Handler = Callable[[User, Any], Awaitable[Mapping[str, Any]]]
 _REQUESTS: dict[str, type] = {}
 _HANDLERS: dict[str, Handler] = {}
+_MODULES: list[str] = []  # dotted paths of the apps' handler modules, not yet imported
+
+
+def handlers_in(module: str) -> None:
+    """Say that `module` (a dotted path) registers socket handlers, to import when needed."""
+    _MODULES.append(module)
+
+
+def load_handlers() -> None:
+    """Import the apps' handler modules not yet imported (the dashboard does at its start)."""
+    while _MODULES:
+        import_module(_MODULES.pop(0))
 
 
 def socket_handler(request: type) -> Callable[[Handler], Handler]:
@@ -94,13 +110,16 @@ def socket_handler(request: type) -> Callable[[Handler], Handler]:
 
 
 def request_types() -> tuple[str, ...]:
+    load_handlers()
     return tuple(_HANDLERS)
 
 
 def handler_for(kind: str) -> Handler:
+    load_handlers()
     return _HANDLERS[kind]
 
 
 def parse_request(raw: str | bytes) -> dict:
     """The frame as a message of the vocabulary, checked field by field; else InvalidFrame."""
+    load_handlers()
     return parse_frame(raw, _REQUESTS, max_bytes=MAX_FRAME_BYTES)

@@ -7,8 +7,8 @@ class DashboardConfig(AppConfig):
     verbose_name = "Lab configuration"
 
     def ready(self) -> None:
-        from archviz.core import hooks
-        from archviz.dashboard import socket  # noqa: F401  (registers its handlers)
+        from archviz.core import hooks, labsocket
         from archviz.dashboard.models import desired_nodes
 
+        labsocket.handlers_in("archviz.dashboard.socket")
         hooks.register_children(desired_nodes)

@@ -7,10 +7,11 @@ class GatewayConfig(AppConfig):
     verbose_name = "API gateway demo"
 
     def ready(self) -> None:
-        from archviz.core import hooks
-        from archviz.gateway import control, socket  # noqa: F401  (socket: handlers)
+        from archviz.core import hooks, labsocket
+        from archviz.gateway import control
         from archviz.gateway.models import desired_processes
 
+        labsocket.handlers_in("archviz.gateway.socket")
         control.register()
 
         # The demo's processes (gateway replicas, auth, catalog, bidding, bots), run by the

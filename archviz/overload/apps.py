@@ -7,9 +7,10 @@ class OverloadConfig(AppConfig):
     verbose_name = "Overload demo"
 
     def ready(self) -> None:
-        from archviz.core import hooks
-        from archviz.overload import clients, socket  # noqa: F401  (socket: handlers)
+        from archviz.core import hooks, labsocket
+        from archviz.overload import clients
 
+        labsocket.handlers_in("archviz.overload.socket")
         # the node's faults (node.hog, ...) it sends are archviz/core/node_commands.py's
         clients.register()
         hooks.register_service(hooks.Service("overloadclients", "overloadclients"))

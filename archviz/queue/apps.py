@@ -7,11 +7,12 @@ class QueueConfig(AppConfig):
     verbose_name = "Message queue demo"
 
     def ready(self) -> None:
-        from archviz.core import hooks
-        from archviz.queue import control, socket, supervision  # noqa: F401  (socket: handlers)
+        from archviz.core import hooks, labsocket
+        from archviz.queue import control, supervision
         from archviz.queue.models import desired_consumers
         from archviz.queue.producer import QueueProducer
 
+        labsocket.handlers_in("archviz.queue.socket")
         control.register()
         hooks.register_children(desired_consumers)
         hooks.register_supervisor_commands("queue.", supervision.carry_out)

@@ -7,9 +7,10 @@ class SessionsConfig(AppConfig):
     verbose_name = "Sessions demo"
 
     def ready(self) -> None:
-        from archviz.core import hooks
-        from archviz.sessions import control, follower, socket  # noqa: F401  (socket: handler)
+        from archviz.core import hooks, labsocket
+        from archviz.sessions import control, follower
 
+        labsocket.handlers_in("archviz.sessions.socket")
         control.register()
         hooks.register_node_routes(
             hooks.NodeRoutes(http_prefix="cart/", http_urls="archviz.sessions.node_urls")

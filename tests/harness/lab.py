@@ -1,10 +1,13 @@
 """A real `manage.py lab` in a subprocess, on free ports, and ways to watch it."""
 
+import atexit
 import json
 import re
+import shutil
 import signal
+import tempfile
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from tests.harness.processes import ManagePy, ProcessError, command_env, run_manage
@@ -28,6 +31,25 @@ OVERLOAD_GUARDS_OFF = (
     "from archviz.dashboard.models import Node;"
     "Node.objects.update(reject_above=100, shed_above=100);"
 )
+
+
+DATABASE = "archviz.sqlite3"  # in the lab's ARCHVIZ_VAR_DIR (archviz/settings.py)
+_templates: dict[tuple, Path] = {}
+
+
+def _template_database(rows: str, env: Mapping[str, str]) -> Path:
+    """A database migrated and with `rows` applied, made once per test run for each kind of
+    lab and copied into each lab's var dir: a migrate is a Django start of its own, and a
+    run starts some thirty labs."""
+    settings = {k: v for k, v in env.items() if k.startswith(("ARCHVIZ_", "DJANGO_"))}
+    settings.pop("ARCHVIZ_VAR_DIR", None)
+    key = (rows, tuple(sorted(settings.items())))
+    if key not in _templates:
+        folder = Path(tempfile.mkdtemp(prefix="archviz-db-"))
+        atexit.register(shutil.rmtree, folder, True)
+        run_manage("shell", "-c", MIGRATE + rows, env=dict(env) | {"ARCHVIZ_VAR_DIR": str(folder)})
+        _templates[key] = folder / DATABASE
+    return _templates[key]
 
 
 class RunningLab:
@@ -61,8 +83,11 @@ class RunningLab:
     def start(self) -> "RunningLab":
         rows = "" if self.gateway_demo else GATEWAY_DEMO_OFF
         rows += "" if self.overload_guards else OVERLOAD_GUARDS_OFF
-        if rows:
+        database = self.var_dir / DATABASE
+        if rows and database.exists():  # a lab started again in the same folder
             run_manage("shell", "-c", MIGRATE + rows, env=self.env)
+        elif rows:
+            shutil.copyfile(_template_database(rows, self.env), database)
         self.process = ManagePy("lab", env=self.env)
         try:
             self.url = self.wait_for_line(r"running: (http://\S+?)/? ").group(1)

@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import math
 import random
 import time
 
@@ -12,22 +11,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from archviz.core import keys
 from archviz.core.http import (
-    ANONYMOUS_WORK_MS,
     LAB_CLIENT_HEADER,
-    MAX_WORK_MS,
     is_lab_client,
-    work_limit_ms,
 )
 from archviz.core.redis_conn import shared_client
+from archviz.node.refusal import DEFAULT_WORK_MS, Refusal, over_capacity, refuse_work
 from archviz.node.runtime import PINGS_PER_S, NodeRuntime, get_runtime
-from archviz.node.sockets import RETRY_AFTER_MS
 from archviz.node.work import QueueFull
 from archviz.trace.emitter import get_emitter
 from archviz.trace.events import now_ms
-
-# A refused request's Retry-After: the same hint as a refused WebSocket's (sockets.py says
-# why), in the whole seconds the header takes.
-OVERLOADED_RETRY_AFTER_S = math.ceil(RETRY_AFTER_MS / 1000)
 
 
 def _json(payload: dict, **kwargs) -> JsonResponse:
@@ -74,27 +66,6 @@ async def ping(request: HttpRequest) -> JsonResponse:
     return _json(pong | {"count": count})
 
 
-def _overload_refusal(runtime: NodeRuntime) -> str | None:
-    """Why new work is refused before it queues: the node's pressure (its reporter's last
-    measure, or its open sockets counted now: the WebSocket handshake's figure) is above its
-    reject threshold. None: admit it to the gate. A threshold of
-    100 % never refuses (pressure is at most 1.0)."""
-    pressure, threshold = runtime.pressure_now(), runtime.config.reject_above / 100
-    if pressure <= threshold:
-        return None
-    dominant = (runtime.latest_reading or {}).get("dominant", "pressure")
-    if pressure > runtime.latest_pressure:  # the sockets counted now, as the handshake does
-        dominant = "websockets"
-    return f"pressure {pressure:.2f} > {threshold:.2f} ({dominant})"
-
-
-def _work_refusal(work_ms: float, limit: float) -> str:
-    refusal = f"ms must be a number from 0 to {limit:g}"
-    if limit == ANONYMOUS_WORK_MS and limit < work_ms <= MAX_WORK_MS:
-        refusal += f" (up to {MAX_WORK_MS} only for the lab's own traffic generator)"
-    return refusal
-
-
 def _ping_refusal(runtime: NodeRuntime, origin: str | None, pinger: str) -> tuple[int, str] | None:
     """Why a ping is refused: posted by a page that is not a dashboard's (a server's call has
     no Origin), or one too many from this caller this second; None: answer it."""
@@ -123,32 +94,16 @@ def _record_pong(node_id: str, pong: dict) -> int:
 
 @require_GET
 async def work(request: HttpRequest) -> JsonResponse:
-    """Do `ms` of work (a wait, like a call to a database) within the node's capacity: up to
-    ANONYMOUS_WORK_MS for anyone, MAX_WORK_MS for the lab's own clients (core/http.py)."""
+    """Do `ms` of work (a wait, like a call to a database) within the node's capacity; what
+    is refused before it queues, and why, is node/refusal.py's."""
     runtime = get_runtime()
     headers = {"X-Archviz-Node": runtime.node_id}
-    try:
-        work_ms = float(request.GET.get("ms", "10"))
-    except ValueError:
-        work_ms = -1.0
-    limit = work_limit_ms(request.headers.get(LAB_CLIENT_HEADER))
-    if not 0 <= work_ms <= limit:
-        return _json(
-            {"node": runtime.node_id, "error": _work_refusal(work_ms, limit)},
-            status=400,
-            headers=headers,
-        )
-    overloaded = _overload_refusal(runtime)
-    if overloaded is not None:
-        runtime.overload_counters.rejected_http_total += 1
-        return _json(
-            {"node": runtime.node_id, "error": "overloaded", "detail": overloaded},
-            status=503,
-            headers=headers | {"Retry-After": str(OVERLOADED_RETRY_AFTER_S)},
-        )
+    work_ms, refused = refuse_work(
+        runtime, request.GET.get("ms", DEFAULT_WORK_MS), request.headers.get(LAB_CLIENT_HEADER)
+    )
+    if refused is not None:
+        return _json(refused.body, status=refused.status, headers=headers | refused.headers)
     gate = runtime.gate
-    gate.set_capacity(runtime.config.capacity)  # the admin's, applied here: on the loop
-    gate.set_policy(runtime.config.admission)
     arrived = time.perf_counter()
     try:
         async with gate.slot() as queued:
@@ -158,11 +113,8 @@ async def work(request: HttpRequest) -> JsonResponse:
             async with gate.backend.slot():  # capacity slots at once (work.py)
                 await asyncio.sleep(delay_ms / 1000)
     except QueueFull as full:
-        return _json(
-            {"node": runtime.node_id, "error": "over capacity", "detail": str(full)},
-            status=503,
-            headers=headers | {"Retry-After": str(OVERLOADED_RETRY_AFTER_S)},
-        )
+        refused = Refusal(503, over_capacity(runtime, str(full)))
+        return _json(refused.body, status=503, headers=headers | refused.headers)
     return _json(
         {
             "node": runtime.node_id,

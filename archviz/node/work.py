@@ -139,6 +139,17 @@ class WorkGate:
             self.room.policy = make_policy(name, self.capacity)
             self._apply(self.room.turns(_now_ms()))
 
+    def refuse_if_full(self) -> str | None:
+        """Why a request arriving now would be refused, counted as a refusal, without letting
+        it arrive (the front door's check, node/refusal.py); None: it would start or wait."""
+        if not self.room.would_reject():
+            return None
+        self.rejected_total += 1
+        return self._full()
+
+    def _full(self) -> str:
+        return f"{self.in_flight} working, {self.queued} queued (limit)"
+
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[bool]:
         """Hold a working slot; yields True if the request had to wait in the queue."""
@@ -147,7 +158,7 @@ class WorkGate:
         verdict = self.room.arrive(waiter_id, arrived)
         if verdict == "reject":
             self.rejected_total += 1
-            raise QueueFull(f"{self.in_flight} working, {self.queued} queued (limit)")
+            raise QueueFull(self._full())
         if verdict == "wait":
             await self._wait_for_turn(waiter_id)
         started, answered = _now_ms(), False

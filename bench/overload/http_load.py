@@ -71,13 +71,19 @@ async def open_loop(url: str, rate: float, seconds: float) -> list[dict]:
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
         async def one(scheduled: float) -> None:
+            node_ms = None  # the node's own account: its queue wait plus the work
             try:
                 async with session.get(f"{url}/work?ms={WORK_MS}") as response:
-                    await response.read()
                     status = response.status
+                    if status == 200:
+                        answer = await response.json()
+                        node_ms = answer["queued_ms"] + answer["worked_ms"]
+                    else:
+                        await response.read()
             except (aiohttp.ClientError, TimeoutError):
                 status = 0
-            results.append({"ms": (time.perf_counter() - scheduled) * 1000, "status": status})
+            ms = (time.perf_counter() - scheduled) * 1000
+            results.append({"ms": ms, "status": status, "node_ms": node_ms})
 
         start = time.perf_counter()
         tasks = []
@@ -118,7 +124,18 @@ def summarise(results: list[dict], seconds: float) -> dict:
         "failed": sum(r["status"] not in (200, 503) for r in results),
         "p50_admitted_ms": round(percentile(admitted, 50), 1) if admitted else None,
         "p99_admitted_ms": round(percentile(admitted, 99), 1) if admitted else None,
+        # where the p99 went: inside the node's gate (queue + work, by the node's own
+        # clock), and the rest (this client's lateness, the connection, daphne and Django
+        # before and after the view)
+        "p99_in_node_ms": _p99([r["node_ms"] for r in results if r["node_ms"] is not None]),
+        "p99_outside_node_ms": _p99(
+            [r["ms"] - r["node_ms"] for r in results if r["node_ms"] is not None]
+        ),
     }
+
+
+def _p99(values: list[float]) -> float | None:
+    return round(percentile(values, 99), 1) if values else None
 
 
 def run(seconds: float) -> dict:

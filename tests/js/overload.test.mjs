@@ -306,7 +306,7 @@ describe("timingPoints", async () => {
       "node-4:target_ms": 20.5,
     });
     assert.deepEqual([...lines.keys()], Object.keys(points));
-    assert.match(lines.get("node-1:long_rtt_ms").name, /node-1 long-term round trip/);
-    assert.match(lines.get("node-4:target_ms").name, /node-4 wait a standing queue allows/);
+    assert.match(lines.get("node-1:long_rtt_ms").name, /node-1 baseline RTT \(gradient\)/);
+    assert.match(lines.get("node-4:target_ms").name, /node-4 queue target \(CoDel\)/);
   });
 });

@@ -49,12 +49,13 @@ export function worthMarking(marker, event, lastShedMark) {
 }
 
 // The timing chart's lines per node: what every policy has, then what only some report.
+// Short names: three nodes' lines share half a page's width (the caption says what each is).
 const TIMING_LINES = [
-  ["queue_ms", "queue time (longest, last s)", "dash"],
-  ["rtt_ms", "round trip (mean, last s)", "solid"],
-  ["long_rtt_ms", "long-term round trip (gradient's baseline)", "dot"],
-  ["rtt_timeout_ms", "round trip that counts as a drop (AIMD)", "dashdot"],
-  ["target_ms", "wait a standing queue allows (CoDel)", "longdash"],
+  ["queue_ms", "queue (longest)", "dash"],
+  ["rtt_ms", "round trip (mean)", "solid"],
+  ["long_rtt_ms", "baseline RTT (gradient)", "dot"],
+  ["rtt_timeout_ms", "drop above (AIMD)", "dashdot"],
+  ["target_ms", "queue target (CoDel)", "longdash"],
 ];
 
 /**

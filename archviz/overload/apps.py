@@ -8,9 +8,9 @@ class OverloadConfig(AppConfig):
 
     def ready(self) -> None:
         from archviz.core import hooks, labsocket
-        from archviz.overload import clients
+        from archviz.overload import control
 
         labsocket.handlers_in("archviz.overload.socket")
         # the node's faults (node.hog, ...) it sends are archviz/core/node_commands.py's
-        clients.register()
+        control.register()
         hooks.register_service(hooks.Service("overloadclients", "overloadclients"))

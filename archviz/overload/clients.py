@@ -2,8 +2,9 @@
 on the nodes' /ws/hold/, through the load balancer or straight at one node ("flood node-2"),
 each reconnecting by the lab-wide policy after a refusal, a shed or a drop.
 
-`manage.py overloadclients` runs a ClientFleet; the `overload.clients` control command sets
-how many clients it holds, where, and for how long (a flood ends by itself).
+`manage.py overloadclients` runs a ClientFleet; the `overload.clients` control command
+(overload/control.py) sets how many clients it holds, where, and for how long (a flood ends
+by itself).
 """
 
 import asyncio
@@ -14,20 +15,18 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, TypedDict
+from typing import Literal
 
 import aiohttp
 
-from archviz.core.control import NODE_ID, InvalidCommand, register_commands
+from archviz.core.control import NODE_ID
 from archviz.core.http import LAB_CLIENT_HEADER, lab_client_token
 from archviz.core.reconnect import DEFAULT_POLICY, ReconnectPolicy
+from archviz.overload.control import LB, MAX_CLIENTS
 from archviz.overload.reconnect import Decision, next_reconnect
 
 log = logging.getLogger(__name__)
 
-MAX_CLIENTS = 2000
-MAX_FLOOD_S = 120
-DEFAULT_FLOOD_S = 60  # a command without `seconds` still ends by itself
 # Handshakes are paced so that this process is never the bottleneck: new clients at most
 # OPENS_PER_S (a count of 2,000 opens over 10 s), reconnects at most RECONNECTS_PER_S, well
 # above it, since a herd of reconnects after a shed is the lesson and must reach the node.
@@ -36,41 +35,9 @@ RECONNECTS_PER_S = 1000
 HANDSHAKE_TIMEOUT_S = 10.0  # a node too busy to answer must not hold a client for ever
 NO_TARGET_RETRY_S = 0.5  # the target is not (or no longer) registered: look again soon
 HOLD_PATH = "/ws/hold/?client=bot"  # `client=bot`: shed these first (they claim no more)
-LB = "lb"
 
 State = Literal["connecting", "open", "waiting"]
 Closed = tuple[int | None, str | None]  # a socket's close code, and the last text it got
-
-
-# --- the control command -----------------------------------------------------------------
-
-
-class OverloadClientsCommand(TypedDict):
-    type: Literal["overload.clients"]
-    count: int  # clients to hold, 0..MAX_CLIENTS (0 closes them all)
-    target: str  # "lb", or a node id: every client straight at that node
-    seconds: int  # 1..MAX_FLOOD_S (default DEFAULT_FLOOD_S): then count goes back to 0
-    by: str
-    trace: str
-
-
-def parse_clients_command(obj: dict) -> dict:
-    """The fields of an `overload.clients` command; InvalidCommand names a bad one."""
-    count, target = obj.get("count"), obj.get("target")
-    seconds = obj.get("seconds", DEFAULT_FLOOD_S)
-    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_CLIENTS:
-        raise InvalidCommand(f"count must be a whole number from 0 to {MAX_CLIENTS}, got {count!r}")
-    if not isinstance(target, str) or not (target == LB or NODE_ID.fullmatch(target)):
-        raise InvalidCommand(f"target must be 'lb' or a node id such as node-2, got {target!r}")
-    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 1 <= seconds <= MAX_FLOOD_S:
-        raise InvalidCommand(
-            f"seconds must be a whole number from 1 to {MAX_FLOOD_S}, got {seconds!r}"
-        )
-    return {"count": count, "target": target, "seconds": seconds}
-
-
-def register() -> None:
-    register_commands(("overload.clients",), parse_clients_command, "overload clients")
 
 
 # --- pacing ------------------------------------------------------------------------------

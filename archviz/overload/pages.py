@@ -10,7 +10,7 @@ from archviz.core.instructor import PERMISSION
 from archviz.core.node_commands import SHED_POLICIES
 from archviz.core.pages import login_required, page_config
 from archviz.core.reconnect import RECONNECT_POLICIES
-from archviz.overload import clients
+from archviz.overload import control
 from archviz.overload.reconnect import MAX_HINT_MS
 from archviz.overload.socket import RECONNECT_BOUNDS
 
@@ -37,9 +37,9 @@ def overload_page(request: HttpRequest) -> HttpResponse:
         "reconnect_policies": list(RECONNECT_POLICIES),
         "reconnect_bounds": RECONNECT_BOUNDS,
         "shed_policies": list(SHED_POLICIES),
-        "max_clients": clients.MAX_CLIENTS,
-        "max_flood_s": clients.MAX_FLOOD_S,
-        "flood_s": clients.DEFAULT_FLOOD_S,
+        "max_clients": control.MAX_CLIENTS,
+        "max_flood_s": control.MAX_FLOOD_S,
+        "flood_s": control.DEFAULT_FLOOD_S,
         "max_hint_ms": MAX_HINT_MS,
         "max_hog_s": node_commands.MAX_HOG_S,
         "max_balloon_mb": node_commands.MAX_BALLOON_MB,

@@ -16,7 +16,7 @@ from archviz.core.labsocket import AckFrame, ack, socket_handler
 from archviz.core.node_commands import SHED_POLICIES
 from archviz.core.reconnect import MAX_BASE_MS, MAX_CAP_MS, POLICY_KEY, RECONNECT_POLICIES
 from archviz.core.redis_conn import shared_client
-from archviz.overload import clients, limiter
+from archviz.overload import control, limiter
 from archviz.overload import keys as overload_keys
 from archviz.trace.emitter import get_emitter
 from archviz.trace.events import now_ms
@@ -81,7 +81,7 @@ async def flood(user: User, count: object, target: object, seconds: object = Non
     if seconds is not None:
         fields["seconds"] = seconds
     try:  # the bounds first: a bad count is a 400 whatever the target
-        clients.parse_clients_command(fields)
+        control.parse_clients_command(fields)
     except InvalidCommand as exc:
         raise ControlRefused(str(exc), 400) from None
     if target != "lb":

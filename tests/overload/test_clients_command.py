@@ -1,4 +1,5 @@
-"""The overload clients' command, pacing and counters (archviz/overload/clients.py), in process."""
+"""The overload clients' command (overload/control.py), pacing and counters (overload/clients.py),
+in process."""
 
 import json
 
@@ -7,7 +8,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from archviz.core.control import InvalidCommand, carried_out_by, parse_command
-from archviz.overload.clients import DEFAULT_FLOOD_S, MAX_CLIENTS, Pacer, Rate, hello_node
+from archviz.overload.clients import Pacer, Rate, hello_node
+from archviz.overload.control import DEFAULT_FLOOD_S, MAX_CLIENTS
 from tests.conftest import HandClock
 
 

@@ -12,7 +12,8 @@ from archviz.core.control import ControlCommand
 from archviz.core.reconnect import POLICY_KEY, parse_policy
 from archviz.core.registry import Metrics
 from archviz.core.runner import Component, component
-from archviz.overload.clients import DEFAULT_FLOOD_S, LB, ClientFleet, Rate
+from archviz.overload.clients import ClientFleet, Rate
+from archviz.overload.control import DEFAULT_FLOOD_S, LB
 
 log = logging.getLogger(__name__)
 

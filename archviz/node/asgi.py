@@ -1,9 +1,7 @@
 """The node's ASGI application: Django with the node's own URLs, counting its connections."""
 
-import json
 from collections.abc import Callable
 from importlib import import_module
-from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.core import signals
@@ -13,13 +11,9 @@ from django.core.handlers.asgi import ASGIHandler, ASGIRequest
 from django.db import close_old_connections, reset_queries
 
 from archviz.core import hooks
-from archviz.core.http import LAB_CLIENT_HEADER, NODE_HEADER
 from archviz.core.metrics import ConnectionCounters
 from archviz.core.origin_validator import PageOriginValidator
-from archviz.node.refusal import DEFAULT_WORK_MS, refuse_work
-from archviz.node.runtime import get_runtime
-
-LAB_CLIENT = LAB_CLIENT_HEADER.lower().encode()  # as ASGI gives header names
+from archviz.node import door
 
 
 class NodeRequest(ASGIRequest):
@@ -28,46 +22,19 @@ class NodeRequest(ASGIRequest):
     urlconf = "archviz.node.urls"
 
 
-WORK_PATH = "/work"  # archviz/node/urls.py's
-
-
 class NodeHandler(ASGIHandler):
     request_class = NodeRequest
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and scope["path"] == WORK_PATH and scope["method"] == "GET":
-            refused = _refused_at_the_door(scope)
-            if refused is not None:
-                await _answer(send, refused)
-                return
+        if door.is_work(scope):  # refused, queued and let in before Django (node/door.py)
+            await door.work(self.handle, scope, receive, send)
+            return
         # Django wraps each request in a ThreadSensitiveContext, which gives every request
         # its own executor: a thread started and joined per request (for the sync
         # `response.close` and signal receivers), about 3 ms of a node's CPU each, measured
         # with py-spy. The node's views are all async and it uses no database, so its few
         # sync calls share asgiref's one long-lived thread instead.
         await self.handle(scope, receive, send)
-
-
-def _refused_at_the_door(scope) -> tuple[int, dict, dict[str, str]] | None:
-    """node/refusal.py's verdict on a /work request, read from the ASGI scope as the view
-    reads it from Django's request (the last `ms` given; the lab client's header)."""
-    runtime = get_runtime()
-    query = parse_qs(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-    lab_client = next((v.decode("latin-1") for k, v in scope["headers"] if k == LAB_CLIENT), None)
-    _work_ms, refused = refuse_work(runtime, query.get("ms", [DEFAULT_WORK_MS])[-1], lab_client)
-    if refused is None:
-        return None
-    return refused.status, refused.body, {NODE_HEADER: runtime.node_id} | refused.headers
-
-
-async def _answer(send, refused: tuple[int, dict, dict[str, str]]) -> None:
-    """The refusal as the view's JsonResponse would have sent it."""
-    status, body, headers = refused
-    content = json.dumps(body).encode()
-    fields = {"Content-Type": "application/json", "Content-Length": str(len(content))} | headers
-    raw = [(name.lower().encode(), value.encode()) for name, value in fields.items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": content})
 
 
 class CountConnections:

@@ -1,9 +1,5 @@
-"""Work a node refuses before it queues (issue 12): decided in one place for the /work view
-and for the node's front door (node/asgi.py), which answers a refusal before Django builds a
-request. Past capacity most requests are refused, and Django's handling of each (a request
-and a response object, two hops to a thread) was most of the node's event loop at 4x its
-capacity (py-spy in bench.overload's http part): refusals must cost the node little, or
-the refusing itself becomes the overload."""
+"""Work a node refuses before it queues (issue 12), for its front door (node/door.py): work
+out of range, the node's pressure over its reject threshold, a gate with no room."""
 
 import math
 from dataclasses import dataclass

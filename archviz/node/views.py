@@ -15,9 +15,8 @@ from archviz.core.http import (
     is_lab_client,
 )
 from archviz.core.redis_conn import shared_client
-from archviz.node.refusal import DEFAULT_WORK_MS, Refusal, over_capacity, refuse_work
+from archviz.node.door import ADMITTED, Admitted
 from archviz.node.runtime import PINGS_PER_S, NodeRuntime, get_runtime
-from archviz.node.work import QueueFull
 from archviz.trace.emitter import get_emitter
 from archviz.trace.events import now_ms
 
@@ -94,33 +93,25 @@ def _record_pong(node_id: str, pong: dict) -> int:
 
 @require_GET
 async def work(request: HttpRequest) -> JsonResponse:
-    """Do `ms` of work (a wait, like a call to a database) within the node's capacity; what
-    is refused before it queues, and why, is node/refusal.py's."""
+    """Do the work the front door let in (node/door.py refused, queued and admitted it
+    before Django): `ms` of it, a wait like a call to a database, in one of the node's
+    capacity slots."""
     runtime = get_runtime()
-    headers = {"X-Archviz-Node": runtime.node_id}
-    work_ms, refused = refuse_work(
-        runtime, request.GET.get("ms", DEFAULT_WORK_MS), request.headers.get(LAB_CLIENT_HEADER)
-    )
-    if refused is not None:
-        return _json(refused.body, status=refused.status, headers=headers | refused.headers)
-    gate = runtime.gate
-    arrived = time.perf_counter()
-    try:
-        async with gate.slot() as queued:
-            started = time.perf_counter()
-            config = runtime.config
-            delay_ms = work_ms + config.latency_ms + random.uniform(0, config.jitter_ms)
-            async with gate.backend.slot():  # capacity slots at once (work.py)
-                await asyncio.sleep(delay_ms / 1000)
-    except QueueFull as full:
-        refused = Refusal(503, over_capacity(runtime, str(full)))
-        return _json(refused.body, status=503, headers=headers | refused.headers)
+    admitted: Admitted = request.scope[ADMITTED]
+    started = time.perf_counter()
+    config = runtime.config
+    delay_ms = admitted.work_ms + config.latency_ms + random.uniform(0, config.jitter_ms)
+    async with runtime.gate.backend.slot():  # capacity slots at once (work.py)
+        await asyncio.sleep(delay_ms / 1000)
     return _json(
         {
             "node": runtime.node_id,
-            "queued": queued,
-            "queued_ms": round((started - arrived) * 1000, 3),
+            "queued": admitted.queued,
+            "queued_ms": admitted.queued_ms,
             "worked_ms": round((time.perf_counter() - started) * 1000, 3),
         },
-        headers=headers | {"X-Archviz-Queued": "true" if queued else "false"},
+        headers={
+            "X-Archviz-Node": runtime.node_id,
+            "X-Archviz-Queued": "true" if admitted.queued else "false",
+        },
     )

@@ -1,20 +1,20 @@
-"""The node's front door (node/asgi.py): a /work request that node/refusal.py refuses is
-answered at the ASGI layer, before Django builds a request, exactly as the view would answer
-it; anything else goes on to the view. Driven as daphne drives it, through the ASGI app."""
+"""The node's front door (node/door.py): a /work request is refused (node/refusal.py) or waits
+for its turn at the ASGI layer, before Django builds a request; only admitted work reaches
+Django and the view. Driven as daphne drives it, through the node's ASGI application."""
 
 import asyncio
 from collections.abc import Iterator
 
 import pytest
-from channels.testing import HttpCommunicator
 from django.core import signals
 from django.test import override_settings
 
-from archviz.core.http import LAB_CLIENT_HEADER, MAX_WORK_MS, NODE_HEADER, lab_client_token
+from archviz.core.http import MAX_WORK_MS, NODE_HEADER
 from archviz.node import runtime as node_runtime
-from archviz.node.asgi import NODE_MIDDLEWARE, NodeHandler
+from archviz.node.asgi import NODE_MIDDLEWARE
 from archviz.node.runtime import NodeConfig, NodeRuntime
 from tests.harness.wait_for import async_wait_for
+from tests.node.door_client import node_get
 
 
 @pytest.fixture
@@ -40,29 +40,19 @@ def django_requests() -> Iterator[list[str]]:
     signals.request_started.disconnect(started)
 
 
-async def _get(path: str, *, lab: bool = False) -> tuple[int, dict[str, str], bytes]:
-    headers = [(b"host", b"127.0.0.1:8001")]
-    if lab:
-        headers.append((LAB_CLIENT_HEADER.lower().encode(), lab_client_token().encode()))
-    response = await HttpCommunicator(NodeHandler(), "GET", path, headers=headers).get_response(
-        timeout=5
-    )
-    fields = {k.decode().lower(): v.decode() for k, v in response["headers"]}
-    return response["status"], fields, response["body"]
-
-
-async def test_a_full_node_refuses_at_the_door_as_the_view_would(node, django_requests) -> None:
+async def test_a_full_node_refuses_at_the_door(node, django_requests) -> None:
     """One working and two waiting: the next is a 503 naming the gate's state, with the
     node's name, Retry-After and its length, and counted as the gate's refusal."""
-    held = [asyncio.create_task(_get("/work?ms=300", lab=True)) for _ in range(3)]
+    held = [asyncio.create_task(node_get("/work?ms=300", lab=True)) for _ in range(3)]
     await async_wait_for(
         lambda: (node.gate.in_flight, node.gate.queued),
         "one request working and two waiting",
         until=lambda state: state == (1, 2),
         explain=lambda: str([t.result() if t.done() else "running" for t in held]),
     )
-    status, headers, body = await _get("/work?ms=5")
-    assert len(django_requests) == 3  # the three held ones only: Django never saw the refusal
+    status, headers, body = await node_get("/work?ms=5")
+    assert django_requests == ["/work"]  # the one working: the waiting and the refused are
+    # held and answered at the door
     assert status == 503
     assert (
         body
@@ -80,7 +70,7 @@ async def test_a_node_over_its_reject_threshold_refuses_at_the_door(node) -> Non
     """Pressure 0.93 over 0.80: the 503 names the pressure, counted as the node's."""
     node.latest_pressure = 0.93
     node.latest_reading = {"value": 0.93, "dominant": "cpu_percent"}
-    status, _headers, body = await _get("/work?ms=5")
+    status, _headers, body = await node_get("/work?ms=5")
     assert status == 503
     assert b'"detail": "pressure 0.93 > 0.80 (cpu_percent)"' in body
     assert node.overload_counters.rejected_http_total == 1
@@ -89,7 +79,7 @@ async def test_a_node_over_its_reject_threshold_refuses_at_the_door(node) -> Non
 async def test_bad_work_at_a_full_node_is_still_a_400(node) -> None:
     """Bad input is told so first, at the door too; the last `ms` given is the one read."""
     node.latest_pressure = 1.0
-    status, _headers, body = await _get(f"/work?ms=5&ms={MAX_WORK_MS + 1}", lab=True)
+    status, _headers, body = await node_get(f"/work?ms=5&ms={MAX_WORK_MS + 1}", lab=True)
     assert status == 400
     assert (
         body
@@ -100,9 +90,25 @@ async def test_bad_work_at_a_full_node_is_still_a_400(node) -> None:
 
 async def test_work_with_room_goes_on_to_the_view(node, django_requests) -> None:
     """A free slot: the view does the work and says how long it waited and worked."""
-    status, headers, body = await _get("/work?ms=1")
+    status, headers, body = await node_get("/work?ms=1")
     assert django_requests == ["/work"]
     assert status == 200
     assert headers["x-archviz-queued"] == "false"
     assert b'"worked_ms"' in body
-    assert node.gate.served_total == 1
+    await async_wait_for(
+        lambda: node.gate.served_total, "the slot given back", until=lambda n: n == 1
+    )
+
+
+async def test_a_request_that_times_out_waiting_is_answered_at_the_door(node, django_requests):
+    """CoDel's interval for a young queue (50 ms) runs out behind 300 ms of work: a 503 that
+    says how long it waited, counted as a time-out; Django only ever saw the one working."""
+    node.config = NodeConfig(capacity=1, admission="codel")
+    working = asyncio.create_task(node_get("/work?ms=300", lab=True))
+    await async_wait_for(lambda: node.gate.in_flight, "one request working", until=bool)
+    status, headers, body = await node_get("/work?ms=5")
+    assert status == 503 and headers["retry-after"] == "1"
+    assert b'"error": "over capacity"' in body and b"in the queue" in body
+    assert node.gate.timed_out_total == 1
+    assert (await working).status == 200
+    assert django_requests == ["/work"]

@@ -10,14 +10,10 @@ import redis
 from django.test import AsyncClient, override_settings
 
 from archviz.core import keys
-from archviz.core.http import LAB_CLIENT_HEADER, MAX_WORK_MS, NODE_HEADER, lab_client_token
+from archviz.core.http import MAX_WORK_MS, NODE_HEADER
 from archviz.node import runtime as node_runtime
 from archviz.node.runtime import NodeConfig, NodeRuntime
-
-
-def as_lab_client() -> dict[str, str]:
-    """The header of the lab's traffic generator, which may ask for up to 10 s of work."""
-    return {LAB_CLIENT_HEADER: lab_client_token()}
+from tests.node.door_client import node_get
 
 
 @pytest.fixture
@@ -32,14 +28,11 @@ def node(monkeypatch: pytest.MonkeyPatch, dashboard_emitter) -> Iterator[NodeRun
 
 async def test_work_beyond_capacity_and_its_queue_is_refused_with_retry_after(node) -> None:
     """Capacity 1: of 6 requests at once, 1 works and 2 wait (then work); 3 get 503."""
-    client = AsyncClient()
-    responses = await asyncio.gather(
-        *(client.get("/work", {"ms": "400"}, headers=as_lab_client()) for _ in range(6))
-    )
-    assert sorted(r.status_code for r in responses) == [200, 200, 200, 503, 503, 503]
-    assert all(r[NODE_HEADER] == "node-3" for r in responses)
-    assert all(r["Retry-After"] == "1" for r in responses if r.status_code == 503)
-    assert sorted(r["X-Archviz-Queued"] for r in responses if r.status_code == 200) == [
+    responses = await asyncio.gather(*(node_get("/work?ms=400", lab=True) for _ in range(6)))
+    assert sorted(r.status for r in responses) == [200, 200, 200, 503, 503, 503]
+    assert all(r.headers[NODE_HEADER.lower()] == "node-3" for r in responses)
+    assert all(r.headers["retry-after"] == "1" for r in responses if r.status == 503)
+    assert sorted(r.headers["x-archviz-queued"] for r in responses if r.status == 200) == [
         "false",
         "true",
         "true",
@@ -50,9 +43,9 @@ async def test_work_beyond_capacity_and_its_queue_is_refused_with_retry_after(no
 @pytest.mark.parametrize("ms", ["-5", "lots", str(MAX_WORK_MS + 1), "nan"])
 async def test_work_outside_its_range_is_a_400_naming_the_limit(node, ms: str) -> None:
     """Negative, non-numeric or too much work is refused before it takes a slot."""
-    response = await AsyncClient().get("/work", {"ms": ms}, headers=as_lab_client())
-    assert response.status_code == 400
-    assert response.json()["error"] == f"ms must be a number from 0 to {MAX_WORK_MS}"
+    response = await node_get(f"/work?ms={ms}", lab=True)
+    assert response.status == 400
+    assert json.loads(response.body)["error"] == f"ms must be a number from 0 to {MAX_WORK_MS}"
     assert node.gate.served_total == 0
 
 
@@ -77,10 +70,10 @@ async def test_work_above_the_reject_threshold_is_refused_with_retry_after(node)
     """Pressure 0.93 > 0.80: 503 naming the pressure and its signal, counted, no slot taken."""
     node.latest_pressure = 0.93
     node.latest_reading = {"value": 0.93, "dominant": "cpu_percent"}
-    response = await AsyncClient().get("/work", {"ms": "5"})
-    assert response.status_code == 503
-    assert response["Retry-After"] == "1"
-    assert response.json() == {
+    response = await node_get("/work?ms=5")
+    assert response.status == 503
+    assert response.headers["retry-after"] == "1"
+    assert json.loads(response.body) == {
         "node": "node-3",
         "error": "overloaded",
         "detail": "pressure 0.93 > 0.80 (cpu_percent)",
@@ -92,8 +85,8 @@ async def test_work_above_the_reject_threshold_is_refused_with_retry_after(node)
 async def test_work_at_the_reject_threshold_is_admitted(node) -> None:
     """Refused only strictly above: pressure 0.80 at a threshold of 80 % works."""
     node.latest_pressure = 0.8
-    response = await AsyncClient().get("/work", {"ms": "1"})
-    assert response.status_code == 200
+    response = await node_get("/work?ms=1")
+    assert response.status == 200
     assert node.overload_counters.rejected_http_total == 0
 
 
@@ -101,16 +94,16 @@ async def test_a_node_with_the_limiter_off_never_refuses_for_pressure(node) -> N
     """Admission none and thresholds 100: even at pressure 1.0 the work is done."""
     node.config = NodeConfig(capacity=1, admission="none", reject_above=100, shed_above=100)
     node.latest_pressure = 1.0
-    response = await AsyncClient().get("/work", {"ms": "1"})
-    assert response.status_code == 200
+    response = await node_get("/work?ms=1")
+    assert response.status == 200
     assert node.overload_counters.rejected_http_total == 0
 
 
 async def test_bad_work_is_a_400_even_when_overloaded(node) -> None:
     """Bad input is told so first: a retry would not help it."""
     node.latest_pressure = 1.0
-    response = await AsyncClient().get("/work", {"ms": "lots"})
-    assert response.status_code == 400
+    response = await node_get("/work?ms=lots")
+    assert response.status == 400
     assert node.overload_counters.rejected_http_total == 0
 
 
@@ -123,6 +116,6 @@ async def test_work_on_a_node_full_of_sockets_is_refused_as_its_handshakes_are(n
     node.config = NodeConfig(capacity=1, ws_limit=2)
     for _ in range(2):
         node.sockets.open("anonymous", close)
-    response = await AsyncClient().get("/work", {"ms": "1"})
-    assert response.status_code == 503
-    assert response.json()["detail"] == "pressure 1.00 > 0.80 (websockets)"
+    response = await node_get("/work?ms=1")
+    assert response.status == 503
+    assert json.loads(response.body)["detail"] == "pressure 1.00 > 0.80 (websockets)"

@@ -19,7 +19,7 @@ import aiohttp
 
 from archviz.core import keys, registry
 from bench.cluster import Cluster
-from bench.common import percentile
+from bench.common import median, percentile
 
 POLICIES = ("none", "fixed", "codel", "aimd", "gradient")
 LOADS = (0.5, 1.0, 2.0, 4.0)
@@ -160,21 +160,27 @@ def run(seconds: float) -> dict:
             "deadline_ms": DEADLINE_MS, "runs": runs} | _targets(runs)  # fmt: skip
 
 
-def _score(figures: dict[str, dict]) -> tuple[float, float]:
+def _score(figures: dict[str, dict], base_p99: float) -> tuple[float, float]:
     """How well a policy held: its worst goodput ratio and its worst p99 ratio."""
     at_1x = figures["1x"]["goodput_rps"] or 1e-9
     goodput = min(figures[load]["goodput_rps"] / at_1x for load in ("2x", "4x"))
-    base_p99 = figures["0.5x"]["p99_admitted_ms"] or 1e-9
     p99 = max((figures[load]["p99_admitted_ms"] or 1e9) / base_p99 for load in ("2x", "4x"))
     return round(goodput, 3), round(p99, 3)
 
 
 def _targets(runs: dict[str, dict[str, dict]]) -> dict:
-    scores = {policy: _score(figures) for policy, figures in runs.items()}
+    """The p99 at 0.5x is one baseline for all: at half its capacity no policy queues or
+    refuses, so the five 0.5x phases measure the same thing, and their median stands for it.
+    One policy's own 0.5x p99 is its third-worst of some 280 requests: a hiccup of the
+    machine in that phase once doubled it, and a ratio against it passed what missed."""
+    own = {p: figures["0.5x"]["p99_admitted_ms"] for p, figures in runs.items()}
+    base_p99 = median([v for v in own.values() if v]) or 1e-9
+    scores = {policy: _score(figures, base_p99) for policy, figures in runs.items()}
     on = {p: s for p, s in scores.items() if p != "none"}
-    best = max(on, key=lambda p: (on[p][0] >= 0.9 and on[p][1] <= 2, on[p][0], -on[p][1]))
+    best = max(on, key=lambda p: (on[p][0] >= 0.9 and on[p][1] <= 2, on[p][0] >= 0.9, -on[p][1]))
     goodput, p99 = on[best]
     return {
+        "p99_at_0_5x_ms": {"median": base_p99, "each": own},
         "scores": {
             p: {"goodput_2x_4x_over_1x": s[0], "p99_2x_4x_over_0_5x": s[1]}
             for p, s in scores.items()

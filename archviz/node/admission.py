@@ -273,16 +273,11 @@ class WaitingRoom:
         """When `waiter` times out, by the policy's rule as it stands at now_ms."""
         return waiter.arrived_ms + self.policy.queue_timeout_ms(self.standing_ms(now_ms))
 
-    def would_reject(self) -> bool:
-        """Whether an arrival now would be refused (arrive's own test, without arriving)."""
-        free = not self._waiting and self.in_flight < self.policy.limit()
-        return not free and len(self._waiting) >= self.policy.queue_size()
-
     def arrive(self, waiter_id: int, now_ms: float) -> Verdict:
         if not self._waiting and self.in_flight < self.policy.limit():
             self.in_flight += 1
             return "start"
-        if self.would_reject():
+        if len(self._waiting) >= self.policy.queue_size():
             return "reject"
         self._waiting.append(Waiter(waiter_id, now_ms))
         if self._standing_since is None:

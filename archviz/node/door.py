@@ -16,7 +16,7 @@ from typing import NamedTuple
 from urllib.parse import parse_qs
 
 from archviz.core.http import LAB_CLIENT_HEADER, NODE_HEADER
-from archviz.node.refusal import DEFAULT_WORK_MS, Refusal, over_capacity, refuse_work
+from archviz.node.refusal import DEFAULT_WORK_MS, Refusal, refuse_work
 from archviz.node.runtime import NodeRuntime, get_runtime
 from archviz.node.work import QueueFull
 
@@ -50,7 +50,8 @@ async def work(handle, scope, receive, send) -> None:
             waited_ms = round((time.perf_counter() - arrived) * 1000, 3)
             await handle(scope | {ADMITTED: Admitted(work_ms, queued, waited_ms)}, receive, send)
     except QueueFull as full:  # refused on arrival (a race with the check) or timed out
-        await _answer(send, runtime, Refusal(503, over_capacity(runtime, str(full))))
+        body = {"node": runtime.node_id, "error": "over capacity", "detail": str(full)}
+        await _answer(send, runtime, Refusal(503, body))
 
 
 async def _answer(send, runtime: NodeRuntime, refused: Refusal) -> None:

@@ -1,5 +1,6 @@
 """Work a node refuses before it queues (issue 12), for its front door (node/door.py): work
-out of range, the node's pressure over its reject threshold, a gate with no room."""
+out of range, or the node's pressure over its reject threshold. (A gate with no room says so
+itself, as the door asks it for a slot.)"""
 
 import math
 from dataclasses import dataclass
@@ -28,9 +29,9 @@ def refuse_work(
     runtime: NodeRuntime, ms: str, lab_client: str | None
 ) -> tuple[float, Refusal | None]:
     """The work asked for, and why it is refused before it queues (counted), or None: work
-    out of range (up to ANONYMOUS_WORK_MS for anyone, MAX_WORK_MS for the lab's own clients);
-    the node's pressure over its reject threshold; its gate with no slot and no room in its
-    queue. The admin's capacity and policy are applied here, on the node's loop."""
+    out of range (up to ANONYMOUS_WORK_MS for anyone, MAX_WORK_MS for the lab's own clients),
+    or the node's pressure over its reject threshold. The admin's capacity and policy are
+    applied to the gate here, on the node's loop, before the request asks it for a slot."""
     try:
         work_ms = float(ms)
     except ValueError:
@@ -43,17 +44,9 @@ def refuse_work(
         runtime.overload_counters.rejected_http_total += 1
         body = {"node": runtime.node_id, "error": "overloaded", "detail": overloaded}
         return work_ms, Refusal(503, body)
-    gate = runtime.gate
-    gate.set_capacity(runtime.config.capacity)
-    gate.set_policy(runtime.config.admission)
-    full = gate.refuse_if_full()
-    if full is not None:
-        return work_ms, Refusal(503, over_capacity(runtime, full))
+    runtime.gate.set_capacity(runtime.config.capacity)
+    runtime.gate.set_policy(runtime.config.admission)
     return work_ms, None
-
-
-def over_capacity(runtime: NodeRuntime, detail: str) -> dict:
-    return {"node": runtime.node_id, "error": "over capacity", "detail": detail}
 
 
 def _overload_refusal(runtime: NodeRuntime) -> str | None:

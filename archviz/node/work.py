@@ -158,7 +158,7 @@ class WorkGate:
         verdict = self.room.arrive(waiter_id, arrived)
         if verdict == "reject":
             self.rejected_total += 1
-            raise QueueFull(self._full())
+            raise QueueFull(f"{self.in_flight} working, {self.queued} queued (limit)")
         if verdict == "wait":
             await self._wait_for_turn(waiter_id)
         started, answered = _now_ms(), False

@@ -139,17 +139,6 @@ class WorkGate:
             self.room.policy = make_policy(name, self.capacity)
             self._apply(self.room.turns(_now_ms()))
 
-    def refuse_if_full(self) -> str | None:
-        """Why a request arriving now would be refused, counted as a refusal, without letting
-        it arrive (the front door's check, node/refusal.py); None: it would start or wait."""
-        if not self.room.would_reject():
-            return None
-        self.rejected_total += 1
-        return self._full()
-
-    def _full(self) -> str:
-        return f"{self.in_flight} working, {self.queued} queued (limit)"
-
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[bool]:
         """Hold a working slot; yields True if the request had to wait in the queue."""

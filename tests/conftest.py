@@ -19,6 +19,7 @@ from archviz.lab.embedded_redis import EmbeddedRedis
 from archviz.trace import emitter
 from tests.harness.clients import ControlChannel, login_cookies
 from tests.harness.lab import RunningLab
+from tests.harness.shared_lab import started_lab
 
 
 @pytest.fixture(scope="session")
@@ -119,27 +120,30 @@ def browser_required() -> bool:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory) -> Iterator[RunningLab]:
-    """A whole lab (embedded Redis, dashboard, 3 nodes) on free ports, shared by a module."""
-    running = RunningLab(tmp_path_factory.mktemp("lab")).start()
-    try:
-        running.wait_for_ready(3)
-        yield running
-    finally:
-        running.process.close(timeout=15)
+    """A whole lab (embedded Redis, dashboard, 3 nodes) on free ports, shared by a module.
+    (A package whose modules share one defines its own: tests/harness/shared_lab.py.)"""
+    yield from started_lab(tmp_path_factory.mktemp("lab"))
 
 
 @pytest.fixture(scope="module")
 def instructor_cookies(lab: RunningLab) -> dict[str, str]:
     """The cookies of an instructor logged in to the module's lab (made once), to open its
     socket as them."""
-    lab.create_user("lab-teacher", "lab-instructor-pw-7", instructor=True)
+    lab.ensure_user("lab-teacher", "lab-instructor-pw-7", instructor=True)
     return asyncio.run(login_cookies(lab.url, "lab-teacher", "lab-instructor-pw-7"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests last: Playwright's sync API keeps an event loop running for the rest
-    of the session, which would stop pytest-asyncio from running the async tests."""
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    of the session, which would stop pytest-asyncio from running the async tests. And the
+    modules on a package's shared lab after the others of their kind: no lab of a module's
+    own then starts while a shared one is up (two labs on two cores slow both)."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("browser") is not None,
+            "shared_lab" in item.fixturenames,
+        )
+    )
 
 
 class HandClock:

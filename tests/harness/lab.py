@@ -77,6 +77,7 @@ class RunningLab:
         self.url = ""
         self.redis_url = ""
         self.admin_password = ""
+        self._users: dict[str, tuple[str, bool]] = {}
 
     # --- starting and stopping -----------------------------------------------------
 
@@ -165,9 +166,19 @@ class RunningLab:
         return self.manage("shell", "-c", code)
 
     def create_user(self, username: str, password: str, *, instructor: bool) -> None:
+        """A new account (it fails if the name is taken)."""
         group = "u.groups.add(Group.objects.get(name='Instructors'))" if instructor else ""
         self.shell(
             "from django.contrib.auth.models import Group, User\n"
             f"u = User.objects.create_user({username!r}, password={password!r})\n"
             f"{group}\n"
         )
+        self._users[username] = (password, instructor)
+
+    def ensure_user(self, username: str, password: str, *, instructor: bool) -> None:
+        """The account made once in this lab: the modules sharing a lab share its fixtures'
+        fixed accounts (a name asked for again with another password or role fails)."""
+        if username not in self._users:
+            self.create_user(username, password, instructor=instructor)
+        made = self._users[username]
+        assert made == (password, instructor), f"{username} was made as {made}"

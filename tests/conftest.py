@@ -46,9 +46,14 @@ def redis_client(redis_url: str) -> redis.Redis:
 
 
 @pytest.fixture
-def dashboard_emitter(redis_url: str) -> emitter.Emitter:
-    """This process speaks as the dashboard, as `manage.py dashboard` would."""
-    return emitter.configure("dashboard", sync_client)
+def dashboard_emitter(redis_url: str) -> Iterator[emitter.Emitter]:
+    """This process speaks as the dashboard, as `manage.py dashboard` would. What the test
+    emitted is published before it ends, to its own Redis: the emitter is the process's, and
+    events still buffered would otherwise reach the next test's trace channel (or wait in the
+    buffer through a test without REDIS_URL, and then do)."""
+    process_emitter = emitter.configure("dashboard", sync_client)
+    yield process_emitter
+    process_emitter.flush()
 
 
 @pytest.fixture

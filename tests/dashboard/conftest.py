@@ -1,8 +1,9 @@
 """The lab socket in this process: archviz.asgi.application (origin check, sessions, auth,
-the LabConsumer) through WebsocketCommunicator, on the session's real Redis."""
+the LabConsumer) through WebsocketCommunicator, on the session's real Redis. And one whole
+lab for the package's modules that run against one (tests/harness/shared_lab.py)."""
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 from channels.testing import WebsocketCommunicator
@@ -10,6 +11,8 @@ from django.conf import settings
 from django.test import Client
 
 from tests.harness.clients import output_frame
+from tests.harness.lab import RunningLab
+from tests.harness.shared_lab import SharedLab, module_lab_fixture, shared_lab_fixture
 
 PAGE_ORIGIN = "http://127.0.0.1:8000"
 
@@ -28,6 +31,18 @@ def lab_communicator(
     if session_key:
         headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_key}".encode()))
     return WebsocketCommunicator(application, "/ws/lab/", headers=headers)
+
+
+@pytest.fixture(scope="package")
+def shared_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedLab]:
+    yield from shared_lab_fixture(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def lab(shared_lab: SharedLab, request: pytest.FixtureRequest) -> Iterator[RunningLab]:
+    """The package's shared lab as it started; what the module changed is put back after it.
+    (A module that needs a lab of its own defines its own `lab`.)"""
+    yield from module_lab_fixture(shared_lab, request)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,15 @@ import pytest
 from archviz.lab.embedded_redis import EmbeddedRedis
 from tests.harness.clients import lab_socket, next_frame
 from tests.harness.lab import RunningLab
+from tests.harness.shared_lab import started_lab
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]:
+    """A lab of its own, not the package's shared one: the test kills its Redis."""
+    yield from started_lab(tmp_path_factory.mktemp("lab"))
 
 
 def _recovered(frame: dict) -> bool:

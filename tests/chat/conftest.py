@@ -1,18 +1,33 @@
-"""Chat fixtures: a lab with an instructor, clients pinned to chosen nodes, mode switching."""
+"""Chat fixtures: a lab with an instructor (one lab for the package's modules that need none
+of their own: tests/harness/shared_lab.py), clients pinned to chosen nodes, mode switching."""
 
 import contextlib
+from collections.abc import Iterator
 
 import pytest
 
 from archviz.chat.client import ChatClient, running
 from tests.harness.clients import lab_socket, login_cookies, next_frame
 from tests.harness.lab import RunningLab
+from tests.harness.shared_lab import SharedLab, module_lab_fixture, shared_lab_fixture
+
+
+@pytest.fixture(scope="package")
+def shared_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedLab]:
+    yield from shared_lab_fixture(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def lab(shared_lab: SharedLab, request: pytest.FixtureRequest) -> Iterator[RunningLab]:
+    """The package's shared lab as it started; what the module changed is put back after it.
+    (A module that needs a lab of its own defines its own `lab`.)"""
+    yield from module_lab_fixture(shared_lab, request)
 
 
 @pytest.fixture(scope="module")
 def chat_lab(lab: RunningLab) -> RunningLab:
     """The module's lab, with an instructor account to switch modes."""
-    lab.create_user("teacher", "chat-pass-123", instructor=True)
+    lab.ensure_user("teacher", "chat-pass-123", instructor=True)
     return lab
 
 

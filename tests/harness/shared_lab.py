@@ -12,6 +12,7 @@ from archviz.core.control import send_command
 from archviz.core.redis_conn import sync_client
 from archviz.sessions import keys as sessions_keys
 from archviz.sessions.modes import MODES, stored_mode
+from archviz.trace.events import TRACE_LOG
 from tests.harness.lab import RunningLab
 from tests.harness.wait_for import wait_for
 
@@ -46,6 +47,9 @@ def settings(lab: RunningLab) -> dict:
         "traffic": state["traffic"] and {k: state["traffic"][k] for k in TRAFFIC_SETTINGS},
         "queue consumers": {c["id"]: c["status"] for c in state["queue"]["consumers"]},
         "chat mode": chat_mode(client.get(chat_keys.MODE)),
+        "chat members": sum(
+            client.hlen(key) for key in client.scan_iter(chat_keys.members("*"), count=1000)
+        ),
         "session mode": stored_mode(client.get(sessions_keys.MODE)),
     }
 
@@ -74,8 +78,10 @@ class SharedLab:
         return differences(self.started, settings(self.lab))
 
     def wait_as_started(self, module: str) -> None:
-        """Wait for the lab to settle as it started (restarts finish, registrations expire);
-        fail naming each setting that still differs."""
+        """Wait for the lab to settle as it started (restarts finish, registrations expire,
+        chat members leave); fail naming each setting that still differs. Then empty the
+        trace log that pages replay as they open: the module's pages see its events only, as
+        on a lab of its own (the lab page's newest `pubsub.deliver` is its own ping's)."""
         wait_for(
             self.differences,
             f"the shared lab as it was started, before {module}",
@@ -83,6 +89,7 @@ class SharedLab:
             until=lambda found: not found,
             interval=0.2,
         )
+        sync_client(self.lab.redis_url).delete(TRACE_LOG)
 
     def put_back(self) -> None:
         """Command back every setting a module changed that a command can put back; what is

@@ -5,7 +5,7 @@ fresh set of clients.
 
 Each client is a real WebSocket to a real node. When node-1 closes it with 4014 (shed), it
 waits `reconnect_delay_ms(policy, attempt, rng, hint_ms=<the node's retry_after_ms>)`
-(archviz/node/shedding.py, mirrored by the pages' JS) and reconnects through the balancer;
+(archviz/core/reconnect.py, mirrored by the pages' JS) and reconnects through the balancer;
 a refusal (4013) is one more attempt. Handshakes are timed where they land, by the node's
 hello. Targets with full jitter: all back within WINDOW_S, and no node's peak handshakes
 per second over 2x its mean over that window.

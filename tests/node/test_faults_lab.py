@@ -152,7 +152,11 @@ def test_a_bad_command_is_refused_with_a_clear_error_and_the_node_serves_on(
     lab.nodes[NODE].wait_for_line(
         re.escape(f"{NODE}: ignored a malformed control command: {logged}"), 10
     )
-    assert work(lab)[0] == 200
+    # serving on: a 200 (the shared machine's load may push an idle node over its low 30 %
+    # threshold for a moment, and a 503 then is the node working as it should)
+    wait_for(
+        lambda: work(lab)[0], f"{NODE} answering /work", FAULT_TIMEOUT_S, until=lambda s: s == 200
+    )
     assert lab.node_metrics(NODE)["extra"]["overload"]["fault"] is None
 
 

@@ -7,11 +7,11 @@ from archviz.core.pages import login_required, page_config
 from archviz.core.redis_conn import redis_address
 
 
-def home(request: HttpRequest) -> HttpResponse:
+def lab(request: HttpRequest) -> HttpResponse:
     """The lab: topology, trace log, and (for instructors) the controls and Redis's address."""
     if redirect := login_required(request):
         return redirect
     config = page_config(request)
     if config["instructor"]:
         config["redis_address"] = redis_address()  # host:port only, never the password
-    return render(request, "archviz/home.html", {"page_config": config})
+    return render(request, "archviz/lab.html", {"page_config": config})

@@ -65,7 +65,7 @@ def _chat_client(url: str, room: str) -> Iterator[None]:
 
 
 def test_the_redis_box_counts_the_subscriber_redis_closed(page: Page, lab: RunningLab, tmp_path):
-    page.goto(lab.url + "/")
+    page.goto(lab.url + "/lab/")
     box = page.locator('[data-component="redis"]')
     expect(box.locator('[data-field="subscribers-closed"]')).to_have_text(" · 1 subscriber closed")
     page.screenshot(path=str(tmp_path / "redis-box.png"))

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
 def _open(page: Page, lab: RunningLab) -> None:
-    page.goto(lab.url + "/")
+    page.goto(lab.url + "/lab/")
     expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=15_000)
 
 
@@ -66,7 +66,7 @@ def test_instructor_kills_a_node_and_sees_it_go_down_and_come_back(
     page: Page, lab: RunningLab, log_in_instructor
 ) -> None:
     """Log in as an instructor, kill node-3: its box turns down, then up with a new pid."""
-    log_in_instructor(page, "/")
+    log_in_instructor(page, "/lab/")
     expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=15_000)
     old_pid = str(lab.node("node-3")["pid"])
     box = _node(page, "node-3")

@@ -36,7 +36,7 @@ def _redis_box(page: Page):
 
 def test_a_learner_sees_up_and_memory_but_not_the_address(page: Page, lab: RunningLab) -> None:
     """No host:port, no redis:// and no password anywhere on a learner's page."""
-    page.goto(lab.url + "/")
+    page.goto(lab.url + "/lab/")
     box = _redis_box(page)
     expect(box.locator('[data-field="address"]')).to_have_text("")
     html = page.content()

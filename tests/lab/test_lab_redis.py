@@ -119,7 +119,7 @@ async def test_no_page_or_frame_tells_a_learner_where_redis_is(lab: RunningLab) 
     host, port = _address(lab)
     password = (lab.var_dir / "redis_password").read_text().strip()
     async with session() as learner:
-        async with learner.get(lab.url + "/") as page:
+        async with learner.get(lab.url + "/lab/") as page:
             html = await page.text()
         async with learner.get(lab.url + "/api/lab/state") as response:
             api = await response.text()
@@ -137,7 +137,7 @@ async def test_an_instructors_page_shows_host_and_port_only(lab: RunningLab) -> 
     lab.create_user("iris", "redis-instructor-pw-5", instructor=True)
     async with session() as instructor:
         await log_in(instructor, lab.url, "iris", "redis-instructor-pw-5")
-        async with instructor.get(lab.url + "/") as page:
+        async with instructor.get(lab.url + "/lab/") as page:
             html = await page.text()
     assert _page_config(html)["redis_address"] == f"{host}:{port}"
     assert (lab.var_dir / "redis_password").read_text().strip() not in html

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "archviz.queue",
     "archviz.gateway",
     "archviz.overload",
+    "archviz.lessons",
 ]
 
 MIDDLEWARE = [
@@ -73,6 +74,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "archviz.lessons.context.lesson_panel",
             ],
         },
     },
@@ -169,6 +171,9 @@ ARCHVIZ_REDIS_PUBSUB_BUFFER_LIMIT = env_buffer_limit("ARCHVIZ_REDIS_PUBSUB_BUFFE
 # The embedded Redis's password, generated on the lab's first start and kept beside the
 # secret key (only the lab reads it: every other process gets it inside REDIS_URL).
 REDIS_PASSWORD_FILE = VAR_DIR / "redis_password"
+
+# The course: one YAML file per lesson (README: "Writing a lesson"), checked when the lab starts.
+ARCHVIZ_LESSONS_DIR = Path(env_str("ARCHVIZ_LESSONS_DIR", str(BASE_DIR / "lessons")))
 ARCHVIZ_REQUIRE_LOGIN = env_bool("ARCHVIZ_REQUIRE_LOGIN", False)
 # A node that crashes this many times in a row (each within 10 s of starting) is given up on.
 ARCHVIZ_RESTART_MAX_CRASHES = env_int("ARCHVIZ_RESTART_MAX_CRASHES", 5, minimum=1, maximum=100)

@@ -189,3 +189,35 @@ def register_arrival_sink(make: Callable[[], ArrivalSink]) -> None:
 
 def arrival_sinks() -> list[Callable[[], ArrivalSink]]:
     return list(_arrival_sinks)
+
+
+# --- the lessons' live figures -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveFigure:
+    """A number (or word) a lesson may wait on and quote: `read` takes its source's reading."""
+
+    says: str  # what it is, in words
+    read: Callable[[Any], float | int | str]
+
+
+_figure_sources: dict[str, Callable[[Any], Any]] = {}  # name -> read(redis client)
+_live_figures: dict[str, tuple[str, LiveFigure]] = {}  # figure name -> (source, figure)
+
+
+def register_live_figures(
+    source: str, read_source: Callable[[Any], Any], figures: dict[str, LiveFigure]
+) -> None:
+    """`read_source(client)` reads what `figures` are computed from, in one go from Redis
+    (raising redis.RedisError when it cannot); a figure's name starts with its app's."""
+    _figure_sources[source] = read_source
+    _live_figures.update({name: (source, figure) for name, figure in figures.items()})
+
+
+def live_figures() -> dict[str, tuple[str, LiveFigure]]:
+    return dict(_live_figures)
+
+
+def figure_source(source: str) -> Callable[[Any], Any]:
+    return _figure_sources[source]

@@ -1,10 +1,8 @@
 from django.urls import path
-from django.views.generic import RedirectView
 
 from archviz.dashboard import api, views
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="lab"), name="home"),
     path("lab/", views.lab, name="lab"),
     path("api/lab/state", api.lab_state, name="api-lab-state"),
     path("api/lab/nodes/<str:node>/<str:action>", api.node_command, name="api-node-command"),

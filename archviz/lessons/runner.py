@@ -1,0 +1,42 @@
+"""Running a lesson on the live lab: its actions go through the lab socket's own handlers,
+as the instructor who runs it (so they are checked exactly like a page's), and its waits
+read the live figures from Redis."""
+
+import time
+from dataclasses import dataclass
+
+from archviz.core import labsocket
+from archviz.core.instructor import User
+from archviz.lessons.figures import Figure
+from archviz.lessons.narration import fill, to_html
+from archviz.lessons.schema import Lesson, Step
+
+
+async def take_actions(user: User, frames: tuple[dict, ...], address: str, by: str) -> None:
+    """Each frame as if a page had sent it on the lab socket; ControlRefused says why not."""
+    with labsocket.calling_as(labsocket.Caller(socket=f"lesson:{by}", address=address)):
+        for frame in frames:
+            await labsocket.handler_for(frame["type"])(user, dict(frame))
+
+
+def steps_actions(lesson: Lesson, index: int) -> tuple[dict, ...]:
+    """What starting step `index` does: the first step sets up the lesson's known state."""
+    return (lesson.setup if index == 0 else ()) + lesson.steps[index].do
+
+
+@dataclass(frozen=True)
+class Watch:
+    figures: dict[str, Figure]
+    met: bool
+    timed_out: bool
+    reveal_html: str  # "" until met
+
+
+def watch(
+    step: Step, now: dict[str, Figure], at_start: dict[str, Figure], started_s: float
+) -> Watch:
+    """Whether the step's wait is met by the figures now (pure but for the clock)."""
+    met = all(c.holds(now[c.figure], at_start.get(c.figure, 0)) for c in step.until)
+    timed_out = not met and time.time() - started_s > step.within_s
+    reveal = to_html(fill(step.reveal, now, at_start)) if met and step.reveal else ""
+    return Watch(now, met, timed_out, reveal)

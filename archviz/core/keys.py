@@ -41,3 +41,8 @@ def node_pressure(node_id: str) -> str:
 
 def ping_count(node_id: str) -> str:
     return f"archviz:pings:{node_id}"
+
+
+def signin_link(digest: str) -> str:
+    """A one-time sign-in link, by the SHA-256 of its token (never the token): it expires."""
+    return f"archviz:signin:{digest}"

@@ -46,3 +46,15 @@ def test_every_aiohttp_logger_redacts_under_the_settings(caplog) -> None:
             logging.getLogger(name).warning("offered %r", ["bearer", TOKEN])
     assert len(caplog.records) == len(AIOHTTP_LOGGERS)
     assert TOKEN not in caplog.text
+
+
+def test_a_sign_in_links_token_in_a_path_is_replaced() -> None:
+    """Django logs a refusal with its path: a link refused by CSRF or from another machine
+    still works, so its token must not reach the terminal."""
+    token = "Qv1-x_Z9aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"
+    said = record("Forbidden (%s): %s", "CSRF cookie not set.", f"/accounts/solo/{token}")
+    redact_tokens(said)
+    assert said.getMessage() == f"Forbidden (CSRF cookie not set.): /accounts/solo/{REDACTED}"
+    said = record("Gone: /accounts/solo/%s?x=1", token)
+    redact_tokens(said)
+    assert said.getMessage() == f"Gone: /accounts/solo/{REDACTED}?x=1"

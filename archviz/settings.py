@@ -171,6 +171,9 @@ ARCHVIZ_REDIS_PUBSUB_BUFFER_LIMIT = env_buffer_limit("ARCHVIZ_REDIS_PUBSUB_BUFFE
 # The embedded Redis's password, generated on the lab's first start and kept beside the
 # secret key (only the lab reads it: every other process gets it inside REDIS_URL).
 REDIS_PASSWORD_FILE = VAR_DIR / "redis_password"
+# Where the running lab's embedded Redis listens (its URL without the password), written at
+# its start for the commands run beside the lab (`manage.py signin_link`).
+REDIS_ADDRESS_FILE = VAR_DIR / "redis_address"
 
 # The course: one YAML file per lesson (README: "Writing a lesson"), checked when the lab starts.
 ARCHVIZ_LESSONS_DIR = Path(env_str("ARCHVIZ_LESSONS_DIR", str(BASE_DIR / "lessons")))

@@ -50,6 +50,7 @@ class Supervisor:
         load_desired: Callable[[], list[ChildSpec]],
         policy: RestartPolicy | None = None,
         announce: Callable[[str], None] = print,
+        on_ready: Callable[[str, int], None] | None = None,
     ) -> None:
         self.host = host
         self.dashboard_port = dashboard_port
@@ -61,6 +62,7 @@ class Supervisor:
         self._load_desired = sync_to_async(load_desired, thread_sensitive=True)
         self.policy = policy or RestartPolicy()
         self.announce = announce
+        self.on_ready = on_ready  # (host, port) of the dashboard, once it answers; blocking
         self.children: dict[str, Child] = {}
         self._stop = asyncio.Event()
         self._next_reconcile = 0.0
@@ -229,7 +231,7 @@ class Supervisor:
                 child.record.status, child.record.detail = "up", ""
                 child.registered = True
                 if child.id == DASHBOARD_ID:
-                    self._announce_ready()
+                    await self._announce_ready()
             elif is_registered or child.stopping:
                 continue  # a child asked to stop deregisters before it exits: not "silent"
             elif child.registered and child.record.status == "up":
@@ -241,12 +243,14 @@ class Supervisor:
                     "node.heartbeat_lost", child.id, ok=False, detail={"why": child.record.detail}
                 )
 
-    def _announce_ready(self) -> None:
+    async def _announce_ready(self) -> None:
         if self._announced:
             return
         self._announced = True
         port = self.children[DASHBOARD_ID].record.port
         self.announce(f"archviz lab is running: http://{self.host}:{port}/  (Ctrl-C stops it)")
+        if self.on_ready is not None:
+            await asyncio.to_thread(self.on_ready, self.host, port)
 
     def in_background(self, coroutine) -> None:
         """Stop a child without holding up the tick loop (the exit is noticed there)."""

@@ -1,18 +1,20 @@
 """`manage.py lab`: the lab supervisor — embedded Redis, the dashboard, nodes and consumers."""
 
 import asyncio
+import contextlib
 import secrets
 
+import redis
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from archviz.conf import kept_secret
-from archviz.core import hooks
+from archviz.core import hooks, signin_links
 from archviz.core.hooks import ChildSpec
 from archviz.core.ports import require_free
-from archviz.core.redis_conn import redacted, sync_client
+from archviz.core.redis_conn import redacted, shared_client, sync_client
 from archviz.lab.backoff import RestartPolicy
 from archviz.lab.embedded_redis import EmbeddedRedis
 from archviz.lab.supervisor import Supervisor
@@ -57,12 +59,15 @@ class Command(BaseCommand):
             load_desired=_desired_children,
             policy=RestartPolicy(max_crashes=settings.ARCHVIZ_RESTART_MAX_CRASHES),
             announce=self._say,
+            on_ready=self._print_signin_link,
         )
         try:
             asyncio.run(supervisor.run())
         finally:
             if embedded is not None:
                 embedded.stop()
+                with contextlib.suppress(FileNotFoundError):
+                    settings.REDIS_ADDRESS_FILE.unlink()
 
     def _start_embedded_redis(self, host: str) -> EmbeddedRedis:
         password_file = settings.REDIS_PASSWORD_FILE
@@ -75,11 +80,21 @@ class Command(BaseCommand):
             ).start()
         except RuntimeError as exc:
             raise CommandError(f"could not start the embedded Redis: {exc}") from exc
+        settings.REDIS_ADDRESS_FILE.write_text(server.address_url + "\n")  # no password
         self._say(
             f"embedded Redis: {server.address_url} (password in {password_file}; "
             f"persistence off; at most {server.maxmemory_mb} MB)"
         )
         return server
+
+    def _print_signin_link(self, host: str, port: int) -> None:
+        """A one-time link that makes the browser opening it the lab's instructor."""
+        try:
+            token = signin_links.issue(shared_client())
+        except redis.RedisError as exc:
+            self._say(f"  no sign-in link (Redis: {exc}); `python manage.py signin_link` makes one")
+            return
+        self._say(f"  {signin_links.describe(signin_links.url(host, port, token))}")
 
     def _say(self, line: str) -> None:
         self.stdout.write(line)

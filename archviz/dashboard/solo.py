@@ -37,7 +37,7 @@ def solo(request: HttpRequest, token: str) -> HttpResponse:
         return _page(request, {"ask": True})
     user = _solo_user()
     if not user.is_active:
-        return _refused(request, "The solo account is deactivated in the admin.", 403)
+        return _refused(request, "The solo account is deactivated in the admin: log in.", 403)
     try:
         redeemed = signin_links.redeem(shared_client(), token)
     except redis.RedisError as exc:
@@ -61,12 +61,13 @@ def _refused_address(request: HttpRequest) -> str:
 
 
 def _solo_user() -> AbstractBaseUser:
-    """The instructor that sign-in links sign in as, made on first use (no password)."""
+    """The instructor that sign-in links sign in as, made on first use (no password). It is
+    kept an instructor: the admin turns the links off by deactivating the account."""
     user, created = get_user_model().objects.get_or_create(username=USERNAME)
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
-        user.groups.add(Group.objects.get(name=INSTRUCTORS))
+    user.groups.add(Group.objects.get(name=INSTRUCTORS))
     return user
 
 

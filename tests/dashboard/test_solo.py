@@ -79,6 +79,22 @@ def test_a_second_link_signs_in_the_same_account(here: Client, redis_client) -> 
     assert get_user_model().objects.filter(username=USERNAME).count() == 1
 
 
+def test_a_deactivated_solo_account_is_refused_and_the_link_kept(
+    here: Client, token: str, redis_client
+) -> None:
+    """The admin turns the links off by deactivating "solo"; on again, the link works."""
+    assert _press_the_button(here, signin_links.issue(redis_client)).status_code == 302
+    solo = get_user_model().objects.get(username=USERNAME)
+    solo.is_active = False
+    solo.save()
+    refused = _press_the_button(Client(enforce_csrf_checks=True), token)
+    assert refused.status_code == 403
+    assert "deactivated" in refused.content.decode()
+    solo.is_active = True
+    solo.save()
+    assert _press_the_button(Client(enforce_csrf_checks=True), token).status_code == 302
+
+
 def test_an_unknown_link_is_gone(here: Client) -> None:
     refused = _press_the_button(here, secrets.token_urlsafe(32))
     assert refused.status_code == 410

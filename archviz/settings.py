@@ -169,7 +169,8 @@ ARCHVIZ_REDIS_MAXMEMORY_MB = env_int("ARCHVIZ_REDIS_MAXMEMORY_MB", 256, minimum=
 # default, 32mb 8mb 60: at 32 MB waiting, or 8 MB for 60 s); its closes are counted and shown.
 ARCHVIZ_REDIS_PUBSUB_BUFFER_LIMIT = env_buffer_limit("ARCHVIZ_REDIS_PUBSUB_BUFFER_LIMIT", "")
 # The embedded Redis's password, generated on the lab's first start and kept beside the
-# secret key (only the lab reads it: every other process gets it inside REDIS_URL).
+# secret key (only the lab and `manage.py signin_link` read it: every other process gets it
+# inside REDIS_URL).
 REDIS_PASSWORD_FILE = VAR_DIR / "redis_password"
 # Where the running lab's embedded Redis listens (its URL without the password), written at
 # its start for the commands run beside the lab (`manage.py signin_link`).

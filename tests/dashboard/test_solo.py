@@ -48,6 +48,7 @@ def test_opening_the_link_asks_and_does_not_use_it_up(here: Client, token: str) 
         assert BUTTON in page.content.decode()
         assert page["Referrer-Policy"] == "no-referrer"
         assert "no-store" in page["Cache-Control"]
+        assert token not in page.content.decode()  # not even in the header's log-in link
     assert not get_user(here).is_authenticated
     assert _press_the_button(here, token).status_code == 302
 

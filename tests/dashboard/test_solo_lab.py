@@ -33,7 +33,7 @@ async def test_the_labs_link_signs_the_browser_in_as_instructor_once(lab: Runnin
     assert link.startswith(f"{lab.url}{signin_links.PATH}")
     async with session() as client:
         signed_in = await _press_the_button(client, link)
-        assert signed_in.status == 200 and signed_in.url.path == "/lab/"
+        assert signed_in.status == 200 and signed_in.url.path == "/"
         async with client.get(lab.url + "/lab/") as page:
             text = await page.text()
         assert "Signed in as <strong>solo</strong> · instructor" in text
@@ -56,4 +56,4 @@ async def test_signin_link_makes_a_fresh_link_for_the_running_lab(lab: RunningLa
     )
     assert not [line for line in lab.lines if token in line]
     async with session() as client:
-        assert (await _press_the_button(client, link)).url.path == "/lab/"
+        assert (await _press_the_button(client, link)).url.path == "/"

@@ -15,7 +15,12 @@ FIGURES: dict[str, LiveFigure] = {
         "deliveries missed: sent on another node in local mode", _ledger("missed_local")
     ),
     "chat.members": LiveFigure(
-        "people in chat rooms", lambda view: sum(len(r["members"]) for r in view["rooms"])
+        "people online in chat rooms (each counted once per room)",
+        lambda view: sum(len({m.get("user") for m in r["members"]}) for r in view["rooms"]),
+    ),
+    "chat.nodes": LiveFigure(
+        "nodes holding someone in the busiest room",
+        lambda view: max((len(r["nodes"]) for r in view["rooms"]), default=0),
     ),
     "chat.bots": LiveFigure("chat bots talking", lambda view: (view["bots"] or {}).get("total", 0)),
 }

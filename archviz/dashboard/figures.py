@@ -39,6 +39,10 @@ def _queue(field: str) -> Read:
     return lambda s: (s["queue"] or {}).get(field, 0)
 
 
+def _compare(field: str) -> Read:
+    return lambda s: ((s["gateway"] or {}).get("compare") or {}).get(field, 0)
+
+
 def _up(s: LabState) -> list:
     return [n for n in s["nodes"] if n["status"] == "up"]
 
@@ -84,4 +88,20 @@ FIGURES: dict[str, LiveFigure] = {
         _overload("rejected_ws_total", "rejected_http_total"),
     ),
     "overload.shed": LiveFigure("WebSockets shed so far", _overload("shed_total")),
+    "queue.consumers_up": LiveFigure(
+        "queue consumers up",
+        lambda s: sum(1 for c in (s["queue"] or {}).get("consumers", []) if c["status"] == "up"),
+    ),
+    "gateway.compared_at": LiveFigure(
+        "when the last side-by-side run ended (unix ms; 0: never)", _compare("ts")
+    ),
+    "gateway.bad_sent": LiveFigure(
+        "bad requests sent each way by the side by side", _compare("bad_sent")
+    ),
+    "gateway.bad_reached_direct": LiveFigure(
+        "bad requests that reached the catalog around the gateway", _compare("bad_reached_direct")
+    ),
+    "gateway.bad_reached_gateway": LiveFigure(
+        "bad requests that reached the catalog through the gateway", _compare("bad_reached_gateway")
+    ),
 }

@@ -15,6 +15,14 @@ export function formatMs(ms) {
   return ms < 10 ? `${ms.toFixed(2)} ms` : `${ms.toFixed(1)} ms`;
 }
 
+/**
+ * The process a lifecycle event is about: a component registers itself (node.up from it to
+ * Redis, trace.dropped from its emitter); the supervisor reports on it (node.down to it).
+ */
+export function componentOf(event) {
+  return event.kind === "node.up" || event.kind === "trace.dropped" ? event.src : event.dst;
+}
+
 const DETAIL_KEYS = ["reason", "action", "error", "message", "channel", "path", "status"];
 
 /**

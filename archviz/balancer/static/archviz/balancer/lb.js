@@ -5,6 +5,7 @@ import { CounterHistory, jainIndex, markerForEvent, sharesOf } from "../js/lib/c
 import { text } from "../js/lib/dom.js";
 import { LbCharts } from "./charts.js";
 import { DOT_SKIP_REASONS } from "./dots.js";
+import { lbLogged } from "./events.js";
 import { AlgorithmPanel, MyRequests, TrafficPanel } from "./panels.js";
 import { LbTopology } from "./view.js";
 import {
@@ -40,6 +41,8 @@ class LbPage {
     this.served = new CounterHistory(); // requests_total by node, from the balancer
     this.lbTotals = new CounterHistory(); // the balancer's no-backend counter
     this.outOfRotation = new Set(); // nodes the balancer's health checks took out
+    this.nodeIds = new Set(); // every node the state has named: whose events the log lists
+    this.replay = []; // the welcome's recent events, kept until the first state names the nodes
     this.lastRequestsTotal = null;
     this.routedSinceRecord = 0;
     this.connection = new ConnectionIndicator({ element: document.getElementById("connection-status") });
@@ -113,12 +116,15 @@ class LbPage {
 
   handle(frame) {
     const handler = {
-      welcome: () => this.onEvents(frame.recent || [], false),
+      welcome: () => {
+        this.replay = frame.recent || [];
+      },
       state: () => {
         this.invalidEvents.show(frame.invalid_events);
         this.renderState(frame.state);
       },
-      trace: () => this.onEvents(frame.events || [], true),
+      // before the first state the nodes are not known: logged with the replay then
+      trace: () => (this.ready ? this.onEvents(frame.events || [], true) : this.replay.push(...(frame.events || []))),
       ack: () => this.onAck(frame),
       error: () => this.onError(frame),
       lagging: () => this.onLagging(frame.dropped),
@@ -129,6 +135,11 @@ class LbPage {
   renderState(state) {
     this.serverOffsetMs = state.ts - Date.now();
     const lb = state.lb;
+    for (const node of state.nodes) this.nodeIds.add(node.id);
+    if (this.replay.length > 0) {
+      this.onEvents(this.replay, false);
+      this.replay = [];
+    }
     this.recordCounters(state);
     const span = lb ? this.served.over(SHARE_WINDOW_MS) : null;
     const shares = span ? sharesOf(span.deltas) : null;
@@ -214,7 +225,7 @@ class LbPage {
       this.topology.play(events, this.serverOffsetMs);
       this.routedSinceRecord += events.filter((e) => e.kind === "lb.route").length;
     }
-    const notable = events.filter((e) => e.kind !== "lb.route");
+    const notable = events.filter((e) => lbLogged(e, this.nodeIds));
     this.log.add(notable);
     for (const event of [...notable].sort((a, b) => a.ts - b.ts)) {
       const marker = this.worthMarking(event) ? markerForEvent(event, algorithmLabel) : null;

@@ -13,6 +13,7 @@ import {
   trafficRequest,
 } from "../js/lib/protocol.js";
 import { CompareCharts, CompareTally, QueueCharts, capacities, drainRate, queueMarker } from "./charts.js";
+import { queueLogged } from "./events.js";
 import { QueueView } from "./view.js";
 import { ReconnectingSocket } from "../js/lib/socket.js";
 import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
@@ -23,9 +24,6 @@ const RATE_WINDOW_MS = 2000;
 const CHART_TURN_MS = 250;
 const DIST_EVERY_MS = 2000;
 const BURST_MS = 10_000;
-// The log lists what is notable: not every job's hops (dots), nor the LB's routing and HTTP.
-const LOGGED = (e) =>
-  !["queue.enqueue", "queue.deliver", "queue.ack", "lb.route"].includes(e.kind) && !e.kind.startsWith("http.");
 const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
 
 function webSocketUrl(path) {
@@ -46,6 +44,8 @@ class QueuePage {
     this.totals = new CounterHistory(); // enqueued and acknowledged
     this.perConsumer = new CounterHistory(); // processed, by consumer
     this.backlogs = []; // [ts, backlog], the last few seconds
+    this.consumerIds = new Set(); // every consumer the state has named: whose events the log lists
+    this.replay = []; // the welcome's recent events, kept until the first state names the consumers
     this.connection = new ConnectionIndicator({ element: $("connection-status") });
     this.invalidEvents = new InvalidEventsCounter({ element: $("invalid-events") });
     this.notices = new Notices({ container: $("notices") });
@@ -182,12 +182,15 @@ class QueuePage {
 
   handle(frame) {
     const handler = {
-      welcome: () => this.log.add((frame.recent || []).filter(LOGGED)),
+      welcome: () => {
+        this.replay = frame.recent || [];
+      },
       state: () => {
         this.invalidEvents.show(frame.invalid_events);
         this.renderState(frame.state);
       },
-      trace: () => this.onEvents(frame.events || []),
+      // before the first state the consumers are not known: logged with the replay then
+      trace: () => (this.ready ? this.onEvents(frame.events || []) : this.replay.push(...(frame.events || []))),
       ack: () => this.onAck(frame),
       error: () => this.onError(frame),
     }[frame.type];
@@ -198,6 +201,11 @@ class QueuePage {
     this.state = state;
     this.serverOffsetMs = state.ts - Date.now();
     const q = state.queue;
+    for (const consumer of q?.consumers || []) this.consumerIds.add(consumer.id);
+    if (this.replay.length > 0) {
+      this.log.add(this.replay.filter((e) => queueLogged(e, this.consumerIds)));
+      this.replay = [];
+    }
     if (q && state.redis.up) {
       this.totals.record(state.ts, { in: q.enqueued_total, out: q.acked_total + q.dead_total + q.trimmed_total });
       this.perConsumer.record(state.ts, Object.fromEntries(q.consumers.map((c) => [c.id, c.processed_total])));
@@ -262,7 +270,7 @@ class QueuePage {
 
   onEvents(events) {
     this.view.play(events);
-    const notable = events.filter(LOGGED);
+    const notable = events.filter((e) => queueLogged(e, this.consumerIds));
     this.log.add(notable);
     for (const event of notable) {
       const marker = queueMarker(event);

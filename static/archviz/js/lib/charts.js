@@ -1,18 +1,10 @@
 // One live Plotly chart with a rolling time window. Points are appended with
 // Plotly.extendTraces (buffered while the tab is hidden); a new series (a node added)
-// redraws with Plotly.react; markers are vertical lines with labels.
+// redraws with Plotly.react; markers are vertical lines, laid out by markers.js.
 import { axisTime, plainLabel } from "./chartdata.js";
+import { layoutMarkers, markerDecorations } from "./markers.js";
 
 const Plotly = globalThis.Plotly; // loaded by a classic script before the page's modules
-
-const MARKER_TONES = {
-  algorithm: "#1d4ed8",
-  fault: "#dc2626",
-  health: "#b45309",
-  recovery: "#15803d",
-  scaling: "#7c3aed",
-  traffic: "#57606a",
-};
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
 
@@ -48,8 +40,9 @@ function baseLayout({ yTitle, yRange = null }) {
 
 /** One chart: named series of (time, value) points within a rolling window, and event markers. */
 export class LiveChart {
-  constructor({ element, yTitle, yRange = null, maxPoints = 300, guides = [] }) {
+  constructor({ element, yTitle, yRange = null, maxPoints = 300, guides = [], windowMs = 120_000 }) {
     this.element = element;
+    this.windowMs = windowMs; // for the markers: how close in time collapses into one
     this.maxPoints = maxPoints;
     this.series = new Map(); // key -> {index, pending: {x: [], y: []}}
     this.guides = guides; // fixed horizontal lines: [{y, text}]
@@ -90,33 +83,11 @@ export class LiveChart {
     }
   }
 
+  /** The markers in the window ({ts, text, tone, dash, title}); close ones collapse, the newest 3 are labelled. */
   setMarkers(markers) {
-    const rows = [0.99, 0.88, 0.77, 0.66];
-    this.markerShapes = markers.map((m) => ({
-      type: "line",
-      xref: "x",
-      yref: "paper",
-      x0: axisTime(m.ts),
-      x1: axisTime(m.ts),
-      y0: 0,
-      y1: 1,
-      line: { color: MARKER_TONES[m.tone] || "#57606a", width: 1.5, dash: m.dash },
-      layer: "above",
-    }));
-    this.markerLabels = markers.map((m) => ({
-      x: axisTime(m.ts),
-      xref: "x",
-      y: rows[m.row % rows.length],
-      yref: "paper",
-      text: m.text,
-      hovertext: m.title,
-      showarrow: false,
-      xanchor: "right", // to the left of its line: the newest labels are never cut off
-      yanchor: "top",
-      xshift: -2,
-      font: { size: 10, color: MARKER_TONES[m.tone] || "#57606a" },
-      bgcolor: "rgba(255,255,255,0.85)",
-    }));
+    const { shapes, annotations } = markerDecorations(layoutMarkers(markers, { windowMs: this.windowMs }), axisTime);
+    this.markerShapes = shapes;
+    this.markerLabels = annotations;
     this.markersChanged = true;
   }
 

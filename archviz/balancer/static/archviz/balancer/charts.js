@@ -49,16 +49,10 @@ export class LbCharts {
     this.fairness.push(ts, { index: sample.fairness });
   }
 
-  /** Add a marker; labels close together in time take turns on four rows so they do not overlap. */
+  /** Add a marker (each chart collapses close ones and labels the newest: lib/markers.js). */
   mark(marker, nowTs) {
     if (!this.available || this.markers.some((m) => m.ts === marker.ts && m.text === marker.text)) return;
-    // Labels sit left of their line, about 7 px a character on a plot some 400 px wide.
-    const overlaps = (m) =>
-      Math.abs(m.ts - marker.ts) < (Math.max(m.text.length, marker.text.length) * 7 * this.options.windowMs) / 400;
-    const recent = this.markers.filter(overlaps);
-    const used = new Set(recent.map((m) => m.row));
-    const row = [0, 1, 2, 3].find((r) => !used.has(r)) ?? recent.length % 4;
-    this.markers.push({ ...marker, row });
+    this.markers.push(marker);
     this.markers.sort((a, b) => a.ts - b.ts);
     this.pruneMarkers(nowTs);
   }

@@ -68,7 +68,7 @@ class ChartSet {
 
   mark(marker, nowTs) {
     if (!this.available || !marker || this.markers.some((m) => m.ts === marker.ts && m.text === marker.text)) return;
-    this.markers.push({ ...marker, row: this.markers.length % 4 });
+    this.markers.push(marker); // each chart collapses close ones and labels the newest (lib/markers.js)
     this.markers = this.markers.filter((m) => m.ts >= nowTs - WINDOW_MS);
     for (const chart of this.charts) chart.setMarkers(this.markers);
   }

@@ -8,9 +8,27 @@ const Plotly = globalThis.Plotly; // loaded by a classic script before the page'
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
 
-function baseLayout({ yTitle, yRange = null }) {
+/**
+ * A live chart's Plotly layout. With y2Title, series drawn on "y2" get an axis of their own on
+ * the right, so a series in other units (per second beside ms) is not flattened by the first.
+ */
+export function baseLayout({ yTitle, yRange = null, y2Title = null }) {
+  const right = y2Title
+    ? {
+        yaxis2: {
+          title: { text: y2Title, font: { size: 12 } },
+          overlaying: "y",
+          side: "right",
+          showgrid: false,
+          zerolinecolor: "#d8dee4",
+          rangemode: "tozero",
+          fixedrange: true,
+          autorange: true,
+        },
+      }
+    : {};
   return {
-    margin: { l: 48, r: 8, t: 8, b: 28 },
+    margin: { l: 48, r: y2Title ? 52 : 8, t: 8, b: 28 },
     font: { family: FONT, size: 11, color: "#57606a" },
     paper_bgcolor: "#fff",
     plot_bgcolor: "#fff",
@@ -33,20 +51,36 @@ function baseLayout({ yTitle, yRange = null }) {
       fixedrange: true,
       ...(yRange ? { range: yRange, autorange: false } : { autorange: true }),
     },
+    ...right,
     shapes: [],
     annotations: [],
   };
 }
 
+/** The Plotly trace of one series; `axis: "y2"` draws it on the right-hand axis. */
+export function seriesTrace({ name, colour, dash = "solid", width = 2, axis = "y" }) {
+  return {
+    x: [],
+    y: [],
+    name: plainLabel(name),
+    type: "scatter",
+    mode: "lines",
+    line: { color: colour, width, dash },
+    connectgaps: false,
+    hovertemplate: "%{y:.2f}",
+    ...(axis === "y2" ? { yaxis: "y2" } : {}),
+  };
+}
+
 /** One chart: named series of (time, value) points within a rolling window, and event markers. */
 export class LiveChart {
-  constructor({ element, yTitle, yRange = null, maxPoints = 300, guides = [], windowMs = 120_000 }) {
+  constructor({ element, yTitle, yRange = null, y2Title = null, maxPoints = 300, guides = [], windowMs = 120_000 }) {
     this.element = element;
     this.windowMs = windowMs; // for the markers: how close in time collapses into one
     this.maxPoints = maxPoints;
     this.series = new Map(); // key -> {index, pending: {x: [], y: []}}
     this.guides = guides; // fixed horizontal lines: [{y, text}]
-    this.layout = baseLayout({ yTitle, yRange });
+    this.layout = baseLayout({ yTitle, yRange, y2Title });
     this.layout.xaxis.range = [axisTime(Date.now() - 120_000), axisTime(Date.now())]; // until the first render
     this.markersChanged = false;
     this.markerShapes = [];
@@ -55,20 +89,11 @@ export class LiveChart {
   }
 
   /** Make sure a series exists (drawn with `style`); a new one redraws the chart with Plotly.react. */
-  ensure(key, { name, colour, dash = "solid", width = 2 }) {
+  ensure(key, style) {
     if (this.series.has(key)) {
       return;
     }
-    const trace = {
-      x: [],
-      y: [],
-      name: plainLabel(name),
-      type: "scatter",
-      mode: "lines",
-      line: { color: colour, width, dash },
-      connectgaps: false,
-      hovertemplate: "%{y:.2f}",
-    };
+    const trace = seriesTrace(style);
     this.series.set(key, { index: this.element.data.length, pending: { x: [], y: [] } });
     Plotly.react(this.element, [...this.element.data, trace], this.currentLayout());
   }

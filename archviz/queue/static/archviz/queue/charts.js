@@ -115,18 +115,44 @@ export class QueueCharts extends ChartSet {
   }
 }
 
+/**
+ * The two side-by-side panels: latency in ms on the left axis, the same scale on both, so the
+ * paths compare by eye; what happens to the excess (refusals per second, the backlog in jobs)
+ * on an axis of its own on the right, so a few refusals are not flattened against 1,000 ms.
+ */
+export const COMPARE_PANELS = Object.freeze({
+  lb: {
+    yTitle: "latency p95 (ms)",
+    y2Title: "refused (503/s)",
+    series: [
+      { key: "p95", name: "latency p95 (ms, left)", colour: PATH_COLOURS.lb, axis: "y" },
+      { key: "refused", name: "refused (503/s, right)", colour: "#9333ea", dash: "dot", axis: "y2" },
+    ],
+  },
+  queue: {
+    yTitle: "latency p95 (ms)",
+    y2Title: "backlog (jobs)",
+    series: [
+      { key: "p95", name: "latency p95 (ms, left)", colour: PATH_COLOURS.queue, axis: "y" },
+      { key: "backlog", name: "backlog (jobs, right)", colour: "#57606a", dash: "dot", axis: "y2" },
+    ],
+  },
+});
+
+function comparePanel(element, { yTitle, y2Title, series }) {
+  const chart = new LiveChart({ element, yTitle, y2Title });
+  for (const { key, ...style } of series) chart.ensure(key, style);
+  return chart;
+}
+
 /** The side-by-side charts: latency on one scale for both paths, what happens to the excess, distributions. */
 export class CompareCharts extends ChartSet {
   constructor(elements) {
     super(elements);
     if (!this.available) return;
     this.distElement = elements.dist;
-    this.lb = new LiveChart({ element: elements.lb, yTitle: "ms · per second" });
-    this.lb.ensure("p95", { name: "latency p95 (ms)", colour: PATH_COLOURS.lb });
-    this.lb.ensure("refused", { name: "refused (503/s)", colour: "#9333ea", dash: "dot" });
-    this.queue = new LiveChart({ element: elements.queue, yTitle: "ms · jobs" });
-    this.queue.ensure("p95", { name: "latency p95 (ms)", colour: PATH_COLOURS.queue });
-    this.queue.ensure("backlog", { name: "backlog (jobs)", colour: "#57606a", dash: "dot" });
+    this.lb = comparePanel(elements.lb, COMPARE_PANELS.lb);
+    this.queue = comparePanel(elements.queue, COMPARE_PANELS.queue);
     this.charts = [this.lb, this.queue];
     this.peak = 100;
     const waiting = {
@@ -142,8 +168,8 @@ export class CompareCharts extends ChartSet {
     if (!this.available) return;
     this.lb.push(ts, lb);
     this.queue.push(ts, queue);
-    // One y scale for both paths, so the two panels can be compared by eye.
-    this.peak = Math.max(100, this.peak * 0.995, ...[lb.p95, lb.refused, queue.p95, queue.backlog].filter(Number.isFinite));
+    // One ms scale (the left axis) for both paths, so the two panels can be compared by eye.
+    this.peak = Math.max(100, this.peak * 0.995, ...[lb.p95, queue.p95].filter(Number.isFinite));
     for (const chart of this.charts) {
       chart.layout.yaxis.range = [0, this.peak * 1.1];
       chart.layout.yaxis.autorange = false;

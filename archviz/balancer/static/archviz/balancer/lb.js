@@ -144,7 +144,7 @@ class LbPage {
     const span = lb ? this.served.over(SHARE_WINDOW_MS) : null;
     const shares = span ? sharesOf(span.deltas) : null;
     this.topology.update(state, shares);
-    this.algorithm.update(lb);
+    this.algorithm.update(state);
     this.traffic.update(state.traffic);
     this.mine.update(lb);
     this.renderStatus(state);

@@ -2,6 +2,7 @@
 import { algorithmLabel, describeAlgorithm } from "../js/lib/algorithms.js";
 import { nodeColour } from "../js/lib/chartdata.js";
 import { text } from "../js/lib/dom.js";
+import { lookFor, scenarioOf } from "./lookfor.js";
 
 const MY_REQUESTS = 10;
 const MY_REQUEST_TIMEOUT_MS = 10_000;
@@ -14,7 +15,7 @@ function say(panel, message, tone) {
   if (message) panel.messageTimer = setTimeout(() => text(panel.message, ""), tone === "error" ? 20_000 : 8000);
 }
 
-/** The current algorithm, what it does and what to look for; instructors also get the selector. */
+/** The current algorithm, what it does, what to look for in the scenario running; instructors also get the selector. */
 export class AlgorithmPanel {
   constructor({ root, onChoose }) {
     this.current = root.querySelector("#current-algorithm");
@@ -33,7 +34,8 @@ export class AlgorithmPanel {
     }
   }
 
-  update(lb) {
+  update(state) {
+    const lb = state.lb;
     const name = lb ? lb.algorithm : "";
     if (this.pending && (this.pending.name === name || Date.now() > this.pending.until)) {
       this.pending = null;
@@ -43,8 +45,8 @@ export class AlgorithmPanel {
     this.current.setAttribute("data-algorithm", name);
     text(this.current, lb ? about.label : "none: the load balancer is not running");
     text(this.summary, lb ? about.summary : "Once the load balancer runs, this says what its algorithm does.");
-    text(this.lookFor, lb ? about.lookFor : "");
-    this.lookFor.parentElement.hidden = !lb || !about.lookFor;
+    text(this.lookFor, lb && name ? lookFor(name, scenarioOf(state)) : "");
+    this.lookFor.parentElement.hidden = !lb || !name;
     if (this.select) {
       this.select.disabled = !lb;
       const focused = document.activeElement === this.select;

@@ -40,7 +40,8 @@ class BackendState:
     in_flight: int = 0
     websockets: int = 0
     requests_total: int = 0
-    errors_total: int = 0
+    errors_total: int = 0  # failed: no connection, a timeout, a 5xx other than 503
+    refused_total: int = 0  # 503 from the node itself: at capacity, its queue full
     pressure: Pressure = NOT_YET_REPORTED  # until its first report is read
 
     @property
@@ -131,12 +132,17 @@ class BackendPool:
             state.in_flight += 1
             state.requests_total += 1
 
-    def finished(self, backend_id: str, *, ok: bool, latency_ms: float | None = None) -> None:
-        """A request ended; a latency is folded into the estimate only for a served one."""
+    def finished(
+        self, backend_id: str, *, ok: bool, refused: bool = False, latency_ms: float | None = None
+    ) -> None:
+        """A request ended; a refusal (the node's 503 at capacity) is counted apart from the
+        errors; a latency is folded into the estimate only for a served one."""
         if not (state := self._by_id.get(backend_id)):
             return  # it left the registry while the request was out
         state.in_flight = max(0, state.in_flight - 1)
-        if not ok:
+        if refused:
+            state.refused_total += 1
+        elif not ok:
             state.errors_total += 1
         if latency_ms is not None:
             self.latency.observe(backend_id, latency_ms, time.monotonic())
@@ -172,6 +178,7 @@ class BackendPool:
                 "ewma_ms": round(self.latency.estimate(backend_id, now), 3),
                 "requests_total": state.requests_total,
                 "errors_total": state.errors_total,
+                "refused_total": state.refused_total,
                 "websockets": state.websockets,
                 **self._pressure_shown(state.pressure),
             }

@@ -333,7 +333,12 @@ class Proxy:
             status = upstream.status if served else 502
             outcome = outcome_of(status, queued)
             latency = (time.perf_counter() - sent) * 1000 if status < 500 else None
-            self.pool.finished(node, ok=outcome in ("ok", "queued"), latency_ms=latency)
+            self.pool.finished(
+                node,
+                ok=outcome in ("ok", "queued"),
+                refused=outcome == "rejected",
+                latency_ms=latency,
+            )
             self.publish_route(request, arrival, pick, status=status, outcome=outcome)
 
     def _failed(

@@ -59,7 +59,8 @@ class BackendView(TypedDict):
     in_flight: int
     ewma_ms: float
     requests_total: int
-    errors_total: int
+    errors_total: int  # failed: no connection, a timeout, a 5xx other than 503
+    refused_total: int  # the node's own 503s: at capacity
     websockets: int  # WebSockets the LB holds open to this backend
 
 

@@ -122,3 +122,17 @@ async def test_a_pool_without_reports_picks_as_before() -> None:
     assert [p.backend_id for p in picks] == ["gateway-1", "gateway-2"]
     assert picks[0].reason == "round robin: starting with gateway-1"
     assert proxy.diverted_total == 0
+
+
+def test_a_nodes_refusals_are_counted_apart_from_its_errors() -> None:
+    """A 503 at capacity is a refusal, not an error: the node card shows the two apart."""
+    pool = _pool("node-1", tracks_pressure=False)
+    for _ in range(4):
+        pool.started("node-1")
+    pool.finished("node-1", ok=False, refused=True)
+    pool.finished("node-1", ok=False, refused=True)
+    pool.finished("node-1", ok=False)  # a timeout or a broken connection
+    pool.finished("node-1", ok=True, latency_ms=3.0)
+    [backend] = pool.snapshot(0)
+    assert (backend["refused_total"], backend["errors_total"]) == (2, 1)
+    assert (backend["requests_total"], backend["in_flight"]) == (4, 0)

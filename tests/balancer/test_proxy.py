@@ -224,6 +224,7 @@ async def test_a_node_at_capacity_rejects_while_the_others_serve(
         await async_wait_for(
             lambda: balancer_lab.node_metrics("node-2")["extra"]["capacity"] == 1, "capacity 1"
         )
+        counted_before = _counted(balancer_lab, "node-2")
         with balancer_lab.trace() as pubsub:
             async with aiohttp.ClientSession() as session:
 
@@ -250,9 +251,22 @@ async def test_a_node_at_capacity_rejects_while_the_others_serve(
     assert outcomes[("node-2", "rejected")] == statuses[503]
     assert outcomes[("node-2", "ok")] + outcomes[("node-2", "queued")] == statuses[200]
     assert outcomes[("node-2", "queued")] >= 1 and outcomes[("node-1", "ok")] == 8
+    # the balancer counts the node's 503s as refused, apart from its errors
+    refused_before, errors_before = counted_before
+    await async_wait_for(
+        lambda: _counted(balancer_lab, "node-2")[0] - refused_before >= statuses[503],
+        "the refusals counted",
+    )
+    assert _counted(balancer_lab, "node-2") == (refused_before + statuses[503], errors_before)
     await async_wait_for(
         lambda: balancer_lab.node_metrics("node-2")["extra"]["capacity"] == 10, "capacity back"
     )
+
+
+def _counted(balancer_lab: BalancerLab, node: str) -> tuple[int, int]:
+    """(refused, errors) the balancer's last report counts for a node."""
+    backend = balancer_lab.backends().get(node, {})
+    return backend.get("refused_total", 0), backend.get("errors_total", 0)
 
 
 def _nth_route(n: int) -> Callable[[dict], bool]:

@@ -53,6 +53,18 @@ const stat = (label, ...value) =>
     el("span", { class: "lb-stat-value mono" }, ...value),
   );
 
+/**
+ * What the balancer says of a node, in a line: its node's refusals (503 at capacity) are
+ * counted apart from the errors (no connection, a timeout, another 5xx).
+ */
+export function balancerLine(backend) {
+  const refused = backend.refused_total ?? 0;
+  return (
+    `LB: waiting on ${backend.in_flight} · ${refused} refused (503 at capacity) · ` +
+    `${backend.errors_total} error${backend.errors_total === 1 ? "" : "s"} · ~${Number(backend.ewma_ms).toFixed(0)} ms`
+  );
+}
+
 /** Whole numbers in their limits, from the inputs that changed; or a message saying what is wrong. */
 export function readSettings(inputs, current) {
   const changes = {};
@@ -217,9 +229,7 @@ export class NodeCard {
     const notes = [];
     if (node.detail) notes.push(node.detail);
     if (backend) {
-      notes.push(
-        `LB: waiting on ${backend.in_flight} · ${backend.errors_total} errors · ~${Number(backend.ewma_ms).toFixed(0)} ms`,
-      );
+      notes.push(balancerLine(backend));
       if (backend.health !== "healthy" && backend.health_detail) notes.push(backend.health_detail);
     }
     text(f.note, notes.join(" · "));

@@ -2,6 +2,7 @@
 and an instructor's kill moving the traffic to the other nodes."""
 
 import re
+from itertools import pairwise
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -89,3 +90,27 @@ def test_instructor_kills_a_node_and_its_traffic_moves(
         expect(share).to_have_text(re.compile(r"^([4-9]\d|100)%$"), timeout=20_000)
     page.locator("#traffic-stop").click()
     lab.wait_for_nodes_up(3)
+
+
+def test_a_node_cards_headers_do_not_run_together(page: Page, lab: RunningLab) -> None:
+    """On a laptop's width and a desktop's, each stat header on a node card (its text, not
+    its box) ends well before the next one on its row starts."""
+    _open_lb(page, lab)
+    expect(page.locator("[data-lb-node] .lb-stat-label")).to_have_count(18, timeout=15_000)
+    for width in (1280, 1440):
+        page.set_viewport_size({"width": width, "height": 900})
+        texts = page.evaluate(
+            """() => [...document.querySelectorAll("[data-lb-node]")].map((card) =>
+                [...card.querySelectorAll(".lb-stat-label")].map((label) => {
+                  const range = document.createRange();
+                  range.selectNodeContents(label);
+                  const r = range.getBoundingClientRect();
+                  return { text: label.textContent, left: r.left, right: r.right, top: r.top };
+                }))"""
+        )
+        for labels in texts:
+            for a, b in pairwise(labels):
+                if abs(a["top"] - b["top"]) < 2:  # on one row
+                    assert a["right"] + 6 <= b["left"], (
+                        f"{width} px: {a['text']!r} runs into {b['text']!r}"
+                    )

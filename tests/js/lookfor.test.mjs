@@ -8,7 +8,7 @@ const { lookFor, scenarioOf } = await importServed("archviz/balancer/lookfor.js"
 const { ALGORITHMS } = await importServed("archviz/js/lib/algorithms.js");
 
 const node = (id, fields = {}) => ({ id, status: "up", weight: 1, latency_ms: 0, jitter_ms: 0, ...fields });
-const backend = (id, fields = {}) => ({ id, health: "healthy", in_flight: 0, ...fields });
+const backend = (id, fields = {}) => ({ id, health: "healthy", ...fields });
 
 function state({ nodes = [node("node-1"), node("node-2"), node("node-3")], backends = null, rate = 20 } = {}) {
   return {
@@ -17,10 +17,7 @@ function state({ nodes = [node("node-1"), node("node-2"), node("node-3")], backe
     traffic: { up: true, rate },
   };
 }
-const slowNode2 = (inFlight) => {
-  const nodes = [node("node-1"), node("node-2", { latency_ms: 300 }), node("node-3")];
-  return state({ nodes, backends: nodes.map((n) => backend(n.id, { in_flight: inFlight })) });
-};
+const slowNode2 = () => state({ nodes: [node("node-1"), node("node-2", { latency_ms: 300 }), node("node-3")] });
 
 describe("scenarioOf", () => {
   test("finds the slow node, the node out and uneven weights", () => {
@@ -40,22 +37,17 @@ describe("scenarioOf", () => {
 });
 
 describe("lookFor", () => {
-  test("least connections with a slow node-2 says its share falls and fairness drops on purpose; no p95 promise", () => {
-    const words = lookFor("least_connections", scenarioOf(slowNode2(3)));
+  test("least connections with a slow node-2: its share falls, fairness drops on purpose, no p95 promise", () => {
+    const words = lookFor("least_connections", scenarioOf(slowNode2()));
     assert.match(words, /node-2 is slow \(\+300 ms\)/);
     assert.match(words, /share falls/);
     assert.match(words, /fairness index drops .* on purpose/i);
     assert.doesNotMatch(words, /p95 stays lower|lower than under round robin/);
-  });
-
-  test("least connections at a low rate says the slow node still gets its turn, as the chart shows", () => {
-    const words = lookFor("least_connections", scenarioOf(slowNode2(0)));
-    assert.match(words, /only 0 requests are in flight/);
-    assert.match(words, /barely change/);
+    assert.match(words, /The p95 line need not fall/); // what the chart showed: p95 unchanged
   });
 
   test("round robin with a slow node says its share stays and latency rises", () => {
-    const words = lookFor("round_robin", scenarioOf(slowNode2(0)));
+    const words = lookFor("round_robin", scenarioOf(slowNode2()));
     assert.match(words, /measures nothing/);
     assert.match(words, /p95 and p99 lines rise/);
     assert.match(words, /Fairness stays near 1/);
@@ -85,7 +77,7 @@ describe("lookFor", () => {
   });
 
   test("every algorithm has words for every scenario", () => {
-    const scenarios = [state(), slowNode2(3), slowNode2(0), state({ nodes: [node("node-1", { weight: 2 }), node("node-2")] })];
+    const scenarios = [state(), slowNode2(), slowNode2(), state({ nodes: [node("node-1", { weight: 2 }), node("node-2")] })];
     for (const name of Object.keys(ALGORITHMS)) {
       for (const s of scenarios) {
         const words = lookFor(name, scenarioOf(s));

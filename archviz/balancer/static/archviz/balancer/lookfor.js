@@ -1,7 +1,7 @@
 // "What to look for" on the LB page (pure): the scenario running now (a slow node, a node out,
 // uneven weights, no traffic), read from the lab's state, and what the algorithm in use makes
-// of it, in words that match the charts. No promise the lab cannot keep: where the outcome
-// depends on the load (least connections at a low rate), the words say so.
+// of it, in words that match the charts. No promise the lab cannot keep: least connections
+// moves a slow node's share, not necessarily the p95, and the words say so.
 import { algorithmLabel } from "../js/lib/algorithms.js";
 
 // Algorithms that measure nothing: a slow node keeps its share.
@@ -18,7 +18,7 @@ function names(nodes) {
   return ids.length <= 1 ? ids.join("") : `${ids.slice(0, -1).join(", ")} and ${ids[ids.length - 1]}`;
 }
 
-/** What is going on now, from the state frame: {sending, out, slow, inRotation, unevenWeights, inFlight}. */
+/** What is going on now, from the state frame: {sending, out, slow, inRotation, unevenWeights}. */
 export function scenarioOf(state) {
   const backends = new Map((state.lb?.backends || []).map((b) => [b.id, b]));
   const nodes = state.nodes || [];
@@ -32,7 +32,6 @@ export function scenarioOf(state) {
     inRotation,
     slow: inRotation.filter((n) => n.latency_ms > 0 || n.jitter_ms > 0),
     unevenWeights: new Set(inRotation.map((n) => n.weight)).size > 1,
-    inFlight: [...backends.values()].reduce((sum, b) => sum + (b.in_flight || 0), 0),
   };
 }
 
@@ -48,7 +47,7 @@ function outWords(algorithm, { out }) {
   );
 }
 
-function slowWords(algorithm, { slow, inRotation, inFlight }) {
+function slowWords(algorithm, { slow, inRotation }) {
   const one = slow.length === 1;
   const who = `${names(slow)} ${one ? "is" : "are"} slow (${slow.map(delayOf).join(", ")})`;
   const label = algorithmLabel(algorithm);
@@ -63,15 +62,12 @@ function slowWords(algorithm, { slow, inRotation, inFlight }) {
   }
   const fairness = "The fairness index drops with it, on purpose: the nodes are no longer equal, so an even spread would not be fair.";
   if (COUNTING.has(algorithm)) {
-    const few = inFlight < inRotation.length;
-    const now = few
-      ? ` Right now only ${inFlight} request${inFlight === 1 ? " is" : "s are"} in flight on all nodes together, so most ` +
-        "choices are ties and the slow node still gets its turn: its share and the latency lines barely change. Raise " +
-        "the rate or the work per request to see the difference."
-      : "";
     return (
       `${who}: each request stays in flight longer there, so ${label} picks ${one ? "it" : "them"} less often and ` +
-      `${one ? "its" : "their"} share falls below the others'. ${fairness}${now}`
+      `${one ? "its" : "their"} share falls below the others'. ${fairness} The p95 line need not fall: whenever ` +
+      `${one ? "it has" : "they have"} nothing in flight ${one ? "it ties" : "they tie"} for the fewest and ` +
+      "gets the next request, and while those are more than 1 in 20 of all requests the slowest 5% are still " +
+      `${one ? "its" : "theirs"}. The p50 line shows the fast nodes.`
     );
   }
   return (

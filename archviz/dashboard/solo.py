@@ -77,5 +77,8 @@ def _refused(request: HttpRequest, reason: str, status: int) -> HttpResponse:
 
 def _page(request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
     response = render(request, "archviz/solo.html", context, status=status)
-    response["Referrer-Policy"] = "no-referrer"  # the page's URL holds the token
+    # The page's URL holds the token: it goes to no other site as a Referer. Not no-referrer,
+    # which makes a browser send `Origin: null` with the button's POST, and Django's CSRF
+    # check refuses that.
+    response["Referrer-Policy"] = "same-origin"
     return response

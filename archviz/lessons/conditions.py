@@ -35,10 +35,17 @@ class Condition:
             return _number(now) - _number(at_start) >= float(self.value)
         return _COMPARISONS[self.test](now, self.value)
 
+    def words(self, says: str) -> str:
+        """The condition as a learner reads it, given what its figure is."""
+        test = {">=": "≥", "<=": "≤", "==": "=", "!=": "≠"}.get(self.test, self.test)
+        return f"{says}: {test} {_shown(self.value)}"
+
     def __str__(self) -> str:
-        value = self.value
-        shown = f"{value:g}" if isinstance(value, float) else value
-        return f"{self.figure} {self.test} {shown}"
+        return f"{self.figure} {self.test} {_shown(self.value)}"
+
+
+def _shown(value: float | str) -> str:
+    return f"{value:g}" if isinstance(value, float) else value
 
 
 def _number(value: Figure) -> float:

@@ -6,6 +6,7 @@ from django.urls import reverse
 from archviz.core.instructor import PERMISSION
 from archviz.lessons import progress
 from archviz.lessons.catalogue import course
+from archviz.lessons.figures import known
 from archviz.lessons.schema import Lesson
 
 
@@ -21,7 +22,10 @@ def lesson_panel(request: HttpRequest) -> dict:
 
 def panel(lesson: Lesson, following: Lesson | None, request: HttpRequest) -> dict:
     """Everything the panel's script draws, as JSON (the HTML parts already sanitised)."""
+    figures = known()
+    names = set().union(*(lesson.figure_names(step) for step in lesson.steps))
     return {
+        "figure_words": {name: figures[name] for name in sorted(names)},
         "slug": lesson.slug,
         "title": lesson.title,
         "number": course().lessons.index(lesson) + 1,
@@ -31,7 +35,10 @@ def panel(lesson: Lesson, following: Lesson | None, request: HttpRequest) -> dic
             {
                 "title": step.title,
                 "say_html": step.say_html,
-                "until": [{"text": str(c), "figure": c.figure} for c in step.until],
+                "until": [
+                    {"text": str(c), "figure": c.figure, "words": c.words(figures[c.figure])}
+                    for c in step.until
+                ],
                 "within_s": step.within_s,
                 "show": sorted(lesson.figure_names(step)),
                 "predict": (

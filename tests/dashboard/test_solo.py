@@ -46,7 +46,7 @@ def test_opening_the_link_asks_and_does_not_use_it_up(here: Client, token: str) 
         page = here.get(_link(token))
         assert page.status_code == 200
         assert BUTTON in page.content.decode()
-        assert page["Referrer-Policy"] == "no-referrer"
+        assert page["Referrer-Policy"] == "same-origin"
         assert "no-store" in page["Cache-Control"]
         assert token not in page.content.decode()  # not even in the header's log-in link
     assert not get_user(here).is_authenticated

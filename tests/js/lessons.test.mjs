@@ -24,17 +24,20 @@ test("figures are shown rounded", () => {
   assert.equal(shown("redis"), "redis");
 });
 
-const step = { until: [{ text: "traffic.p95_ms > 300", figure: "traffic.p95_ms" }], within_s: 30 };
+const step = {
+  until: [{ text: "traffic.p95_ms > 300", figure: "traffic.p95_ms", words: "p95 latency (ms): > 300" }],
+  within_s: 30,
+};
 
 test("a wait says what it waits for, the figure now and the time left", () => {
   const words = waitWords(step, { met: false, timed_out: false, elapsed_s: 12, figures: { "traffic.p95_ms": 120.4 } });
-  assert.equal(words, "waiting until traffic.p95_ms > 300 — now traffic.p95_ms 120 (18 s left)");
+  assert.equal(words, "Waiting for p95 latency (ms): > 300 (now 120; 18 s left)…");
 });
 
 test("a wait met or timed out says so", () => {
-  assert.equal(waitWords(step, { met: true, figures: {} }), "met: traffic.p95_ms > 300");
+  assert.equal(waitWords(step, { met: true, figures: {} }), "Seen: p95 latency (ms): > 300.");
   const late = waitWords(step, { met: false, timed_out: true, elapsed_s: 31, figures: {} });
-  assert.match(late, /^not met after 30 s: traffic.p95_ms > 300 \(now traffic.p95_ms \?\)/);
+  assert.match(late, /^Not seen within 30 s: p95 latency \(ms\): > 300 \(now \?\)/);
 });
 
 test("a step without a wait says nothing", () => {

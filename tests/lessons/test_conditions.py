@@ -41,3 +41,8 @@ def test_a_condition_reads_as_written() -> None:
 def test_a_bad_condition_says_why(text, words: str) -> None:
     with pytest.raises(InvalidCondition, match=words):
         parse_condition(text)
+
+
+def test_a_condition_reads_in_words_for_a_learner() -> None:
+    condition = parse_condition("traffic.rejected >= 20")
+    assert condition.words("503s in the last 5 s") == "503s in the last 5 s: ≥ 20"

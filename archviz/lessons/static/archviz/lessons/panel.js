@@ -71,6 +71,7 @@ class LessonPanel {
     }
     parts.push(run, status, figures, reveal, next);
     this.body.replaceChildren(...parts);
+    if (this.root.getBoundingClientRect().top < 0) this.root.scrollIntoView({ block: "start" });
     run.addEventListener("click", () => this.run(index, { run, status, figures, reveal, next }));
   }
 
@@ -115,7 +116,10 @@ class LessonPanel {
       return;
     }
     view.figures.replaceChildren(
-      ...Object.entries(answer.figures).flatMap(([name, value]) => [el("dt", {}, name), el("dd", { class: "mono" }, shown(value))]),
+      ...Object.entries(answer.figures).flatMap(([name, value]) => [
+        el("dt", { title: name }, this.data.figure_words[name] || name),
+        el("dd", { class: "mono" }, shown(value)),
+      ]),
     );
     text(view.status, waitWords(step, answer));
     if (answer.met) return this.reveal(index, step, answer, view);

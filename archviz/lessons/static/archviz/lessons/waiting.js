@@ -17,12 +17,12 @@ export function shown(value) {
 /** The wait in words, from the watch endpoint's answer. */
 export function waitWords(step, answer) {
   if (!step.until.length) return "";
-  const wanted = step.until.map((c) => c.text).join(" and ");
-  if (answer.met) return `met: ${wanted}`;
+  const wanted = step.until.map((c) => c.words).join("; and ");
+  if (answer.met) return `Seen: ${wanted}.`;
   const now = step.until
-    .map((c) => `${c.figure} ${c.figure in answer.figures ? shown(answer.figures[c.figure]) : "?"}`)
+    .map((c) => (c.figure in answer.figures ? shown(answer.figures[c.figure]) : "?"))
     .join(", ");
   const left = Math.max(0, Math.round(step.within_s - answer.elapsed_s));
-  if (answer.timed_out) return `not met after ${Math.round(step.within_s)} s: ${wanted} (now ${now}). Run the step again.`;
-  return `waiting until ${wanted} — now ${now} (${left} s left)`;
+  if (answer.timed_out) return `Not seen within ${Math.round(step.within_s)} s: ${wanted} (now ${now}). Run the step again.`;
+  return `Waiting for ${wanted} (now ${now}; ${left} s left)…`;
 }

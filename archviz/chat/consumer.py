@@ -178,7 +178,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         replayed = self.sequencer.fill(visible, up_to=last_seq)
         for message in replayed:
             await self._send_message(message)
-        self.hub.count(self.room, "recovered", len(replayed))
+            self.hub.delivered(self.room, message, recovered=True)
         self.hub.trace("chat.recover", self.hub.node, src="redis",
                        detail={"room": self.room, "user": self.user, "after": after,
                                "replayed": len(replayed)})  # fmt: skip
@@ -304,10 +304,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         ready = self.sequencer.offer(event, strict=event["mode"] == REDIS)
         if self.sequencer.duplicates > before:
             self.hub.count(self.room, "duplicates")
-        for item in ready:
+        for item in ready:  # this message, and any that waited for it
             await self._send_message(item)
-        if ready:
-            self.hub.delivered(self.room, event, len(ready))
+            self.hub.delivered(self.room, item)
         if self.sequencer.pending and self.gap_task is None:
             self.gap_task = asyncio.create_task(self._fill_gap())
 
@@ -344,11 +343,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         lost_before = self.sequencer.lost
         # Settle exactly what was fetched: the gap may have moved while we waited.
         ready = self.sequencer.fill(visible, up_to=last)
-        recovered = sum(1 for m in ready if m.get("recovered"))
-        self.hub.count(self.room, "recovered", recovered)
-        self.hub.count(self.room, "delivered", len(ready) - recovered)
-        for message in ready:
+        for message in ready:  # traced as well: the paths must not call them missed
             await self._send_message(message)
+            self.hub.delivered(self.room, message, recovered=bool(message.get("recovered")))
         await self._report_lost(self.sequencer.lost - lost_before, first, last)
 
     async def chat_presence(self, event: PresenceBatch) -> None:

@@ -94,25 +94,31 @@ class ChatHub:
         self.count(room, "untraced")
         return False
 
-    def delivered(self, room: str, message: dict, n: int = 1) -> None:
-        """Count deliveries; a traced message's deliveries on this node make one event."""
-        self.counts[room]["delivered"] += n
+    def delivered(self, room: str, message: dict, *, recovered: bool = False) -> None:
+        """Count one client's copy of a message (live, or taken from the room's history);
+        a traced message's copies on this node make one chat.deliver event, however they
+        came: live, released after a gap was settled, or replayed after a reconnect."""
+        self.counts[room]["recovered" if recovered else "delivered"] += 1
         if not message.get("traced"):
             return
         pending = self._deliveries.get(message["trace"])
-        if pending is None:  # the first delivery on this node: its time is the latency
-            self._deliveries[message["trace"]] = [message, n, now_ms() - message["ts"]]
+        if pending is None:  # the first copy on this node: its time is the latency
+            pending = {"message": message, "clients": 0, "recovered": 0,
+                       "ms": now_ms() - message["ts"]}  # fmt: skip
+            self._deliveries[message["trace"]] = pending
             asyncio.get_running_loop().call_later(
                 DELIVERY_TRACE_DELAY_S, self._trace_delivery, message["trace"]
             )
-        else:
-            pending[1] += n
+        pending["clients"] += 1
+        pending["recovered"] += recovered
 
     def _trace_delivery(self, trace: str) -> None:
-        message, n, ms = self._deliveries.pop(trace)
-        detail = {"room": message["room"], "seq": message["seq"], "clients": n,
-                  "mode": message["mode"], "from_node": message["node"]}  # fmt: skip
-        if message["node"] != self.node:
+        pending = self._deliveries.pop(trace)
+        message, ms = pending["message"], pending["ms"]
+        detail = {"room": message["room"], "seq": message["seq"], "clients": pending["clients"],
+                  "recovered": pending["recovered"], "mode": message["mode"],
+                  "from_node": message["node"]}  # fmt: skip
+        if message["node"] != self.node and pending["clients"] > pending["recovered"]:
             self.trace("pubsub.deliver", self.node, src="redis", trace=trace, ms=ms, detail=detail)
         self.trace("chat.deliver", "clients", trace=trace, ms=ms, detail=detail)
 

@@ -10,7 +10,7 @@ import redis
 
 from archviz.chat import keys as chat_keys
 from archviz.chat.client import ChatClient, running
-from archviz.core import close_codes
+from archviz.core import close_codes, keys
 from tests.chat.conftest import all_running, clients_on, lb_url, node_url, set_mode
 from tests.harness.clients import lab_socket, login_cookies, next_frame
 from tests.harness.lab import RunningLab
@@ -54,6 +54,48 @@ async def test_local_mode_reaches_only_the_senders_node(chat_lab: RunningLab) ->
                             "the ledger counting who did not get them")  # fmt: skip
     finally:
         await set_mode(chat_lab, "redis")
+
+
+async def test_a_message_released_after_a_local_mode_gap_is_traced_as_delivered(
+    chat_lab: RunningLab,
+) -> None:
+    """Back in Redis mode, node-1's client waits out the gap left by node-2's local message
+    and then gets the next one: node-1 traces that delivery (the message paths once called
+    the client missed because the release after the gap went untraced)."""
+    await set_mode(chat_lab, "redis")
+    try:
+        async with clients_on(chat_lab, "r-switch", ("ann", "node-1"), ("bo", "node-2")) as (
+            ann,
+            bo,
+        ):
+            # Switching takes a login and a probe of every node: by then ann's connection has
+            # made its one catch-up check after joining (CATCH_UP_S), which would have
+            # settled the gap early, hiding what is tested.
+            await set_mode(chat_lab, "local")
+            await bo.send("local, node-2 only")
+            await bo.wait_until(lambda: len(bo.messages) == 1, "bo's local message")
+            await set_mode(chat_lab, "redis")
+            await bo.send("redis again")
+            await ann.wait_until(lambda: texts(ann) == ["redis again"], "the redis message")
+            seq = ann.messages[0]["seq"]
+            chat_lab.wait_until(
+                lambda s: any(e["src"] == "node-1" and e["detail"]["seq"] == seq
+                              and e["detail"]["room"] == "r-switch"
+                              for e in _traced(chat_lab, "chat.deliver")),
+                "node-1's chat.deliver of the message after the gap",
+            )  # fmt: skip
+    finally:
+        await set_mode(chat_lab, "redis")
+
+
+def _traced(lab: RunningLab, kind: str) -> list[dict]:
+    """The events of this kind in the lab's trace log (the replay stream)."""
+    client = redis.Redis.from_url(lab.redis_url)
+    try:
+        batches = [json.loads(f[b"batch"]) for _id, f in client.xrange(keys.TRACE_LOG)]
+    finally:
+        client.close()
+    return [event for batch in batches for event in batch if event["kind"] == kind]
 
 
 async def test_reconnect_recovers_missed_messages_in_order_without_duplicates(

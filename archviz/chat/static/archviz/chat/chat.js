@@ -78,7 +78,7 @@ class ChatPage {
   }
 
   membersOf(room) {
-    return this.view?.rooms.find((r) => r.name === room)?.nodes || {};
+    return this.view?.rooms.find((r) => r.name === room)?.members || [];
   }
 
   showBots(bots) {

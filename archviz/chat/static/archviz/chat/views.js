@@ -130,12 +130,45 @@ export function renderPresence(list, events, rooms = []) {
   );
 }
 
+/** How long after a Redis-mode message is sent a subscribed node's delivery may still come
+ * (a delivery waits up to 0.5 s for a gap to be settled, then 50 ms of batching and the
+ * trace's own 50 ms): until then a node without one is "waiting", not "did not get it". */
+export const SETTLE_MS = 3000;
+
+const clients = (n) => `${n} client${n === 1 ? "" : "s"}`;
+
+/** What a message's path row says (pure): the hops, who got it, who did not and who may
+ * still. Only members connected when it was sent count: one who joined later was shown it
+ * from the history, and was never missed. members: [{user, node, since}] of the room now. */
+export function pathVerdict({ send, published = false, deliveries = new Map() }, members, now) {
+  const d = send.detail;
+  const hops = [`${d.user}'s client`, "LB", send.dst, ...(published ? ["Redis"] : [])];
+  const reached = [...deliveries.values()].map((e) => {
+    const fromHistory = e.detail.recovered ? `, ${e.detail.recovered} from the history` : "";
+    return `${e.src} → ${clients(e.detail.clients)} (${e.ms?.toFixed(1)} ms${fromHistory})`;
+  });
+  const expected = new Map(); // node -> users connected there when the message was sent
+  for (const m of members) {
+    if (m.since <= send.ts && !deliveries.has(m.node)) expected.set(m.node, [...(expected.get(m.node) || []), m.user]);
+  }
+  const missed = [];
+  const waiting = [];
+  for (const [node, users] of [...expected].sort(([a], [b]) => a.localeCompare(b))) {
+    const who = `${[...new Set(users)].sort().join(", ")} on ${node}`;
+    // local mode: another node never gets it; otherwise a delivery may be on its way
+    const never = d.mode === "local" && node !== send.dst;
+    (never || now - send.ts >= SETTLE_MS ? missed : waiting).push(who);
+  }
+  return { hops, reached, missed, waiting };
+}
+
 /** Groups chat trace events by message and shows each message's path through the lab. */
 export class PathLog {
-  constructor({ list, maxRows = 30, membersOf = () => ({}) }) {
+  constructor({ list, maxRows = 30, membersOf = () => [], now = () => Date.now() }) {
     this.list = list;
     this.maxRows = maxRows;
-    this.membersOf = membersOf; // room -> {node: [users]}
+    this.membersOf = membersOf; // room -> [{user, node, since}] connected now
+    this.now = now;
     this.paths = new Map();
   }
 
@@ -147,7 +180,11 @@ export class PathLog {
       path = { send: null, published: false, deliveries: new Map(), row: null };
       this.paths.set(event.trace, path);
     }
-    if (event.kind === "chat.send") path.send = event;
+    if (event.kind === "chat.send") {
+      path.send = event;
+      // once more when the wait is over: a node still without a delivery then did not get it
+      setTimeout(() => this.paths.get(event.trace) === path && this.render(event.trace, path), SETTLE_MS);
+    }
     if (event.kind === "pubsub.publish") path.published = true;
     if (event.kind === "chat.deliver") path.deliveries.set(event.src, event);
     this.render(event.trace, path);
@@ -156,22 +193,17 @@ export class PathLog {
   render(trace, path) {
     if (!path.send) return;
     const d = path.send.detail;
-    const hops = [`${d.user}'s client`, "LB", path.send.dst];
-    if (path.published) hops.push("Redis");
-    const reached = [...path.deliveries.values()].map(
-      (e) => `${e.src} → ${e.detail.clients} client${e.detail.clients === 1 ? "" : "s"} (${e.ms?.toFixed(1)} ms)`,
-    );
-    const members = this.membersOf(d.room);
-    const missed = Object.entries(members)
-      .filter(([node]) => !path.deliveries.has(node))
-      .map(([node, users]) => `${users.join(", ")} on ${node}`);
+    const { hops, reached, missed, waiting } = pathVerdict(path, this.membersOf(d.room), this.now());
     const row =
       path.row ||
       el("li", { class: "path-row", "data-trace": trace, "data-mode": d.mode }, el("span"), el("span"), el("span"));
     text(row.children[0], `#${d.seq} ${d.room} · ${d.mode}`);
     text(row.children[1], `${hops.join(" → ")} → ${reached.join(", ") || "…"}`);
-    text(row.children[2], missed.length && path.deliveries.size ? `did not get it: ${missed.join("; ")}` : "");
-    row.classList.toggle("missed", Boolean(missed.length && path.deliveries.size));
+    const words = [];
+    if (missed.length) words.push(`did not get it: ${missed.join("; ")}`);
+    if (waiting.length) words.push(`waiting for ${waiting.join("; ")}`);
+    text(row.children[2], words.join(" · "));
+    row.classList.toggle("missed", missed.length > 0);
     if (!path.row) {
       path.row = row;
       this.list.prepend(row);

@@ -196,8 +196,11 @@ class ChatHub:
                               user=gone.get("user", "?"), node=gone.get("node", "?"),
                               ts=detected, detected_by=self.node,
                               detect_ms=round(detected - gone["last_seen"]))  # fmt: skip
-        self.trace("presence.offline", "redis", ms=event["detect_ms"],
-                   detail={k: event[k] for k in ("room", "user", "node", "detect_ms")})  # fmt: skip
+        if back_on := await self.store.nodes_of(event["room"], event["user"]):
+            event["back_on"] = back_on
+        shown = ("room", "user", "node", "detect_ms", "back_on")
+        detail = {k: event[k] for k in shown if k in event}
+        self.trace("presence.offline", "redis", ms=event["detect_ms"], detail=detail)
         await self.store.log_presence(event)
         self.announce(gone["room"], event)
 

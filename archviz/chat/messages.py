@@ -106,6 +106,9 @@ class PresenceEvent(TypedDict):
     ts: float  # unix ms
     detected_by: NotRequired[str]  # offline: the node whose expiry check noticed
     detect_ms: NotRequired[int]  # offline: from the connection's last heartbeat to then
+    # offline: the nodes where the same user is connected again (a reconnect): only this
+    # one connection timed out, the user is not gone
+    back_on: NotRequired[list[str]]
 
 
 class PresenceFrame(TypedDict):

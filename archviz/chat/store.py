@@ -195,6 +195,11 @@ class RoomStore:
                              "last_seen": float(found[i + 1]), **info})  # fmt: skip
         return gone
 
+    async def nodes_of(self, room: str, user: str) -> list[str]:
+        """The nodes where this user has a connection in the room now (sorted, once each)."""
+        members = await self.client.hvals(chat_keys.members(room))
+        return sorted({m["node"] for m in map(json.loads, members) if m.get("user") == user})
+
     async def log_presence(self, event: PresenceEvent) -> None:
         pipe = self.client.pipeline(transaction=False)
         pipe.lpush(chat_keys.PRESENCE_LOG, json.dumps(event))

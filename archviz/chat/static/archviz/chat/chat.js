@@ -2,7 +2,7 @@
 // and ledger (polled from /api/chat/state), presence, message paths and the trace log
 // (from the lab WebSocket), and the instructor's mode and bot controls.
 import { ChatConnection, lbBaseUrl } from "./client.js";
-import { DROPS_HINT, MessageList, PathLog, clock, dropsLine, renderPresence, renderRooms } from "./views.js";
+import { DROPS_HINT, MessageList, PathLog, clock, dropsLine, presenceWords, renderPresence, renderRooms } from "./views.js";
 import { el, text } from "../js/lib/dom.js";
 import {
   TRACE_KINDS,
@@ -138,9 +138,10 @@ class ChatPage {
       this.messages.add(frame, { mine: frame.user === this.client.user });
       if (frame.recovered) this.stats.recovered += 1;
     } else if (frame.type === "presence") {
+      const me = { user: this.client.user, node: this.client.node };
       for (const p of frame.events) {
-        const words = p.event === "offline" ? `went offline (detected after ${(p.detect_ms / 1000).toFixed(1)} s)` : p.event === "join" ? "joined" : "left";
-        this.messages.note(`${p.user} on ${p.node} ${words}`, `presence-${p.event}`);
+        const { words, kind } = presenceWords(p, { me });
+        this.messages.note(kind === "reconnected" ? `${p.user}: ${words}` : `${p.user} on ${p.node} ${words}`, `presence-${kind}`);
       }
     } else if (frame.type === "history_lost") {
       this.messages.note(`${frame.error} (#${frame.from}-#${frame.to}, ${frame.lost} lost)`, "error");

@@ -1,6 +1,6 @@
 // The standalone chat page (another tab, or a phone): one room through the LB, nothing else.
 import { ChatConnection, lbBaseUrl } from "./client.js";
-import { MessageList } from "./views.js";
+import { MessageList, presenceWords } from "./views.js";
 import { text } from "../js/lib/dom.js";
 import { describeClose } from "../js/lib/protocol.js";
 import { Notices } from "../js/lib/status.js";
@@ -24,7 +24,11 @@ function onFrame(frame) {
   } else if (frame.type === "message") {
     messages.add(frame, { mine: frame.user === client.user });
   } else if (frame.type === "presence") {
-    for (const p of frame.events) messages.note(`${p.user} on ${p.node}: ${p.event}`, `presence-${p.event}`);
+    const me = { user: client.user, node: client.node };
+    for (const p of frame.events) {
+      const { words, kind } = presenceWords(p, { me });
+      messages.note(`${p.user} on ${p.node}: ${words}`, `presence-${kind}`);
+    }
   } else if (frame.type === "history_lost") {
     messages.note(frame.error, "error");
   } else if (frame.type === "error") {

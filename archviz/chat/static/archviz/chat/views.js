@@ -102,7 +102,21 @@ export function renderRooms(tbody, rooms, mode) {
   );
 }
 
-/** Presence events, newest first; an offline user seen again elsewhere says where. */
+/** A presence event in words, and its kind for styling (pure). An offline whose user is
+ * connected again (the event's back_on, or `back`: where the room has them now; `me`: this
+ * tab's own user and node) is one connection timing out, not the user gone: "reconnected". */
+export function presenceWords(p, { back = [], me = null } = {}) {
+  if (p.event !== "offline") return { words: p.event === "join" ? "joined" : "left", kind: p.event };
+  const why = `no heartbeat for ${(p.detect_ms / 1000).toFixed(1)} s, detected by ${p.detected_by}`;
+  if (me && p.user === me.user && me.node) {
+    return { words: `your earlier connection on ${p.node} timed out (${why}); you are connected on ${me.node}`, kind: "reconnected" };
+  }
+  const on = [...new Set([...(p.back_on || []), ...back])].sort();
+  if (on.length) return { words: `connection on ${p.node} timed out (${why}); connected again on ${on.join(", ")}`, kind: "reconnected" };
+  return { words: `went offline (${why})`, kind: "offline" };
+}
+
+/** Presence events, newest first; an offline user seen again says where. */
 export function renderPresence(list, events, rooms = []) {
   const online = new Map(); // "room user" -> nodes where that user is connected now
   for (const room of rooms) {
@@ -110,17 +124,10 @@ export function renderPresence(list, events, rooms = []) {
   }
   list.replaceChildren(
     ...events.map((p) => {
-      const back = (online.get(`${p.room} ${p.user}`) || []).filter((n) => n !== p.node);
-      const words =
-        p.event === "offline"
-          ? `offline (no heartbeat for ${(p.detect_ms / 1000).toFixed(1)} s, detected by ${p.detected_by})` +
-            (back.length ? ` · back online on ${back.join(", ")}` : "")
-          : p.event === "join"
-            ? "joined"
-            : "left";
+      const { words, kind } = presenceWords(p, { back: online.get(`${p.room} ${p.user}`) || [] });
       return el(
         "li",
-        { class: `presence-${p.event}` },
+        { class: `presence-${kind}` },
         el("span", { class: "mono" }, clock(p.ts)),
         el("strong", {}, p.user),
         el("span", { class: "mono" }, `${p.room} @ ${p.node}`),

@@ -52,8 +52,33 @@ def _say(page: Page, words: str) -> None:
 
 
 def _switch(page: Page, mode: str) -> None:
-    page.locator(f'.mode-button[data-mode="{mode}"]').click()
-    expect(page.locator("#chat-mode")).to_have_attribute("data-mode", mode, timeout=10_000)
+    """Into this mode; the button of the mode in use is not offered, so none is clicked then."""
+    shown = page.locator("#chat-mode")
+    expect(shown).to_have_attribute("data-mode", re.compile("local|redis"), timeout=10_000)
+    if shown.get_attribute("data-mode") != mode:
+        page.locator(f'.mode-button[data-mode="{mode}"]').click()
+    expect(shown).to_have_attribute("data-mode", mode, timeout=10_000)
+
+
+def test_mode_buttons_show_the_current_mode_and_offer_only_the_other(pages) -> None:
+    """In Redis mode only "Switch to local only" is offered, and the other way round."""
+    teacher, _learner = pages
+    for mode, other in (("redis", "local"), ("local", "redis"), ("redis", "local")):
+        _switch(teacher, mode)
+        expect(teacher.locator(f'.mode-button[data-mode="{mode}"]')).to_be_hidden()
+        expect(teacher.locator(f'.mode-button[data-mode="{other}"]')).to_be_visible()
+        card = teacher.locator(f'.chat-mode-card[data-mode="{mode}"]')
+        expect(card.locator(".chat-mode-now")).to_have_text("the current mode")
+        other_card = teacher.locator(f'.chat-mode-card[data-mode="{other}"]')
+        expect(other_card.locator(".chat-mode-now")).to_be_hidden()
+
+
+def test_the_header_counts_the_room_as_the_rooms_table_does(pages) -> None:
+    """The header's "N connections (M people)" is the same as the room's row below."""
+    teacher, _learner = pages
+    row_count = teacher.locator('#chat-rooms tr[data-room="browser"] [data-field="count"]')
+    expect(row_count).to_have_text("2 connections (2 people)", timeout=10_000)
+    expect(teacher.locator("#my-status")).to_contain_text("2 connections (2 people) in the room")
 
 
 def test_two_pages_on_different_nodes_talk_in_redis_mode(pages) -> None:

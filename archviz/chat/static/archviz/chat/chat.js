@@ -2,7 +2,19 @@
 // and ledger (polled from /api/chat/state), presence, message paths and the trace log
 // (from the lab WebSocket), and the instructor's mode and bot controls.
 import { ChatConnection, lbBaseUrl } from "./client.js";
-import { DROPS_HINT, MessageList, PathLog, clock, dropsLine, presenceWords, renderPresence, renderRooms } from "./views.js";
+import {
+  COUNT_HINT,
+  DROPS_HINT,
+  MessageList,
+  PathLog,
+  clock,
+  countWords,
+  dropsLine,
+  memberCount,
+  presenceWords,
+  renderPresence,
+  renderRooms,
+} from "./views.js";
 import { el, text } from "../js/lib/dom.js";
 import {
   TRACE_KINDS,
@@ -69,12 +81,27 @@ class ChatPage {
     text(mode, view.mode === "redis" ? "Redis pub/sub" : "local only");
     mode.dataset.mode = view.mode;
     for (const card of document.querySelectorAll(".chat-mode-card")) {
-      card.classList.toggle("active", card.dataset.mode === view.mode);
+      const current = card.dataset.mode === view.mode;
+      card.classList.toggle("active", current);
+      card.querySelector(".chat-mode-now").hidden = !current;
+      const button = card.querySelector(".mode-button"); // offered for the other mode only
+      if (button) button.hidden = current;
     }
     renderRooms($("chat-rooms"), view.rooms, view.mode);
     renderPresence($("chat-presence"), view.presence, view.rooms);
     this.showBots(view.bots);
+    this.showCount();
     if (!this.client && view.lb_port) this.connect($("join-room").value, $("join-user").value);
+  }
+
+  /** Who is in this tab's room, counted as the rooms table counts them (from the same poll). */
+  showCount() {
+    if (!this.joined || this.client?.node === null) return;
+    const { room, user } = this.joined;
+    const members = this.membersOf(room);
+    const count = members.length ? ` · ${countWords(memberCount(members))} in the room` : "";
+    text($("my-status"), `room ${room} as ${user}${count}`);
+    $("my-status").title = COUNT_HINT;
   }
 
   membersOf(room) {
@@ -133,7 +160,8 @@ class ChatPage {
         this.messages.note(`reconnected on ${frame.node} after ${(frame.reconnectMs / 1000).toFixed(2)} s`);
       }
       this.showWhere(`you are on ${frame.node}`, "live", frame.node);
-      text($("my-status"), `room ${frame.room} as ${frame.user} · ${Object.keys(frame.members).length} connected`);
+      this.joined = { room: frame.room, user: frame.user };
+      this.showCount();
     } else if (frame.type === "message") {
       this.messages.add(frame, { mine: frame.user === this.client.user });
       if (frame.recovered) this.stats.recovered += 1;

@@ -80,12 +80,25 @@ export class MessageList {
   }
 }
 
+/** A room's members counted one way everywhere (pure): its connections in Redis (a
+ * connection is removed when it closes, or 3 s after its last heartbeat), and the people
+ * they belong to (one user may hold several: tabs, or an old connection not yet expired). */
+export function memberCount(members = []) {
+  return { connections: members.length, people: new Set(members.map((m) => m.user)).size };
+}
+
+export const countWords = ({ connections, people }) =>
+  `${plural(connections, "connection", "connections")} (${plural(people, "person", "people")})`;
+
+export const COUNT_HINT =
+  "Connections in the room's member list in Redis: a connection leaves it when it closes, or 3 s after its last heartbeat.";
+
 /** Rooms: members by node (the nodes subscribed to the room's Redis channel), ledger. */
 export function renderRooms(tbody, rooms, mode) {
   tbody.replaceChildren(
     ...rooms.map((room) => {
       const nodes = Object.entries(room.nodes).map(([node, users]) =>
-        el("span", { class: "chat-node-chip", title: users.join(", ") }, `${node}: ${users.length}`),
+        el("span", { class: "chat-node-chip", title: users.join(", ") }, `${node}: ${plural(users.length, "connection", "connections")}`),
       );
       const subs = mode === "redis" ? `${room.redis_subscribers} subscribed in Redis` : "Redis not used for broadcast";
       return el(
@@ -93,7 +106,13 @@ export function renderRooms(tbody, rooms, mode) {
         { "data-room": room.name },
         el("th", { scope: "row" }, room.name),
         el("td", { class: "mono" }, String(room.seq)),
-        el("td", {}, ...(nodes.length ? nodes : ["nobody"]), el("div", { class: "hint" }, subs)),
+        el(
+          "td",
+          {},
+          el("div", { "data-field": "count", title: COUNT_HINT }, countWords(memberCount(room.members))),
+          ...(nodes.length ? nodes : ["nobody"]),
+          el("div", { class: "hint" }, subs),
+        ),
         ...LEDGER_COLUMNS.map(([name]) =>
           el("td", { class: `mono ledger-${name}`, "data-field": name }, String(room.ledger[name] ?? 0)),
         ),

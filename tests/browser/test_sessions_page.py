@@ -96,6 +96,10 @@ def test_learner_sees_each_mode_lose_or_keep_the_cart(
     assert after["node"] != home and after["outcome"] == "lost"
     expect(learner.locator("#cart-outcome")).to_contain_text("Cart lost")
     wait_for_restart(lab, home, old_pid)
+    killed = learner.locator(f'#node-events li[data-node="{home}"]').first
+    expect(killed).to_have_attribute("data-state", "restarted", timeout=10_000)
+    said = re.compile(rf"{home} was killed \(SIGKILL\).* at .*restarted it")
+    expect(killed).to_contain_text(said)
 
     _switch(teacher, learner, lab, "redis")
     _click(learner, "#cart-clear")
@@ -109,6 +113,9 @@ def test_learner_sees_each_mode_lose_or_keep_the_cart(
     assert after["outcome"] == "kept"
     expect(learner.locator("#cart-items li")).to_have_count(3)
     wait_for_restart(lab, victim, old_pid)
+    # both kills stay on the page, newest first
+    expect(learner.locator("#node-events li[data-state]")).to_have_count(2, timeout=10_000)
+    expect(learner.locator("#node-events li").first).to_have_attribute("data-node", victim)
 
 
 def test_learner_cannot_switch_the_mode_even_by_hand(page: Page, lab: RunningLab) -> None:

@@ -4,6 +4,7 @@ import { algorithmLabel } from "../js/lib/algorithms.js";
 import { el, text } from "../js/lib/dom.js";
 import { TRACE_KINDS, controlRequest, sessionModeRequest } from "../js/lib/protocol.js";
 import { CartClient, cartOutcome, describeRequest, newTraceId } from "./cart.js";
+import { NodeIncidents } from "./incidents.js";
 import { SessionPicture } from "./view.js";
 import { ReconnectingSocket } from "../js/lib/socket.js";
 import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
@@ -38,6 +39,7 @@ class SessionsPage {
     this.connection = new ConnectionIndicator({ element: $("connection-status") });
     this.invalidEvents = new InvalidEventsCounter({ element: $("invalid-events") });
     this.notices = new Notices({ container: $("notices") });
+    this.incidents = new NodeIncidents();
     this.picture = new SessionPicture({
       frame: $("session-frame"),
       svg: $("session-wires"),
@@ -116,6 +118,7 @@ class SessionsPage {
   }
 
   onEvents(events, live = false) {
+    this.showIncidents(events);
     const relevant = events.filter(isSessionEvent);
     this.log.add(relevant);
     if (!live) return;
@@ -125,9 +128,18 @@ class SessionsPage {
     }
   }
 
+  /** Kills and restarts stay on the page as lines (from the replay too, after a reload). */
+  showIncidents(events) {
+    let changed = false;
+    for (const event of events) changed = this.incidents.add(event) || changed;
+    if (!changed) return;
+    const rows = this.incidents.lines().map((line) => el("li", { "data-node": line.node, "data-state": line.state }, line.text));
+    $("node-events").replaceChildren(...rows);
+  }
+
   onAck(frame) {
     if (frame.action === "session.mode") text($("mode-message"), "Switched: every node now keeps sessions this way.");
-    else if (frame.action === "kill") this.notices.show(`${frame.node} killed (SIGKILL): its memory is gone.`);
+    else if (frame.action === "kill") this.notices.show(`${frame.node} killed (SIGKILL): its memory is gone (see "What happened to the nodes").`);
   }
 
   onError(frame) {

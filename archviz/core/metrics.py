@@ -23,7 +23,7 @@ class ConnectionCounters:
 
     connections: int = 0  # open HTTP requests and WebSockets
     websockets: int = 0
-    requests_total: int = 0
+    requests_total: int = 0  # a node's count leaves out /health checks (node/asgi.py)
     _samples: deque = field(default_factory=lambda: deque(maxlen=8))
 
     def requests_per_second(self) -> float:

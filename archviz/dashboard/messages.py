@@ -12,7 +12,7 @@ from archviz.overload.state import OverloadView
 from archviz.queue.state import QueueView
 from archviz.trace.events import TraceEvent
 
-NodeStatus = Literal["starting", "up", "down", "stopped", "failed"]
+NodeStatus = Literal["starting", "up", "paused", "down", "stopped", "failed"]
 
 
 class NodeView(TypedDict):

@@ -19,7 +19,7 @@ class ProcessRecord:
 
     id: str
     kind: str
-    status: str = "starting"  # starting | up | down | stopped | failed
+    status: str = "starting"  # starting | up | paused | down | stopped | failed
     pid: int | None = None
     port: int | None = None
     restarts: int = 0

@@ -55,7 +55,13 @@ class Commands:
         elif action == "pause":
             if child.send(signal.SIGSTOP):
                 child.paused_by = by or "an instructor"
+                # one status from now on, not "up" until its heartbeat expires, then "down"
+                child.record.status = "paused"
+                child.record.detail = f"paused (SIGSTOP) by {child.paused_by}: alive, frozen"
         elif action == "resume":
+            if child.paused_by and child.running():
+                child.record.status = "starting"
+                child.record.detail = "resumed (SIGCONT): waiting for its heartbeat"
             child.paused_by = ""
             child.send(signal.SIGCONT)
         elif action == "restart":

@@ -227,6 +227,8 @@ class Supervisor:
             if not child.running():
                 continue
             is_registered = pids.get(child.id) == child.record.pid
+            if child.paused_by:
+                continue  # "paused" until resumed, whatever its registration says meanwhile
             if is_registered and child.record.status != "up":
                 child.record.status, child.record.detail = "up", ""
                 child.registered = True
@@ -237,8 +239,6 @@ class Supervisor:
             elif child.registered and child.record.status == "up":
                 child.record.status = "down"
                 child.record.detail = "heartbeat lost: the process is alive but silent"
-                if child.paused_by:
-                    child.record.detail = f"paused (SIGSTOP) by {child.paused_by}: alive, frozen"
                 self.trace.emit(
                     "node.heartbeat_lost", child.id, ok=False, detail={"why": child.record.detail}
                 )

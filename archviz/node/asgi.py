@@ -37,8 +37,13 @@ class NodeHandler(ASGIHandler):
         await self.handle(scope, receive, send)
 
 
+HEALTH_PATH = "/health"  # the balancer's checks: not counted as requests
+
+
 class CountConnections:
-    """ASGI middleware: open connections now, and requests completed so far."""
+    """ASGI middleware: open connections now, and requests completed so far, not counting
+    the balancer's health checks (an idle node would show their rate, about 1/s, while the
+    balancer's page says it sends the node nothing)."""
 
     def __init__(self, app, counters: ConnectionCounters) -> None:
         self.app = app
@@ -52,7 +57,8 @@ class CountConnections:
             return await self.app(scope, receive, send)
         finally:
             self.counters.connections -= 1
-            self.counters.requests_total += 1
+            if scope.get("path") != HEALTH_PATH:
+                self.counters.requests_total += 1
 
 
 # The node's endpoints are internal JSON: no sessions, CSRF, auth or messages. Under

@@ -121,18 +121,20 @@ async def test_instructor_adds_configures_and_removes_a_node(lab, instructor_coo
     lab.wait_for_nodes_up(3)
 
 
-async def test_paused_node_is_shown_down_and_resumes(lab, instructor_cookies) -> None:
-    """Pause (SIGSTOP) freezes a node: its heartbeat stops; resume brings it back, same pid."""
+async def test_paused_node_is_shown_paused_and_resumes(lab, instructor_cookies) -> None:
+    """Pause (SIGSTOP) freezes a node: it is "paused" (never "down" beside "alive, frozen"),
+    also once its heartbeat has expired; resume brings it back up, same pid."""
     pid = lab.node("node-2")["pid"]
     async with lab_socket(lab.url, cookies=instructor_cookies) as ws:
         await next_frame(ws, "welcome")
         await ws.send_json({"type": "control", "action": "pause", "node": "node-2"})
         await next_frame(ws, "ack")
-        state = lab.wait_until(
-            lambda s: any(n["id"] == "node-2" and n["status"] == "down" for n in s["nodes"]),
-            "paused node-2 seen down",
+        lab.wait_until(lambda s: _node(s, "node-2")["status"] == "paused", "node-2 paused")
+        state = lab.wait_until(  # its registration and metrics expire: the old "down"
+            lambda s: _node(s, "node-2")["heartbeat_ts"] is None, "node-2's heartbeat expired"
         )
-        assert "paused" in next(n for n in state["nodes"] if n["id"] == "node-2")["detail"]
+        paused = _node(state, "node-2")
+        assert paused["status"] == "paused" and "alive, frozen" in paused["detail"]
         await ws.send_json({"type": "control", "action": "resume", "node": "node-2"})
         await next_frame(ws, "ack")
     state = lab.wait_for_nodes_up(3)
@@ -163,3 +165,7 @@ async def test_instructor_kills_and_stops_over_the_socket(lab, instructor_cookie
     lab.wait_for_nodes_up(3)
     with pytest.raises(ProcessLookupError):
         os.kill(before, 0)
+
+
+def _node(state: dict, node_id: str) -> dict:
+    return next(n for n in state["nodes"] if n["id"] == node_id)

@@ -7,7 +7,7 @@
 // The trace-event schema the pages read (events.py validates every event before a page sees it).
 export const SCHEMA_VERSION = 1;
 
-export const NODE_STATUSES = Object.freeze(["starting", "up", "down", "stopped", "failed"]);
+export const NODE_STATUSES = Object.freeze(["starting", "up", "paused", "down", "stopped", "failed"]);
 
 export const CONTROL_ACTIONS = Object.freeze(["kill", "stop", "restart", "pause", "resume"]);
 

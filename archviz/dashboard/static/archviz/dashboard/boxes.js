@@ -248,7 +248,7 @@ export class NodeBox extends Box {
     this.memory.textContent = `${this.compact ? "" : "memory "}${formatMegabytes(view.rss_bytes)}`;
     this.tooltip.textContent = `${view.id}: worker node, its own OS process (daphne). ${status}${
       view.detail ? `: ${view.detail}` : ""
-    }. Click for details.`;
+    }. req/s leaves out the balancer's /health checks. Click for details.`;
   }
 
   setSelected(selected) {

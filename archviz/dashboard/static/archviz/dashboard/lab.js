@@ -148,7 +148,7 @@ class NodeDetails {
     set("connections", String(v.connections));
     set("rps", Number(v.rps).toFixed(1));
     set("rss", formatMegabytes(v.rss_bytes));
-    const running = v.started_at !== null && (v.status === "up" || v.status === "starting");
+    const running = v.started_at !== null && ["up", "starting", "paused"].includes(v.status);
     set("uptime", running ? formatDuration(serverNow - v.started_at) : "not running");
     set("heartbeat", v.heartbeat_ts === null ? "none yet" : `${formatDuration(serverNow - v.heartbeat_ts)} ago`);
     set("restarts", String(v.restarts));

@@ -91,7 +91,9 @@ export class SessionPicture {
         this.nodes.set(view.id, box);
         this.nodeList.append(box.root);
       }
-      if (view.status !== "up" || (box.pid !== null && view.pid !== box.pid)) this.holdings.forgetNode(view.id);
+      // a paused node is frozen, not dead: its memory still holds what it held
+      const alive = view.status === "up" || view.status === "paused";
+      if (!alive || (box.pid !== null && view.pid !== box.pid)) this.holdings.forgetNode(view.id);
       if (view.status === "up") box.pid = view.pid;
       box.update(view);
     }

@@ -29,11 +29,11 @@ export function baseLayout({ yTitle, yRange = null, y2Title = null }) {
     : {};
   return {
     margin: { l: 48, r: y2Title ? 52 : 8, t: 8, b: 28 },
-    font: { family: FONT, size: 11, color: "#57606a" },
+    font: { family: FONT, size: 12, color: "#57606a" },
     paper_bgcolor: "#fff",
     plot_bgcolor: "#fff",
     showlegend: true,
-    legend: { orientation: "h", x: 0, y: -0.16, yanchor: "top", font: { size: 11, color: "#1f2328" } },
+    legend: { orientation: "h", x: 0, y: -0.16, yanchor: "top", font: { size: 12, color: "#1f2328" } },
     hovermode: "x unified",
     xaxis: {
       type: "date",
@@ -44,7 +44,7 @@ export function baseLayout({ yTitle, yRange = null, y2Title = null }) {
       linecolor: "#d8dee4",
     },
     yaxis: {
-      title: { text: yTitle, font: { size: 11 } },
+      title: { text: yTitle, font: { size: 12 } },
       gridcolor: "#eef1f4",
       zerolinecolor: "#d8dee4",
       rangemode: "tozero",

@@ -116,6 +116,7 @@ export class TraceLog {
     cell(li, "route mono", `${event.src} → ${event.dst}`);
     cell(li, "ms mono", formatMs(event.ms));
     const outcome = cell(li, "outcome", event.ok ? "" : "failed");
+    outcome.setAttribute("role", "img"); // an aria-label needs a role to be read
     outcome.setAttribute("aria-label", event.ok ? "ok" : "failed");
     const detail = cell(li, "detail", shortDetail(event.detail));
     detail.title = JSON.stringify(event.detail ?? {});

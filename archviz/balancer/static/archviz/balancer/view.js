@@ -234,12 +234,23 @@ export class LbTopology {
       { x: lb.x, y: inY },
     ];
     if (Math.abs(c.y + c.h / 2 - inY) < 1) this.inbound.splice(1, 1);
+    const nodes = new Map([...this.cards].map(([id, card]) => [id, rel(card.root)]));
+    // On a phone the nodes sit below the balancer: the wires leave its bottom and run down
+    // the frame's left gutter; beside it, they leave its right side.
+    const top = Math.min(...[...nodes.values()].map((r) => r.y));
+    const below = top >= lb.y + lb.h;
     const toNodes = new Map();
-    for (const [id, card] of this.cards) {
-      const r = rel(card.root);
+    for (const [id, r] of nodes) {
+      const y = r.y + Math.min(r.h / 2, 34);
+      if (below) {
+        const start = { x: lb.x + lb.w / 2, y: lb.y + lb.h };
+        const busY = Math.max(start.y + 6, top - 10);
+        const gutterX = Math.max(4, r.x / 2);
+        toNodes.set(id, [start, { x: start.x, y: busY }, { x: gutterX, y: busY }, { x: gutterX, y }, { x: r.x, y }]);
+        continue;
+      }
       const start = { x: lb.x + lb.w, y: inY };
       const busX = start.x + Math.max(10, (r.x - start.x) / 2);
-      const y = r.y + Math.min(r.h / 2, 34);
       toNodes.set(id, [start, { x: busX, y: inY }, { x: busX, y }, { x: r.x, y }]);
     }
     this.wires.draw(this.inbound, toNodes);

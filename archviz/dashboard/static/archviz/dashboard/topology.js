@@ -4,19 +4,12 @@
 import { DashboardBox, NodeBox, RedisBox, SupervisorBox } from "./boxes.js";
 import { componentBoxId } from "../js/lib/protocol.js";
 import { edgePoint, nodeGrid, svgElement } from "../js/lib/svg.js";
+import { topologyLayout } from "./layout.js";
 
 const DEFAULTS = {
   svg: null,
   onSelect: () => {},
   redisAddress: "", // host:port, on instructors' pages only
-  width: 1000,
-  height: 530,
-  nodeArea: { x: 250, y: 46, w: 500, h: 440 },
-  supervisorRect: { x: 20, y: 46, w: 190, h: 90 },
-  dashboardRect: { x: 20, y: 226, w: 190, h: 106 }, // four rows: its tabs too
-  redisRect: { x: 790, y: 226, w: 190, h: 90 },
-  topLaneY: 12, // supervisor <-> Redis runs above everything
-  bottomLaneY: 514, // Redis <-> dashboard runs below the nodes
 };
 
 const centre = (r) => ({ x: r.x + r.w / 2, y: r.y + r.h / 2 });
@@ -25,26 +18,50 @@ const centre = (r) => ({ x: r.x + r.w / 2, y: r.y + r.h / 2 });
 export class Topology {
   constructor(options) {
     this.options = { ...DEFAULTS, ...options };
-    const { svg, width, height, nodeArea } = this.options;
-    svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    const { svg } = this.options;
+    this.layout = topologyLayout(0, 0);
     this.laneLayer = svgElement("g", { class: "lanes", "aria-hidden": "true" }, svg);
     this.edgeLayer = svgElement("g", { class: "edges", "aria-hidden": "true" }, svg);
     this.boxLayer = svgElement("g", { class: "boxes" }, svg);
     this.dotLayer = svgElement("g", { class: "dots", "aria-hidden": "true" }, svg);
-    const middle = { x: nodeArea.x + nodeArea.w / 2, "text-anchor": "middle" };
-    this.nodeCaption = svgElement("text", { ...middle, class: "area-caption", y: nodeArea.y - 12 }, this.boxLayer);
-    this.emptyNote = svgElement("text", { ...middle, class: "empty-note", y: nodeArea.y + nodeArea.h / 2 }, this.boxLayer);
+    this.nodeCaption = svgElement("text", { class: "area-caption", "text-anchor": "middle" }, this.boxLayer);
+    this.emptyNote = svgElement("text", { class: "empty-note", "text-anchor": "middle" }, this.boxLayer);
     this.emptyNote.textContent = "waiting for the lab's first update…";
     this.supervisor = new SupervisorBox(this.boxLayer);
-    this.supervisor.place(this.options.supervisorRect);
     this.dashboard = new DashboardBox(this.boxLayer);
-    this.dashboard.place(this.options.dashboardRect);
     this.redis = new RedisBox(this.boxLayer, this.options.redisAddress);
-    this.redis.place(this.options.redisRect);
     this.nodes = new Map();
     this.nodeOrder = null;
+    this.nodeIds = [];
     this.selectedId = null;
+    this.applyLayout();
+    // Laid out again whenever the picture's width on screen changes (a phone turned, a window
+    // resized): its text is never drawn smaller than 1:1 (layout.js).
+    new ResizeObserver(() => this.applyLayout()).observe(svg.parentElement || svg);
+  }
+
+  /** Place every box, lane and wire for the picture's width now and the nodes shown. */
+  applyLayout() {
+    const { svg } = this.options;
+    const wanted = topologyLayout(svg.getBoundingClientRect().width, this.nodeIds.length);
+    if (this.placed && JSON.stringify(wanted) === JSON.stringify(this.layout)) return;
+    this.placed = true;
+    this.layout = wanted;
+    const { width, height, nodeArea } = wanted;
+    svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    svg.style.aspectRatio = `${width} / ${height}`;
+    const middle = nodeArea.x + nodeArea.w / 2;
+    svg.classList.toggle("narrow", wanted.narrow);
+    for (const [text, y] of [[this.nodeCaption, nodeArea.y - 12], [this.emptyNote, nodeArea.y + Math.min(nodeArea.h / 2, 60)]]) {
+      text.setAttribute("x", middle);
+      text.setAttribute("y", y);
+    }
+    this.supervisor.place(wanted.supervisorRect);
+    this.dashboard.place(wanted.dashboardRect);
+    this.redis.place(wanted.redisRect);
+    this.laneLayer.replaceChildren();
     this.drawLanes();
+    this.relayout(this.nodeIds);
   }
 
   update(state) {
@@ -78,7 +95,9 @@ export class Topology {
     const order = views.map((v) => v.id).join("\n");
     if (order !== this.nodeOrder) {
       this.nodeOrder = order;
-      this.relayout(views.map((v) => v.id));
+      this.nodeIds = views.map((v) => v.id);
+      this.applyLayout(); // a narrow picture grows with its nodes
+      this.relayout(this.nodeIds);
     }
     for (const view of views) {
       this.nodes.get(view.id).update(view);
@@ -86,7 +105,7 @@ export class Topology {
   }
 
   relayout(ids) {
-    const rects = nodeGrid(ids.length, this.options.nodeArea);
+    const rects = nodeGrid(ids.length, this.layout.nodeArea, this.layout.grid);
     ids.forEach((id, i) => this.nodes.get(id).place(rects[i]));
     this.edgeLayer.replaceChildren();
     for (const id of ids) {
@@ -100,10 +119,24 @@ export class Topology {
   drawLanes() {
     const bottom = this.route(this.redis, this.dashboard);
     this.drawWire(this.laneLayer, bottom, "lane");
-    this.laneLabel(bottom, "pub/sub: Redis pushes messages to the dashboard");
     const top = this.route(this.supervisor, this.redis);
     this.drawWire(this.laneLayer, top, "lane");
-    this.laneLabel(top, "supervisor ↔ Redis: registry and commands");
+    const pubsub = "pub/sub: Redis pushes messages to the dashboard";
+    const registry = "supervisor ↔ Redis: registry and commands";
+    if (this.layout.narrow) {
+      const right = this.layout.width - 12; // clear of the captions, which start on the left
+      this.laneLabel({ x: right, y: this.layout.dashboardRect.y - 44 }, pubsub, "end");
+      this.laneLabel({ x: top[0].x - 8, y: (top[0].y + top[1].y) / 2 + 4 }, registry, "end");
+      return;
+    }
+    this.laneLabel(this.overSegment(bottom), pubsub);
+    this.laneLabel(this.overSegment(top), registry);
+  }
+
+  overSegment(points) {
+    const a = points[1];
+    const b = points[2];
+    return { x: (a.x + b.x) / 2, y: a.y - 4 };
   }
 
   drawWire(layer, points, className = "edge") {
@@ -111,12 +144,10 @@ export class Topology {
     svgElement("polyline", { class: className, points: attr }, layer);
   }
 
-  laneLabel(points, text) {
-    const a = points[1];
-    const b = points[2];
+  laneLabel(at, text, anchor = "middle") {
     const label = svgElement(
       "text",
-      { class: "lane-label", x: (a.x + b.x) / 2, y: a.y - 4, "text-anchor": "middle" },
+      { class: "lane-label", x: at.x, y: at.y, "text-anchor": anchor },
       this.laneLayer,
     );
     label.textContent = text;
@@ -124,8 +155,11 @@ export class Topology {
 
   /** The points a message follows from box a to box b. */
   route(a, b) {
-    const { bottomLaneY, topLaneY, width } = this.options;
     const pair = new Set([a.id, b.id]);
+    if (this.layout.narrow && pair.has("redis") && (pair.has("dashboard") || pair.has("supervisor"))) {
+      return this.narrowLane(a, b);
+    }
+    const { bottomLaneY, topLaneY, width } = this.layout;
     if (pair.has("redis") && pair.has("dashboard")) {
       const [r, d] = a.id === "redis" ? [a.rect, b.rect] : [b.rect, a.rect];
       const rx = r.x + r.w / 2;
@@ -152,6 +186,26 @@ export class Topology {
       return a.id === "supervisor" ? points : points.reverse();
     }
     return [edgePoint(a.rect, b.rect), edgePoint(b.rect, a.rect)];
+  }
+
+  /** One column: the supervisor's lane drops straight onto Redis; Redis's to the dashboard
+   * runs down the right edge, past the nodes. */
+  narrowLane(a, b) {
+    const { topLaneX, sideLaneX } = this.layout;
+    const other = a.id === "redis" ? b : a;
+    const r = this.redis.rect;
+    const o = other.rect;
+    const points =
+      other.id === "supervisor"
+        ? [{ x: topLaneX, y: o.y + o.h }, { x: topLaneX, y: r.y }]
+        : [
+            { x: r.x + r.w, y: r.y + r.h / 2 },
+            { x: sideLaneX, y: r.y + r.h / 2 },
+            { x: sideLaneX, y: o.y + o.h / 2 },
+            { x: o.x + o.w, y: o.y + o.h / 2 },
+          ];
+    const fromOther = other.id === "supervisor" ? points : points.reverse();
+    return a.id === other.id ? fromOther : fromOther.reverse();
   }
 
   select(nodeId) {

@@ -180,7 +180,7 @@ export class CompareCharts extends ChartSet {
   distLayout() {
     return {
       margin: { l: 48, r: 8, t: 8, b: 36 },
-      font: { size: 11, color: "#57606a" },
+      font: { size: 12, color: "#57606a" },
       barmode: "overlay",
       showlegend: true,
       legend: { orientation: "h", x: 0, y: 1.12 },

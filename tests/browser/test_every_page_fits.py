@@ -1,0 +1,154 @@
+"""Every page on a phone (390 px) and a laptop (1366 px), once its live content is drawn: no
+sideways scroll, no text under 12 px, nothing cut off at the edge, and axe-core finds no
+serious or critical accessibility violation. A learner's view at both widths, an
+instructor's (with the controls) on the phone. The skip link is the first Tab stop.
+Screenshots of every case are written to /tmp/phone-shots/."""
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, Response, expect
+
+from tests.harness.lab import RunningLab
+from tests.harness.layout import cut_off, horizontal_scroll, small_text
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+LIVE_MS = 15_000
+VIEWS = {"phone": {"width": 390, "height": 844}, "laptop": {"width": 1366, "height": 768}}
+SERIOUS = ("serious", "critical")
+SHOTS = "/tmp/phone-shots/{}.png"  # each case's page as drawn, to look at
+
+
+def _connected(page: Page) -> None:
+    status = page.locator("#connection-status")
+    expect(status).to_have_attribute("data-state", "live", timeout=LIVE_MS)
+
+
+def _ready(page: Page) -> None:
+    expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=LIVE_MS)
+    _connected(page)
+
+
+def _lab(page: Page) -> None:
+    _ready(page)
+    expect(page.locator('svg [data-node-id^="node-"]')).to_have_count(3, timeout=LIVE_MS)
+
+
+def _chat(page: Page) -> None:
+    _connected(page)
+    expect(page.locator("#my-node")).to_have_attribute("data-state", "live", timeout=LIVE_MS)
+
+
+def _sessions(page: Page) -> None:
+    _ready(page)
+    expect(page.locator("#cart-requests li")).not_to_have_count(0, timeout=LIVE_MS)
+
+
+def _login(page: Page) -> None:
+    expect(page.locator('input[name="username"]')).to_be_visible()
+
+
+# the shared lab runs without the gateway demo's processes: its page shows them not running
+PAGES: dict[str, Callable[[Page], None]] = {
+    "/lab/": _lab,
+    "/lb/": _ready,
+    "/chat/": _chat,
+    "/sessions/": _sessions,
+    "/overload/": _ready,
+    "/queue/": _ready,
+    "/gateway/": _connected,
+    "/accounts/login/": _login,
+}
+CASES = [
+    *[pytest.param("phone", "learner", path, id=f"phone-learner-{path}") for path in PAGES],
+    *[pytest.param("laptop", "learner", path, id=f"laptop-learner-{path}") for path in PAGES],
+    *[
+        pytest.param("phone", "instructor", path, id=f"phone-instructor-{path}")
+        for path in PAGES
+        if path != "/accounts/login/"
+    ],
+]
+
+
+class Tab:
+    """One browser context's page, reused for every page at its width, with the problems the
+    package's autouse check would catch (a missing static file, an uncaught error)."""
+
+    def __init__(self, browser: Browser, view: str) -> None:
+        self.context = browser.new_context(viewport=VIEWS[view])
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.page.on("response", self._check)
+        self.page.on("pageerror", lambda error: self.problems.append(f"uncaught: {error}"))
+
+    def _check(self, response: Response) -> None:
+        if "/static/" in response.url and response.status >= 400:
+            self.problems.append(f"{response.status} {response.url}")
+
+
+@pytest.fixture(scope="module")
+def tabs(browser: Browser, lab: RunningLab, log_in_instructor) -> Iterator[dict]:
+    made: dict[tuple[str, str], Tab] = {}
+
+    def tab(view: str, role: str) -> Tab:
+        if (view, role) not in made:
+            made[view, role] = Tab(browser, view)
+            if role == "instructor":
+                log_in_instructor(made[view, role].page, "/lab/")
+        return made[view, role]
+
+    yield tab
+    for made_tab in made.values():
+        made_tab.context.close()
+
+
+@pytest.fixture(scope="module")
+def axe() -> Axe:
+    return Axe()
+
+
+def _serious_violations(axe: Axe, page: Page) -> list[str]:
+    violations = axe.run(page).response["violations"]
+    return [
+        f"{v['id']} ({v['impact']}): {[node['target'] for node in v['nodes']][:6]}"
+        for v in violations
+        if v["impact"] in SERIOUS
+    ]
+
+
+@pytest.mark.parametrize(("view", "role", "path"), CASES)
+def test_page_fits_and_reads(
+    tabs, axe: Axe, lab: RunningLab, view: str, role: str, path: str
+) -> None:
+    """Once live: no sideways scroll, no text under 12 px, nothing cut off, no serious axe
+    violation."""
+    tab = tabs(view, role)
+    page = tab.page
+    page.goto(lab.url + path)
+    PAGES[path](page)
+    name = path.strip("/").replace("/", "-")
+    page.screenshot(path=SHOTS.format(f"{view}-{role}-{name}"), full_page=True)
+    found = {
+        "horizontal scroll (px)": horizontal_scroll(page),
+        "text under 12 px": small_text(page),
+        "cut off at the edge": cut_off(page),
+        "serious axe violations": _serious_violations(axe, page),
+        "static files / errors": tab.problems,
+    }
+    assert {k: v for k, v in found.items() if v} == {}
+
+
+def test_skip_link_is_the_first_tab_stop_and_moves_to_main(tabs, lab: RunningLab) -> None:
+    """Tab once: the skip link has focus, drawn with an outline; Enter: focus is in main."""
+    page = tabs("laptop", "learner").page
+    page.goto(lab.url + "/lb/")
+    _ready(page)
+    page.keyboard.press("Tab")
+    skip = page.locator("a.skip-link")
+    expect(skip).to_be_focused()
+    expect(skip).to_have_text("Skip to content")
+    assert page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle") != "none"
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()

@@ -62,14 +62,31 @@ _CUT_OFF = (
     "() => {"
     + _DESCRIBE
     + """
+  const clippingSvg = (el) => {  // the <svg> that clips a text of its picture
+    if (!(el instanceof SVGTextContentElement) || !el.ownerSVGElement) return null;
+    let svg = el.ownerSVGElement;
+    while (svg.ownerSVGElement) svg = svg.ownerSVGElement;
+    return getComputedStyle(svg).overflow === "visible" ? null : svg;
+  };
   const width = document.documentElement.clientWidth;
   const found = [];
   const outside = new Set();
   for (const el of document.querySelectorAll("body *")) {
     if (el.closest("script, style, noscript") || !shown(el)) continue;
     const box = el.getBoundingClientRect();
-    if (box.right <= width + 1 && box.left >= -1) continue;
     if (box.right <= 0) continue;  // wholly off to the left: kept out of sight on purpose
+    const picture = clippingSvg(el);
+    if (picture) {
+      const edge = picture.getBoundingClientRect();
+      if (box.left < edge.left - 1 || box.right > edge.right + 1) {
+        outside.add(el);
+        if (outside.has(el.parentElement)) continue;
+        found.push(`${describe(el)}: ${Math.round(box.left)}..${Math.round(box.right)} px, `
+          + `outside its picture's ${Math.round(edge.left)}..${Math.round(edge.right)}`);
+        continue;
+      }
+    }
+    if (box.right <= width + 1 && box.left >= -1) continue;
     if (scrolledInside(el)) continue;  // reachable by scrolling its own box
     outside.add(el);
     if (el.parentElement && outside.has(el.parentElement)) continue;  // name the outermost
@@ -93,7 +110,8 @@ def small_text(page: Page, min_px: float = MIN_TEXT_PX) -> list[str]:
 
 
 def cut_off(page: Page) -> list[str]:
-    """Visible elements reaching past the viewport's left or right edge, outermost only;
+    """Visible elements reaching past the viewport's left or right edge, outermost only, and
+    SVG text reaching past the edge of the picture that clips it;
         an element inside a box that scrolls sideways is reachable, and one wholly off to the left
     is hidden on purpose (as Plotly's measuring SVG is), so neither is counted."""
     return page.evaluate(_CUT_OFF)

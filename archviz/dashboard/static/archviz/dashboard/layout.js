@@ -22,7 +22,7 @@ function wideLayout(width) {
     supervisorRect: { x: 20, y: 46, w: BOX_W, h: 90 },
     dashboardRect: { x: 20, y: 226, w: BOX_W, h: 106 }, // four rows: its tabs too
     redisRect: { x: redisX, y: 226, w: BOX_W, h: 90 },
-    topLaneY: 12, // supervisor <-> Redis runs above everything
+    topLaneY: 16, // supervisor <-> Redis runs above everything, its label above it
     bottomLaneY: 514, // Redis <-> dashboard runs below the nodes
   };
 }

@@ -70,8 +70,9 @@ export class Topology {
     this.redis.update(state);
     this.syncNodes(state.nodes);
     const count = state.nodes.length;
+    const process = this.layout.narrow ? "" : " (daphne)"; // a phone's column has no room for it
     this.nodeCaption.textContent =
-      count === 0 ? "worker nodes" : `${count} worker node${count === 1 ? "" : "s"}: each its own OS process (daphne)`;
+      count === 0 ? "worker nodes" : `${count} worker node${count === 1 ? "" : "s"}: each its own OS process${process}`;
     this.emptyNote.textContent = "no nodes configured: an admin can add some in the Django admin";
     this.emptyNote.style.display = count === 0 ? "" : "none";
   }

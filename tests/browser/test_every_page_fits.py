@@ -127,7 +127,11 @@ def test_page_fits_and_reads(
     tab = tabs(view, role)
     page = tab.page
     page.goto(lab.url + path)
-    PAGES[path](page)
+    try:
+        PAGES[path](page)
+    except AssertionError as error:  # say why: a page the lab stopped serving is not a layout bug
+        output = lab.process.output(last=40)
+        raise AssertionError(f"{path} never came live; the lab's last output:\n{output}") from error
     name = path.strip("/").replace("/", "-")
     page.screenshot(path=SHOTS.format(f"{view}-{role}-{name}"), full_page=True)
     found = {

@@ -34,6 +34,7 @@ export class Topology {
     this.nodeOrder = null;
     this.nodeIds = [];
     this.selectedId = null;
+    this.placed = false;
     this.applyLayout();
     // Laid out again whenever the picture's width on screen changes (a phone turned, a window
     // resized): its text is never drawn smaller than 1:1 (layout.js).
@@ -51,7 +52,6 @@ export class Topology {
     svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
     svg.style.aspectRatio = `${width} / ${height}`;
     const middle = nodeArea.x + nodeArea.w / 2;
-    svg.classList.toggle("narrow", wanted.narrow);
     for (const [text, y] of [[this.nodeCaption, nodeArea.y - 12], [this.emptyNote, nodeArea.y + Math.min(nodeArea.h / 2, 60)]]) {
       text.setAttribute("x", middle);
       text.setAttribute("y", y);

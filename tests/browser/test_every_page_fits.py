@@ -41,6 +41,10 @@ def _chat(page: Page) -> None:
     expect(page.locator("#my-node")).to_have_attribute("data-state", "live", timeout=LIVE_MS)
 
 
+def _chat_room(page: Page) -> None:  # the page a learner opens on a phone: no status bar
+    expect(page.locator("#my-node")).to_have_attribute("data-state", "live", timeout=LIVE_MS)
+
+
 def _sessions(page: Page) -> None:
     _ready(page)
     expect(page.locator("#cart-requests li")).not_to_have_count(0, timeout=LIVE_MS)
@@ -55,6 +59,7 @@ PAGES: dict[str, Callable[[Page], None]] = {
     "/lab/": _lab,
     "/lb/": _ready,
     "/chat/": _chat,
+    "/chat/room/lobby/": _chat_room,
     "/sessions/": _sessions,
     "/overload/": _ready,
     "/queue/": _ready,

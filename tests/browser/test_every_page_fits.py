@@ -50,12 +50,24 @@ def _sessions(page: Page) -> None:
     expect(page.locator("#cart-requests li")).not_to_have_count(0, timeout=LIVE_MS)
 
 
+def _course(page: Page) -> None:
+    expect(page.locator(".lesson-card")).not_to_have_count(0)
+
+
+def _lesson(page: Page) -> None:  # a demo page with a lesson's panel above it
+    _connected(page)
+    expect(page.locator("#lesson-panel .lesson-step-title")).to_be_visible()
+
+
 def _login(page: Page) -> None:
     expect(page.locator('input[name="username"]')).to_be_visible()
 
 
 # the shared lab runs without the gateway demo's processes: its page shows them not running
 PAGES: dict[str, Callable[[Page], None]] = {
+    "/": _course,
+    "/lb/?lesson=load-balancer": _lesson,
+    "/chat/?lesson=chat-missed": _lesson,
     "/lab/": _lab,
     "/lb/": _ready,
     "/chat/": _chat,
@@ -137,7 +149,7 @@ def test_page_fits_and_reads(
     except AssertionError as error:  # say why: a page the lab stopped serving is not a layout bug
         output = lab.process.output(last=40)
         raise AssertionError(f"{path} never came live; the lab's last output:\n{output}") from error
-    name = path.strip("/").replace("/", "-")
+    name = path.strip("/").replace("/", "-").replace("?lesson=", "-") or "course"
     page.screenshot(path=SHOTS.format(f"{view}-{role}-{name}"), full_page=True)
     found = {
         "horizontal scroll (px)": horizontal_scroll(page),

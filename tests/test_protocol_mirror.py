@@ -16,7 +16,7 @@ import pytest
 
 from archviz.balancer.algorithms import NAMES as ALGORITHM_NAMES
 from archviz.chat.store import LEDGER_FIELDS
-from archviz.core import close_codes, labsocket
+from archviz.core import close_codes, labsocket, set_by
 from archviz.dashboard import messages
 from archviz.gateway import messages as gateway_messages
 from archviz.lab.control import NODE_ACTIONS
@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LIB = ROOT / "static/archviz/js/lib"
 PROTOCOL_JS = LIB / "protocol.js"
 ALGORITHMS_JS = LIB / "algorithms.js"
+SETBY_JS = LIB / "setby.js"
 CHAT_VIEWS_JS = ROOT / "archviz/chat/static/archviz/chat/views.js"
 
 
@@ -131,6 +132,11 @@ def test_every_request_builder_sends_a_registered_type() -> None:
     builders = source[source.index("// client -> server") :]
     sent = set(re.findall(r'\{ type: "([a-z_.]+)"', builders))
     assert sent and sent <= set(labsocket.request_types()), sent - set(labsocket.request_types())
+
+
+def test_js_names_exactly_the_shared_state_set_by_records() -> None:
+    """lib/setby.js has words for every `what` of archviz/core/set_by.py, and no other."""
+    _same(set_by.WHATS, _js_keys("SET_BY_WHATS", SETBY_JS.read_text(), key=r"[a-z_.]+"))
 
 
 def test_js_explains_exactly_the_balancers_algorithms() -> None:

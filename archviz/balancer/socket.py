@@ -11,7 +11,7 @@ class AlgorithmRequest(TypedDict):
     algorithm: str
 
 
-@socket_handler(AlgorithmRequest)
+@socket_handler(AlgorithmRequest, sets=("lb.algorithm",))
 async def algorithm(user: User, message: AlgorithmRequest) -> AckFrame:
     await send_as(user, {"type": "lb.algorithm", "algorithm": message["algorithm"]})
     return ack("lb.algorithm")

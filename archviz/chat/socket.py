@@ -20,7 +20,7 @@ class ChatBotsRequest(TypedDict):
     count: int
 
 
-@socket_handler(ChatModeRequest)
+@socket_handler(ChatModeRequest, sets=("chat.mode",))
 async def chat_mode(user: User, message: ChatModeRequest) -> AckFrame:
     command = await send_as(user, {"type": "chat.mode", "mode": message["mode"]})
     # Stored here too: a node whose chat has not started yet (no chat socket so far) hears

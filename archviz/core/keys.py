@@ -46,3 +46,6 @@ def ping_count(node_id: str) -> str:
 def signin_link(digest: str) -> str:
     """A one-time sign-in link, by the SHA-256 of its token (never the token): it expires."""
     return f"archviz:signin:{digest}"
+
+
+SET_BY = "archviz:set_by"  # what of the shared state was set last by whom: what -> JSON (set_by.py)

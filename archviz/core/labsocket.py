@@ -9,17 +9,28 @@ archviz/core/frames.py) and hands it to the handler of its type.
 A handler returns the frame to send back (an ack, a pong) or raises ControlRefused, which
 becomes an error frame naming the request. Mirrored in static/archviz/js/lib/protocol.js.
 While a handler runs, `caller()` says which socket and address sent the frame, for limits
-on anonymous learners (who have no user name to count by).
+on anonymous learners (who have no user name to count by), and from which page.
+A handler registered with `sets=` changes state the pages share (the traffic, the nodes, a
+mode): once it succeeds, who set it and from where is recorded (core/set_by.py), for every
+other page to say so.
 """
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextvars import ContextVar
 from importlib import import_module
 from typing import Any, Literal, NamedTuple, NotRequired, TypedDict
 
+import redis
+
+from archviz.core import set_by
 from archviz.core.frames import frame_type, parse_frame
 from archviz.core.instructor import User
+from archviz.core.redis_conn import shared_client
+
+logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 64 * 1024
 
@@ -58,6 +69,7 @@ class Caller(NamedTuple):
 
     socket: str  # the lab socket's own id, unique among every dashboard's sockets
     address: str  # the client's IP address, as the dashboard sees it
+    page: str = ""  # the page's path ("/queue/"), or "lesson: <name>"; "" where unknown
 
 
 NO_CALLER = Caller(socket="", address="unknown")  # a handler called outside a lab socket
@@ -82,6 +94,7 @@ def caller() -> Caller:
 Handler = Callable[[User, Any], Awaitable[Mapping[str, Any]]]
 _REQUESTS: dict[str, type] = {}
 _HANDLERS: dict[str, Handler] = {}
+_SETS: dict[str, tuple[str, ...]] = {}  # request type -> the shared state it sets
 _MODULES: list[str] = []  # dotted paths of the apps' handler modules, not yet imported
 
 
@@ -96,17 +109,41 @@ def load_handlers() -> None:
         import_module(_MODULES.pop(0))
 
 
-def socket_handler(request: type) -> Callable[[Handler], Handler]:
+def socket_handler(request: type, sets: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
     """Register the decorated handler for messages of `request`'s type (a TypedDict whose
-    `type` field is a Literal naming it)."""
+    `type` field is a Literal naming it); `sets` names the shared state it changes (WHATS
+    in core/set_by.py), recorded each time it succeeds."""
     kind = frame_type(request)
+    for what in sets:
+        if what not in set_by.WHATS:
+            raise ValueError(f"{kind}: unknown shared state {what!r}; use one of {set_by.WHATS}")
 
     def register(handler: Handler) -> Handler:
         _REQUESTS[kind] = request
-        _HANDLERS[kind] = handler
+        _HANDLERS[kind] = _recording(handler, sets) if sets else handler
+        _SETS[kind] = sets
         return handler
 
     return register
+
+
+def _recording(handler: Handler, sets: tuple[str, ...]) -> Handler:
+    async def recorded(user: User, message: Any) -> Mapping[str, Any]:
+        answer = await handler(user, message)  # a refusal raises: nothing is recorded
+        by = user.get_username() if user.is_authenticated else "someone"
+        try:
+            await asyncio.to_thread(_record, sets, by, caller().page)
+        except redis.RedisError as exc:  # done, but unsaid: the log says why
+            logger.warning("could not record who set %s: %s", ", ".join(sets), exc)
+        return answer
+
+    return recorded
+
+
+def _record(sets: tuple[str, ...], by: str, page: str) -> None:
+    client = shared_client()
+    for what in sets:
+        set_by.record(client, what, by, page)
 
 
 def request_types() -> tuple[str, ...]:
@@ -117,6 +154,12 @@ def request_types() -> tuple[str, ...]:
 def handler_for(kind: str) -> Handler:
     load_handlers()
     return _HANDLERS[kind]
+
+
+def sets_of(kind: str) -> tuple[str, ...]:
+    """The shared state a request of this type sets (WHATS in core/set_by.py), if any."""
+    load_handlers()
+    return _SETS[kind]
 
 
 def parse_request(raw: str | bytes) -> dict:

@@ -1,5 +1,7 @@
 """What every page of the dashboard does first: the login rule and the page's config."""
 
+from urllib.parse import quote
+
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -12,7 +14,8 @@ from archviz.core.instructor import PERMISSION
 def page_config(request: HttpRequest) -> dict:
     """What every lab page's script needs to know about the user, embedded as JSON."""
     config = {
-        "ws_path": "/ws/lab/",
+        # the page's path goes with it: what this page sets says where it was set
+        "ws_path": f"/ws/lab/?page={quote(request.path)}",
         "instructor": request.user.has_perm(PERMISSION),
         "user": request.user.get_username() if request.user.is_authenticated else None,
     }

@@ -9,12 +9,13 @@ import asyncio
 import json
 import os
 import time
+from urllib.parse import parse_qs
 
 import redis
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from archviz.core import close_codes, labsocket
+from archviz.core import close_codes, labsocket, set_by
 from archviz.core.frames import InvalidFrame
 from archviz.core.instructor import ControlRefused, may_control
 from archviz.core.labsocket import error
@@ -39,7 +40,9 @@ class LabConsumer(AsyncWebsocketConsumer):
             return
         self.bucket = TokenBucket(rate=20, burst=40)
         client = self.scope.get("client") or ("unknown", 0)
-        self.caller = labsocket.Caller(socket=os.urandom(8).hex(), address=str(client[0]))
+        self.caller = labsocket.Caller(
+            socket=os.urandom(8).hex(), address=str(client[0]), page=self._page()
+        )
         self.refused = 0
         self.subscription: Subscription | None = None
         await self.accept()
@@ -81,6 +84,11 @@ class LabConsumer(AsyncWebsocketConsumer):
         except ControlRefused as refused:
             answer = error(refused.reason, request=message["type"], node=message.get("node"))
         await self._send(answer)
+
+    def _page(self) -> str:
+        """The page this socket was opened from (its `?page=`), for what it sets to name."""
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        return set_by.page_or_blank(query.get("page", [""])[0])
 
     async def _pump(self, subscription: Subscription) -> None:
         while True:

@@ -112,6 +112,8 @@ class LabState(TypedDict):
     queue: QueueView | None  # None while Redis cannot be read
     gateway: GatewayView | None  # the API gateway demo; None while Redis cannot be read
     overload: OverloadView | None  # the overload demo; None while Redis cannot be read
+    # who last set the shared state, and where: what -> {by, page, ts} (core/set_by.py)
+    set_by: dict[str, dict]
 
 
 # server -> client

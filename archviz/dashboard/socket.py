@@ -133,24 +133,24 @@ async def _refusal_reason(response: aiohttp.ClientResponse) -> str:
     return str(reason or f"HTTP {response.status}")[:200]
 
 
-@socket_handler(ControlRequest)
+@socket_handler(ControlRequest, sets=("nodes",))
 async def control(user: User, message: ControlRequest) -> AckFrame:
     await request_control(user, message["action"], message["node"])
     return ack(message["action"], message["node"])
 
 
-@socket_handler(NodeConfigRequest)
+@socket_handler(NodeConfigRequest, sets=("nodes",))
 async def node_config(user: User, message: NodeConfigRequest) -> AckFrame:
     await configure_node(user, message["node"], message["settings"])
     return ack("node.config", message["node"])
 
 
-@socket_handler(NodeAddRequest)
+@socket_handler(NodeAddRequest, sets=("nodes",))
 async def node_add(user: User, message: NodeAddRequest) -> AckFrame:
     return ack("node.add", await add_node(user))
 
 
-@socket_handler(NodeRemoveRequest)
+@socket_handler(NodeRemoveRequest, sets=("nodes",))
 async def node_remove(user: User, message: NodeRemoveRequest) -> AckFrame:
     await remove_node(user, message["node"])
     return ack("node.remove", message["node"])

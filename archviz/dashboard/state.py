@@ -6,7 +6,7 @@ from typing import Any
 
 import redis
 
-from archviz.core import keys, registry
+from archviz.core import keys, registry, set_by
 from archviz.core.registry import Metrics, Registration, now_ms
 from archviz.dashboard.messages import (
     BalancerView,
@@ -109,6 +109,7 @@ def build_state(
         queue=None,
         gateway=None,
         overload=None,
+        set_by={},
     )
 
 
@@ -168,6 +169,7 @@ def read_lab_state(client: redis.Redis) -> LabState:
     state["gateway"] = read_gateway(client, records, registrations, metrics, state["ts"])
     node_ids = [node["id"] for node in state["nodes"]]
     state["overload"] = read_overload(client, node_ids, metrics, state["traffic"], state["ts"])
+    state["set_by"] = set_by.read(client)
     return state
 
 

@@ -5,7 +5,7 @@ read the live figures from Redis."""
 import time
 from dataclasses import dataclass
 
-from archviz.core import labsocket
+from archviz.core import labsocket, set_by
 from archviz.core.instructor import User
 from archviz.lessons.figures import Figure
 from archviz.lessons.narration import fill, to_html
@@ -14,7 +14,8 @@ from archviz.lessons.schema import Lesson, Step
 
 async def take_actions(user: User, frames: tuple[dict, ...], address: str, by: str) -> None:
     """Each frame as if a page had sent it on the lab socket; ControlRefused says why not."""
-    with labsocket.calling_as(labsocket.Caller(socket=f"lesson:{by}", address=address)):
+    page = set_by.lesson_page(by.split("/")[0])  # what it sets names the lesson's slug
+    with labsocket.calling_as(labsocket.Caller(f"lesson:{by}", address, page)):
         for frame in frames:
             await labsocket.handler_for(frame["type"])(user, dict(frame))
 

@@ -206,52 +206,52 @@ async def set_shed_policy(user: User, policy: object) -> None:
     get_emitter().emit("fault.inject", "supervisor", detail=detail)
 
 
-@socket_handler(OverloadClientsRequest)
+@socket_handler(OverloadClientsRequest, sets=("overload",))
 async def on_clients(user: User, message: OverloadClientsRequest) -> AckFrame:
     await flood(user, message["count"], message["target"], message.get("seconds"))
     return ack("overload.clients")
 
 
-@socket_handler(OverloadHogRequest)
+@socket_handler(OverloadHogRequest, sets=("overload",))
 async def on_hog(user: User, message: OverloadHogRequest) -> AckFrame:
     fields = {"node": message["node"], "seconds": message["seconds"]}
     await send_as(user, {"type": "node.hog"} | fields)
     return ack("overload.hog", message["node"])
 
 
-@socket_handler(OverloadBalloonRequest)
+@socket_handler(OverloadBalloonRequest, sets=("overload",))
 async def on_balloon(user: User, message: OverloadBalloonRequest) -> AckFrame:
     fields = {"node": message["node"], "mb": message["mb"], "seconds": message["seconds"]}
     await send_as(user, {"type": "node.balloon"} | fields)
     return ack("overload.balloon", message["node"])
 
 
-@socket_handler(OverloadShedRequest)
+@socket_handler(OverloadShedRequest, sets=("overload",))
 async def on_shed(user: User, message: OverloadShedRequest) -> AckFrame:
     fields = {"node": message["node"], "percent": message["percent"]}
     await send_as(user, {"type": "node.shed"} | fields)
     return ack("overload.shed", message["node"])
 
 
-@socket_handler(OverloadDoubleRequest)
+@socket_handler(OverloadDoubleRequest, sets=("overload", "traffic"))
 async def on_double(user: User, message: OverloadDoubleRequest) -> AckFrame:
     await double_load(user, message["limiter"])
     return ack("overload.double")
 
 
-@socket_handler(OverloadRestoreRequest)
+@socket_handler(OverloadRestoreRequest, sets=("overload", "traffic"))
 async def on_restore(user: User, message: OverloadRestoreRequest) -> AckFrame:
     await restore_load(user)
     return ack("overload.restore")
 
 
-@socket_handler(OverloadReconnectRequest)
+@socket_handler(OverloadReconnectRequest, sets=("overload",))
 async def on_reconnect(user: User, message: OverloadReconnectRequest) -> AckFrame:
     await set_reconnect(user, dict(message))
     return ack("overload.reconnect")
 
 
-@socket_handler(OverloadShedPolicyRequest)
+@socket_handler(OverloadShedPolicyRequest, sets=("overload",))
 async def on_shed_policy(user: User, message: OverloadShedPolicyRequest) -> AckFrame:
     await set_shed_policy(user, message["policy"])
     return ack("overload.shed_policy")

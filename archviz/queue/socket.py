@@ -158,7 +158,7 @@ class QueueRemoveRequest(TypedDict):
     consumer: str
 
 
-@socket_handler(QueueControlRequest)
+@socket_handler(QueueControlRequest, sets=("queue.consumers",))
 async def on_queue_control(user: User, message: QueueControlRequest) -> AckFrame:
     await queue_control(user, message["action"], message.get("consumer"))
     return ack(f"queue.{message['action']}")
@@ -170,12 +170,12 @@ async def on_queue_enqueue(user: User, message: QueueEnqueueRequest) -> AckFrame
     return ack("queue.enqueue")
 
 
-@socket_handler(QueueAddRequest)
+@socket_handler(QueueAddRequest, sets=("queue.consumers",))
 async def on_queue_add(user: User, message: QueueAddRequest) -> AckFrame:
     return ack("queue.add", await add_consumer(user))
 
 
-@socket_handler(QueueRemoveRequest)
+@socket_handler(QueueRemoveRequest, sets=("queue.consumers",))
 async def on_queue_remove(user: User, message: QueueRemoveRequest) -> AckFrame:
     await remove_consumer(user, message["consumer"])
     return ack("queue.remove", message["consumer"])

@@ -15,7 +15,7 @@ class TrafficRequest(TypedDict):
     queue: NotRequired[str]  # the queue page's producers: off | also | only
 
 
-@socket_handler(TrafficRequest)
+@socket_handler(TrafficRequest, sets=("traffic",))
 async def traffic(user: User, message: TrafficRequest) -> AckFrame:
     fields = {k: v for k, v in message.items() if k != "type"}
     await send_as(user, {"type": "traffic.set"} | fields)

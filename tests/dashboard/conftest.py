@@ -20,9 +20,10 @@ Connect = Callable[..., Awaitable[tuple[WebsocketCommunicator, dict]]]
 
 
 def lab_communicator(
-    origin: str | None = PAGE_ORIGIN, session_key: str = ""
+    origin: str | None = PAGE_ORIGIN, session_key: str = "", path: str = "/ws/lab/"
 ) -> WebsocketCommunicator:
-    """The lab socket as a page of `origin` opens it, logged in when given a session key."""
+    """The lab socket as a page of `origin` opens it, logged in when given a session key
+    (`path` may carry the page's `?page=`)."""
     from archviz.asgi import application
 
     headers = [(b"host", b"127.0.0.1:8000")]
@@ -30,7 +31,7 @@ def lab_communicator(
         headers.append((b"origin", origin.encode()))
     if session_key:
         headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_key}".encode()))
-    return WebsocketCommunicator(application, "/ws/lab/", headers=headers)
+    return WebsocketCommunicator(application, path, headers=headers)
 
 
 @pytest.fixture(scope="package")
@@ -47,12 +48,14 @@ def lab(shared_lab: SharedLab, request: pytest.FixtureRequest) -> Iterator[Runni
 
 @pytest.fixture
 async def connect(redis_url: str, dashboard_emitter, in_process_db) -> AsyncIterator[Connect]:
-    """`await connect(session_key="")`: an open lab socket and its welcome frame; every
-    socket opened is disconnected after the test (which surfaces a consumer's crash)."""
+    """`await connect(session_key="", path=…)`: an open lab socket and its welcome frame;
+    every socket opened is disconnected after the test (which surfaces a consumer's crash)."""
     opened: list[WebsocketCommunicator] = []
 
-    async def open_socket(session_key: str = "") -> tuple[WebsocketCommunicator, dict]:
-        communicator = lab_communicator(session_key=session_key)
+    async def open_socket(
+        session_key: str = "", path: str = "/ws/lab/"
+    ) -> tuple[WebsocketCommunicator, dict]:
+        communicator = lab_communicator(session_key=session_key, path=path)
         connected, code = await communicator.connect(timeout=10)
         assert connected, f"the lab socket was refused with {code}"
         opened.append(communicator)

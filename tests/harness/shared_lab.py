@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from archviz.chat import keys as chat_keys
+from archviz.core import keys
 from archviz.core.control import send_command
 from archviz.core.redis_conn import sync_client
 from archviz.sessions import keys as sessions_keys
@@ -110,6 +111,7 @@ class SharedLab:
         if any(status != "up" for status in now["queue consumers"].values()):
             self._send({"type": "queue.start", "consumer": ""})
         self._put_back_nodes(now["nodes"])
+        client.delete(keys.SET_BY)  # put back as it started: nobody's changes left to name
 
     def _put_back_nodes(self, nodes: dict[str, dict]) -> None:
         fields = (*NODE_SETTINGS, *OVERLOAD_SETTINGS)

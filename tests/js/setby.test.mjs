@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { ago, pageName, setByElement, setByNotice } from "../../static/archviz/js/lib/setby.js";
+import { ago, pageName, renderSetBy, setByNotice } from "../../static/archviz/js/lib/setby.js";
 
 const NOW = 1_700_000_000_000;
 const fromQueue = { traffic: { by: "ingrid", page: "/queue/", ts: NOW - 120_000 } };
@@ -65,18 +65,17 @@ describe("pageName", () => {
   });
 });
 
-describe("setByElement", () => {
-  test("fills a status notice after its anchor, hidden when there is nothing to say", () => {
-    const made = { attributes: {}, dataset: {}, setAttribute(k, v) { this.attributes[k] = v; } };
-    let placed = null;
-    const anchor = { ownerDocument: { createElement: () => made }, after: (el) => { placed = el; } };
-    const update = setByElement(anchor, ["traffic", "nodes"], { here: "/lb/" });
-    assert.equal(placed, made);
-    assert.equal(made.attributes.role, "status");
-    update({ ts: NOW, set_by: fromQueue });
-    assert.equal(made.hidden, false);
-    assert.equal(made.textContent, "Traffic set 2 min ago by ingrid on the Queue page");
-    update({ ts: NOW, set_by: {} });
-    assert.equal(made.hidden, true);
+describe("renderSetBy", () => {
+  test("fills each notice with what of its shared state was set elsewhere, else hides it", () => {
+    const both = { dataset: { setBy: "traffic nodes" } };
+    const algorithm = { dataset: { setBy: "lb.algorithm" } };
+    const root = { querySelectorAll: () => [both, algorithm] };
+    renderSetBy(root, { ts: NOW, set_by: fromQueue }, "/lb/");
+    assert.equal(both.hidden, false);
+    assert.equal(both.textContent, "Traffic set 2 min ago by ingrid on the Queue page");
+    assert.equal(algorithm.hidden, true);
+    renderSetBy(root, { ts: NOW, set_by: {} }, "/lb/");
+    assert.equal(both.hidden, true);
+    assert.equal(both.textContent, "");
   });
 });

@@ -71,20 +71,16 @@ export function setByNotice(setBy, what, here, now) {
 }
 
 /**
- * A notice element (role=status) put after `anchor`, and a function that fills it from a
- * state: the notices of `whats` joined, or hidden when there is none.
+ * Fill every notice of the page from a state: each element with `data-set-by="traffic
+ * nodes"` (a role=status placed beside the controls concerned, in the template) says what
+ * of those was set elsewhere, and is hidden when nothing was.
  */
-export function setByElement(anchor, whats, { here = globalThis.location?.pathname } = {}) {
-  const element = anchor.ownerDocument.createElement("p");
-  element.className = "set-by";
-  element.setAttribute("role", "status");
-  element.dataset.setBy = whats.join(" ");
-  element.hidden = true;
-  anchor.after(element);
-  return (state) => {
-    const now = typeof state?.ts === "number" ? state.ts : Date.now();
+export function renderSetBy(root, state, here = globalThis.location?.pathname) {
+  const now = typeof state?.ts === "number" ? state.ts : Date.now();
+  for (const element of root.querySelectorAll("[data-set-by]")) {
+    const whats = element.dataset.setBy.split(" ").filter(Boolean);
     const notices = whats.map((what) => setByNotice(state?.set_by, what, here, now)).filter(Boolean);
     element.textContent = notices.join(". ");
     element.hidden = notices.length === 0;
-  };
+  }
 }

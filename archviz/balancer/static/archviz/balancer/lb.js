@@ -17,6 +17,7 @@ import {
   nodeRemoveRequest,
   trafficRequest,
 } from "../js/lib/protocol.js";
+import { renderSetBy } from "../js/lib/setby.js";
 import { ReconnectingSocket } from "../js/lib/socket.js";
 import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
 import { TraceLog } from "../js/lib/tracelog.js";
@@ -146,6 +147,7 @@ class LbPage {
     this.topology.update(state, shares);
     this.algorithm.update(state);
     this.traffic.update(state.traffic);
+    renderSetBy(document, state);
     this.mine.update(lb);
     this.renderStatus(state);
     this.sampleCharts(state);

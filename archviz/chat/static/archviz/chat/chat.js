@@ -23,6 +23,7 @@ import {
   controlRequest,
   describeClose,
 } from "../js/lib/protocol.js";
+import { renderSetBy } from "../js/lib/setby.js";
 import { ReconnectingSocket } from "../js/lib/socket.js";
 import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
 import { TraceLog } from "../js/lib/tracelog.js";
@@ -216,6 +217,7 @@ class ChatPage {
     } else if (frame.type === "state") {
       this.invalidEvents.show(frame.invalid_events);
       text($("last-update"), clock(frame.state.ts));
+      renderSetBy(document, frame.state);
       this.showNodes(frame.state.nodes);
     }
   }

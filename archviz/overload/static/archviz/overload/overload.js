@@ -14,6 +14,7 @@ import {
   overloadShedPolicyRequest,
   overloadShedRequest,
 } from "../js/lib/protocol.js";
+import { renderSetBy } from "../js/lib/setby.js";
 import { ReconnectingSocket } from "../js/lib/socket.js";
 import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
 import { TraceLog } from "../js/lib/tracelog.js";
@@ -88,6 +89,7 @@ class OverloadPage {
 
   renderState(state) {
     this.serverOffsetMs = state.ts - Date.now();
+    renderSetBy(document, state);
     const overload = state.overload;
     $("redis-banner").hidden = state.redis.up;
     text($("last-update"), CLOCK.format(state.ts));

@@ -15,6 +15,7 @@ import {
 import { CompareCharts, CompareTally, QueueCharts, capacities, drainRate, queueMarker } from "./charts.js";
 import { queueLogged } from "./events.js";
 import { QueueView } from "./view.js";
+import { renderSetBy } from "../js/lib/setby.js";
 import { ReconnectingSocket } from "../js/lib/socket.js";
 import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
 import { TraceLog } from "../js/lib/tracelog.js";
@@ -200,6 +201,7 @@ class QueuePage {
   renderState(state) {
     this.state = state;
     this.serverOffsetMs = state.ts - Date.now();
+    renderSetBy(document, state);
     const q = state.queue;
     for (const consumer of q?.consumers || []) this.consumerIds.add(consumer.id);
     if (this.replay.length > 0) {

@@ -6,6 +6,7 @@ import { TRACE_KINDS, controlRequest, sessionModeRequest } from "../js/lib/proto
 import { CartClient, cartOutcome, describeRequest, newTraceId } from "./cart.js";
 import { NodeIncidents } from "./incidents.js";
 import { SessionPicture } from "./view.js";
+import { renderSetBy } from "../js/lib/setby.js";
 import { ReconnectingSocket } from "../js/lib/socket.js";
 import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
 import { TraceLog } from "../js/lib/tracelog.js";
@@ -95,6 +96,7 @@ class SessionsPage {
       state: () => {
         this.invalidEvents.show(frame.invalid_events);
         this.onState(frame.state);
+        renderSetBy(document, frame.state);
       },
       trace: () => this.onEvents(frame.events || [], true),
       ack: () => this.onAck(frame),

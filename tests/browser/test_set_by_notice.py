@@ -29,7 +29,6 @@ def test_the_queue_pages_producers_are_named_on_the_lb_page(
     expect(notice).to_be_visible(timeout=15_000)
     said = rf"Traffic set (just now|\d+ s ago) by {INSTRUCTOR} on the Queue page"
     expect(notice).to_have_text(re.compile(said))
-    lb.screenshot(path="/tmp/setby-lb.png", full_page=False)
     expect(notice).to_have_attribute("role", "status")
     assert float(notice.evaluate("(el) => getComputedStyle(el).fontSize").removesuffix("px")) >= 12
     expect(page.locator("#producer-panel .set-by")).to_be_hidden()

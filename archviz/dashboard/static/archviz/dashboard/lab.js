@@ -1,5 +1,6 @@
 // The lab page: wires the WebSocket to the topology, the animator, the trace log and the panels.
 import { TRACE_KINDS, componentBoxId, controlRequest, pingRequest } from "../js/lib/protocol.js";
+import { renderSetBy } from "../js/lib/setby.js";
 import { ReconnectingSocket } from "../js/lib/socket.js";
 import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
 import { SKIP_REASONS, TraceAnimator } from "../js/lib/animator.js";
@@ -256,6 +257,7 @@ class LabPage {
     this.nodes = state.nodes;
     this.topology.update(state);
     this.details.update(state);
+    renderSetBy(document, state);
     this.details.render(this.serverNow());
     this.redisBanner.hidden = state.redis.up;
     this.topologyPanel.classList.toggle("redis-down", !state.redis.up);

@@ -12,7 +12,7 @@ class SessionModeRequest(TypedDict):
     mode: str
 
 
-@socket_handler(SessionModeRequest, sets=("session.mode",))
+@socket_handler(SessionModeRequest, sets=("session.mode", "lb.algorithm"))
 async def session_mode(user: User, message: SessionModeRequest) -> AckFrame:
     await switch_mode(user, message["mode"])
     return ack("session.mode")

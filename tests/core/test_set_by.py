@@ -34,9 +34,11 @@ async def test_a_refused_change_records_nothing(
     assert set_by.read(redis_client) == {}
 
 
-def test_the_overload_pages_doubled_load_also_sets_the_traffic() -> None:
-    """Each handler registers what it sets; doubling the load sets the traffic too."""
+def test_what_sets_more_than_its_own_page_shows_says_so() -> None:
+    """Each handler registers what it sets: doubling the load sets the traffic too, and a
+    session mode the balancer's algorithm."""
     assert labsocket.sets_of("overload.double") == ("overload", "traffic")
+    assert labsocket.sets_of("session.mode") == ("session.mode", "lb.algorithm")
     assert labsocket.sets_of("node.config") == labsocket.sets_of("control") == ("nodes",)
     assert labsocket.sets_of("ping") == labsocket.sets_of("queue.enqueue") == ()
 

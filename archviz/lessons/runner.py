@@ -12,10 +12,15 @@ from archviz.lessons.narration import fill, to_html
 from archviz.lessons.schema import Lesson, Step
 
 
-async def take_actions(user: User, frames: tuple[dict, ...], address: str, by: str) -> None:
-    """Each frame as if a page had sent it on the lab socket; ControlRefused says why not."""
-    page = set_by.lesson_page(by.split("/")[0])  # what it sets names the lesson's slug
-    with labsocket.calling_as(labsocket.Caller(f"lesson:{by}", address, page)):
+async def take_actions(
+    user: User, frames: tuple[dict, ...], address: str, lesson: Lesson, part: str
+) -> None:
+    """Each frame as if a page had sent it on the lab socket; ControlRefused says why not.
+    What it changes says it was set in this lesson (`part`: its step or "try")."""
+    caller = labsocket.Caller(
+        f"lesson:{lesson.slug}/{part}", address, set_by.lesson_page(lesson.title)
+    )
+    with labsocket.calling_as(caller):
         for frame in frames:
             await labsocket.handler_for(frame["type"])(user, dict(frame))
 

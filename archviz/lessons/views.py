@@ -63,7 +63,7 @@ def start_step(request: HttpRequest, slug: str, index: int) -> JsonResponse:
     try:
         at_start = read_figures(shared_client(), lesson.figure_names(lesson.steps[index]))
         async_to_sync(take_actions)(
-            request.user, steps_actions(lesson, index), _address(request), f"{slug}/{index}"
+            request.user, steps_actions(lesson, index), _address(request), lesson, str(index)
         )
     except ControlRefused as exc:
         return JsonResponse({"error": exc.reason}, status=exc.status)
@@ -120,7 +120,7 @@ def try_it(request: HttpRequest, slug: str, index: int) -> JsonResponse:
         return refused
     button = lesson.try_it.buttons[index]
     try:
-        async_to_sync(take_actions)(request.user, button.do, _address(request), f"{slug}/try")
+        async_to_sync(take_actions)(request.user, button.do, _address(request), lesson, "try")
     except ControlRefused as exc:
         return JsonResponse({"error": exc.reason}, status=exc.status)
     return JsonResponse({"done": button.label})

@@ -71,8 +71,10 @@ async def test_a_lessons_change_names_the_lesson(
     instructor_user, redis_client, dashboard_emitter, control_channel
 ) -> None:
     """A lesson's actions go through the same handlers, and say which lesson set them."""
+    from archviz.lessons.catalogue import course
     from archviz.lessons.runner import take_actions
 
-    await take_actions(instructor_user, (TRAFFIC,), "127.0.0.1", "lb-scale/0")
+    lesson = course().lesson("load-balancer")
+    await take_actions(instructor_user, (TRAFFIC,), "127.0.0.1", lesson, "0")
     entry = set_by.read(redis_client)["traffic"]
-    assert (entry["by"], entry["page"]) == (INSTRUCTOR, "lesson: lb-scale")
+    assert (entry["by"], entry["page"]) == (INSTRUCTOR, f"lesson: {lesson.title}")

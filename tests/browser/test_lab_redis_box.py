@@ -47,7 +47,7 @@ def test_a_learner_sees_up_and_memory_but_not_the_address(page: Page, lab: Runni
 def test_an_instructor_sees_where_redis_is(page: Page, lab: RunningLab) -> None:
     """An instructor's Redis box shows host:port; the page still has no password."""
     lab.create_user("rita", "redis-box-instructor-pw", instructor=True)
-    page.goto(lab.url + "/accounts/login/?next=/")
+    page.goto(lab.url + "/accounts/login/?next=/lab/")
     page.fill('input[name="username"]', "rita")
     page.fill('input[name="password"]', "redis-box-instructor-pw")
     page.locator('form button[type="submit"], form input[type="submit"]').first.click()

@@ -221,3 +221,17 @@ def live_figures() -> dict[str, tuple[str, LiveFigure]]:
 
 def figure_source(source: str) -> Callable[[Any], Any]:
     return _figure_sources[source]
+
+
+# --- what a worker node reports in its heartbeat -----------------------------------------
+
+_heartbeat_extras: dict[str, Callable[[], Any]] = {}
+
+
+def register_heartbeat_extra(key: str, snapshot: Callable[[], Any]) -> None:
+    """A worker node's heartbeat also carries `snapshot()` under `key` (a demo's counters)."""
+    _heartbeat_extras[key] = snapshot
+
+
+def heartbeat_extras() -> dict[str, Any]:
+    return {key: snapshot() for key, snapshot in _heartbeat_extras.items()}

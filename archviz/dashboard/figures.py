@@ -43,6 +43,10 @@ def _compare(field: str) -> Read:
     return lambda s: ((s["gateway"] or {}).get("compare") or {}).get(field, 0)
 
 
+def _cart_reads(field: str) -> Read:
+    return lambda s: sum((n.get("cart_reads") or {}).get(field, 0) for n in s["nodes"])
+
+
 def _up(s: LabState) -> list:
     return [n for n in s["nodes"] if n["status"] == "up"]
 
@@ -76,6 +80,12 @@ FIGURES: dict[str, LiveFigure] = {
     "nodes.websockets_min": LiveFigure(
         "WebSockets on the least busy node that is up",
         lambda s: min((n["websockets"] for n in _up(s)), default=0),
+    ),
+    "sessions.carts_found": LiveFigure(
+        "cart reads that found the learner's session", _cart_reads("found")
+    ),
+    "sessions.carts_lost": LiveFigure(
+        "cart reads that did not find the learner's session on that node", _cart_reads("missing")
     ),
     "lb.algorithm": LiveFigure(
         "the balancer's algorithm", lambda s: (s["lb"] or {}).get("algorithm", "")

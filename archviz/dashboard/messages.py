@@ -39,6 +39,7 @@ class NodeView(TypedDict):
     pressure: dict | None  # its heartbeat's pressure reading (node/runtime.py), None if none
     overload: dict  # its thresholds, policies and admission/shedding counters (node/runtime.py)
     drops: dict  # what the stack dropped without a word in it (core/drops.py), {} if unknown
+    cart_reads: dict  # the sessions demo's reads with a cookie: {"found", "missing"}, {} if none
 
 
 class RedisView(TypedDict):

@@ -64,6 +64,7 @@ def node_view(
         pressure=extra.get("pressure"),
         overload=extra.get("overload") or {k: spec[k] for k in OVERLOAD_SPEC if k in spec},
         drops=extra.get("drops", {}),
+        cart_reads=extra.get("cart_reads", {}),
     )
 
 

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, replace
 
 import psutil
 
-from archviz.core import drops
+from archviz.core import drops, hooks
 from archviz.core.metrics import ConnectionCounters, rss_bytes
 from archviz.core.ratelimit import KeyedBuckets
 from archviz.core.registry import Metrics, now_ms
@@ -224,6 +224,7 @@ class NodeRuntime:
                 "pressure": self.pressure(),
                 "overload": self.overload(),
                 "drops": drops.snapshot(),  # the stack's silent drops (core/drops.py)
+                **hooks.heartbeat_extras(),  # the demos' own counters (the carts' reads)
             },
         )
 

@@ -8,7 +8,7 @@ class SessionsConfig(AppConfig):
 
     def ready(self) -> None:
         from archviz.core import hooks, labsocket
-        from archviz.sessions import control, follower, switch
+        from archviz.sessions import control, follower, reads, switch
 
         labsocket.handlers_in("archviz.sessions.socket")
         control.register()
@@ -16,6 +16,7 @@ class SessionsConfig(AppConfig):
             hooks.NodeRoutes(http_prefix="cart/", http_urls="archviz.sessions.node_urls")
         )
         hooks.register_node_start(follower.start_following)
+        hooks.register_heartbeat_extra("cart_reads", reads.snapshot)
         hooks.register_live_figures(
             "sessions",
             switch.current_mode,

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from archviz.core.origins import cors_headers
 from archviz.core.runner import current_component
+from archviz.sessions import reads
 from archviz.sessions.cart import (
     CART_KEY,
     BadCartRequest,
@@ -140,6 +141,7 @@ class _CartJob:
             self._emit("session.read", None, ok=False, error=str(exc)[:120])
             raise
         if read.session.looked_up:  # without a cookie the store was not asked: no event
+            reads.count(read.session.found)
             self._emit("session.read", read.ms, found=read.session.found,
                        items=count_items(read.cart), session=fingerprint(key))  # fmt: skip
         written = self._write(read, change) if change is not None else None

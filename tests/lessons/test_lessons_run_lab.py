@@ -15,6 +15,7 @@ from archviz.lessons.catalogue import course
 from archviz.lessons.schema import Lesson
 from tests.harness.clients import log_in, session
 from tests.harness.lab import RunningLab
+from tests.sessions.helpers import CartClient
 
 pytestmark = pytest.mark.integration
 
@@ -35,10 +36,12 @@ class Panel:
             assert answer.status == 200, f"{path}: {answer.status} {body}"
             return body
 
-    async def watch(self, lesson: Lesson, index: int) -> dict:
+    async def watch(self, lesson: Lesson, index: int, learner=None) -> dict:
         step = lesson.steps[index]
         deadline = time.monotonic() + step.within_s + 5
         while True:
+            if learner is not None:
+                await learner()
             async with self.client.get(
                 f"{self.base}/lessons/{lesson.slug}/steps/{index}/watch"
             ) as r:
@@ -52,6 +55,15 @@ class Panel:
                 f"figures {answer['figures']}"
             )
             await asyncio.sleep(POLL_S)
+
+
+async def _shop(cart: CartClient) -> None:
+    """What the sessions lesson asks of the learner: add an item to their cart."""
+    await cart.add("apple")
+
+
+# The lessons whose steps wait on what the learner does in the page, and what that is.
+LEARNER = {"sessions": _shop}
 
 
 @pytest.fixture(scope="module")
@@ -80,11 +92,13 @@ async def test_the_lesson_runs_on_the_lab(lab: RunningLab, teacher, lesson: Less
         panel = Panel(client, lab.url)
         async with client.get(f"{lab.url}/lessons/{lesson.slug}/") as page:
             assert page.status == 200 and 'id="lesson-panel"' in await page.text()
-        for index, step in enumerate(lesson.steps):
-            await panel.post(f"/lessons/{lesson.slug}/steps/{index}/start")
-            answer = await panel.watch(lesson, index)
-            if step.reveal:
-                assert "?" not in answer["reveal_html"], answer["reveal_html"]
+        act = LEARNER.get(lesson.slug)
+        async with CartClient(lab) as cart:
+            for index, step in enumerate(lesson.steps):
+                await panel.post(f"/lessons/{lesson.slug}/steps/{index}/start")
+                answer = await panel.watch(lesson, index, act and (lambda: act(cart)))
+                if step.reveal:
+                    assert "?" not in answer["reveal_html"], answer["reveal_html"]
         for index in range(len(lesson.try_it.buttons)):
             await panel.post(f"/lessons/{lesson.slug}/try/{index}")
         async with client.get(lab.url + "/") as home:

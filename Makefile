@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test jstest lint format bench proto clean
+.PHONY: run test jstest lint format bench proto screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ format: $(STAMP)
 ## bench: run every benchmark in bench/ and write bench/results/
 bench: $(STAMP)
 	@for name in startup lb sessions fanout queue abuse gateway overload; do echo "== bench.$$name"; $(PY) -m bench.$$name || exit 1; done
+
+## screenshots: the README's pictures (docs/images/), from a real run of the lab and its lessons
+screenshots: $(STAMP)
+	$(PY) docs/screenshots.py
 
 ## proto: regenerate the bidding service's code from archviz/gateway/proto/bidding.proto
 proto: $(STAMP)

@@ -29,6 +29,8 @@ def test_runtime_metrics_report_config_and_counters(clock):
     # the process's silent drops (core/drops.py): other tests in this process may count some
     assert set(metrics.extra.pop("drops")) == {"group_full_total", "expired_total",
                                                "pubsub_lost_total"}  # fmt: skip
+    # what the demos add (core/hooks.py register_heartbeat_extra): the sessions' cart reads
+    assert set(metrics.extra.pop("cart_reads")) == {"found", "missing"}
     pressure = metrics.extra.pop("pressure")
     assert pressure["signals"]["websockets"] == 0 and pressure["signals"]["rss_bytes"] > 0
     assert pressure["dominant"] in pressure["normalised"]

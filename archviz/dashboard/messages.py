@@ -101,6 +101,19 @@ class TrafficView(TypedDict):
     latency_sample: list[float]  # the window's latest latencies (ms), for a distribution
 
 
+class ProcessView(TypedDict):
+    """One process the supervisor runs (a node, the balancer, the traffic generator, a consumer,
+    the bots, a gateway demo process …), as its record says."""
+
+    id: str
+    kind: str  # the management command that runs it
+    status: str  # starting | up | paused | down | stopped | failed
+    pid: int | None
+    port: int | None
+    restarts: int
+    detail: str
+
+
 class LabState(TypedDict):
     ts: float
     redis: RedisView
@@ -108,6 +121,7 @@ class LabState(TypedDict):
     supervisor_pid: int | None
     dashboards: list[dict[str, Any]]
     nodes: list[NodeView]
+    processes: list[ProcessView]  # every process the supervisor runs, nodes included
     lb: BalancerView | None  # None until the load balancer has registered
     traffic: TrafficView | None
     queue: QueueView | None  # None while Redis cannot be read

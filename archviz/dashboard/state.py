@@ -12,6 +12,7 @@ from archviz.dashboard.messages import (
     BalancerView,
     LabState,
     NodeView,
+    ProcessView,
     RedisView,
     TrafficView,
 )
@@ -68,6 +69,23 @@ def node_view(
     )
 
 
+def process_views(records: dict[str, dict]) -> list[ProcessView]:
+    """Every process of the supervisor's records, nodes first, then by kind and name (pure)."""
+    views = [
+        ProcessView(
+            id=child_id,
+            kind=record.get("kind", "?"),
+            status=record.get("status", "starting"),
+            pid=record.get("pid"),
+            port=record.get("port"),
+            restarts=record.get("restarts", 0),
+            detail=record.get("detail", ""),
+        )
+        for child_id, record in records.items()
+    ]
+    return sorted(views, key=lambda p: (p["kind"] != "node", p["kind"], _natural(p["id"])))
+
+
 def dashboard_view(registration: Registration, metrics: Metrics | None) -> dict[str, Any]:
     """One dashboard process: where it runs, its lab sockets, and how many it closed as too
     slow (tabs that stopped taking their frames)."""
@@ -99,6 +117,7 @@ def build_state(
     ]
     by_kind = {r.kind: r for r in registrations}
     return LabState(
+        processes=process_views(records),
         ts=now_ms(),
         redis=redis_view,
         supervisor_up=supervisor_pid is not None,

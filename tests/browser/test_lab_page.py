@@ -40,6 +40,20 @@ def test_learner_sees_three_live_nodes_and_no_controls(page: Page, lab: RunningL
     expect(page.locator("#redis-banner")).to_be_hidden()
 
 
+def test_the_lab_lists_every_process_it_runs(page: Page, lab: RunningLab) -> None:
+    """Not only the nodes: the balancer, the traffic generator and the bots are listed too,
+    each with the pid the supervisor's record has."""
+    _open(page, lab)
+    table = page.locator("#process-list")
+    for process, what in (("lb", "load balancer"), ("traffic", "traffic generator"),
+                          ("chatbots", "chat bots"), ("node-1", "worker node")):  # fmt: skip
+        row = table.locator(f'tr[data-process="{process}"]')
+        expect(row).to_contain_text(what)
+        expect(row).to_have_attribute("data-status", "up")
+    pid = str(lab.node("node-2")["pid"])
+    expect(table.locator('tr[data-process="node-2"] td').nth(3)).to_have_text(pid)
+
+
 def test_ping_hops_appear_in_the_trace_log_in_order(page: Page, lab: RunningLab) -> None:
     """Ping node-2: the log shows dashboard → node-2 → Redis → dashboard, in time order."""
     _open(page, lab)

@@ -159,3 +159,20 @@ def test_the_logged_closes_reach_the_lab_state(redis_url: str, redis_client: red
     """What the supervisor wrote from its Redis's log is the lab state's figure."""
     redis_client.hset(keys.LAB_INFO, "redis_output_buffer_closes", "2")
     assert read_lab_state(redis_client)["redis"]["output_buffer_closes"] == 2
+
+
+def test_every_process_the_supervisor_runs_is_listed_nodes_first() -> None:
+    """The Lab page draws them all: the balancer, traffic, consumers and bots, not only nodes."""
+    from archviz.dashboard.state import process_views
+
+    records = {
+        "traffic": {"kind": "traffic", "status": "up", "pid": 3, "restarts": 0},
+        "node-10": {"kind": "node", "status": "up", "pid": 5, "port": 8110},
+        "lb": {"kind": "balancer", "status": "down", "pid": None, "restarts": 2, "detail": "x"},
+        "node-2": {"kind": "node", "status": "paused", "pid": 4, "port": 8102},
+        "consumer-1": {"kind": "consumer", "status": "up", "pid": 6},
+    }
+    views = process_views(records)
+    assert [v["id"] for v in views] == ["node-2", "node-10", "lb", "consumer-1", "traffic"]
+    assert views[2] == {"id": "lb", "kind": "balancer", "status": "down", "pid": None,
+                        "port": None, "restarts": 2, "detail": "x"}  # fmt: skip

@@ -5,6 +5,7 @@ import { ReconnectingSocket } from "../js/lib/socket.js";
 import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
 import { SKIP_REASONS, TraceAnimator } from "../js/lib/animator.js";
 import { formatMegabytes } from "../js/lib/svg.js";
+import { renderProcesses } from "./processes.js";
 import { Topology } from "./topology.js";
 import { TraceLog, formatMs } from "../js/lib/tracelog.js";
 
@@ -257,6 +258,7 @@ class LabPage {
     this.nodes = state.nodes;
     this.topology.update(state);
     this.details.update(state);
+    renderProcesses(document.getElementById("process-list"), state.processes);
     renderSetBy(document, state);
     this.details.render(this.serverNow());
     this.redisBanner.hidden = state.redis.up;

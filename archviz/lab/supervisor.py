@@ -172,6 +172,7 @@ class Supervisor:
             await self._on_exit(child)
         if child.restart_at is not None and now >= child.restart_at:
             child.record.restarts += 1
+            self._new_port_if_taken(child)
             await self.spawn(child)
 
     async def _on_exit(self, child: Child) -> None:
@@ -288,6 +289,21 @@ class Supervisor:
         child = Child(record, manage_py_command(spec.kind, "--id", spec.name, *args), spec)
         self.children[spec.name] = child
         await self.spawn(child)
+
+    def _new_port_if_taken(self, child: Child) -> None:
+        """A child on any free port whose port another listener took while it was down gets a
+        new one: on the same port it would crash at every restart until given up on (two
+        processes can pick the same free port before either binds it)."""
+        spec, port = child.spec, child.record.port
+        if spec is None or port is None or not getattr(spec, "any_free_port", False):
+            return
+        if port_is_free(self.host, port):
+            return
+        child.record.port = free_port(self.host)
+        child.command = manage_py_command(
+            spec.kind, "--id", spec.name, "--port", str(child.record.port)
+        )
+        log.info("%s: port %s was taken; restarting it on %s", child.id, port, child.record.port)
 
     def _allocate_port(self, spec: ChildSpec) -> int:
         if self.node_base_port == 0 or getattr(spec, "any_free_port", False):

@@ -4,6 +4,7 @@ registered, restarted when killed, stopped when disabled; on ports that leave th
 import json
 import os
 import signal
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -124,6 +125,34 @@ def test_a_killed_bidding_replica_is_restarted_with_a_new_pid_on_its_port(gatewa
     assert after["port"] == before["port"] and _alive(after["pid"])
     registered = registry.trusted_lookup(gateway_lab.redis, "bidding", "bidding-1")
     assert registered is not None and registered.pid == after["pid"]
+
+
+def test_a_replica_whose_port_was_taken_meanwhile_restarts_on_another(gateway_lab) -> None:
+    """SIGKILL catalog-1 and take its port before the supervisor restarts it (as another
+    process picking the same free port would): it comes back on a new port, not crashing on
+    the old one until given up on."""
+    before = gateway_lab.records()["catalog-1"]
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        os.kill(before["pid"], signal.SIGKILL)
+        wait_for(lambda: not _alive(before["pid"]), "catalog-1's process to die", 10)
+        wait_for(lambda: _bound(squatter, before["port"]), "catalog-1's port taken", 10)
+        squatter.listen()
+        after = gateway_lab.wait_records(
+            lambda r: r["catalog-1"]["status"] == "up" and r["catalog-1"]["pid"] != before["pid"],
+            "catalog-1 restarted on another port",
+        )["catalog-1"]
+    assert after["port"] != before["port"] and after["restarts"] == before["restarts"] + 1
+    registered = registry.trusted_lookup(gateway_lab.redis, "catalog", "catalog-1")
+    assert registered is not None and registered.port == after["port"]
+
+
+def _bound(sock: socket.socket, port: int) -> bool:
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        return False
+    return True
 
 
 def test_a_row_disabled_in_the_admin_stops_its_process(gateway_lab) -> None:

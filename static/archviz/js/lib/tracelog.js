@@ -15,6 +15,18 @@ export function formatMs(ms) {
   return ms < 10 ? `${ms.toFixed(2)} ms` : `${ms.toFixed(1)} ms`;
 }
 
+/** A component's coming and going: the events panels list these for their page's own components. */
+export const LIFECYCLE_KINDS = new Set([
+  "node.start",
+  "node.up",
+  "node.down",
+  "node.heartbeat_lost",
+  "node.failed",
+  "node.stop",
+  "node.update",
+  "trace.dropped",
+]);
+
 /**
  * The process a lifecycle event is about: a component registers itself (node.up from it to
  * Redis, trace.dropped from its emitter); the supervisor reports on it (node.down to it).

@@ -1,19 +1,9 @@
 // Which trace events the LB page's events panel lists (pure): faults, health changes,
 // algorithm switches and its own components coming and going. Every page gets every
 // event of the lab; another demo's (queue acks, chat messages, sessions) are not this page's.
-import { componentOf } from "../js/lib/tracelog.js";
+import { LIFECYCLE_KINDS as LIFECYCLE, componentOf } from "../js/lib/tracelog.js";
 
-// Lifecycle kinds: listed when the component is one of this page's (a node, the LB, traffic).
-const LIFECYCLE = new Set([
-  "node.start",
-  "node.up",
-  "node.down",
-  "node.heartbeat_lost",
-  "node.failed",
-  "node.stop",
-  "node.update",
-  "trace.dropped",
-]);
+// LIFECYCLE_KINDS (lib/tracelog.js): listed when the component is one of this page's (a node, the LB, traffic).
 const BALANCER = new Set(["lb.algorithm", "lb.health", "lb.retry", "lb.reject"]);
 const EVERY_PAGE = new Set(["redis.down", "redis.up"]);
 const OWN_COMPONENTS = ["lb", "traffic"];

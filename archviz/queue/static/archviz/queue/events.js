@@ -1,19 +1,9 @@
 // Which trace events the queue page's events panel lists (pure): scenarios, consumers coming
 // and going, redeliveries and dead letters. Every page gets every event of the lab; another
 // demo's (chat messages, sessions, the balancer's routing) are not this page's.
-import { componentOf } from "../js/lib/tracelog.js";
+import { LIFECYCLE_KINDS as LIFECYCLE, componentOf } from "../js/lib/tracelog.js";
 
-// Lifecycle kinds: listed when the component is one of this page's (a consumer, traffic).
-const LIFECYCLE = new Set([
-  "node.start",
-  "node.up",
-  "node.down",
-  "node.heartbeat_lost",
-  "node.failed",
-  "node.stop",
-  "node.update",
-  "trace.dropped",
-]);
+// LIFECYCLE_KINDS (lib/tracelog.js): listed when the component is one of this page's (a consumer, traffic).
 // Every job's enqueue, delivery and ack is drawn as a dot: only what goes wrong is listed.
 const QUEUE = new Set(["queue.redeliver", "queue.fail", "queue.dead", "queue.duplicate"]);
 const EVERY_PAGE = new Set(["redis.down", "redis.up"]);

@@ -50,7 +50,7 @@ def summary(session, lesson: Lesson) -> dict:
     if len(state["met"]) >= total:
         return {"state": "done", "words": "done"}
     if state["step"] < 0:
-        return {"state": "new", "words": f"{total} steps"}
+        return {"state": "new", "words": f"{total} step{'' if total == 1 else 's'}"}
     return {"state": "started", "words": f"step {state['step'] + 1} of {total}"}
 
 

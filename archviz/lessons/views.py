@@ -22,7 +22,7 @@ from archviz.lessons.runner import steps_actions, take_actions, watch
 from archviz.lessons.schema import Lesson
 
 ONLY_INSTRUCTORS = (
-    "only an instructor can run a lesson's steps: open the sign-in link that `make run` "
+    "only an instructor can run a lesson's steps: open the sign-in link that “make run” "
     "printed, or log in"
 )
 

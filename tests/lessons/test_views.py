@@ -119,6 +119,12 @@ def test_a_prediction_is_one_of_the_choices(teacher: Client) -> None:
     )
 
 
+def test_a_one_step_lesson_says_one_step(learner: Client) -> None:
+    one = [lesson for lesson in course().lessons if len(lesson.steps) == 1]
+    page = learner.get("/").content.decode()
+    assert one and "· 1 step</span>" in page and "1 steps" not in page
+
+
 def test_progress_shows_on_the_course_card(teacher: Client, commands) -> None:
     assert "5 steps" in teacher.get("/").content.decode()
     teacher.post(START)

@@ -66,7 +66,7 @@ class LessonPanel {
     if (step.predict) parts.push(this.predictForm(step, index));
     if (!this.data.instructor) {
       parts.push(el("p", { class: "lesson-refused" },
-        "Only an instructor can run a lesson's steps: open the sign-in link that `make run` printed, or log in."));
+        "Only an instructor can run a lesson's steps: open the sign-in link that “make run” printed, or log in."));
       run.disabled = true;
     }
     parts.push(run, status, figures, reveal, next);

@@ -9,6 +9,9 @@ import aiohttp
 from bench.abuse.target import Outcome, Target, session
 
 FLOODING = 4029
+ROOM = "floods"
+CLOSE_WAIT_S = 30  # for the close after a flood: returns at once when it comes; only a
+# machine far behind takes seconds to read the frames before it
 
 
 async def run(target: Target, seconds: float) -> list[Outcome]:
@@ -29,7 +32,7 @@ async def run(target: Target, seconds: float) -> list[Outcome]:
             await asyncio.gather(
                 _socket_flood(http, target.ws(target.dashboard, "/ws/lab/"), target, lab,
                               json.dumps({"type": "ping", "node": "node-99"})),
-                _socket_flood(http, target.ws(target.lb, "/ws/chat/floods/?user=mallory"),
+                _socket_flood(http, target.ws(target.lb, f"/ws/chat/{ROOM}/?user=mallory"),
                               target, chat, json.dumps({"type": "send", "text": "spam"})),
                 _socket_flood(http, target.ws(node, "/ws/hold/"), None, hold, "echo me"),
                 _ping_flood(http, node + "/ping", direct),
@@ -50,7 +53,7 @@ async def _socket_flood(http, url, target: Target | None, outcome: Outcome, text
                 await ws.send_str(text)
             except (ConnectionError, aiohttp.ClientError, RuntimeError):
                 break
-        await asyncio.wait([reader], timeout=10)
+        await asyncio.wait([reader], timeout=CLOSE_WAIT_S)
         reader.cancel()
         outcome.count(ws.close_code == FLOODING, f"close {ws.close_code}")
 

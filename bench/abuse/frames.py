@@ -8,6 +8,7 @@ import aiohttp
 
 from bench.abuse.target import Outcome, Target, first_frame_of, session
 
+ROOM = "frames"
 COMMON = ["{not json", "[1, 2, 3]", '"just a string"', '{"type": "no-such-request"}']
 LAB_MALFORMED = [
     *COMMON,
@@ -46,7 +47,7 @@ async def run(target: Target, seconds: float) -> list[Outcome]:
 
 
 def _chat_url(target: Target) -> str:
-    return target.ws(target.lb, "/ws/chat/frames/?user=mallory")
+    return target.ws(target.lb, f"/ws/chat/{ROOM}/?user=mallory")
 
 
 async def _malformed(http, url: str, origin, frames: list[str], outcome: Outcome) -> None:

@@ -8,7 +8,7 @@ import redis
 
 from bench.abuse import direct, floods, frames, instructor, origins, resources, slow_readers
 from bench.abuse.learner import Journey, LearnerProcess
-from bench.abuse.target import Outcome, Target
+from bench.abuse.target import Outcome, Target, first_frame_of, session
 from bench.common import percentile
 
 ATTACKS = (frames, floods, origins, instructor, direct, slow_readers, resources)
@@ -34,6 +34,7 @@ async def measure(target: Target, baseline_s: float, attack_s: float) -> dict:
 
 
 async def _attack(target: Target, seconds: float) -> list[Outcome]:
+    await _open_rooms(target, [frames.ROOM, floods.ROOM, slow_readers.ROOM])
     results = await asyncio.gather(
         *(attack.run(target, seconds) for attack in ATTACKS), return_exceptions=True
     )
@@ -47,6 +48,17 @@ async def _attack(target: Target, seconds: float) -> list[Outcome]:
             outcomes.extend(result)
     outcomes.append(await direct.past_the_connection_cap(target))
     return outcomes
+
+
+async def _open_rooms(target: Target, rooms: list[str]) -> None:
+    """Join each room the attacks use once, so they exist before the room-cap attack fills
+    the cap; otherwise an attack run beside it would be refused ROOMS_FULL, not tested."""
+    async with session() as http:
+        for room in rooms:
+            url = target.ws(target.lb, f"/ws/chat/{room}/?user=mallory")
+            async with http.ws_connect(url) as ws:
+                if await first_frame_of(ws, "welcome", 10) is None:
+                    raise RuntimeError(f"could not open the room {room!r}: close {ws.close_code}")
 
 
 def processes(target: Target) -> dict:

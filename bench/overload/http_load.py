@@ -13,6 +13,7 @@ admission policy decides: pressure-based refusal is measured by the detection pa
 """
 
 import asyncio
+import multiprocessing
 import time
 
 import aiohttp
@@ -63,14 +64,69 @@ def wait_idle(cluster: Cluster, node: str, timeout_s: float = 120) -> None:
     raise RuntimeError(f"{node} still busy {timeout_s} s after the phase")
 
 
-async def open_loop(url: str, rate: float, seconds: float) -> list[dict]:
-    """Requests at a fixed rate whatever the answers; latency from the scheduled time."""
+GENERATORS = 2  # load generator processes: one alone fell behind its own schedule at 4x
+
+
+class Generators:
+    """Load generator processes of their own, started once (spawned and imported before the
+    first phase, so no phase pays for it), each sending every n-th request of one open-loop
+    schedule: no one event loop is the bottleneck."""
+
+    def __init__(self, url: str, count: int = GENERATORS) -> None:
+        self.url, self.count = url, count
+        context = multiprocessing.get_context("spawn")
+        self.done = context.Queue()
+        self.orders = [context.Queue() for _ in range(count)]
+        self.workers = [
+            context.Process(target=_generator, args=(url, i, count, self.orders[i], self.done))
+            for i in range(count)
+        ]
+
+    def __enter__(self) -> "Generators":
+        for worker in self.workers:
+            worker.start()
+        for _ in self.workers:
+            self.done.get(timeout=120)  # each says it is ready once imported
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for orders in self.orders:
+            orders.put(None)
+        for worker in self.workers:
+            worker.join(timeout=10)
+            if worker.is_alive():
+                worker.kill()
+
+    def open_loop(self, rate: float, seconds: float) -> dict:
+        """`rate` requests a second for `seconds`, whatever the answers. Latency is from each
+        request's scheduled time; each request also says how late it was sent (the
+        generators' own lateness, reported beside the p99), and their CPU is measured."""
+        start_at = time.time() + 0.2  # a wall-clock start all the processes share
+        for orders in self.orders:
+            orders.put((rate, seconds, start_at))
+        parts = [self.done.get(timeout=seconds + PATIENCE_S + 60) for _ in self.workers]
+        results = [r for part in parts for r in part["results"]]
+        return {"results": results, "generator_cpu_s": sum(p["cpu_s"] for p in parts)}
+
+
+def _generator(url: str, index: int, every: int, orders, done) -> None:
+    done.put("ready")
+    while (order := orders.get()) is not None:
+        rate, seconds, start_at = order
+        cpu = time.process_time()
+        results = asyncio.run(_open_loop_part(url, rate, seconds, start_at, index, every))
+        done.put({"results": results, "cpu_s": time.process_time() - cpu})
+
+
+async def _open_loop_part(url: str, rate: float, seconds: float, start_at: float, index: int,
+                          every: int) -> list[dict]:  # fmt: skip
     results: list[dict] = []
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=PATIENCE_S)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
         async def one(scheduled: float) -> None:
+            sent_late_ms = (time.time() - scheduled) * 1000
             node_ms = None  # the node's own account: its queue wait plus the work
             try:
                 async with session.get(f"{url}/work?ms={WORK_MS}") as response:
@@ -82,14 +138,14 @@ async def open_loop(url: str, rate: float, seconds: float) -> list[dict]:
                         await response.read()
             except (aiohttp.ClientError, TimeoutError):
                 status = 0
-            ms = (time.perf_counter() - scheduled) * 1000
-            results.append({"ms": ms, "status": status, "node_ms": node_ms})
+            ms = (time.time() - scheduled) * 1000
+            results.append({"ms": ms, "status": status, "node_ms": node_ms,
+                            "sent_late_ms": sent_late_ms})  # fmt: skip
 
-        start = time.perf_counter()
         tasks = []
-        for i in range(int(rate * seconds)):
-            scheduled = start + i / rate
-            await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+        for i in range(index, int(rate * seconds), every):
+            scheduled = start_at + i / rate
+            await asyncio.sleep(max(0.0, scheduled - time.time()))
             tasks.append(asyncio.create_task(one(scheduled)))
         await asyncio.gather(*tasks)
     return results
@@ -112,7 +168,8 @@ async def measure_capacity(url: str, seconds: float) -> float:
     return served / seconds
 
 
-def summarise(results: list[dict], seconds: float) -> dict:
+def summarise(run: dict, seconds: float) -> dict:
+    results = run["results"]
     admitted = [r["ms"] for r in results if r["status"] == 200]
     good = [ms for ms in admitted if ms <= DEADLINE_MS]
     return {
@@ -131,6 +188,9 @@ def summarise(results: list[dict], seconds: float) -> dict:
         "p99_outside_node_ms": _p99(
             [r["ms"] - r["node_ms"] for r in results if r["node_ms"] is not None]
         ),
+        # the generators' own lateness in sending, and the CPU they took (of 2 shared cores)
+        "p99_sent_late_ms": _p99([r["sent_late_ms"] for r in results]),
+        "generator_cores": round(run["generator_cpu_s"] / seconds, 2),  # over all of them
     }
 
 
@@ -147,17 +207,23 @@ def run(seconds: float) -> dict:
         capacity = asyncio.run(measure_capacity(url, seconds))
         print(f"capacity: {capacity:.1f} served/s ({CAPACITY} at once x {WORK_MS} ms of work)")
         runs: dict[str, dict[str, dict]] = {}
-        for policy in POLICIES:
-            configure(cluster, node, admission=policy)
-            asyncio.run(wait_policy(cluster, node, url, policy))
-            runs[policy] = {}
-            for load in LOADS:
-                results = asyncio.run(open_loop(url, capacity * load, seconds))
-                runs[policy][f"{load:g}x"] = figures = summarise(results, seconds)
-                print(f"{policy:>8} {load:>4g}x: {figures}")
-                wait_idle(cluster, node)
-    return {"capacity_rps": round(capacity, 1), "work_ms": WORK_MS,
-            "deadline_ms": DEADLINE_MS, "runs": runs} | _targets(runs)  # fmt: skip
+        with Generators(url) as generators:
+            _every_phase(cluster, node, url, capacity, seconds, generators, runs)
+    return {"capacity_rps": round(capacity, 1), "work_ms": WORK_MS, "deadline_ms": DEADLINE_MS,
+            "generators": GENERATORS, "runs": runs} | _targets(runs)  # fmt: skip
+
+
+def _every_phase(cluster: Cluster, node: str, url: str, capacity: float, seconds: float,
+                 generators: Generators, runs: dict[str, dict[str, dict]]) -> None:  # fmt: skip
+    for policy in POLICIES:
+        configure(cluster, node, admission=policy)
+        asyncio.run(wait_policy(cluster, node, url, policy))
+        runs[policy] = {}
+        for load in LOADS:
+            sent = generators.open_loop(capacity * load, seconds)
+            runs[policy][f"{load:g}x"] = figures = summarise(sent, seconds)
+            print(f"{policy:>8} {load:>4g}x: {figures}")
+            wait_idle(cluster, node)
 
 
 def _score(figures: dict[str, dict], base_p99: float) -> tuple[float, float]:

@@ -150,6 +150,9 @@ LOGGING = {
 # --- archviz ---
 ARCHVIZ_HOST = env_str("ARCHVIZ_HOST", "127.0.0.1")
 ARCHVIZ_DASHBOARD_PORT = env_port("ARCHVIZ_DASHBOARD_PORT", 8000)
+# Dashboard processes the lab runs (issue 14): with more than one they listen on free ports
+# behind the load balancer's dashboards listener, which takes ARCHVIZ_DASHBOARD_PORT.
+ARCHVIZ_DASHBOARDS = env_int("ARCHVIZ_DASHBOARDS", 1, minimum=1, maximum=16)
 # Nodes take consecutive ports from this one (0: each picks a free port).
 ARCHVIZ_NODE_PORT = env_port("ARCHVIZ_NODE_PORT", 8101)
 ARCHVIZ_LB_PORT = env_port("ARCHVIZ_LB_PORT", 8100)

@@ -1,7 +1,8 @@
-"""The load balancer process: its three listeners, its background tasks, control and metrics.
+"""The load balancer process: its listeners, its background tasks, control and metrics.
 
 One asyncio loop runs everything: the listeners (the nodes', the gateway replicas' and the
-catalog replicas', archviz/balancer/frontend.py), their registry refreshes and health
+catalog replicas', and the dashboards' for a class: archviz/balancer/frontend.py), their
+registry refreshes and health
 checks, and the control listener. The heartbeat thread asks the loop for each metrics
 snapshot, so the balancer's state is only ever touched from the loop.
 """
@@ -20,7 +21,14 @@ import redis
 from archviz.balancer import keys as balancer_keys
 from archviz.balancer.algorithms import NAMES
 from archviz.balancer.control import AlgorithmCommand
-from archviz.balancer.frontend import GATEWAYS, NODES, SERVICES, CannotListen, Frontend
+from archviz.balancer.frontend import (
+    DASHBOARDS,
+    GATEWAYS,
+    NODES,
+    SERVICES,
+    CannotListen,
+    Frontend,
+)
 from archviz.balancer.health import HealthPolicy
 from archviz.balancer.listener import MAX_CONNECTIONS
 from archviz.balancer.login_gate import LoginGate
@@ -79,6 +87,7 @@ class LoadBalancer:
         keepalive_timeout_s: float = KEEPALIVE_TIMEOUT_S,
         max_connections: int = MAX_CONNECTIONS,
         policy: HealthPolicy | None = None,
+        dashboards: bool = False,
     ) -> None:
         self.id = component_id
         self.redis = redis_client
@@ -97,7 +106,13 @@ class LoadBalancer:
         self.nodes = Frontend(NODES, algorithm=algorithm, **shared)
         self.gateway = Frontend(GATEWAYS, algorithm=gateway_algorithm, **shared)
         self.services = Frontend(SERVICES, algorithm=services_algorithm, **shared)
-        every = (self.nodes, self.gateway, self.services)
+        # ARCHVIZ_DASHBOARDS > 1: the dashboards' listener, least connections (frontend.py)
+        self.dashboards = (
+            Frontend(DASHBOARDS, algorithm="least_connections", **shared) if dashboards else None
+        )
+        every = [self.nodes, self.gateway, self.services]
+        if self.dashboards is not None:
+            every.append(self.dashboards)
         self.frontends = {frontend.spec.name: frontend for frontend in every}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_metrics = Metrics(id=component_id, ts=now_ms())
@@ -110,6 +125,7 @@ class LoadBalancer:
         *,
         gateway_port: int = 0,
         services_port: int = 0,
+        dashboards_port: int = 0,
     ) -> None:
         """Serve until SIGINT or SIGTERM; `on_listening` gets the nodes' port actually bound,
         once every listener listens (the others' ports are in the metrics)."""
@@ -129,7 +145,8 @@ class LoadBalancer:
             for frontend in self.frontends.values():
                 frontend.start(session)
             await asyncio.gather(*(f.refresh_once(self.redis) for f in self.frontends.values()))
-            bound = await self._listen(host, port, gateway_port, services_port)
+            ports = {NODES.name: port, GATEWAYS.name: gateway_port, SERVICES.name: services_port}
+            bound = await self._listen(host, ports | {DASHBOARDS.name: dashboards_port})
             on_listening(bound)
             tasks = self._start_tasks(session)
             freeze_startup_heap()
@@ -138,16 +155,12 @@ class LoadBalancer:
             finally:
                 await self._shut_down(tasks)
 
-    async def _listen(self, host: str, port: int, gateway_port: int, services_port: int) -> int:
-        """Every listener, or none: the nodes' port actually bound."""
+    async def _listen(self, host: str, ports: dict[str, int]) -> int:
+        """Every listener (on its port in `ports`, by name), or none: the nodes' port bound."""
         opened: list[Frontend] = []
         try:
-            for frontend, wanted in (
-                (self.nodes, port),
-                (self.gateway, gateway_port),
-                (self.services, services_port),
-            ):
-                await frontend.listen(host, wanted)
+            for name, frontend in self.frontends.items():
+                await frontend.listen(host, ports[name])
                 opened.append(frontend)
         except CannotListen:
             for frontend in opened:
@@ -235,5 +248,10 @@ class LoadBalancer:
                 "login_refused_total": self.login.refused_total,  # ARCHVIZ_REQUIRE_LOGIN
                 "gateway_listener": self.gateway.snapshot(now),
                 "services_listener": self.services.snapshot(now),
+                **(
+                    {"dashboards_listener": self.dashboards.snapshot(now)}
+                    if self.dashboards is not None
+                    else {}
+                ),
             },
         )

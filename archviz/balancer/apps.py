@@ -19,5 +19,6 @@ class BalancerConfig(AppConfig):
                 port_setting="ARCHVIZ_LB_PORT",
                 # its gateway and services listeners'
                 more_port_settings=("ARCHVIZ_GATEWAY_PORT", "ARCHVIZ_SERVICES_PORT"),
+                fronts_dashboards=True,  # its dashboards listener, for ARCHVIZ_DASHBOARDS > 1
             )
         )

@@ -1,10 +1,13 @@
 """One listener of the balancer: its port, the pool of backends behind it, and what keeps
 that pool current.
 
-The balancer has three (DESIGN.md; issue 11): the nodes' on ARCHVIZ_LB_PORT; the gateway
+The balancer has three (DESIGN.md; issue 11), and a fourth for a class: the nodes' on
+ARCHVIZ_LB_PORT; the gateway
 replicas' on ARCHVIZ_GATEWAY_PORT, the real-world shape LB -> gateways -> services; and the
 catalog replicas' on ARCHVIZ_SERVICES_PORT, the same services with no gateway in front (the
-side by side: what reaches a service behind a plain balancer). Each has
+side by side: what reaches a service behind a plain balancer); and, when the lab runs several
+dashboards (ARCHVIZ_DASHBOARDS > 1, issue 14), theirs on ARCHVIZ_DASHBOARD_PORT: the lab's
+own pages scale out on the pattern they teach. Each has
 its own pool, algorithm, health checks, connection cap and counters, so that a flood on one
 port takes none of the other's connections; they share the process's loop, its client
 session to the backends, its emitter and what it knows of the dashboards.
@@ -66,6 +69,7 @@ class PoolSpec:
     login_gate: bool  # whether ARCHVIZ_REQUIRE_LOGIN is enforced here
     open_reads: bool  # "*" CORS on reads (headers.response_headers); else the backends decide
     reports_pressure: bool = False  # whether its backends write pressure reports (the nodes)
+    fronts_dashboards: bool = False  # the lab's own pages, not a demo's backends (DASHBOARDS)
 
     def reader(self) -> Callable[[redis.Redis], Found]:
         """How its backends are read from the registry (blocking)."""
@@ -110,6 +114,28 @@ SERVICES = PoolSpec(
     weighted=False,
     login_gate=False,
     open_reads=False,
+)
+
+# The dashboards, when the lab runs several. Their sessions are in the database every one of
+# them reads, and every one runs its own feed from Redis, so any dashboard serves any request:
+# least connections spreads the long-lived lab sockets. The Host header goes on as the
+# browser sent it, so that each dashboard checks Origin (the lab socket) and CSRF against the
+# port learners opened; the client's address goes in X-Forwarded-For with the lab client
+# header, so a dashboard's per-address limits (log-ins) count learners, not the balancer. No
+# lb.route per request: a learner's page load is not the load balancer demo's traffic (its
+# counters are this listener's own, apart from the nodes'), and a traced request would be
+# sent to every open tab. Health changes and refusals are traced, with demo "dashboard".
+DASHBOARDS = PoolSpec(
+    name="dashboards",
+    kind="dashboard",
+    health_path="/health",
+    demo="dashboard",
+    setting="ARCHVIZ_DASHBOARD_PORT",
+    algorithm_key=balancer_keys.DASHBOARDS_ALGORITHM,
+    weighted=False,
+    login_gate=False,  # each dashboard asks for a login itself (ARCHVIZ_REQUIRE_LOGIN)
+    open_reads=False,  # and answers CORS itself
+    fronts_dashboards=True,
 )
 
 
@@ -169,6 +195,7 @@ class Frontend:
             algorithm=self.algorithm,
             backend_timeout_s=self.backend_timeout_s,
             open_reads=self.spec.open_reads,
+            fronts_dashboards=self.spec.fronts_dashboards,
         )
 
     async def refresh_once(self, client: redis.Redis) -> None:

@@ -4,3 +4,4 @@
 ALGORITHM = "archviz:lb:algorithm"  # the nodes' listener
 GATEWAY_ALGORITHM = "archviz:lb:gateway:algorithm"  # the gateway replicas' listener
 SERVICES_ALGORITHM = "archviz:lb:services:algorithm"  # the catalog replicas' listener
+DASHBOARDS_ALGORITHM = "archviz:lb:dashboards:algorithm"  # the dashboards' (a class's)

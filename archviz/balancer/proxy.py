@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 import aiohttp
 from aiohttp import web
+from multidict import CIMultiDict
 
 from archviz.balancer.algorithms import Balancer, Pick, make_balancer
 from archviz.balancer.backends import BackendPool
@@ -40,6 +41,7 @@ from archviz.balancer.upstream import (
     UpstreamError,
     UpstreamPool,
 )
+from archviz.core.http import LAB_CLIENT_HEADER, lab_client_token
 from archviz.trace.emitter import Emitter
 from archviz.trace.events import TRACE_HEADER, given_trace_id, make_event, new_trace_id, now_ms
 
@@ -104,8 +106,13 @@ class Proxy:
         algorithm: str = "round_robin",
         backend_timeout_s: float = 10.0,
         open_reads: bool = True,
+        fronts_dashboards: bool = False,
     ) -> None:
         self.pool = pool
+        # The lab's own pages (frontend.DASHBOARDS): Host kept, the address vouched for,
+        # no lb.route per request.
+        self.fronts_dashboards = fronts_dashboards
+        self._lab_client = lab_client_token() if fronts_dashboards else ""
         self.open_reads = open_reads  # "*" for reads (headers.response_headers)
         self.session = session  # for the WebSockets; HTTP requests go through `upstream`
         self.upstream = UpstreamPool(timeout_s=backend_timeout_s)
@@ -231,10 +238,29 @@ class Proxy:
         headers = lb_headers(request.method, NO_NODE, cors=self.open_reads) | (extra or {})
         return web.json_response({"error": error}, status=status, headers=headers)
 
+    def backend_headers(
+        self, request: ClientRequest, *, drop: Iterable[str] = ()
+    ) -> CIMultiDict[str]:
+        """The headers a backend gets (headers.forward_headers); a dashboard also gets the
+        lab client header, by which it trusts the X-Forwarded-For this balancer added (a
+        client's own is dropped: only the balancer may vouch), and the browser's Host."""
+        headers = forward_headers(request, drop=drop)
+        if self.fronts_dashboards:
+            headers.popall(LAB_CLIENT_HEADER, None)
+            headers[LAB_CLIENT_HEADER] = self._lab_client
+        return headers
+
+    def backend_host(self, request: ClientRequest) -> str:
+        """The Host a backend gets: the browser's for a dashboard, else ("") its address."""
+        return request.host if self.fronts_dashboards else ""
+
     def publish_route(
         self, request: ClientRequest, arrival: Arrival, pick: Pick, *, status: int, outcome: str
     ) -> None:
-        """The request's one `lb.route` event: where it went, why, and how it went."""
+        """The request's one `lb.route` event: where it went, why, and how it went (none for
+        a dashboard's: see frontend.DASHBOARDS)."""
+        if self.fronts_dashboards:
+            return
         event = make_event(
             "lb.route",
             self.source,
@@ -293,8 +319,9 @@ class Proxy:
             self.pool.address(node),
             request.method,
             request.raw_path,
-            forward_headers(request).items(),
+            self.backend_headers(request).items(),
             request.body,
+            host=self.backend_host(request),
         )
 
     async def _relay(

@@ -285,14 +285,16 @@ class UpstreamPool:
         target: str,
         headers: Iterable[tuple[str, str]],
         body: bytes = b"",
+        host: str = "",
     ) -> Response:
         """Send one request to the node at `address` ("host:port"); its answer at its headers.
+        Its Host header is `host`, else the address.
 
         Raises ConnectFailed, Disconnected, BrokenResponse or TimeoutError.
         """
         idle = self._idle.setdefault(address, [])
         connection = idle.pop() if idle else await self._connect(address, idle)
-        request = _request_bytes(method, target, address, headers, body)
+        request = _request_bytes(method, target, host or address, headers, body)
         return await connection.send(request, method == "HEAD", self.timeout_s)
 
     async def _connect(self, address: str, idle: list[_Connection]) -> _Connection:

@@ -13,7 +13,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from yarl import URL
 
 from archviz.balancer.algorithms import Pick
-from archviz.balancer.headers import forward_headers, lb_headers
+from archviz.balancer.headers import lb_headers
 from archviz.balancer.proxy import NO_HEALTHY_NODE, Arrival, Proxy, Unreachable
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
@@ -83,11 +83,14 @@ async def _connect(
         node = pick.backend_id
         tried.append(node)
         address = proxy.pool.address(node)
+        headers = proxy.backend_headers(request, drop=HANDSHAKE_HEADERS)
+        if host := proxy.backend_host(request):
+            headers["Host"] = host  # aiohttp sends a Host given to it, not the address
         try:
             upstream = await proxy.session.ws_connect(
                 URL(f"ws://{address}{request.raw_path}", encoded=True),
                 origin=request.headers.get("Origin"),
-                headers=forward_headers(request, drop=HANDSHAKE_HEADERS),
+                headers=headers,
                 protocols=_protocols(request),
                 max_msg_size=MAX_MESSAGE_BYTES,
             )

@@ -43,6 +43,9 @@ class Service:
     # Settings of the other ports it listens on, which it reads itself: the lab checks them
     # free before it starts anything (the load balancer's gateway listener).
     more_port_settings: tuple[str, ...] = ()
+    # Whether it fronts the dashboards: with ARCHVIZ_DASHBOARDS > 1 the supervisor starts it
+    # first, with `--dashboards-port` (the learners' port), rather than after the nodes.
+    fronts_dashboards: bool = False
 
 
 class Supervision(Protocol):

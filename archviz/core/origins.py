@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import redis
 from django.conf import settings
 
-from archviz.core import registry
+from archviz.core import keys, registry
 from archviz.core.http import NODE_HEADER
 
 
@@ -48,6 +48,10 @@ def dashboard_hosts() -> list[str]:
 
 
 def registered_dashboard_origins(client: redis.Redis) -> frozenset[str]:
-    """The origins of the dashboards registered now (blocking: run it off the event loop)."""
+    """The origins of the dashboards registered now, and of the balancer's listener in front
+    of them when the lab runs several: the learners' pages come from that one (blocking: run
+    it off the event loop)."""
     ports = [r.port for r in registry.registered(client, "dashboard")]
+    if (front := client.hget(keys.LAB_INFO, "dashboards_port")) and front.isdigit():
+        ports.append(int(front))
     return dashboard_origins(dashboard_hosts(), ports)

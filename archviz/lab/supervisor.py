@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import time
+import urllib.request
 from collections.abc import Callable
 
 import redis
@@ -33,8 +34,14 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.25
 RECONCILE_EVERY_S = 1.0
-DASHBOARD_ID = "dashboard"
+DASHBOARD_ID = "dashboard"  # the lab's one dashboard (ARCHVIZ_DASHBOARDS=1)
 DEMO_SERVICES_AFTER_S = 8.0  # start the apps' services by then even if a node is not up
+READY_PROBE_S = 30.0  # how long the dashboards' listener may take to answer before the link
+
+
+def dashboard_ids(count: int) -> list[str]:
+    """The dashboards' ids: `dashboard` alone, or dashboard-1 ... dashboard-N for a class."""
+    return [DASHBOARD_ID] if count == 1 else [f"dashboard-{n}" for n in range(1, count + 1)]
 
 
 class Supervisor:
@@ -51,9 +58,13 @@ class Supervisor:
         policy: RestartPolicy | None = None,
         announce: Callable[[str], None] = print,
         on_ready: Callable[[str, int], None] | None = None,
+        dashboards: int = 1,
     ) -> None:
         self.host = host
         self.dashboard_port = dashboard_port
+        self.dashboards = dashboards
+        # The learners' port: the dashboard's own, or the listener's in front of several.
+        self.public_port: int | None = None
         self.services = hooks.services()  # the apps' own: the LB, the traffic generator, ...
         self.node_base_port = node_base_port
         self.redis_url = redis_url
@@ -73,6 +84,8 @@ class Supervisor:
         self._published: dict[str, str] = {}
         self._background: set[asyncio.Task] = set()
         self._demos_due = time.monotonic() + DEMO_SERVICES_AFTER_S
+        self._demos_started = False
+        self._any_port: set[str] = set()  # services on a port picked free: a new one if taken
         self.commands = Commands(self)
 
     # --- lifecycle -------------------------------------------------------------
@@ -131,27 +144,56 @@ class Supervisor:
         }
 
     async def _start_services(self) -> None:
-        await self._start_service(DASHBOARD_ID, "dashboard", self.dashboard_port)
+        """The dashboard, straight on ARCHVIZ_DASHBOARD_PORT; or several on free ports and,
+        at once, the load balancer whose dashboards listener takes that port for them."""
+        if self.dashboards == 1:
+            await self._start_service(DASHBOARD_ID, "dashboard", self.dashboard_port)
+            return
+        for child_id in dashboard_ids(self.dashboards):
+            await self._start_service(child_id, "dashboard", 0)
+        front = self._dashboards_front()
+        self.public_port = self.dashboard_port or free_port(self.host)
+        await self._start_service(
+            front.id, front.kind, self._service_port(front),
+            "--dashboards-port", str(self.public_port),
+        )  # fmt: skip
+
+    def _dashboards_front(self) -> hooks.Service:
+        """The service that fronts several dashboards (the load balancer's app says so)."""
+        for service in self.services:
+            if service.fronts_dashboards:
+                return service
+        raise RuntimeError("ARCHVIZ_DASHBOARDS > 1 needs the load balancer app installed")
+
+    @staticmethod
+    def _service_port(service: hooks.Service) -> int | None:
+        return getattr(settings, service.port_setting) if service.port_setting else None
 
     async def _start_demo_services(self, now: float) -> None:
         """The apps' services (the load balancer, the traffic generator, ...) start once the
         nodes are up (or after a while regardless), so that on two cores the nodes come up
         first."""
-        if not self.services or self.services[0].id in self.children:
+        if self._demos_started:
             return
         nodes = [c for c in self.children.values() if c.spec is not None]
         if any(c.record.status == "starting" for c in nodes) and now < self._demos_due:
             return
+        self._demos_started = True
         for service in self.services:
-            port = getattr(settings, service.port_setting) if service.port_setting else None
-            await self._start_service(service.id, service.kind, port)
+            if service.id not in self.children:  # the balancer may front the dashboards
+                await self._start_service(service.id, service.kind, self._service_port(service))
 
-    async def _start_service(self, child_id: str, kind: str, port: int | None) -> None:
+    async def _start_service(
+        self, child_id: str, kind: str, port: int | None, *more_args: str
+    ) -> None:
+        if port == 0:
+            self._any_port.add(child_id)
         if port is not None:
             port = port or free_port(self.host)
         args = ["--port", str(port), "--host", self.host] if port is not None else []
         record = ProcessRecord(id=child_id, kind=kind, port=port)
-        child = Child(record, manage_py_command(kind, "--id", child_id, *args), spec=None)
+        command = manage_py_command(kind, "--id", child_id, *args, *more_args)
+        child = Child(record, command, spec=None)
         self.children[child_id] = child
         await self.spawn(child)
 
@@ -233,8 +275,7 @@ class Supervisor:
             if is_registered and child.record.status != "up":
                 child.record.status, child.record.detail = "up", ""
                 child.registered = True
-                if child.id == DASHBOARD_ID:
-                    await self._announce_ready()
+                await self._announce_when_ready()
             elif is_registered or child.stopping:
                 continue  # a child asked to stop deregisters before it exits: not "silent"
             elif child.registered and child.record.status == "up":
@@ -244,12 +285,40 @@ class Supervisor:
                     "node.heartbeat_lost", child.id, ok=False, detail={"why": child.record.detail}
                 )
 
-    async def _announce_ready(self) -> None:
+    async def _announce_when_ready(self) -> None:
+        """Say where the lab is once learners can open it: the one dashboard registered, or
+        every dashboard and the listener in front of them, which answers a page."""
         if self._announced:
             return
-        self._announced = True
-        port = self.children[DASHBOARD_ID].record.port
-        self.announce(f"archviz lab is running: http://{self.host}:{port}/  (Ctrl-C stops it)")
+        if self.dashboards == 1:
+            if self.children[DASHBOARD_ID].record.status == "up":
+                self._announced = True
+                await self._announce(self.children[DASHBOARD_ID].record.port, "")
+            return
+        front = self._dashboards_front().id
+        if all(
+            self.children[i].record.status == "up" for i in [*dashboard_ids(self.dashboards), front]
+        ):
+            self._announced = True
+            self.in_background(self._announce_once_answering())
+
+    async def _announce_once_answering(self) -> None:
+        """The listener checks a dashboard healthy before it routes to it: wait for that."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        url = f"http://{host}:{self.public_port}/health"
+        deadline = time.monotonic() + READY_PROBE_S
+        while time.monotonic() < deadline:
+            if await asyncio.to_thread(_answers, url):
+                break
+            await asyncio.sleep(0.1)
+        note = f"{self.dashboards} dashboards behind the load balancer; "
+        await self._announce(self.public_port, note)
+
+    async def _announce(self, port: int, note: str) -> None:
+        self.public_port = port
+        self.announce(
+            f"archviz lab is running: http://{self.host}:{port}/  ({note}Ctrl-C stops it)"
+        )
         if self.on_ready is not None:
             await asyncio.to_thread(self.on_ready, self.host, port)
 
@@ -295,14 +364,12 @@ class Supervisor:
         new one: on the same port it would crash at every restart until given up on (two
         processes can pick the same free port before either binds it)."""
         spec, port = child.spec, child.record.port
-        if spec is None or port is None or not getattr(spec, "any_free_port", False):
-            return
-        if port_is_free(self.host, port):
+        any_port = child.id in self._any_port or getattr(spec, "any_free_port", False)
+        if port is None or not any_port or port_is_free(self.host, port):
             return
         child.record.port = free_port(self.host)
-        child.command = manage_py_command(
-            spec.kind, "--id", spec.name, "--port", str(child.record.port)
-        )
+        at = child.command.index("--port") + 1
+        child.command = [*child.command[:at], str(child.record.port), *child.command[at + 1 :]]
         log.info("%s: port %s was taken; restarting it on %s", child.id, port, child.record.port)
 
     def _allocate_port(self, spec: ChildSpec) -> int:
@@ -378,6 +445,8 @@ class Supervisor:
                 pipe.hset(keys.node_config(child.id), mapping=params)  # none: hset refuses {}
         pipe.delete(keys.LAB_INFO)  # a pid, counts: never a Redis URL (it can hold the password)
         pipe.hset(keys.LAB_INFO, "supervisor_pid", os.getpid())
+        if self.dashboards > 1 and self.public_port:  # the origin of the learners' pages
+            pipe.hset(keys.LAB_INFO, "dashboards_port", self.public_port)
         if self.embedded_redis is not None:  # what its log said (Redis 6.2 INFO cannot)
             closes = self.embedded_redis.log_watch.output_buffer_closes
             pipe.hset(keys.LAB_INFO, "redis_output_buffer_closes", closes)
@@ -393,3 +462,12 @@ class Supervisor:
 
     def _forget(self, child_id: str) -> None:
         shared_client().delete(keys.node_config(child_id), keys.ping_count(child_id))
+
+
+def _answers(url: str) -> bool:
+    """Whether `url` answers 200 now (blocking)."""
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False

@@ -67,6 +67,9 @@ describe("the LB page's events panel", () => {
       fault("queue.stop"),
       fault("chat.mode"),
       event("lb.health", { demo: "gateway", dst: "gateway-1" }), // the gateway page's listener
+      event("lb.health", { demo: "dashboard", dst: "dashboard-2" }), // a class's dashboards
+      event("lb.reject", { demo: "dashboard", dst: "client" }),
+      event("node.down", { dst: "dashboard-1" }),
     ]) {
       assert.equal(lbLogged(e, NODES), false, JSON.stringify(e));
     }

@@ -43,6 +43,13 @@ class Command(BaseCommand):
             help="the catalog replicas' listener, bypassing the gateway (default"
             " ARCHVIZ_SERVICES_PORT, 0: a free one, published in the metrics)",
         )
+        parser.add_argument(
+            "--dashboards-port",
+            type=int,
+            default=None,
+            help="a listener over the registered dashboards, for a class's several (the lab"
+            " gives it ARCHVIZ_DASHBOARD_PORT when ARCHVIZ_DASHBOARDS > 1; default: none)",
+        )
         parser.add_argument("--host", default=settings.ARCHVIZ_HOST)
         parser.add_argument("--id", default="lb", help="registry id (default lb)")
         parser.add_argument(
@@ -72,6 +79,7 @@ class Command(BaseCommand):
         port: int,
         gateway_port: int,
         services_port: int,
+        dashboards_port: int | None,
         host: str,
         id: str,
         backend_timeout: float,
@@ -80,6 +88,12 @@ class Command(BaseCommand):
         **options,
     ):
         gateway_port, services_port = _ports(host, port, gateway_port, services_port)
+        if dashboards_port is not None:
+            if dashboards_port in (port, gateway_port, services_port):
+                raise CommandError(
+                    f"the dashboards' listener cannot share port {dashboards_port} with another"
+                )
+            require_free(host, dashboards_port, "ARCHVIZ_DASHBOARD_PORT")
         with component(id, "balancer") as running:
             client = shared_client()
             balancer = LoadBalancer(
@@ -92,6 +106,7 @@ class Command(BaseCommand):
                 backend_timeout_s=backend_timeout,
                 keepalive_timeout_s=idle_timeout,
                 max_connections=max_connections,
+                dashboards=dashboards_port is not None,
             )
 
             def listening(bound_port: int) -> None:
@@ -105,6 +120,7 @@ class Command(BaseCommand):
                         listening,
                         gateway_port=gateway_port,
                         services_port=services_port,
+                        dashboards_port=dashboards_port or 0,
                     )
                 )
             except CannotListen as exc:  # it names the setting

@@ -37,6 +37,10 @@ class Command(BaseCommand):
         for setting in ("ARCHVIZ_DASHBOARD_PORT", *port_settings, "ARCHVIZ_NODE_PORT"):
             if getattr(settings, setting):  # 0: a free one is picked
                 require_free(host, getattr(settings, setting), setting)
+        if settings.ARCHVIZ_DASHBOARDS > 1 and not any(
+            service.fronts_dashboards for service in hooks.services()
+        ):
+            raise CommandError("ARCHVIZ_DASHBOARDS > 1 needs the load balancer app installed")
         call_command("migrate", interactive=False, verbosity=0)
         self._create_admin_once()
 
@@ -60,6 +64,7 @@ class Command(BaseCommand):
             policy=RestartPolicy(max_crashes=settings.ARCHVIZ_RESTART_MAX_CRASHES),
             announce=self._say,
             on_ready=self._print_signin_link,
+            dashboards=settings.ARCHVIZ_DASHBOARDS,
         )
         try:
             asyncio.run(supervisor.run())

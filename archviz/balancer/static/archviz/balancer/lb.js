@@ -5,7 +5,7 @@ import { CounterHistory, jainIndex, markerForEvent, sharesOf } from "../js/lib/c
 import { text } from "../js/lib/dom.js";
 import { LbCharts } from "./charts.js";
 import { DOT_SKIP_REASONS } from "./dots.js";
-import { lbLogged } from "./events.js";
+import { lbLogged, otherListener } from "./events.js";
 import { AlgorithmPanel, MyRequests, TrafficPanel } from "./panels.js";
 import { LbTopology } from "./view.js";
 import {
@@ -221,8 +221,8 @@ class LbPage {
 
   /** Trace events: routed requests become dots; the rest go to the log and, if notable, the charts. */
   onEvents(all, live) {
-    // The balancer's gateway listener traces as demo "gateway": that is the gateway page's picture.
-    const events = all.filter((e) => e.demo !== "gateway");
+    // The balancer's other listeners' events are other pictures' (events.js otherListener).
+    const events = all.filter((e) => !otherListener(e));
     if (live) {
       this.topology.play(events, this.serverOffsetMs);
       this.routedSinceRecord += events.filter((e) => e.kind === "lb.route").length;

@@ -11,7 +11,7 @@ from typing import Protocol
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from archviz.core.http import NO_NODE, NODE_HEADER
+from archviz.core.http import LAB_CLIENT_HEADER, NO_NODE, NODE_HEADER, lab_client_token
 from archviz.core.origins import cors_headers
 
 ALLOW_ORIGIN = "Access-Control-Allow-Origin"
@@ -84,6 +84,15 @@ def forward_headers(request: ClientRequest, *, drop: Iterable[str] = ()) -> CIMu
     headers["X-Forwarded-For"] = f"{prior}, {client}" if prior else client
     headers["X-Forwarded-Host"] = request.host
     headers["X-Forwarded-Proto"] = request.scheme
+    return headers
+
+
+def vouch(headers: CIMultiDict[str]) -> CIMultiDict[str]:
+    """`headers` with the lab's client header (core/http.py), for a dashboard behind the
+    balancer: it then trusts their X-Forwarded-For (core/forwarded.py). A client's own is
+    dropped first: only the balancer may vouch for the address it appended."""
+    headers.popall(LAB_CLIENT_HEADER, None)
+    headers[LAB_CLIENT_HEADER] = lab_client_token()
     return headers
 
 

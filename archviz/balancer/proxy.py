@@ -14,7 +14,6 @@ from collections.abc import Iterable
 
 import aiohttp
 from aiohttp import web
-from multidict import CIMultiDict
 
 from archviz.balancer.algorithms import Balancer, Pick, make_balancer
 from archviz.balancer.backends import BackendPool
@@ -25,6 +24,7 @@ from archviz.balancer.headers import (
     lb_headers,
     own_answer_headers,
     response_headers,
+    vouch,
     was_queued,
 )
 from archviz.balancer.headroom import with_headroom
@@ -41,7 +41,6 @@ from archviz.balancer.upstream import (
     UpstreamError,
     UpstreamPool,
 )
-from archviz.core.http import LAB_CLIENT_HEADER, lab_client_token
 from archviz.trace.emitter import Emitter
 from archviz.trace.events import TRACE_HEADER, given_trace_id, make_event, new_trace_id, now_ms
 
@@ -109,10 +108,7 @@ class Proxy:
         fronts_dashboards: bool = False,
     ) -> None:
         self.pool = pool
-        # The lab's own pages (frontend.DASHBOARDS): Host kept, the address vouched for,
-        # no lb.route per request.
-        self.fronts_dashboards = fronts_dashboards
-        self._lab_client = lab_client_token() if fronts_dashboards else ""
+        self.fronts_dashboards = fronts_dashboards  # frontend.DASHBOARDS says what changes
         self.open_reads = open_reads  # "*" for reads (headers.response_headers)
         self.session = session  # for the WebSockets; HTTP requests go through `upstream`
         self.upstream = UpstreamPool(timeout_s=backend_timeout_s)
@@ -238,27 +234,19 @@ class Proxy:
         headers = lb_headers(request.method, NO_NODE, cors=self.open_reads) | (extra or {})
         return web.json_response({"error": error}, status=status, headers=headers)
 
-    def backend_headers(
-        self, request: ClientRequest, *, drop: Iterable[str] = ()
-    ) -> CIMultiDict[str]:
-        """The headers a backend gets (headers.forward_headers); a dashboard also gets the
-        lab client header, by which it trusts the X-Forwarded-For this balancer added (a
-        client's own is dropped: only the balancer may vouch), and the browser's Host."""
+    def backend_headers(self, request: ClientRequest, *, drop: Iterable[str] = ()):
+        """What a backend gets (forward_headers); a dashboard, the balancer's vouch too."""
         headers = forward_headers(request, drop=drop)
-        if self.fronts_dashboards:
-            headers.popall(LAB_CLIENT_HEADER, None)
-            headers[LAB_CLIENT_HEADER] = self._lab_client
-        return headers
+        return vouch(headers) if self.fronts_dashboards else headers
 
     def backend_host(self, request: ClientRequest) -> str:
-        """The Host a backend gets: the browser's for a dashboard, else ("") its address."""
+        """A dashboard's Host: the browser's (it checks Origin and CSRF on it); else none."""
         return request.host if self.fronts_dashboards else ""
 
     def publish_route(
         self, request: ClientRequest, arrival: Arrival, pick: Pick, *, status: int, outcome: str
     ) -> None:
-        """The request's one `lb.route` event: where it went, why, and how it went (none for
-        a dashboard's: see frontend.DASHBOARDS)."""
+        """The request's one `lb.route` event (none for a dashboard's: frontend.DASHBOARDS)."""
         if self.fronts_dashboards:
             return
         event = make_event(

@@ -85,6 +85,12 @@ class Child:
         self.record.detail = ""
         self.record.started_at = now_ms()
 
+    def move_to_port(self, port: int) -> None:
+        """Listen on `port` from the next start on (its command's --port)."""
+        self.record.port = port
+        at = self.command.index("--port") + 1
+        self.command = [*self.command[:at], str(port), *self.command[at + 1 :]]
+
     def uptime(self) -> float:
         return time.monotonic() - self.started_monotonic
 

@@ -7,41 +7,33 @@ because a child crashed or a command was malformed.
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
 import time
-import urllib.request
 from collections.abc import Callable
 
 import redis
 from asgiref.sync import sync_to_async
-from django.conf import settings
 
-from archviz.core import hooks, keys, registry
+from archviz.core import hooks, registry
 from archviz.core.control import listen_for_commands
 from archviz.core.ports import free_port, port_is_free
 from archviz.core.redis_conn import shared_client
 from archviz.lab.backoff import RestartPolicy
 from archviz.lab.child import Child, ProcessRecord, describe_exit, manage_py_command
 from archviz.lab.commands import STOP_TIMEOUT_S, Commands
+from archviz.lab.dashboards import DASHBOARD_ID, Dashboards, service_port, until_answering
 from archviz.lab.embedded_redis import EmbeddedRedis
 from archviz.lab.reconcile import ChildSpec, Start, Stop, Update, plan
+from archviz.lab.records import Records, forget, write_config
 from archviz.trace.emitter import Emitter
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.25
 RECONCILE_EVERY_S = 1.0
-DASHBOARD_ID = "dashboard"  # the lab's one dashboard (ARCHVIZ_DASHBOARDS=1)
 DEMO_SERVICES_AFTER_S = 8.0  # start the apps' services by then even if a node is not up
-READY_PROBE_S = 30.0  # how long the dashboards' listener may take to answer before the link
-
-
-def dashboard_ids(count: int) -> list[str]:
-    """The dashboards' ids: `dashboard` alone, or dashboard-1 ... dashboard-N for a class."""
-    return [DASHBOARD_ID] if count == 1 else [f"dashboard-{n}" for n in range(1, count + 1)]
 
 
 class Supervisor:
@@ -61,11 +53,8 @@ class Supervisor:
         dashboards: int = 1,
     ) -> None:
         self.host = host
-        self.dashboard_port = dashboard_port
-        self.dashboards = dashboards
-        # The learners' port: the dashboard's own, or the listener's in front of several.
-        self.public_port: int | None = None
         self.services = hooks.services()  # the apps' own: the LB, the traffic generator, ...
+        self.dashboards = Dashboards(dashboards, dashboard_port, self.services)
         self.node_base_port = node_base_port
         self.redis_url = redis_url
         self.embedded_redis = embedded_redis
@@ -81,7 +70,7 @@ class Supervisor:
         self._redis_crashes = 0
         self._buffer_closes_traced = 0
         self._announced = False
-        self._published: dict[str, str] = {}
+        self.records = Records()
         self._background: set[asyncio.Task] = set()
         self._demos_due = time.monotonic() + DEMO_SERVICES_AFTER_S
         self._demos_started = False
@@ -94,7 +83,7 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._stop.set)
-        await self._redis(self._clear_stale_state)
+        await self._redis(self.records.clear_stale)
         await self._start_services()
         listener = asyncio.create_task(
             listen_for_commands("supervisor", self.commands.prefixes(), self.commands.carry_out)
@@ -144,30 +133,9 @@ class Supervisor:
         }
 
     async def _start_services(self) -> None:
-        """The dashboard, straight on ARCHVIZ_DASHBOARD_PORT; or several on free ports and,
-        at once, the load balancer whose dashboards listener takes that port for them."""
-        if self.dashboards == 1:
-            await self._start_service(DASHBOARD_ID, "dashboard", self.dashboard_port)
-            return
-        for child_id in dashboard_ids(self.dashboards):
-            await self._start_service(child_id, "dashboard", 0)
-        front = self._dashboards_front()
-        self.public_port = self.dashboard_port or free_port(self.host)
-        await self._start_service(
-            front.id, front.kind, self._service_port(front),
-            "--dashboards-port", str(self.public_port),
-        )  # fmt: skip
-
-    def _dashboards_front(self) -> hooks.Service:
-        """The service that fronts several dashboards (the load balancer's app says so)."""
-        for service in self.services:
-            if service.fronts_dashboards:
-                return service
-        raise RuntimeError("ARCHVIZ_DASHBOARDS > 1 needs the load balancer app installed")
-
-    @staticmethod
-    def _service_port(service: hooks.Service) -> int | None:
-        return getattr(settings, service.port_setting) if service.port_setting else None
+        """The dashboards (and what fronts several: lab/dashboards.py), before anything."""
+        for child_id, kind, port, args in self.dashboards.to_start(self.host):
+            await self._start_service(child_id, kind, port, *args)
 
     async def _start_demo_services(self, now: float) -> None:
         """The apps' services (the load balancer, the traffic generator, ...) start once the
@@ -181,7 +149,7 @@ class Supervisor:
         self._demos_started = True
         for service in self.services:
             if service.id not in self.children:  # the balancer may front the dashboards
-                await self._start_service(service.id, service.kind, self._service_port(service))
+                await self._start_service(service.id, service.kind, service_port(service))
 
     async def _start_service(
         self, child_id: str, kind: str, port: int | None, *more_args: str
@@ -200,7 +168,7 @@ class Supervisor:
     async def spawn(self, child: Child) -> None:
         await child.spawn(self._child_env(child.record.kind))
         if child.spec is not None:
-            await self._redis(self._write_config, child)
+            await self._redis(write_config, child)
         self.trace.emit(
             "node.start",
             child.id,
@@ -224,7 +192,7 @@ class Supervisor:
         await self._redis(registry.deregister, shared_client(), child.record.kind, child.id)
         if child.remove_after_stop:
             self.children.pop(child.id, None)
-            await self._redis(self._forget, child.id)
+            await self._redis(forget, child.id)
             self.trace.emit("node.stop", child.id, detail={"reason": "removed in the admin"})
             return
         if child.stopping:
@@ -286,36 +254,22 @@ class Supervisor:
                 )
 
     async def _announce_when_ready(self) -> None:
-        """Say where the lab is once learners can open it: the one dashboard registered, or
-        every dashboard and the listener in front of them, which answers a page."""
-        if self._announced:
+        """Say where the lab is once learners can open it: the dashboard registered, or every
+        dashboard and the listener in front of them, once it answers."""
+        if self._announced or not self.dashboards.ready(self.children):
             return
-        if self.dashboards == 1:
-            if self.children[DASHBOARD_ID].record.status == "up":
-                self._announced = True
-                await self._announce(self.children[DASHBOARD_ID].record.port, "")
-            return
-        front = self._dashboards_front().id
-        if all(
-            self.children[i].record.status == "up" for i in [*dashboard_ids(self.dashboards), front]
-        ):
-            self._announced = True
+        self._announced = True
+        if self.dashboards.front is None:
+            await self._announce(self.children[DASHBOARD_ID].record.port)
+        else:
             self.in_background(self._announce_once_answering())
 
     async def _announce_once_answering(self) -> None:
-        """The listener checks a dashboard healthy before it routes to it: wait for that."""
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
-        url = f"http://{host}:{self.public_port}/health"
-        deadline = time.monotonic() + READY_PROBE_S
-        while time.monotonic() < deadline:
-            if await asyncio.to_thread(_answers, url):
-                break
-            await asyncio.sleep(0.1)
-        note = f"{self.dashboards} dashboards behind the load balancer; "
-        await self._announce(self.public_port, note)
+        await until_answering(self.host, self.dashboards.public_port)
+        await self._announce(self.dashboards.public_port)
 
-    async def _announce(self, port: int, note: str) -> None:
-        self.public_port = port
+    async def _announce(self, port: int) -> None:
+        note = self.dashboards.note()
         self.announce(
             f"archviz lab is running: http://{self.host}:{port}/  ({note}Ctrl-C stops it)"
         )
@@ -346,7 +300,7 @@ class Supervisor:
                 child = self.children[action.spec.name]
                 child.spec = action.spec
                 child.record.spec = action.spec.runtime_params()
-                await self._redis(self._write_config, child)
+                await self._redis(write_config, child)
                 self.trace.emit("node.update", child.id, detail=action.spec.runtime_params())
 
     async def _start_child(self, spec: ChildSpec) -> None:
@@ -367,9 +321,7 @@ class Supervisor:
         any_port = child.id in self._any_port or getattr(spec, "any_free_port", False)
         if port is None or not any_port or port_is_free(self.host, port):
             return
-        child.record.port = free_port(self.host)
-        at = child.command.index("--port") + 1
-        child.command = [*child.command[:at], str(child.record.port), *child.command[at + 1 :]]
+        child.move_to_port(free_port(self.host))
         log.info("%s: port %s was taken; restarting it on %s", child.id, port, child.record.port)
 
     def _allocate_port(self, spec: ChildSpec) -> int:
@@ -430,44 +382,10 @@ class Supervisor:
         except redis.RedisError as exc:
             log.debug("redis write skipped: %s", exc)
 
-    def _clear_stale_state(self) -> None:
-        shared_client().delete(keys.PROCESSES)
-
     def _publish_records(self) -> None:
-        """Rewrite the supervisor's view (Redis may have restarted empty); wake dashboards."""
-        records = {c.id: json.dumps(c.record.to_dict()) for c in self.children.values()}
-        pipe = shared_client().pipeline(transaction=True)
-        pipe.delete(keys.PROCESSES)
-        if records:
-            pipe.hset(keys.PROCESSES, mapping=records)
-        for child in self.children.values():
-            if child.spec is not None and (params := child.spec.runtime_params()):
-                pipe.hset(keys.node_config(child.id), mapping=params)  # none: hset refuses {}
-        pipe.delete(keys.LAB_INFO)  # a pid, counts: never a Redis URL (it can hold the password)
-        pipe.hset(keys.LAB_INFO, "supervisor_pid", os.getpid())
-        if self.dashboards > 1 and self.public_port:  # the origin of the learners' pages
-            pipe.hset(keys.LAB_INFO, "dashboards_port", self.public_port)
+        info = {}
+        if front_port := self.dashboards.public_port:  # the origin of the learners' pages
+            info["dashboards_port"] = front_port
         if self.embedded_redis is not None:  # what its log said (Redis 6.2 INFO cannot)
-            closes = self.embedded_redis.log_watch.output_buffer_closes
-            pipe.hset(keys.LAB_INFO, "redis_output_buffer_closes", closes)
-        pipe.pexpire(keys.LAB_INFO, registry.TTL_MS)
-        if records != self._published:
-            pipe.publish(keys.HEARTBEAT_CHANNEL, "supervisor")
-        pipe.execute()
-        self._published = records
-
-    def _write_config(self, child: Child) -> None:
-        if params := child.spec.runtime_params():
-            shared_client().hset(keys.node_config(child.id), mapping=params)
-
-    def _forget(self, child_id: str) -> None:
-        shared_client().delete(keys.node_config(child_id), keys.ping_count(child_id))
-
-
-def _answers(url: str) -> bool:
-    """Whether `url` answers 200 now (blocking)."""
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
+            info["redis_output_buffer_closes"] = self.embedded_redis.log_watch.output_buffer_closes
+        self.records.publish(self.children.values(), info)

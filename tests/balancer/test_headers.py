@@ -30,3 +30,13 @@ def test_a_listener_without_open_reads_adds_no_star() -> None:
     assert response_headers(granted, "GET", "gateway-1", open_reads=False).getall(
         "Access-Control-Allow-Origin"
     ) == [PAGE]
+
+
+def test_a_dashboards_request_carries_the_balancers_vouch_and_not_the_clients() -> None:
+    """A client's own lab client header is replaced by the balancer's (core/forwarded.py)."""
+    from archviz.balancer.headers import vouch
+    from archviz.core.http import LAB_CLIENT_HEADER, lab_client_token
+
+    headers = vouch(CIMultiDict({LAB_CLIENT_HEADER: "forged", "Accept": "*/*"}))
+    assert headers.getall(LAB_CLIENT_HEADER) == [lab_client_token()]
+    assert headers["Accept"] == "*/*"

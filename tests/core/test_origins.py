@@ -3,7 +3,7 @@ the dashboards registered now, from the real Redis."""
 
 import redis
 
-from archviz.core import registry
+from archviz.core import keys, registry
 from archviz.core.origins import cors_headers, dashboard_origins, registered_dashboard_origins
 from archviz.core.registry import Registration
 
@@ -53,3 +53,21 @@ def test_the_registered_dashboards_ports_make_the_origins(
         "http://127.0.0.1:9123",
         "http://localhost:9123",
     }
+
+
+def test_the_listener_in_front_of_several_dashboards_is_an_origin_too(
+    redis_client: redis.Redis, settings
+) -> None:
+    """With ARCHVIZ_DASHBOARDS > 1 learners' pages come from the balancer's listener, whose
+    port the supervisor keeps in the lab's info; a value that is no port is ignored."""
+    settings.ALLOWED_HOSTS = ["127.0.0.1"]
+    registry.register(
+        redis_client, Registration("dashboard-1", "dashboard", 1, "127.0.0.1", 9001, 0)
+    )
+    redis_client.hset(keys.LAB_INFO, "dashboards_port", 8000)
+    assert registered_dashboard_origins(redis_client) == {
+        "http://127.0.0.1:9001",
+        "http://127.0.0.1:8000",
+    }
+    redis_client.hset(keys.LAB_INFO, "dashboards_port", "8000; evil")
+    assert registered_dashboard_origins(redis_client) == {"http://127.0.0.1:9001"}

@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from archviz.core import keys, registry, signin_links
+from archviz.lab.dashboards import DASHBOARD_ID
 from archviz.lab.embedded_redis import EmbeddedRedis
-from archviz.lab.supervisor import DASHBOARD_ID
 
 
 def _signin_link() -> str:
@@ -57,3 +57,14 @@ def test_without_a_lab_it_says_how_to_start_one(settings, tmp_path) -> None:
     settings.REDIS_ADDRESS_FILE = tmp_path / "redis_address"
     with pytest.raises(CommandError, match=r"no lab is running here .*start it with `make run`"):
         _signin_link()
+
+
+def test_with_several_dashboards_the_link_is_the_listeners(lab_var, redis_client) -> None:
+    """ARCHVIZ_DASHBOARDS > 1: learners and the instructor use the balancer's listener, whose
+    port the supervisor keeps in the lab's info, not a dashboard's own."""
+    first = registry.Registration("dashboard-1", "dashboard", 4243, "127.0.0.1", 9001, 0.0)
+    registry.register(redis_client, first)
+    redis_client.persist(keys.registry("dashboard", "dashboard-1"))
+    redis_client.hset(keys.LAB_INFO, "dashboards_port", 8000)
+    link = _signin_link().rsplit(" ", 1)[1].strip()
+    assert link.startswith(f"http://127.0.0.1:8000{signin_links.PATH}")

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from archviz.core import keys, registry, signin_links
 from archviz.core.redis_conn import redacted, sync_client
-from archviz.lab.supervisor import DASHBOARD_ID, dashboard_ids
+from archviz.lab.dashboards import DASHBOARD_ID, dashboard_ids
 
 FIRST_OF_SEVERAL = dashboard_ids(2)[0]  # ARCHVIZ_DASHBOARDS > 1: dashboard-1
 

@@ -364,7 +364,8 @@ def _figures(plan: Plan, phases: list[dict], results: list) -> dict:
     # every tab and their heartbeats only (what they cost a class before any event).
     baseline_phases = [p for p in phases if p["system"] == "baseline"]
     idle_s = sum(p["end"] - p["start"] for p in baseline_phases) / 1000
-    archviz["idle_cores"] = round(sum(p["cpu_s"]["archviz"] for p in baseline_phases) / idle_s, 3)
+    idle = sum(p["cpu_s"]["archviz"] for p in baseline_phases)
+    by_system["archviz"]["idle_cores"] = round(idle / idle_s, 3)
     seconds = sum(p["end"] - p["start"] for p in phases) / 1000
     balancer_s = sum(p["cpu_s"]["balancer"] for p in archviz_phases)
     client_cores = round(sum(p["cpu_s"]["clients"] for p in phases) / seconds, 2)

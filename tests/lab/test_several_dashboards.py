@@ -33,6 +33,7 @@ def class_lab(tmp_path_factory) -> Iterator[RunningLab]:
             "both dashboards registered and the balancer up",
             timeout=40,
         )
+        _wait_both_healthy(running)
         yield running
     finally:
         running.process.close(timeout=15)
@@ -40,6 +41,20 @@ def class_lab(tmp_path_factory) -> Iterator[RunningLab]:
 
 def _dashboards(state: dict) -> dict[str, dict]:
     return {d["id"]: d for d in state["dashboards"]}
+
+
+def _wait_both_healthy(lab: RunningLab, timeout: float = 30) -> None:
+    """The lab says it runs once one dashboard answers through the listener; the other may
+    join its pool a moment later."""
+    wait_for(
+        lambda: _dashboards_listener(lab)["backends"],
+        "both dashboards healthy in the listener's pool",
+        timeout,
+        until=lambda backends: (
+            sorted(b["id"] for b in backends) == DASHBOARDS
+            and all(b["health"] == "healthy" for b in backends)
+        ),
+    )
 
 
 def _dashboards_listener(lab: RunningLab) -> dict:
@@ -162,7 +177,7 @@ async def test_a_sigkilled_dashboard_is_restarted_and_served_again(
             and _dashboards(s).get("dashboard-1", {}).get("pid") not in (None, before["pid"])
         ),
         "dashboard-1 restarted and registered",
-        timeout=30,
+        timeout=60,  # a Django start, on two cores others share
     )
     assert _process(after, "dashboard-1")["restarts"] == 1
     assert "SIGKILL" not in _process(after, "dashboard-1")["detail"]  # up again: no reason left
@@ -172,7 +187,7 @@ async def test_a_sigkilled_dashboard_is_restarted_and_served_again(
     await async_wait_for(
         lambda: _tabs_land_on_both(class_lab),
         "two tabs through the listener on the two dashboards, the restarted one too",
-        timeout=30,
+        timeout=60,
     )
 
 

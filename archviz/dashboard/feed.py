@@ -2,8 +2,11 @@
 
 One pub/sub subscription and one state reader per process, however many tabs are
 open; several dashboard processes each run their own against the same Redis, so they
-all show the same lab. A tab that reads too slowly misses frames, and is told how many;
-trace events that fail validation are dropped, and every state frame says how many.
+all show the same lab. A tab that reads too slowly misses frames, and is told how many (a
+`lagging` frame): those its queue has no room for, and those that waited in it over
+MAX_FRAME_AGE_S (256 frames are some 13 s of a busy lab: a tab would be seconds behind before
+its queue filled). Trace events that fail validation are dropped, and every state frame says
+how many.
 
 Each frame is encoded to JSON once, here, for every tab: encoding it per tab made the
 dashboard's event loop work in proportion to its tabs. A batch whose frame would pass the
@@ -17,6 +20,7 @@ import contextlib
 import hmac
 import json
 import logging
+import time
 
 import redis
 
@@ -31,30 +35,44 @@ log = logging.getLogger(__name__)
 
 STATE_EVERY_S = 0.5  # at least this often, even with no heartbeat (catches expiry)
 QUEUE_FRAMES = 256
+MAX_FRAME_AGE_S = 1.0  # a frame that waited longer for its tab is dropped and counted
 TRACE_FRAME_BYTES = MAX_FRAME_BYTES - 1024  # a trace frame's JSON at most (ASCII: bytes)
 
 
 class Subscription:
-    """One open page's outgoing frames, encoded."""
+    """One open page's outgoing frames, encoded, each with when it was queued."""
 
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=QUEUE_FRAMES)
+    def __init__(self, max_age_s: float = MAX_FRAME_AGE_S) -> None:
+        self.queue: asyncio.Queue[tuple[float, str]] = asyncio.Queue(maxsize=QUEUE_FRAMES)
+        self.max_age_s = max_age_s
         self.dropped = 0
         self._reported = 0
+        self._next: str | None = None
 
     def offer(self, frame: str) -> None:
         try:
-            self.queue.put_nowait(frame)
+            self.queue.put_nowait((time.monotonic(), frame))
         except asyncio.QueueFull:
             self.dropped += 1
 
     async def next_frame(self) -> str:
         """The next frame's JSON, preceded by a `lagging` notice if frames were dropped."""
+        if self._next is None:
+            self._next = await self._fresh_frame()
         if self.dropped > self._reported:
             missed = self.dropped - self._reported
             self._reported = self.dropped
             return json.dumps(LaggingFrame(type="lagging", dropped=missed))
-        return await self.queue.get()
+        frame, self._next = self._next, None
+        return frame
+
+    async def _fresh_frame(self) -> str:
+        """The oldest queued frame that is not too old; the ones before it are dropped."""
+        while True:
+            queued_at, frame = await self.queue.get()
+            if time.monotonic() - queued_at <= self.max_age_s:
+                return frame
+            self.dropped += 1
 
 
 def trace_frames(events: list, max_bytes: int = TRACE_FRAME_BYTES) -> tuple[list[str], int]:

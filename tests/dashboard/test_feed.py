@@ -8,7 +8,13 @@ import pytest
 import redis
 
 from archviz.core import keys
-from archviz.dashboard.feed import TRACE_FRAME_BYTES, LabFeed, Subscription, trace_frames
+from archviz.dashboard.feed import (
+    QUEUE_FRAMES,
+    TRACE_FRAME_BYTES,
+    LabFeed,
+    Subscription,
+    trace_frames,
+)
 from archviz.trace.events import make_event
 
 
@@ -107,3 +113,25 @@ async def test_a_big_published_batch_reaches_the_tab_in_frames_under_the_cap(
     while len(received) < len(events):
         received += (await _frame(subscription, "trace"))["events"]
     assert received == events and feed.invalid_events == 0
+
+
+async def test_a_tab_whose_queue_is_full_is_told_how_many_frames_it_missed() -> None:
+    """Past its queue's room, frames are dropped; the next thing it reads says how many."""
+    subscription = Subscription()
+    for n in range(QUEUE_FRAMES + 5):
+        subscription.offer(json.dumps({"type": "trace", "n": n}))
+    assert json.loads(await subscription.next_frame()) == {"type": "lagging", "dropped": 5}
+    assert json.loads(await subscription.next_frame())["n"] == 0
+
+
+async def test_frames_that_waited_too_long_are_dropped_and_the_tab_told() -> None:
+    """A tab behind by more than the frame age (its pump starved of the loop) is not shown
+    the lab late: the stale frames go, the notice counts them, the fresh one follows."""
+    subscription = Subscription(max_age_s=0.05)
+    for n in range(3):
+        subscription.offer(json.dumps({"type": "trace", "n": n}))
+    await asyncio.sleep(0.1)
+    subscription.offer(json.dumps({"type": "trace", "n": 3}))
+    assert json.loads(await subscription.next_frame()) == {"type": "lagging", "dropped": 3}
+    assert json.loads(await subscription.next_frame())["n"] == 3
+    assert subscription.queue.empty()

@@ -10,8 +10,11 @@ test("every process is a row saying what it is", () => {
     { id: "lb", kind: "balancer", status: "up", pid: 12, port: 8100, restarts: 1, detail: "" },
     { id: "traffic", kind: "traffic", status: "down", pid: null, port: null, restarts: 2, detail: "restarting in 1.0 s" },
     { id: "x-1", kind: "newkind", status: "starting", pid: 13, port: null, restarts: 0, detail: "" },
+    { id: "dashboard-2", kind: "dashboard", status: "up", pid: 14, port: 9002, restarts: 0, detail: "" },
   ]);
-  assert.deepEqual(rows.map((r) => r.what), ["worker node", "load balancer", "traffic generator", "newkind"]);
+  assert.deepEqual(rows.map((r) => r.what), [
+    "worker node", "load balancer", "traffic generator", "newkind", "dashboard (pages, lab socket)",
+  ]);
   assert.deepEqual(rows[2], {
     id: "traffic", what: "traffic generator", status: "down", pid: "—", port: "—", restarts: "2",
     detail: "restarting in 1.0 s",

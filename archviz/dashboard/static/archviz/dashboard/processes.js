@@ -1,5 +1,5 @@
 // The Lab page's list of every process the supervisor runs: nodes, the balancer, the traffic
-// generator, consumers, bots, the gateway demo's services. Pure rows first, then the table.
+// generator, consumers, bots, the gateway demo's services, the dashboards. Pure rows first, then the table.
 
 function cell(text, className = "") {
   const td = document.createElement("td");
@@ -9,6 +9,7 @@ function cell(text, className = "") {
 }
 
 const KIND_WORDS = {
+  dashboard: "dashboard (pages, lab socket)", // one, or ARCHVIZ_DASHBOARDS of them
   node: "worker node",
   balancer: "load balancer",
   traffic: "traffic generator",

@@ -82,7 +82,9 @@ async def until_answering(host: str, port: int, timeout_s: float = READY_PROBE_S
     while time.monotonic() < deadline:
         if await asyncio.to_thread(_answers, url):
             return
-        await asyncio.sleep(0.1)
+        # Each probe before the listener's first check is a refusal it traces (lb.reject):
+        # a few, not dozens, in the lab's log.
+        await asyncio.sleep(0.5)
 
 
 def _answers(url: str) -> bool:

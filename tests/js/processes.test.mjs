@@ -13,7 +13,7 @@ test("every process is a row saying what it is", () => {
     { id: "dashboard-2", kind: "dashboard", status: "up", pid: 14, port: 9002, restarts: 0, detail: "" },
   ]);
   assert.deepEqual(rows.map((r) => r.what), [
-    "worker node", "load balancer", "traffic generator", "newkind", "dashboard (pages, lab socket)",
+    "worker node", "load balancer", "traffic generator", "newkind", "dashboard",
   ]);
   assert.deepEqual(rows[2], {
     id: "traffic", what: "traffic generator", status: "down", pid: "—", port: "—", restarts: "2",

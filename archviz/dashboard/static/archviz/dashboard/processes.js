@@ -9,7 +9,7 @@ function cell(text, className = "") {
 }
 
 const KIND_WORDS = {
-  dashboard: "dashboard (pages, lab socket)", // one, or ARCHVIZ_DASHBOARDS of them
+  dashboard: "dashboard", // one, or ARCHVIZ_DASHBOARDS of them (a phone column is narrow)
   node: "worker node",
   balancer: "load balancer",
   traffic: "traffic generator",

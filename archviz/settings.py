@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "archviz.gateway",
     "archviz.overload",
     "archviz.lessons",
+    "archviz.recorder",
 ]
 
 MIDDLEWARE = [
@@ -171,6 +172,10 @@ ARCHVIZ_REDIS_MAXMEMORY_MB = env_int("ARCHVIZ_REDIS_MAXMEMORY_MB", 256, minimum=
 # When the embedded Redis closes a pub/sub subscriber too slow to read ("" keeps Redis's
 # default, 32mb 8mb 60: at 32 MB waiting, or 8 MB for 60 s); its closes are counted and shown.
 ARCHVIZ_REDIS_PUBSUB_BUFFER_LIMIT = env_buffer_limit("ARCHVIZ_REDIS_PUBSUB_BUFFER_LIMIT", "")
+# The flight recorder's streams, capped by size as Redis counts it (MEMORY USAGE): the trace
+# log, and the state keyframes (one a second). The oldest entries go first (README).
+ARCHVIZ_RECORDER_TRACE_MB = env_int("ARCHVIZ_RECORDER_TRACE_MB", 48, minimum=1, maximum=4096)
+ARCHVIZ_RECORDER_KEYFRAMES_MB = env_int("ARCHVIZ_RECORDER_KEYFRAMES_MB", 16, minimum=1, maximum=4096)
 # The embedded Redis's password, generated on the lab's first start and kept beside the
 # secret key (only the lab and `manage.py signin_link` read it: every other process gets it
 # inside REDIS_URL).

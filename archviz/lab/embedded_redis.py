@@ -71,7 +71,8 @@ DEFAULT_MAXMEMORY_MB = 256
 
 # The ACL rules of each role beyond `on ~* &* +@all -@dangerous`; a kind with no role of its
 # own is a worker. (redis-py's CLIENT SETINFO at connect, refused, is ignored by redis-py.)
-ROLE_RULES = {"dashboard": "+info", "worker": ""}
+# The recorder keeps the dashboard's state as keyframes: it reads INFO as the dashboard does.
+ROLE_RULES = {"dashboard": "+info", "recorder": "+info", "worker": ""}
 SUPERVISOR_KINDS = ("supervisor", "lab")
 
 

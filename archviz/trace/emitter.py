@@ -12,14 +12,18 @@ import threading
 from collections.abc import Callable
 
 import redis
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from archviz.trace.batcher import Batcher
+from archviz.trace.cap import SizeCap
 from archviz.trace.events import TRACE_CHANNEL, TRACE_LOG, TraceEvent, make_event
 
 log = logging.getLogger(__name__)
 
-TRACE_LOG_BATCHES = 1_000
+# The replay log is capped by size (ARCHVIZ_RECORDER_TRACE_MB, see the README): each emitter
+# trims it once a second (trace/cap.py). The count is only a backstop, far past the size cap.
+TRACE_LOG_BATCHES_BACKSTOP = 1_000_000
 
 
 class Emitter:
@@ -43,6 +47,7 @@ class Emitter:
         self._client: redis.Redis | None = None
         self._reported_drops = 0
         self.published = 0
+        self._log_cap = SizeCap(TRACE_LOG, settings.ARCHVIZ_RECORDER_TRACE_MB * 1024 * 1024)
 
     def emit(self, kind: str, dst: str, *, src: str | None = None, **fields) -> TraceEvent:
         """Make an event from this process and queue it for publishing."""
@@ -110,14 +115,24 @@ class Emitter:
             pipe.publish(TRACE_CHANNEL, payload)
             # One stream entry per batch, not per event: the replay log costs Redis (on
             # the same cores as everything else) one command per 50 ms, not per hop.
-            pipe.xadd(TRACE_LOG, {"batch": payload}, maxlen=TRACE_LOG_BATCHES, approximate=True)
+            pipe.xadd(
+                TRACE_LOG, {"batch": payload}, maxlen=TRACE_LOG_BATCHES_BACKSTOP, approximate=True
+            )
             pipe.execute()
         except (redis.RedisError, ImproperlyConfigured) as exc:  # Redis away, or not set yet
             log.debug("trace publish failed, keeping %d events: %s", len(batch), exc)
             self._client = None
             return False
         self.published += len(batch)
+        self._trim_log(client)
         return True
+
+    def _trim_log(self, client: redis.Redis) -> None:
+        """Keep the replay log under its size cap; a failure here loses no event."""
+        try:
+            self._log_cap.maybe_trim(client)
+        except redis.RedisError as exc:
+            log.debug("trace log not trimmed: %s", exc)
 
     def _report_drops(self) -> None:
         with self._lock:

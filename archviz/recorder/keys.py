@@ -1,0 +1,27 @@
+"""The flight recorder's Redis keys (the trace log itself is archviz:trace:log)."""
+
+from typing import NamedTuple
+
+from archviz.trace.events import TRACE_LOG
+
+KEYFRAMES = "archviz:recorder:keyframes"  # stream: {"state": JSON LabState}, one a second
+MARKERS = "archviz:recorder:markers"  # stream: {"marker": JSON Marker}
+REPLAY_CHANNEL = "archviz:recorder:replay"  # pub/sub: an instructor's replay for the class
+IMPORTED = "archviz:recorder:imported"  # set: the names of the imported recordings
+
+
+class RecordingKeys(NamedTuple):
+    """Where one recording's three streams are."""
+
+    trace: str
+    keyframes: str
+    markers: str
+
+
+LIVE = RecordingKeys(TRACE_LOG, KEYFRAMES, MARKERS)
+
+
+def imported(name: str) -> RecordingKeys:
+    """An imported recording's streams, by the name it was imported as."""
+    base = f"archviz:recorder:run:{name}"
+    return RecordingKeys(f"{base}:trace", f"{base}:keyframes", f"{base}:markers")

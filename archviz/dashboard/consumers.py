@@ -24,6 +24,7 @@ from archviz.core.redis_conn import shared_client
 from archviz.core.serve import UNSENT_BYTES
 from archviz.dashboard.feed import Subscription, feed
 from archviz.dashboard.messages import Welcome
+from archviz.recorder.replay import replays
 from archviz.trace.reader import recent_events
 
 FLOOD_CLOSE_AFTER = 100  # messages refused for flooding before the socket is closed
@@ -57,10 +58,12 @@ class LabConsumer(AsyncWebsocketConsumer):
             )
         )
         self.subscription = feed.subscribe()
+        replays.attach(self.caller.socket, self.subscription, feed.live_state_frame)
         self.pump = asyncio.create_task(self._pump(self.subscription))
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "subscription", None) is not None:
+            replays.detach(self.caller.socket)
             feed.unsubscribe(self.subscription)
             self.pump.cancel()
 

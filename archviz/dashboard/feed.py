@@ -48,6 +48,7 @@ class Subscription:
         self.dropped = 0
         self._reported = 0
         self._next: str | None = None
+        self.live = True  # False while a replay plays to this page (archviz/recorder/replay.py)
 
     def offer(self, frame: str) -> None:
         try:
@@ -108,6 +109,10 @@ class LabFeed:
             subscription.offer(json.dumps(self._state_frame(self.last_state)))
         return subscription
 
+    def live_state_frame(self) -> str | None:
+        """The latest live state as a frame (a tab back from a replay gets it at once)."""
+        return None if self.last_state is None else json.dumps(self._state_frame(self.last_state))
+
     def unsubscribe(self, subscription: Subscription) -> None:
         self._subscriptions.discard(subscription)
 
@@ -152,7 +157,8 @@ class LabFeed:
 
     def _broadcast(self, frame: str) -> None:
         for subscription in list(self._subscriptions):
-            subscription.offer(frame)
+            if subscription.live:
+                subscription.offer(frame)
 
     async def _listen(self, *channels: str) -> None:
         while True:

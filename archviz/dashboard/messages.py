@@ -5,7 +5,7 @@ What a browser may send, and the ack and error frames that answer it, are in
 archviz/core/labsocket.py (each app registers its own requests there).
 """
 
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from archviz.gateway.messages import GatewayView
 from archviz.overload.state import OverloadView
@@ -144,11 +144,15 @@ class StateFrame(TypedDict):
     # Trace events this dashboard process received but could not read, since it started:
     # dropped (neither drawn nor logged), so the page says how many.
     invalid_events: int
+    # on a replayed frame only: {recording, start, end, at, speed, by, everyone}
+    # (archviz/recorder/replay.py); live frames have none
+    replay: NotRequired[dict[str, Any]]
 
 
 class TraceFrame(TypedDict):
     type: Literal["trace"]
     events: list[TraceEvent]
+    replay: NotRequired[dict[str, Any]]  # on a replayed frame only, as in StateFrame
 
 
 class PongFrame(TypedDict):

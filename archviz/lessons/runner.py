@@ -2,14 +2,22 @@
 as the instructor who runs it (so they are checked exactly like a page's), and its waits
 read the live figures from Redis."""
 
+import asyncio
+import logging
 import time
 from dataclasses import dataclass
 
+import redis
+
 from archviz.core import labsocket, set_by
 from archviz.core.instructor import User
+from archviz.core.redis_conn import shared_client
 from archviz.lessons.figures import Figure
 from archviz.lessons.narration import fill, to_html
 from archviz.lessons.schema import Lesson, Step
+from archviz.recorder import markers
+
+log = logging.getLogger(__name__)
 
 
 async def take_actions(
@@ -23,6 +31,19 @@ async def take_actions(
     with labsocket.calling_as(caller):
         for frame in frames:
             await labsocket.handler_for(frame["type"])(user, dict(frame))
+    await _mark(user, lesson, part)
+
+
+async def _mark(user: User, lesson: Lesson, part: str) -> None:
+    """The step on the flight recorder's timeline; a marker lost to Redis is only logged."""
+    step = str(int(part) + 1) if part.isdigit() else part
+    by = user.get_username() if user.is_authenticated else "someone"
+    try:
+        await asyncio.to_thread(
+            markers.lesson_step, shared_client(), lesson.title, step, by, time.time() * 1000
+        )
+    except redis.RedisError as exc:
+        log.warning("lesson step not marked on the recording: %s", exc)
 
 
 def steps_actions(lesson: Lesson, index: int) -> tuple[dict, ...]:

@@ -16,7 +16,9 @@ SLICE_US = 1.0  # a trace event is a moment: drawn 1 µs long (its own `ms` goes
 LAB_PID = 0  # the lab as a whole: markers and the counters
 
 
-def to_chrome_trace(events: Iterable[dict], markers: Iterable[dict], states: Iterable[dict]) -> dict:
+def to_chrome_trace(
+    events: Iterable[dict], markers: Iterable[dict], states: Iterable[dict]
+) -> dict:
     events = sorted(events, key=lambda event: event["ts"])
     pids = {name: number for number, name in enumerate(sorted({e["src"] for e in events}), 1)}
     out: list[dict] = [_name("process_name", LAB_PID, "lab (markers, counters)")]
@@ -26,8 +28,11 @@ def to_chrome_trace(events: Iterable[dict], markers: Iterable[dict], states: Ite
     out += _flows(events, slices)
     out += [_instant(marker) for marker in markers]
     out += [_counter(state) for state in states]
-    return {"traceEvents": out, "displayTimeUnit": "ms",
-            "otherData": {"exported_by": "archviz", "events": len(events)}}  # fmt: skip
+    return {
+        "traceEvents": out,
+        "displayTimeUnit": "ms",
+        "otherData": {"exported_by": "archviz", "events": len(events)},
+    }
 
 
 def _name(kind: str, pid: int, name: str) -> dict:
@@ -41,10 +46,25 @@ def _slices(events: list[dict], pids: dict[str, int]) -> list[dict]:
         pid = pids[event["src"]]
         ts = max(event["ts"] * 1000.0, ends[(pid, 0)])
         ends[(pid, 0)] = ts + SLICE_US
-        args = {"dst": event["dst"], "trace": event["trace"], "ok": event["ok"],
-                "ms": event["ms"], "detail": event["detail"]}  # fmt: skip
-        slices.append({"name": event["kind"], "cat": event["demo"], "ph": "X", "ts": ts,
-                       "dur": SLICE_US, "pid": pid, "tid": 0, "args": args})  # fmt: skip
+        args = {
+            "dst": event["dst"],
+            "trace": event["trace"],
+            "ok": event["ok"],
+            "ms": event["ms"],
+            "detail": event["detail"],
+        }
+        slices.append(
+            {
+                "name": event["kind"],
+                "cat": event["demo"],
+                "ph": "X",
+                "ts": ts,
+                "dur": SLICE_US,
+                "pid": pid,
+                "tid": 0,
+                "args": args,
+            }
+        )
     return slices
 
 
@@ -57,8 +77,15 @@ def _flows(events: list[dict], slices: list[dict]) -> list[dict]:
     for number, drawn in enumerate((h for h in hops.values() if len(h) > 1), start=1):
         for index, hop in enumerate(drawn):
             phase = "s" if index == 0 else "f" if index == len(drawn) - 1 else "t"
-            flow = {"name": "trace", "cat": "flow", "ph": phase, "id": number,
-                    "ts": hop["ts"], "pid": hop["pid"], "tid": hop["tid"]}  # fmt: skip
+            flow = {
+                "name": "trace",
+                "cat": "flow",
+                "ph": phase,
+                "id": number,
+                "ts": hop["ts"],
+                "pid": hop["pid"],
+                "tid": hop["tid"],
+            }
             if phase == "f":
                 flow["bp"] = "e"
             flows.append(flow)
@@ -66,14 +93,27 @@ def _flows(events: list[dict], slices: list[dict]) -> list[dict]:
 
 
 def _instant(marker: dict) -> dict:
-    return {"name": marker["label"], "cat": f"marker.{marker['kind']}", "ph": "i", "s": "g",
-            "ts": marker["ts"] * 1000.0, "pid": LAB_PID, "tid": 0}  # fmt: skip
+    return {
+        "name": marker["label"],
+        "cat": f"marker.{marker['kind']}",
+        "ph": "i",
+        "s": "g",
+        "ts": marker["ts"] * 1000.0,
+        "pid": LAB_PID,
+        "tid": 0,
+    }
 
 
 def _counter(state: dict) -> dict:
     up = sum(1 for node in state.get("nodes", []) if node.get("status") == "up")
-    return {"name": "nodes up", "ph": "C", "ts": state["ts"] * 1000.0, "pid": LAB_PID,
-            "tid": 0, "args": {"up": up}}  # fmt: skip
+    return {
+        "name": "nodes up",
+        "ph": "C",
+        "ts": state["ts"] * 1000.0,
+        "pid": LAB_PID,
+        "tid": 0,
+        "args": {"up": up},
+    }
 
 
 def from_recording(recording, start: int | str = "-", end: int | str = "+") -> dict:

@@ -41,8 +41,14 @@ class RecordingError(ValueError):
 
 
 def header(recording: Recording, start: int, end: int) -> dict:
-    return {"format": FORMAT, "version": VERSION, "from": start, "to": end,
-            "source": recording.name, "exported_at": round(time.time() * 1000)}  # fmt: skip
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "from": start,
+        "to": end,
+        "source": recording.name,
+        "exported_at": round(time.time() * 1000),
+    }
 
 
 def lines(recording: Recording, start: int, end: int) -> Iterator[str]:
@@ -53,7 +59,9 @@ def lines(recording: Recording, start: int, end: int) -> Iterator[str]:
             yield json.dumps({"stream": stream, "id": entry.id, field: entry.data})
 
 
-def write(recording: Recording, out: IO[bytes], start: int | str = "-", end: int | str = "+") -> None:
+def write(
+    recording: Recording, out: IO[bytes], start: int | str = "-", end: int | str = "+"
+) -> None:
     """Write the recording between two times (ms) to `out`, gzipped."""
     span = recording.span()
     if span is None:
@@ -139,7 +147,9 @@ def _payload(stream: str, item: dict, number: int) -> object:
         except InvalidEvent as exc:
             raise RecordingError(f"line {number}: {exc}") from None
     if not isinstance(data, dict):
-        raise RecordingError(f"line {number}: a {stream} entry's {PAYLOAD[stream]} must be an object")
+        raise RecordingError(
+            f"line {number}: a {stream} entry's {PAYLOAD[stream]} must be an object"
+        )
     if stream == "markers" and (data.get("kind") not in MARKER_KINDS or "ts" not in data):
         raise RecordingError(f"line {number}: a marker needs a ts and a kind of {MARKER_KINDS}")
     if stream == "keyframes" and not isinstance(data.get("nodes"), list):
@@ -164,7 +174,7 @@ def store(client: redis.Redis, name: str, entries: list[Entry]) -> Recording:
 
 def import_file(client: redis.Redis, raw: bytes, name: str) -> tuple[Recording, int]:
     """Check the whole file, then store it as `name`; the recording and its entry count."""
-    _head, entries = read(raw)
     if not NAME.fullmatch(name):
         raise RecordingError("a recording's name: 1-40 lower-case letters, digits, - or _")
+    _head, entries = read(raw)
     return store(client, name, entries), len(entries)

@@ -32,9 +32,12 @@ def from_event(event: dict) -> Marker | None:
     if kind.startswith("fault."):
         action = event["detail"].get("action", kind)
         by = event["detail"].get("by", "")
-        return marker(event["ts"], "fault", f"{action} {event['dst']} by {by}".strip(), event["dst"])
+        return marker(
+            event["ts"], "fault", f"{action} {event['dst']} by {by}".strip(), event["dst"]
+        )
     if kind in NODE_KINDS:
-        return marker(event["ts"], "node", f"{event['dst']}: {kind}", event["dst"])
+        node = event["src"] if kind == "node.up" else event["dst"]  # node.up: node -> redis
+        return marker(event["ts"], "node", f"{node}: {kind}", node)
     return None
 
 

@@ -7,6 +7,7 @@ replay needs besides: the whole picture once a second, and the markers, from the
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 
@@ -60,10 +61,8 @@ async def keep_keyframes(recorder: Recorder, stop: asyncio.Event) -> None:
             await asyncio.to_thread(recorder.keyframe)
         except redis.RedisError as exc:
             log.debug("keyframe not recorded, Redis away: %s", exc)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), KEYFRAME_EVERY_S)
-        except TimeoutError:
-            pass
 
 
 async def follow_trace(recorder: Recorder) -> None:

@@ -66,7 +66,19 @@ class Recording:
         return None
 
     def entries(self, stream: str, start: int | str = "-", end: int | str = "+") -> Iterator[Entry]:
-        """One stream's valid entries between two times (ms, inclusive), oldest first."""
+        """One stream's valid entries between two times (ms, inclusive), oldest first.
+        Markers go by their own time (the event's), not by when they were written."""
+        if stream == "markers":
+            low = float("-inf") if start == "-" else float(start)
+            high = float("inf") if end == "+" else float(end)
+            found = self._read("markers", "-", "+")
+            yield from (
+                e for e in found if isinstance(e.data, dict) and low <= e.data.get("ts", 0) <= high
+            )
+            return
+        yield from self._read(stream, start, end)
+
+    def _read(self, stream: str, start: int | str, end: int | str) -> Iterator[Entry]:
         lower: int | str = start
         while True:
             page = self.client.xrange(self._key(stream), min=lower, max=end, count=PAGE)

@@ -14,8 +14,13 @@ START_MS = 1_700_000_000_000
 
 def node_state(ts: float, status: str) -> dict:
     """A keyframe's state with one node in `status` (the fields the pages read)."""
-    return {"ts": ts, "nodes": [{"id": "node-1", "status": status}], "processes": [],
-            "redis": {"up": True}, "set_by": {}}  # fmt: skip
+    return {
+        "ts": ts,
+        "nodes": [{"id": "node-1", "status": status}],
+        "processes": [],
+        "redis": {"up": True},
+        "set_by": {},
+    }
 
 
 def hop(kind: str, src: str, dst: str, trace: str, ts: float) -> dict:

@@ -37,8 +37,12 @@ def test_faults_and_node_life_cycle_events_are_markers(redis_client) -> None:
     """fault.* and node.down/up events in the trace are markers; other hops are not."""
     recorder = Recorder(redis_client)
     batch = [
-        make_event("fault.inject", "dashboard", "supervisor",
-                   detail={"action": "node.kill", "by": "ingrid"}),  # fmt: skip
+        make_event(
+            "fault.inject",
+            "dashboard",
+            "supervisor",
+            detail={"action": "node.kill", "by": "ingrid"},
+        ),
         make_event("node.down", "supervisor", "node-2"),
         make_event("http.request", "traffic", "lb"),
     ]
@@ -51,5 +55,9 @@ def test_a_lesson_step_is_a_marker(redis_client) -> None:
     """A lesson's step start is written as a lesson marker."""
     markers.lesson_step(redis_client, "Kill a node", "2", "ingrid", 1000.0)
     [found] = _markers(redis_client)
-    assert found == {"ts": 1000.0, "kind": "lesson", "label": "Kill a node: step 2 by ingrid",
-                     "process": ""}  # fmt: skip
+    assert found == {
+        "ts": 1000.0,
+        "kind": "lesson",
+        "label": "Kill a node: step 2 by ingrid",
+        "process": "",
+    }

@@ -14,8 +14,8 @@ export const CONTROL_ACTIONS = Object.freeze(["kill", "stop", "restart", "pause"
 // server -> client: each frame's type and the fields beside it.
 export const SERVER_FRAMES = Object.freeze({
   welcome: ["user", "recent"],
-  state: ["state", "invalid_events"], // invalid_events: trace events this dashboard process dropped
-  trace: ["events"],
+  state: ["state", "invalid_events", "replay"], // invalid_events: trace events this dashboard process dropped; replay: on replayed frames only
+  trace: ["events", "replay"],
   pong: ["trace", "node", "ms", "count"],
   ack: ["action", "node"],
   error: ["reason", "request", "node"],
@@ -185,7 +185,23 @@ export const REQUEST_TYPES = Object.freeze([
   "overload.restore",
   "overload.reconnect",
   "overload.shed_policy",
+  "replay",
+  "replay.stop",
 ]);
+
+/** The flight recorder (archviz/recorder/socket.py): replay from `start` (unix ms) at `speed`
+ * (0.25 to 8); `everyone`: every tab of the class (instructors only). */
+export function replayRequest(start, speed, { end, recording, everyone } = {}) {
+  const request = { type: "replay", start: Math.round(start), speed };
+  if (end !== undefined) request.end = Math.round(end);
+  if (recording) request.recording = recording;
+  if (everyone) request.everyone = true;
+  return request;
+}
+
+export function replayStopRequest(everyone = false) {
+  return everyone ? { type: "replay.stop", everyone: true } : { type: "replay.stop" };
+}
 
 export function pingRequest(nodeId) {
   return { type: "ping", node: nodeId };

@@ -115,9 +115,8 @@ def _header(line: bytes) -> dict:
     if head.get("format") != FORMAT:
         raise RecordingError(f"line 1: not an archviz recording (format {head.get('format')!r})")
     if head.get("version") != VERSION:
-        raise RecordingError(
-            f"this recording is version {head.get('version')!r}: this archviz reads version {VERSION}"
-        )
+        found = head.get("version")
+        raise RecordingError(f"this recording is version {found!r}: this archviz reads {VERSION}")
     return head
 
 

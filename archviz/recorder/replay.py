@@ -133,8 +133,10 @@ class Replays:
         if (task := self._playing.pop(socket, None)) is not None:
             task.cancel()
 
-    def playing(self, socket: str) -> bool:
-        return socket in self._playing
+    @property
+    def replaying(self) -> int:
+        """How many of this process's tabs a replay plays to."""
+        return len(self._playing)
 
     def start(self, sockets: list[str], plan: Plan) -> None:
         """Play `plan` to these tabs (one reader; each tab gets the same frames)."""
@@ -234,7 +236,6 @@ async def _entries(plan: Plan):
 def publish_for_class(client: redis.Redis, action: str, plan: Plan | None = None) -> int:
     body = {"action": action} | ({"plan": plan.__dict__} if plan else {})
     return client.publish(REPLAY_CHANNEL, json.dumps(body))
-
 
 
 replays = Replays()

@@ -6,10 +6,14 @@ import pytest
 import redis
 
 from archviz.recorder import markers
+from archviz.recorder.fileformat import store
 from archviz.recorder.keys import KEYFRAMES
+from archviz.recorder.source import Recording
 from archviz.trace.events import TRACE_LOG, make_event
+from tests.dashboard.conftest import connect, instructor_session  # noqa: F401 (fixtures)
 
 START_MS = 1_700_000_000_000
+RUN = "run1"
 
 
 def node_state(ts: float, status: str) -> dict:
@@ -31,7 +35,10 @@ def hop(kind: str, src: str, dst: str, trace: str, ts: float) -> dict:
 
 @pytest.fixture
 def recorded_run(redis_client: redis.Redis) -> dict:
-    """Ten seconds: node-1 up, killed at +4 s, up again at +6 s; a request of three hops."""
+    """Ten seconds: node-1 up, killed at +4 s, up again at +6 s; a request of three hops.
+    Written as the live recording and as the imported recording RUN (which no process of
+    the test writes to, unlike the live trace log)."""
+    redis_client.delete(TRACE_LOG, KEYFRAMES, markers.MARKERS)
     statuses = ["up"] * 4 + ["down"] * 2 + ["up"] * 4
     for second, status in enumerate(statuses):
         ts = START_MS + second * 1000
@@ -47,4 +54,7 @@ def recorded_run(redis_client: redis.Redis) -> dict:
     for event in (down, up):
         redis_client.xadd(TRACE_LOG, {"batch": json.dumps([event])}, id=f"{int(event['ts'])}-1")
         markers.add(redis_client, markers.from_event(event))
+    live = Recording(redis_client)
+    entries = [e for stream in ("trace", "keyframes", "markers") for e in live.entries(stream)]
+    store(redis_client, RUN, entries)
     return {"start": START_MS, "end": START_MS + 9000, "trace": trace}

@@ -94,7 +94,7 @@ def test_the_import_command_says_what_is_wrong(redis_client, tmp_path) -> None:
     """A bad file through manage.py recorder_import: a CommandError naming the file."""
     path = tmp_path / "bad.jsonl.gz"
     path.write_bytes(_gz(HEADER, "{garbage"))
-    with pytest.raises(CommandError, match="bad.jsonl.gz: line 2: not JSON"):
+    with pytest.raises(CommandError, match=r"bad\.jsonl\.gz: line 2: not JSON"):
         call_command("recorder_import", str(path), "--name", "bad")
     with pytest.raises(CommandError, match="a recording's name"):
         call_command("recorder_import", str(path), "--name", "Bad Name")

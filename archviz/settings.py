@@ -175,7 +175,9 @@ ARCHVIZ_REDIS_PUBSUB_BUFFER_LIMIT = env_buffer_limit("ARCHVIZ_REDIS_PUBSUB_BUFFE
 # The flight recorder's streams, capped by size as Redis counts it (MEMORY USAGE): the trace
 # log, and the state keyframes (one a second). The oldest entries go first (README).
 ARCHVIZ_RECORDER_TRACE_MB = env_int("ARCHVIZ_RECORDER_TRACE_MB", 48, minimum=1, maximum=4096)
-ARCHVIZ_RECORDER_KEYFRAMES_MB = env_int("ARCHVIZ_RECORDER_KEYFRAMES_MB", 16, minimum=1, maximum=4096)
+ARCHVIZ_RECORDER_KEYFRAMES_MB = env_int(
+    "ARCHVIZ_RECORDER_KEYFRAMES_MB", 16, minimum=1, maximum=4096
+)
 # The embedded Redis's password, generated on the lab's first start and kept beside the
 # secret key (only the lab and `manage.py signin_link` read it: every other process gets it
 # inside REDIS_URL).

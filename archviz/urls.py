@@ -23,4 +23,5 @@ urlpatterns = [
     path("", include("archviz.queue.urls")),
     path("", include("archviz.gateway.urls")),
     path("", include("archviz.overload.urls")),
+    path("", include("archviz.recorder.urls")),
 ]

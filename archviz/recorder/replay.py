@@ -51,8 +51,15 @@ class Plan:
     everyone: bool
 
     def info(self, at: int) -> dict[str, Any]:
-        return {"recording": self.recording, "start": self.start, "end": self.end, "at": at,
-                "speed": self.speed, "by": self.by, "everyone": self.everyone}  # fmt: skip
+        return {
+            "recording": self.recording,
+            "start": self.start,
+            "end": self.end,
+            "at": at,
+            "speed": self.speed,
+            "by": self.by,
+            "everyone": self.everyone,
+        }
 
 
 def check(
@@ -93,8 +100,9 @@ def frames_of(entry: Entry, plan: Plan) -> list[str]:
     """An entry as the frames a page draws, flagged as replay (pure)."""
     flag = plan.info(entry.ms)
     if entry.stream == "keyframes":
-        return [json.dumps({"type": "state", "state": entry.data, "invalid_events": 0,
-                            "replay": flag})]  # fmt: skip
+        return [
+            json.dumps({"type": "state", "state": entry.data, "invalid_events": 0, "replay": flag})
+        ]
     return _trace_frames(entry.data, flag)
 
 

@@ -41,7 +41,8 @@ def timeline_data(request: HttpRequest) -> JsonResponse:
         if found is None:
             return JsonResponse({"error": f"no recording named {name!r}"}, status=404)
         start, end = _number(request.GET.get("start")), _number(request.GET.get("end"))
-        return JsonResponse(timeline.summarise(found, start, end))
+        names = ["live", *sorted(n.decode() for n in shared_client().smembers(IMPORTED))]
+        return JsonResponse(timeline.summarise(found, start, end) | {"recordings": names})
     except redis.RedisError:
         return JsonResponse({"error": "Redis is not answering: no recording"}, status=503)
 

@@ -34,6 +34,20 @@ export function reconnectDelay(attempt, { minDelayMs, maxDelayMs, jitter }, rand
   return Math.min(maxDelayMs, withJitter(backoffDelay(attempt, minDelayMs, maxDelayMs), jitter, random));
 }
 
+// Every page's lab socket, and its frames, for what every page shares (the flight recorder's
+// timeline, archviz/recorder/static/archviz/recorder/timeline.js): the page keeps its one socket.
+const LAB_PATH = "/ws/lab/";
+export const labFrames = new EventTarget(); // a "frame" event (detail: the frame) per frame
+const labSockets = new Set();
+
+/** The page's open lab socket, or null. */
+export function labSocket() {
+  for (const socket of labSockets) {
+    if (socket.isOpen) return socket;
+  }
+  return null;
+}
+
 export class ReconnectingSocket {
   constructor(options) {
     this.options = { ...DEFAULTS, ...options };
@@ -44,6 +58,9 @@ export class ReconnectingSocket {
     this.attempt = 0;
     this.retryTimer = null;
     this.stopped = false;
+    if (new URL(this.options.url, "http://x").pathname === LAB_PATH) {
+      labSockets.add(this);
+    }
   }
 
   start() {
@@ -111,6 +128,9 @@ export class ReconnectingSocket {
       return;
     }
     this.options.onMessage(frame);
+    if (labSockets.has(this)) {
+      labFrames.dispatchEvent(new CustomEvent("frame", { detail: frame }));
+    }
   }
 
   handleClose(code) {

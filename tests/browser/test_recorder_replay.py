@@ -25,6 +25,10 @@ WATCH_STATUS = """(nodeId) => {
   new MutationObserver(note).observe(box, { attributes: true, attributeFilter: ["data-status"] });
 }"""
 
+# a replay asked for on the page's own lab socket, as the timeline's Replay button sends it
+REPLAY = """({ start, speed }) => import("/static/archviz/js/lib/socket.js")
+  .then((m) => m.labSocket().send({ type: "replay", start, speed }))"""
+
 
 def _keyframe_count(lab: RunningLab) -> int:
     return sync_client(lab.redis_url).xlen(KEYFRAMES)
@@ -55,35 +59,31 @@ def test_a_replayed_sigkill_draws_the_node_going_down_and_up(
 
     expect(page.locator("#recorder")).to_be_visible()
     page.evaluate(WATCH_STATUS, "node-3")
-    page.evaluate(
-        """(start) => import("/static/archviz/js/lib/socket.js")
-             .then((m) => m.labSocket().send({ type: "replay", start, speed: 2 }))""",
-        before_kill,
-    )
+    page.evaluate(REPLAY, {"start": before_kill, "speed": 2})
     banner = page.locator("#replay-banner")
     expect(banner).to_be_visible(timeout=10_000)
     expect(banner).to_contain_text("REPLAY")
-    expect(banner).to_contain_text("2×")
+    expect(banner).to_contain_text("2\u00d7")  # 2x, as the banner writes it
     page.wait_for_function(
         """() => { const s = window.statusesSeen.join(" ");
                    return /up .*(down|starting).* up/.test(s); }""",
         timeout=60_000,
     )
     expect(page.locator('[data-kind="node"].tl-marker').first).to_be_attached()
+    expect(banner).to_be_hidden(timeout=60_000)  # the replay's end: back to live by itself
+    expect(box).to_have_attribute("data-status", "up")
+
+    page.evaluate(REPLAY, {"start": before_kill, "speed": 0.25})  # a slow one, left early
+    expect(banner).to_be_visible(timeout=10_000)
     banner.locator("button").click()
     expect(banner).to_be_hidden(timeout=10_000)
-    expect(box).to_have_attribute("data-status", "up")
 
 
 def test_a_replay_beyond_the_recording_is_refused_on_the_page(page: Page, lab: RunningLab) -> None:
     """A replay asked for an hour ahead: the page shows the server's error, and stays live."""
     page.goto(lab.url + "/lab/")
     expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=15_000)
-    page.evaluate(
-        """(start) => import("/static/archviz/js/lib/socket.js")
-             .then((m) => m.labSocket().send({ type: "replay", start, speed: 1 }))""",
-        round(time.time() * 1000) + 3_600_000,
-    )
+    page.evaluate(REPLAY, {"start": round(time.time() * 1000) + 3_600_000, "speed": 1})
     expect(page.locator("#notices")).to_contain_text("beyond the recorded range", timeout=10_000)
     expect(page.locator("#replay-banner")).to_be_hidden()
     expect(page.locator("#connection-status")).to_have_attribute("data-state", "live")

@@ -9,13 +9,12 @@ from dataclasses import dataclass
 
 import redis
 
-from archviz.core import labsocket, set_by
+from archviz.core import labsocket, recording_markers, set_by
 from archviz.core.instructor import User
 from archviz.core.redis_conn import shared_client
 from archviz.lessons.figures import Figure
 from archviz.lessons.narration import fill, to_html
 from archviz.lessons.schema import Lesson, Step
-from archviz.recorder import markers
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +39,12 @@ async def _mark(user: User, lesson: Lesson, part: str) -> None:
     by = user.get_username() if user.is_authenticated else "someone"
     try:
         await asyncio.to_thread(
-            markers.lesson_step, shared_client(), lesson.title, step, by, time.time() * 1000
+            recording_markers.lesson_step,
+            shared_client(),
+            lesson.title,
+            step,
+            by,
+            time.time() * 1000,
         )
     except redis.RedisError as exc:
         log.warning("lesson step not marked on the recording: %s", exc)

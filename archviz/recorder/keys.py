@@ -2,10 +2,10 @@
 
 from typing import NamedTuple
 
+from archviz.core.recording_markers import MARKERS
 from archviz.trace.events import TRACE_LOG
 
 KEYFRAMES = "archviz:recorder:keyframes"  # stream: {"state": JSON LabState}, one a second
-MARKERS = "archviz:recorder:markers"  # stream: {"marker": JSON Marker}
 REPLAY_CHANNEL = "archviz:recorder:replay"  # pub/sub: an instructor's replay for the class
 IMPORTED = "archviz:recorder:imported"  # set: the names of the imported recordings
 

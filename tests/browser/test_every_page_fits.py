@@ -59,6 +59,10 @@ def _lesson(page: Page) -> None:  # a demo page with a lesson's panel above it
     expect(page.locator("#lesson-panel .lesson-step-title")).to_be_visible()
 
 
+def _recordings(page: Page) -> None:  # instructors only: learners are refused it
+    expect(page.locator("form.recorder-import")).to_be_visible()
+
+
 def _login(page: Page) -> None:
     expect(page.locator('input[name="username"]')).to_be_visible()
 
@@ -78,6 +82,7 @@ PAGES: dict[str, Callable[[Page], None]] = {
     "/gateway/": _connected,
     "/accounts/login/": _login,
 }
+INSTRUCTOR_PAGES: dict[str, Callable[[Page], None]] = {"/recorder/": _recordings}
 CASES = [
     *[pytest.param("phone", "learner", path, id=f"phone-learner-{path}") for path in PAGES],
     *[pytest.param("laptop", "learner", path, id=f"laptop-learner-{path}") for path in PAGES],
@@ -85,6 +90,11 @@ CASES = [
         pytest.param("phone", "instructor", path, id=f"phone-instructor-{path}")
         for path in PAGES
         if path != "/accounts/login/"
+    ],
+    *[
+        pytest.param(view, "instructor", path, id=f"{view}-instructor-{path}")
+        for path in INSTRUCTOR_PAGES
+        for view in VIEWS
     ],
 ]
 
@@ -145,7 +155,7 @@ def test_page_fits_and_reads(
     page = tab.page
     page.goto(lab.url + path)
     try:
-        PAGES[path](page)
+        (PAGES | INSTRUCTOR_PAGES)[path](page)
     except AssertionError as error:  # say why: a page the lab stopped serving is not a layout bug
         output = lab.process.output(last=40)
         raise AssertionError(f"{path} never came live; the lab's last output:\n{output}") from error

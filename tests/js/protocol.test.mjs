@@ -34,6 +34,8 @@ import {
   overloadRestoreRequest,
   overloadShedPolicyRequest,
   overloadShedRequest,
+  replayRequest,
+  replayStopRequest,
   sessionModeRequest,
   trafficRequest,
 } from "../../static/archviz/js/lib/protocol.js";
@@ -140,6 +142,14 @@ describe("requests", () => {
     assert.deepEqual(overloadBalloonRequest("node-1", 64, 5), { type: "overload.balloon", node: "node-1", mb: 64, seconds: 5 });
   });
 
+  test("a replay request carries whole ms and only the options given", () => {
+    assert.deepEqual(replayRequest(1000.4, 2), { type: "replay", start: 1000, speed: 2 });
+    assert.deepEqual(replayRequest(5, 0.25, { end: 9.6, recording: "monday", everyone: true }), {
+      type: "replay", start: 5, speed: 0.25, end: 10, recording: "monday", everyone: true,
+    });
+    assert.deepEqual(replayStopRequest(true), { type: "replay.stop", everyone: true });
+  });
+
   test("the builders send every request type there is, and no other", () => {
     const built = [
       pingRequest("node-1"),
@@ -168,6 +178,8 @@ describe("requests", () => {
       overloadRestoreRequest(),
       overloadReconnectRequest("immediate"),
       overloadShedPolicyRequest("oldest"),
+      replayRequest(1, 1),
+      replayStopRequest(),
     ].map((request) => request.type);
     assert.deepEqual(built.toSorted(), [...REQUEST_TYPES].sort());
   });

@@ -8,6 +8,7 @@ from django.test import Client
 from django.utils.html import escape
 
 from archviz.core import keys
+from archviz.core.recording_markers import MARKERS
 from archviz.core.redis_conn import sync_client
 from archviz.dashboard.models import Node
 from archviz.lessons.catalogue import course
@@ -142,3 +143,12 @@ def test_a_step_the_lab_cannot_carry_out_says_so(teacher: Client) -> None:
     response = teacher.post(START)
     assert response.status_code == 503 and "nothing is listening" in response.json()["error"]
     assert teacher.get(WATCH).status_code == 409
+
+
+def test_a_started_step_is_a_marker_on_the_recording(teacher: Client, commands) -> None:
+    """Starting a step writes a lesson marker for the flight recorder's timeline."""
+    assert teacher.post(START).status_code == 200
+    written = sync_client().xrange(MARKERS)
+    labels = [json.loads(fields[b"marker"])["label"] for _id, fields in written]
+    lesson = course().lesson(LESSON)
+    assert labels == [f"{lesson.title}: step 1 by ingrid"]

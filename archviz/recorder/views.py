@@ -3,6 +3,7 @@ recordings page, downloads (.jsonl.gz, Chrome Trace JSON) and uploads (CSRF-chec
 
 import io
 import json
+import time
 
 import redis
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
@@ -41,10 +42,28 @@ def timeline_data(request: HttpRequest) -> JsonResponse:
         if found is None:
             return JsonResponse({"error": f"no recording named {name!r}"}, status=404)
         start, end = _number(request.GET.get("start")), _number(request.GET.get("end"))
-        names = ["live", *sorted(n.decode() for n in shared_client().smembers(IMPORTED))]
-        return JsonResponse(timeline.summarise(found, start, end) | {"recordings": names})
+        return JsonResponse(_summary(found, start, end))
     except redis.RedisError:
         return JsonResponse({"error": "Redis is not answering: no recording"}, status=503)
+
+
+# Every open tab polls the unzoomed timeline: one summary per recording a few seconds, not
+# one per tab (each reads up to MAX_BATCHES trace batches from Redis).
+SHARED_FOR_S = 3.0
+_shared: dict[str, tuple[float, dict]] = {}
+
+
+def _summary(found: Recording, start: int | None, end: int | None) -> dict:
+    now = time.monotonic()
+    if start is None and end is None:
+        cached = _shared.get(found.name)
+        if cached is not None and now - cached[0] < SHARED_FOR_S:
+            return cached[1]
+    names = ["live", *sorted(n.decode() for n in found.client.smembers(IMPORTED))]
+    summary = timeline.summarise(found, start, end) | {"recordings": names}
+    if start is None and end is None:
+        _shared[found.name] = (now, summary)
+    return summary
 
 
 def _recordings(client: redis.Redis) -> list[dict]:

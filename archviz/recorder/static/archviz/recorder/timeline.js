@@ -297,10 +297,14 @@ class Timeline {
     const replay = this.replay;
     document.body.classList.toggle("replaying", Boolean(replay));
     this.banner.hidden = !replay;
+    if (!replay) document.body.style.paddingTop = "";
     if (!replay) return;
     const who = replay.everyone ? ` · for the whole class${replay.by ? ` by ${replay.by}` : ""}` : "";
     this.banner.querySelector("[data-what]").textContent =
       `${clock(replay.at)} (${duration(replay.at - replay.start)} of ${duration(replay.end - replay.start)}) · ${replay.speed}×${who}`;
+    // the banner is fixed over the top of the page: push the page down by its height, which
+    // grows when it wraps on a phone
+    document.body.style.paddingTop = `${this.banner.offsetHeight}px`;
   }
 
   say(text) {

@@ -21,6 +21,7 @@ const KIND_WORDS = {
   bidding: "bidding service (gRPC)",
   auctionbots: "bidding bots",
   overloadclients: "overload clients",
+  recorder: "flight recorder (keyframes and markers)",
 };
 
 /** One row per process, in the state's order: what it is, in words, and how it is. */

@@ -54,6 +54,24 @@ def test_the_lab_lists_every_process_it_runs(page: Page, lab: RunningLab) -> Non
     expect(table.locator('tr[data-process="node-2"] td').nth(3)).to_have_text(pid)
 
 
+def test_the_picture_draws_every_process_of_the_lab(page: Page, lab: RunningLab) -> None:
+    """Every process in the state has a box or a line in the topology, grouped by what it
+    does: not only the nodes and the dashboard but the balancer (its listeners' ports too),
+    the traffic generator, bots and consumers."""
+    _open(page, lab)
+    ids = [p["id"] for p in lab.state()["processes"]]
+    assert {"lb", "traffic", "chatbots", "node-1"} <= set(ids)
+    svg = page.locator("svg#topology")
+    for process_id in ids:
+        expect(svg.locator(f'[data-process~="{process_id}"]')).to_have_count(1)
+    balancer = svg.locator('[data-group="balancer"]')
+    expect(balancer).to_contain_text(f"nodes' listener :{lab.state()['lb']['port']}")
+    expect(svg.locator('[data-group="clients"] [data-process="traffic"]')).to_have_attribute(
+        "data-status", "up"
+    )
+    expect(svg.locator('[data-group="queue"] [data-process^="consumer"]').first).to_be_visible()
+
+
 def test_ping_hops_appear_in_the_trace_log_in_order(page: Page, lab: RunningLab) -> None:
     """Ping node-2: the log shows dashboard → node-2 → Redis → dashboard, in time order."""
     _open(page, lab)

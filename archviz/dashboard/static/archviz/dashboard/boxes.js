@@ -107,6 +107,8 @@ export class DashboardBox extends Box {
   }
 
   update(state) {
+    const own = (state.processes || []).filter((p) => p.kind === "dashboard").map((p) => p.id);
+    this.group.setAttribute("data-process", own.join(" ")); // a space-separated list: ~= matches
     const dashboards = state.dashboards || [];
     this.setTone(dashboards.length > 0 ? "up" : "down");
     const count = dashboards.length;
@@ -181,6 +183,7 @@ export class NodeBox extends Box {
     super({ parent, id: nodeId, title: nodeId, className: "node", rows: 4 });
     const g = this.group;
     g.setAttribute("data-node-id", nodeId);
+    g.setAttribute("data-process", nodeId);
     g.setAttribute("role", "button");
     g.setAttribute("tabindex", "0");
     g.setAttribute("aria-pressed", "false");
@@ -261,3 +264,82 @@ export class NodeBox extends Box {
   }
 }
 
+
+const GROUP_LINE_TOP = 30 + 12; // below the title (layout.js GROUP_TITLE_H), a line's baseline
+
+/** Set `text` on an SVG text element, cut with "…" until it fits `width` as drawn. */
+export function fitText(element, text, width) {
+  element.textContent = text;
+  if (!(width > 0) || typeof element.getComputedTextLength !== "function") return;
+  let cut = text.length;
+  while (cut > 1 && element.getComputedTextLength() > width) {
+    cut -= 1;
+    element.textContent = truncate(text, cut);
+  }
+}
+
+/** One group of the lab's other processes (processes.js processGroups): a box with a line per
+ * process, its status as a coloured dot and a word, so every process of the lab is drawn. */
+export class ProcessGroupBox extends Box {
+  constructor(parent, group) {
+    super({ parent, id: `group-${group.id}`, title: group.title, className: "process-group", rows: 0 });
+    this.group.setAttribute("data-group", group.id);
+    this.shape = "";
+    this.lines = [];
+    this.update(group);
+  }
+
+  update(group) {
+    const shape = group.rows.map((r) => `${r.process}:${r.extra.length}`).join(" ");
+    if (shape !== this.shape) this.rebuild(group, shape);
+    const room = this.rect.w - 38;
+    const fit = (element, text) => {
+      const key = `${text}@${room}`;
+      if (element.dataset.fitted !== key) {
+        fitText(element, text, room);
+        element.dataset.fitted = key;
+      }
+    };
+    group.rows.forEach((row, i) => {
+      const line = this.lines[i];
+      line.g.setAttribute("class", `process-line tone-${row.status}`);
+      line.g.setAttribute("data-status", row.status);
+      fit(line.text, row.text);
+      row.extra.forEach((text, j) => fit(line.extra[j], text));
+    });
+    this.view = group;
+    this.tooltip.textContent = `${group.title}: ${group.rows.map((r) => [r.text, ...r.extra].join(", ")).join("; ")}`;
+  }
+
+  rebuild(group, shape) {
+    for (const line of this.lines) line.g.remove();
+    this.lines = group.rows.map((row) => {
+      const g = svgElement("g", { "data-process": row.process }, this.group);
+      const dot = svgElement("circle", { class: "process-dot", r: 4 }, g);
+      const text = svgElement("text", { class: "box-row" }, g);
+      const extra = row.extra.map(() => svgElement("text", { class: "box-row process-extra" }, g));
+      return { g, dot, text, extra };
+    });
+    this.shape = shape;
+    this.place(this.rect);
+  }
+
+  place(rect) {
+    super.place(rect);
+    let y = rect.y + GROUP_LINE_TOP;
+    for (const line of this.lines) {
+      setAttributes(line.dot, { cx: rect.x + 20, cy: y - 4 });
+      setAttributes(line.text, { x: rect.x + 30, y });
+      y += 16;
+      for (const text of line.extra) {
+        setAttributes(text, { x: rect.x + 30, y });
+        y += 16;
+      }
+    }
+    if (this.view) this.update(this.view);
+  }
+
+  remove() {
+    this.group.remove();
+  }
+}

@@ -1,7 +1,9 @@
-// The lab's topology drawn in SVG: fixed boxes plus one box per node.
+// The lab's topology drawn in SVG: fixed boxes, one box per node, and below them a box per
+// group of the lab's other processes (processes.js), so every process the lab runs is drawn.
 // Boxes are created once and updated in place (keyed by component id), so a
 // state frame several times a second changes text and attributes, never the DOM shape.
-import { DashboardBox, NodeBox, RedisBox, SupervisorBox } from "./boxes.js";
+import { DashboardBox, NodeBox, ProcessGroupBox, RedisBox, SupervisorBox } from "./boxes.js";
+import { groupLineCount, processGroups } from "./processes.js";
 import { componentBoxId } from "../js/lib/protocol.js";
 import { edgePoint, nodeGrid, svgElement } from "../js/lib/svg.js";
 import { topologyLayout } from "./layout.js";
@@ -14,7 +16,8 @@ const DEFAULTS = {
 
 const centre = (r) => ({ x: r.x + r.w / 2, y: r.y + r.h / 2 });
 
-/** The whole picture: fixed boxes for supervisor, dashboard and Redis, one box per node. */
+/** The whole picture: fixed boxes for supervisor, dashboard and Redis, one box per node, one
+ * per group of other processes. */
 export class Topology {
   constructor(options) {
     this.options = { ...DEFAULTS, ...options };
@@ -27,12 +30,15 @@ export class Topology {
     this.nodeCaption = svgElement("text", { class: "area-caption", "text-anchor": "middle" }, this.boxLayer);
     this.emptyNote = svgElement("text", { class: "empty-note", "text-anchor": "middle" }, this.boxLayer);
     this.emptyNote.textContent = "waiting for the lab's first update…";
+    this.groupCaption = svgElement("text", { class: "area-caption", "text-anchor": "start" }, this.boxLayer);
     this.supervisor = new SupervisorBox(this.boxLayer);
     this.dashboard = new DashboardBox(this.boxLayer);
     this.redis = new RedisBox(this.boxLayer, this.options.redisAddress);
     this.nodes = new Map();
     this.nodeOrder = null;
     this.nodeIds = [];
+    this.groups = new Map(); // group id -> ProcessGroupBox, in the order drawn
+    this.groupLines = [];
     this.selectedId = null;
     this.placed = false;
     this.applyLayout();
@@ -44,7 +50,7 @@ export class Topology {
   /** Place every box, lane and wire for the picture's width now and the nodes shown. */
   applyLayout() {
     const { svg } = this.options;
-    const wanted = topologyLayout(svg.getBoundingClientRect().width, this.nodeIds.length);
+    const wanted = topologyLayout(svg.getBoundingClientRect().width, this.nodeIds.length, this.groupLines);
     if (this.placed && JSON.stringify(wanted) === JSON.stringify(this.layout)) return;
     this.placed = true;
     this.layout = wanted;
@@ -59,6 +65,7 @@ export class Topology {
     this.supervisor.place(wanted.supervisorRect);
     this.dashboard.place(wanted.dashboardRect);
     this.redis.place(wanted.redisRect);
+    this.placeGroups();
     this.laneLayer.replaceChildren();
     this.drawLanes();
     this.relayout(this.nodeIds);
@@ -69,6 +76,7 @@ export class Topology {
     this.dashboard.update(state);
     this.redis.update(state);
     this.syncNodes(state.nodes);
+    this.syncGroups(processGroups(state.processes, state.gateway));
     const count = state.nodes.length;
     const process = this.layout.narrow ? "" : " (daphne)"; // a phone's column has no room for it
     this.nodeCaption.textContent =
@@ -103,6 +111,42 @@ export class Topology {
     for (const view of views) {
       this.nodes.get(view.id).update(view);
     }
+  }
+
+  /** One box per group of the other processes; laid out again when a group's lines change. */
+  syncGroups(groups) {
+    const ids = new Set(groups.map((g) => g.id));
+    for (const [id, box] of this.groups) {
+      if (!ids.has(id)) {
+        box.remove();
+        this.groups.delete(id);
+      }
+    }
+    const ordered = new Map();
+    for (const group of groups) {
+      const box = this.groups.get(group.id) || new ProcessGroupBox(this.boxLayer, group);
+      box.update(group);
+      ordered.set(group.id, box);
+    }
+    this.groups = ordered;
+    const lines = groups.map(groupLineCount);
+    if (lines.join() !== this.groupLines.join()) {
+      this.groupLines = lines;
+      this.applyLayout();
+      this.placeGroups(); // the same layout (a group swapped for one as long) still moves boxes
+    }
+  }
+
+  placeGroups() {
+    const { rects, captionY } = this.layout.groups;
+    [...this.groups.values()].forEach((box, i) => rects[i] && box.place(rects[i]));
+    this.groupCaption.setAttribute("x", this.layout.narrow ? 10 : 20);
+    this.groupCaption.setAttribute("y", captionY);
+    this.groupCaption.textContent = rects.length
+      ? this.layout.narrow
+        ? "other processes, each its own OS process"
+        : "the lab's other processes, each its own OS process, started and restarted by the supervisor"
+      : "";
   }
 
   relayout(ids) {

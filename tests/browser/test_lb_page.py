@@ -18,6 +18,14 @@ def _open_lb(page: Page, lab: RunningLab) -> None:
     expect(page.locator("#send-requests")).to_be_enabled(timeout=15_000)
 
 
+def _start_traffic(page: Page, rate: int, ws_clients: int) -> None:
+    """As an instructor: the traffic generator at `rate` requests/s of 5 ms each, holding
+    `ws_clients` WebSockets open."""
+    for field, value in (("rate", rate), ("work", 5), ("variance", 0), ("ws", ws_clients)):
+        page.fill(f"#traffic-{field}", str(value))
+    page.locator("#traffic-start").click()
+
+
 def _my_answers(page: Page) -> list[str]:
     rows = page.locator("#my-requests li[data-node]")
     expect(rows).to_have_count(10, timeout=15_000)
@@ -72,11 +80,7 @@ def test_instructor_kills_a_node_and_its_traffic_moves(
     """With traffic flowing, Kill on node-2: its share drops to nothing, the others take it."""
     log_in_instructor(page, "/lb/")
     _open_lb(page, lab)
-    page.fill("#traffic-rate", "30")
-    page.fill("#traffic-work", "5")
-    page.fill("#traffic-variance", "0")
-    page.fill("#traffic-ws", "0")
-    page.locator("#traffic-start").click()
+    _start_traffic(page, rate=30, ws_clients=0)
     node2 = page.locator('[data-lb-node="node-2"]')
     expect(node2.locator('[data-field="share"]')).to_have_text(
         re.compile(r"^[1-9]\d*%$"), timeout=20_000
@@ -114,3 +118,28 @@ def test_a_node_cards_headers_do_not_run_together(page: Page, lab: RunningLab) -
                     assert a["right"] + 6 <= b["left"], (
                         f"{width} px: {a['text']!r} runs into {b['text']!r}"
                     )
+
+
+def test_a_restarted_node_says_why_it_has_no_websockets(
+    page: Page, lab: RunningLab, log_in_instructor
+) -> None:
+    """Restart node-2 while WebSocket clients are open: its card shows 0 WebSockets and a
+    caption saying its clients reconnected to the other nodes and stay there; the caption
+    goes once no node holds a WebSocket any more."""
+    log_in_instructor(page, "/lb/")
+    _open_lb(page, lab)
+    _start_traffic(page, rate=2, ws_clients=9)
+    node2 = page.locator('[data-lb-node="node-2"]')
+    caption = node2.locator('[data-field="restarted"]')
+    expect(node2.locator('[data-field="websockets"]')).to_have_text(
+        re.compile(r"^[1-9]\d*$"), timeout=20_000
+    )
+    expect(caption).to_be_hidden()
+    node2.locator('button[data-action="restart"]').click()
+    expect(caption).to_be_visible(timeout=30_000)
+    expect(caption).to_contain_text("reconnected to the other nodes and stay there")
+    expect(node2.locator('[data-field="websockets"]')).to_have_text("0")
+    page.fill("#traffic-ws", "0")
+    page.locator("#traffic-stop").click()
+    expect(caption).to_be_hidden(timeout=20_000)
+    lab.wait_for_nodes_up(3)

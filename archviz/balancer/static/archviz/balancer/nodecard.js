@@ -65,6 +65,22 @@ export function balancerLine(backend) {
   );
 }
 
+/**
+ * The caption of a node that was restarted and holds no WebSocket while other nodes hold
+ * some: its clients reconnected elsewhere and stay there, since a WebSocket is one long-lived
+ * connection that the balancer routed once. "" while that is not the case.
+ */
+export function restartedCaption(node, nodes) {
+  if (!(node.restarts > 0) || node.status !== "up" || node.websockets > 0) return "";
+  const elsewhere = nodes.filter((n) => n.id !== node.id).reduce((sum, n) => sum + (n.websockets || 0), 0);
+  if (elsewhere === 0) return "";
+  return (
+    "Restarted: its WebSocket clients reconnected to the other nodes and stay there " +
+    `(${elsewhere} open on them). A WebSocket is one long-lived connection, routed once: ` +
+    "that is what stateful means. New connections can come here."
+  );
+}
+
 /** Whole numbers in their limits, from the inputs that changed; or a message saying what is wrong. */
 export function readSettings(inputs, current) {
   const changes = {};
@@ -115,6 +131,7 @@ export class NodeCard {
       ),
       el("div", { class: "lb-meter", "aria-hidden": "true" }, el("span", { class: "lb-meter-busy" })),
       el("p", { class: "lb-node-note" }, field("note")),
+      el("p", { class: "lb-node-caption", "data-field": "restarted", role: "status", hidden: "" }),
     );
     this.f = fieldsOf(this.root);
     this.meter = this.root.querySelector(".lb-meter");
@@ -201,9 +218,12 @@ export class NodeCard {
     this.feedbackTimer = setTimeout(() => (this.feedbackLine.textContent = ""), tone === "error" ? 20_000 : 8000);
   }
 
-  update(node, backend, lbUp, share) {
+  update(node, backend, lbUp, share, nodes = [node]) {
     this.view = node;
     const f = this.f;
+    const caption = restartedCaption(node, nodes);
+    text(f.restarted, caption);
+    f.restarted.hidden = caption === "";
     this.root.setAttribute("data-status", node.status);
     text(f.status, node.status);
     f.status.setAttribute("data-status", node.status);

@@ -161,7 +161,8 @@ export class LbTopology {
         this.cards.set(node.id, card);
         this.requestLayout();
       }
-      card.update(node, backends.get(node.id) || null, Boolean(state.lb), shares ? shares[node.id] : null);
+      const share = shares ? shares[node.id] : null;
+      card.update(node, backends.get(node.id) || null, Boolean(state.lb), share, state.nodes);
     }
     for (const [id, card] of this.cards) {
       if (!seen.has(id)) {

@@ -12,17 +12,22 @@ from tests.harness.lab import RunningLab
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
+def _queue_only(page: Page, lab: RunningLab, log_in_instructor, rate: int) -> None:
+    """As an instructor on the queue page: producers at `rate` jobs/s, to the queue only."""
+    log_in_instructor(page, "/queue/")
+    expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=15_000)
+    page.fill("#producer-rate", str(rate))
+    page.select_option("#producer-mode", "only")
+    page.locator("#producer-apply").click()
+    lab.wait_until(lambda s: s["traffic"]["queue"] == "only", "producers feeding the queue")
+
+
 def test_the_queue_pages_producers_are_named_on_the_lb_page(
     page: Page, lab: RunningLab, log_in_instructor
 ) -> None:
     """Producers on 'queue only' from the queue page: the LB page's traffic panel says who
     set the traffic and on which page; the queue page itself says nothing of its own change."""
-    log_in_instructor(page, "/queue/")
-    expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=15_000)
-    page.fill("#producer-rate", "5")
-    page.select_option("#producer-mode", "only")
-    page.locator("#producer-apply").click()
-    lab.wait_until(lambda s: s["traffic"]["queue"] == "only", "producers feeding the queue")
+    _queue_only(page, lab, log_in_instructor, rate=5)
     lb = page.context.new_page()
     lb.goto(lab.url + "/lb/")
     notice = lb.locator("#traffic-panel .set-by[data-set-by='traffic']")
@@ -32,3 +37,26 @@ def test_the_queue_pages_producers_are_named_on_the_lb_page(
     expect(notice).to_have_attribute("role", "status")
     assert float(notice.evaluate("(el) => getComputedStyle(el).fontSize").removesuffix("px")) >= 12
     expect(page.locator("#producer-panel .set-by")).to_be_hidden()
+
+
+def test_the_lb_page_says_the_arrivals_go_to_the_queue_only(
+    page: Page, lab: RunningLab, log_in_instructor
+) -> None:
+    """With the queue page's 'queue only', the LB page never says it is sending requests: its
+    clients box and traffic panel say the arrivals go to the queue, not to the balancer, and
+    the clients box names who set that and where."""
+    _queue_only(page, lab, log_in_instructor, rate=6)
+    lb = page.context.new_page()
+    lb.goto(lab.url + "/lb/")
+    client = lb.locator("#lb-client")
+    expect(client).to_have_attribute("data-state", "queue-only", timeout=15_000)
+    expect(client.locator('[data-field="state"]')).to_have_text(
+        "arrivals go to the queue only, none to the balancer"
+    )
+    expect(client.locator('[data-field="rate"]')).to_have_text("6 jobs/s to the queue")
+    expect(client.locator(".set-by")).to_have_text(
+        re.compile(rf"Traffic set .* by {INSTRUCTOR} on the Queue page")
+    )
+    status = lb.locator("#traffic-status")
+    expect(status).to_have_text("to the queue only, not the balancer")
+    expect(lb.locator("main")).not_to_contain_text(re.compile(r"sending \d+ req/s"))

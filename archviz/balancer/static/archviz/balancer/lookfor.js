@@ -18,7 +18,8 @@ function names(nodes) {
   return ids.length <= 1 ? ids.join("") : `${ids.slice(0, -1).join(", ")} and ${ids[ids.length - 1]}`;
 }
 
-/** What is going on now, from the state frame: {sending, out, slow, inRotation, unevenWeights}. */
+/** What is going on now, from the state frame: {sending, queueOnly, out, slow, inRotation,
+ * unevenWeights}; queueOnly: the generator's arrivals go to the queue, none to the balancer. */
 export function scenarioOf(state) {
   const backends = new Map((state.lb?.backends || []).map((b) => [b.id, b]));
   const nodes = state.nodes || [];
@@ -27,7 +28,8 @@ export function scenarioOf(state) {
   const inRotation = nodes.filter((n) => !isOut(n));
   const traffic = state.traffic;
   return {
-    sending: Boolean(traffic && traffic.up && traffic.rate > 0),
+    sending: Boolean(traffic && traffic.up && traffic.rate > 0 && traffic.queue !== "only"),
+    queueOnly: Boolean(traffic && traffic.up && traffic.rate > 0 && traffic.queue === "only"),
     out,
     inRotation,
     slow: inRotation.filter((n) => n.latency_ms > 0 || n.jitter_ms > 0),
@@ -116,6 +118,9 @@ function evenWords(algorithm, { inRotation }) {
 
 /** The "what to look for" paragraph for the algorithm in use and the scenario running now. */
 export function lookFor(algorithm, scenario) {
+  if (scenario.queueOnly) {
+    return "The traffic generator's arrivals go to the queue only (the Queue page's mode), so the balancer gets none and the charts are flat. Switch the mode back on the Queue page, or send your own requests below.";
+  }
   if (!scenario.sending) {
     return "The traffic generator is not sending, so the charts are flat: nothing to compare yet. Instructors start it above; anyone can send their own requests below.";
   }

@@ -3,6 +3,7 @@ import { algorithmLabel, describeAlgorithm } from "../js/lib/algorithms.js";
 import { nodeColour } from "../js/lib/chartdata.js";
 import { text } from "../js/lib/dom.js";
 import { lookFor, scenarioOf } from "./lookfor.js";
+import { trafficChip } from "./traffic.js";
 
 const MY_REQUESTS = 10;
 const MY_REQUEST_TIMEOUT_MS = 10_000;
@@ -131,12 +132,10 @@ export class TrafficPanel {
   }
 
   update(traffic) {
-    const sending = Boolean(traffic && traffic.up && traffic.rate > 0);
-    text(
-      this.status,
-      !traffic ? "not running" : sending ? `sending ${Number(traffic.rate).toFixed(0)} req/s` : "stopped",
-    );
-    this.status.setAttribute("data-state", !traffic ? "down" : sending ? "sending" : "idle");
+    const { state, word } = trafficChip(traffic);
+    const sending = state === "sending" || state === "queue-only"; // either way Stop stops it
+    text(this.status, word);
+    this.status.setAttribute("data-state", state);
     const show = (name, value) => text(this.readOnly[name], value);
     show("rate", traffic ? `${Number(traffic.rate).toFixed(0)} /s` : "—");
     show("work_ms", traffic ? `${Number(traffic.work_ms).toFixed(0)} ms` : "—");

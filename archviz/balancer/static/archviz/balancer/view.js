@@ -5,6 +5,7 @@ import { algorithmLabel } from "../js/lib/algorithms.js";
 import { nodeColour } from "../js/lib/chartdata.js";
 import { fieldsOf, text } from "../js/lib/dom.js";
 import { RequestDots } from "./dots.js";
+import { clientState } from "./traffic.js";
 import { NodeCard } from "./nodecard.js";
 import { setAttributes, svgElement } from "../js/lib/svg.js";
 
@@ -17,9 +18,9 @@ export class ClientBox {
 
   update(traffic) {
     const running = Boolean(traffic && traffic.up);
-    const sending = running && traffic.rate > 0;
-    this.root.setAttribute("data-state", sending ? "sending" : running ? "idle" : "down");
-    text(this.f.state, sending ? "sending" : running ? "idle (rate 0)" : "not running");
+    const { state, word } = clientState(traffic);
+    this.root.setAttribute("data-state", state);
+    text(this.f.state, word);
     if (!running) {
       text(this.f.rate, "—");
       text(this.f.work, "—");
@@ -27,14 +28,14 @@ export class ClientBox {
       text(this.f.window, "");
       return;
     }
-    text(this.f.rate, `${Number(traffic.rate).toFixed(0)} req/s`);
+    const toQueue = state === "queue-only";
+    text(this.f.rate, `${Number(traffic.rate).toFixed(0)} ${toQueue ? "jobs/s to the queue" : "req/s"}`);
     text(this.f.work, `${Number(traffic.work_ms).toFixed(0)} ± ${Number(traffic.variance_ms).toFixed(0)} ms`);
     text(this.f.ws, `${traffic.ws_open} of ${traffic.ws_clients}`);
     const win = Number(traffic.window_s || 0).toFixed(0);
-    text(
-      this.f.window,
-      `last ${win} s: ${traffic.sent} sent · ${traffic.ok} ok · ${traffic.queued} queued · ${traffic.rejected} rejected · ${traffic.failed} failed`,
-    );
+    const counts = `${traffic.sent} sent · ${traffic.ok} ok · ${traffic.queued} queued · ${traffic.rejected} rejected · ${traffic.failed} failed`;
+    const enqueued = toQueue ? ` (${traffic.queue_enqueued ?? 0} jobs enqueued since it started)` : "";
+    text(this.f.window, `last ${win} s through the balancer: ${counts}${enqueued}`);
   }
 }
 

@@ -238,3 +238,17 @@ def register_heartbeat_extra(key: str, snapshot: Callable[[], Any]) -> None:
 
 def heartbeat_extras() -> dict[str, Any]:
     return {key: snapshot() for key, snapshot in _heartbeat_extras.items()}
+
+
+# --- what `manage.py lab` says as it starts ---------------------------------------------
+
+_startup_lines: list[Callable[[], str]] = []
+
+
+def register_startup_line(line: Callable[[], str]) -> None:
+    """`line` says, in one line, what an app loaded (the lessons); the lab prints it first."""
+    _startup_lines.append(line)
+
+
+def startup_lines() -> list[Callable[[], str]]:
+    return list(_startup_lines)

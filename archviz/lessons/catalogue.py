@@ -52,3 +52,19 @@ def course() -> Course:
         cached = (stamp, read_course(folder))
         _cache[folder] = cached
     return cached[1]
+
+
+def summary_line(course: Course, folder: Path) -> str:
+    """One line for the lab's start: how many lessons loaded from where, and each file left
+    out with its line and problem (pure)."""
+    count = len(course.lessons)
+    line = f"lessons: {count} loaded from {folder}"
+    if course.problems:
+        problems = "; ".join(" ".join(str(problem).split()) for problem in course.problems)
+        line += f"; {len(course.problems)} left out: {problems}"
+    return line
+
+
+def startup_line() -> str:
+    """The summary of the lab's course now (archviz/core/hooks.py register_startup_line)."""
+    return summary_line(course(), Path(settings.ARCHVIZ_LESSONS_DIR))

@@ -27,6 +27,8 @@ class Command(BaseCommand):
     help = "Run the whole lab until Ctrl-C: Redis, the dashboard and the worker nodes."
 
     def handle(self, *args, **options) -> None:
+        for line in hooks.startup_lines():  # what the apps loaded: the lessons, bad files named
+            self._say(line())
         host = settings.ARCHVIZ_HOST
         port_settings = [
             setting

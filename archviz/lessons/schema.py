@@ -2,6 +2,7 @@
 and what is wrong, so an instructor can fix a lesson they dropped in the folder."""
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,25 +107,32 @@ class _Reader:
             raise self.fail(path, f"missing {key!r}{where}")
         return value
 
-    def text(self, path: tuple, default: str | None = None) -> str:
+    def _checked(self, path: tuple, default: object, valid: Callable[[object], bool], problem: str):
+        """The value at `path` if `valid` holds for it; `default` if it is optional (a default
+        given) and absent; else the problem, at its line."""
         if default is not None and not self.has(path):
             return default
         value = self.get(path)
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(path, f"{path[-1]} must be text")
-        return value.strip()
+        if not valid(value):
+            raise self.fail(path, problem)
+        return value
+
+    def text(self, path: tuple, default: str | None = None) -> str:
+        def is_text(value: object) -> bool:
+            return isinstance(value, str) and bool(value.strip())
+
+        return self._checked(path, default, is_text, f"{path[-1]} must be text").strip()
 
     def number(self, path: tuple, low: float, high: float, default: float | None = None) -> float:
-        if default is not None and not self.has(path):
-            return default
-        value = self.get(path)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not low <= value <= high
-        ):
-            raise self.fail(path, f"{path[-1]} must be a number from {low:g} to {high:g}")
-        return value
+        def in_range(value: object) -> bool:
+            return (
+                not isinstance(value, bool)
+                and isinstance(value, int | float)
+                and low <= value <= high
+            )
+
+        problem = f"{path[-1]} must be a number from {low:g} to {high:g}"
+        return self._checked(path, default, in_range, problem)
 
     def items(self, path: tuple, *, required: bool = False) -> list:
         if not self.has(path):

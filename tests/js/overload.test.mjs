@@ -265,21 +265,6 @@ describe("worthMarking", async () => {
   });
 });
 
-describe("placeLabel", async () => {
-  const c = await importServed("archviz/overload/charts.js");
-  test("labels close in time take free rows; past four the line has no label", () => {
-    const placed = [];
-    for (let i = 0; i < 6; i += 1) {
-      placed.push(c.placeLabel({ ts: 1000 + i, text: `event ${i}`, title: `event ${i}` }, placed, 120_000));
-    }
-    assert.deepEqual(placed.map((m) => m.row), [0, 1, 2, 3, 0, 0]);
-    assert.deepEqual(placed.map((m) => m.text !== ""), [true, true, true, true, false, false]);
-    const later = c.placeLabel({ ts: 60_000, text: "later", title: "later" }, placed, 120_000);
-    assert.equal(later.row, 0);
-    assert.equal(later.text, "later");
-  });
-});
-
 describe("timingPoints", async () => {
   const c = await importServed("archviz/overload/charts.js");
   test("each node's queue time and round trip, and only the yardsticks its policy reports", () => {

@@ -170,3 +170,60 @@ export class LiveChart {
     }
   }
 }
+
+const SET_DEFAULTS = {
+  elements: {}, // the page's chart divs, by name
+  windowMs: 120_000,
+  isHidden: () => document.hidden,
+};
+
+/**
+ * A page's live charts on one clock with one set of markers (the LB, queue and overload
+ * pages'): a subclass makes its LiveCharts into `this.charts` when `available`. Without Plotly
+ * every div says so instead of staying blank.
+ */
+export class ChartSet {
+  constructor(options) {
+    this.options = { ...SET_DEFAULTS, ...options };
+    this.available = Boolean(Plotly);
+    this.markers = [];
+    this.charts = [];
+    if (!this.available) {
+      for (const element of Object.values(this.options.elements)) {
+        element.textContent = "Charts unavailable: Plotly did not load.";
+        element.classList.add("chart-missing");
+      }
+    }
+  }
+
+  /** Add a marker once (each chart collapses close ones and labels the newest: markers.js). */
+  mark(marker, nowTs) {
+    if (!this.available || !marker) return;
+    const same = (m) => m.ts === marker.ts && m.text === marker.text && m.title === marker.title;
+    if (this.markers.some(same)) return;
+    this.markers.push(marker);
+    this.markers.sort((a, b) => a.ts - b.ts);
+    this.pruneMarkers(nowTs);
+  }
+
+  pruneMarkers(nowTs) {
+    this.markers = this.markers.filter((m) => m.ts >= nowTs - this.options.windowMs);
+    for (const chart of this.charts) chart.setMarkers(this.markers);
+  }
+
+  /**
+   * Redraw one chart per call, in turn (called a few times a second, each chart redraws about
+   * once a second and no single task holds the page up for long). While the tab is hidden the
+   * charts keep their points and catch up on return.
+   */
+  render(nowTs) {
+    if (!this.available || this.charts.length === 0) return;
+    if (this.markers.length > 0 && this.markers[0].ts < nowTs - this.options.windowMs) {
+      this.pruneMarkers(nowTs);
+    }
+    this.turn = ((this.turn ?? -1) + 1) % this.charts.length;
+    const chart = this.charts[this.turn];
+    if (this.options.isHidden()) chart.trimPending();
+    else chart.render(nowTs, this.options.windowMs);
+  }
+}

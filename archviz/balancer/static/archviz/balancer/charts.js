@@ -1,27 +1,14 @@
 // The four charts of the load-balancer page: requests/s per node, latency percentiles,
 // errors and fairness, on one clock with one set of markers.
 import { nodeColour } from "../js/lib/chartdata.js";
-import { LiveChart } from "../js/lib/charts.js";
+import { ChartSet, LiveChart } from "../js/lib/charts.js";
 
-const DEFAULTS = {
-  elements: {}, // {rps, latency, errors, fairness}: the chart divs
-  windowMs: 120_000,
-  isHidden: () => document.hidden,
-};
-
-/** The four charts of the load-balancer page, sharing one clock and one set of markers. */
-export class LbCharts {
+/** The four charts of the load-balancer page, sharing one clock and one set of markers;
+ * options: {elements: {rps, latency, errors, fairness}, windowMs, isHidden}. */
+export class LbCharts extends ChartSet {
   constructor(options) {
-    this.options = { ...DEFAULTS, ...options };
-    this.available = Boolean(window.Plotly);
-    this.markers = [];
-    if (!this.available) {
-      for (const el of Object.values(this.options.elements)) {
-        el.textContent = "Charts unavailable: Plotly did not load.";
-        el.classList.add("chart-missing");
-      }
-      return;
-    }
+    super(options);
+    if (!this.available) return;
     const { rps, latency, errors, fairness } = this.options.elements;
     this.rps = new LiveChart({ element: rps, yTitle: "requests/s" });
     this.latency = new LiveChart({ element: latency, yTitle: "ms" });
@@ -47,35 +34,5 @@ export class LbCharts {
     this.latency.push(ts, sample.latency || {});
     this.errors.push(ts, sample.errors || {});
     this.fairness.push(ts, { index: sample.fairness });
-  }
-
-  /** Add a marker (each chart collapses close ones and labels the newest: lib/markers.js). */
-  mark(marker, nowTs) {
-    if (!this.available || this.markers.some((m) => m.ts === marker.ts && m.text === marker.text)) return;
-    this.markers.push(marker);
-    this.markers.sort((a, b) => a.ts - b.ts);
-    this.pruneMarkers(nowTs);
-  }
-
-  pruneMarkers(nowTs) {
-    const { windowMs } = this.options;
-    this.markers = this.markers.filter((m) => m.ts >= nowTs - windowMs);
-    for (const chart of this.charts) chart.setMarkers(this.markers);
-  }
-
-  /**
-   * Redraw one chart per call, in turn (call it four times a second: each chart redraws once a
-   * second, and no single task holds the page up for long). While the tab is hidden the charts
-   * keep their points and catch up on return.
-   */
-  render(nowTs) {
-    if (!this.available) return;
-    if (this.markers.length > 0 && this.markers[0].ts < nowTs - this.options.windowMs) {
-      this.pruneMarkers(nowTs);
-    }
-    this.turn = ((this.turn ?? -1) + 1) % this.charts.length;
-    const chart = this.charts[this.turn];
-    if (this.options.isHidden()) chart.trimPending();
-    else chart.render(nowTs, this.options.windowMs);
   }
 }

@@ -3,13 +3,7 @@
 // (queue time and the round trips the adaptive policies learn from), and the reconnect storm
 // (WebSocket handshakes per second per node).
 import { markerForEvent, nodeColour } from "../js/lib/chartdata.js";
-import { LiveChart } from "../js/lib/charts.js";
-
-const DEFAULTS = {
-  elements: {}, // {goodput, p99, admission, timing, storm}: the chart divs
-  windowMs: 120_000,
-  isHidden: () => document.hidden,
-};
+import { ChartSet, LiveChart } from "../js/lib/charts.js";
 
 /** The chart marker an overload event deserves: scenarios, refusals and sheds; or null. */
 export function overloadMarker(event) {
@@ -76,35 +70,12 @@ export function timingPoints(admission, ensure) {
   return points;
 }
 
-const LABEL_ROWS = 4;
-
-/**
- * The marker with a label row that no nearby label uses (labels sit left of their line, about
- * 7 px a character on a plot some 400 px wide, as on the LB page). With every row taken, the
- * line is drawn without a label (its words stay in the hover title): a burst of events must
- * not pile unreadable text on the chart.
- */
-export function placeLabel(marker, markers, windowMs) {
-  const width = (m) => (Math.max(m.text.length, marker.text.length) * 7 * windowMs) / 400;
-  const near = markers.filter((m) => m.text && Math.abs(m.ts - marker.ts) < width(m));
-  const used = new Set(near.map((m) => m.row));
-  const row = [...Array(LABEL_ROWS).keys()].find((r) => !used.has(r));
-  return row === undefined ? { ...marker, text: "", row: 0 } : { ...marker, row };
-}
-
-export class OverloadCharts {
+/** options: {elements: {goodput, p99, admission, timing, storm}, windowMs, isHidden}. */
+export class OverloadCharts extends ChartSet {
   constructor(options) {
-    this.options = { ...DEFAULTS, ...options };
-    this.available = Boolean(window.Plotly);
-    this.markers = [];
+    super(options);
     this.lastShedMark = new Map(); // node -> ts of its last shed marker
-    if (!this.available) {
-      for (const el of Object.values(this.options.elements)) {
-        el.textContent = "Charts unavailable: Plotly did not load.";
-        el.classList.add("chart-missing");
-      }
-      return;
-    }
+    if (!this.available) return;
     const { goodput, p99, admission, timing, storm } = this.options.elements;
     this.goodput = new LiveChart({ element: goodput, yTitle: "requests/s" });
     this.goodput.ensure("asked", { name: "offered (asked)", colour: "#57606a", dash: "dot" });
@@ -143,23 +114,5 @@ export class OverloadCharts {
   markEvent(event, nowTs) {
     const marker = overloadMarker(event);
     if (worthMarking(marker, event, this.lastShedMark)) this.mark(marker, nowTs);
-  }
-
-  mark(marker, nowTs) {
-    if (!this.available || !marker) return;
-    if (this.markers.some((m) => m.ts === marker.ts && m.title === marker.title)) return;
-    this.markers.push(placeLabel(marker, this.markers, this.options.windowMs));
-    this.markers.sort((a, b) => a.ts - b.ts);
-    this.markers = this.markers.filter((m) => m.ts >= nowTs - this.options.windowMs);
-    for (const chart of this.charts) chart.setMarkers(this.markers);
-  }
-
-  /** Redraw one chart per call, in turn (each chart about once a second). */
-  render(nowTs) {
-    if (!this.available) return;
-    this.turn = ((this.turn ?? -1) + 1) % this.charts.length;
-    const chart = this.charts[this.turn];
-    if (this.options.isHidden()) chart.trimPending();
-    else chart.render(nowTs, this.options.windowMs);
   }
 }

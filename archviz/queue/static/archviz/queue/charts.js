@@ -1,10 +1,9 @@
 // The queue page's charts: backlog, jobs/s in and out, per-consumer throughput, latency; and
 // the side-by-side comparison with the load balancer (same scales on both paths).
 import { markerForEvent, nodeColour } from "../js/lib/chartdata.js";
-import { LiveChart } from "../js/lib/charts.js";
+import { ChartSet, LiveChart } from "../js/lib/charts.js";
 
 const Plotly = globalThis.Plotly; // loaded by a classic script before the page's modules
-const WINDOW_MS = 120_000;
 const PATH_COLOURS = { lb: "#2563eb", queue: "#d97706" };
 
 /** A chart marker for queue scenarios and consumer faults, else whatever the LB page would mark. */
@@ -53,40 +52,11 @@ export function capacities(state) {
   return { lb, queue };
 }
 
-class ChartSet {
-  constructor(elements) {
-    this.available = Boolean(Plotly);
-    this.markers = [];
-    this.charts = [];
-    if (!this.available) {
-      for (const element of Object.values(elements)) {
-        element.textContent = "Charts unavailable: Plotly did not load.";
-        element.classList.add("chart-missing");
-      }
-    }
-  }
-
-  mark(marker, nowTs) {
-    if (!this.available || !marker || this.markers.some((m) => m.ts === marker.ts && m.text === marker.text)) return;
-    this.markers.push(marker); // each chart collapses close ones and labels the newest (lib/markers.js)
-    this.markers = this.markers.filter((m) => m.ts >= nowTs - WINDOW_MS);
-    for (const chart of this.charts) chart.setMarkers(this.markers);
-  }
-
-  /** Redraw one chart per call, in turn; a hidden tab keeps its points and catches up. */
-  render(nowTs) {
-    if (!this.available || this.charts.length === 0) return;
-    this.turn = ((this.turn ?? -1) + 1) % this.charts.length;
-    const chart = this.charts[this.turn];
-    if (document.hidden) chart.trimPending();
-    else chart.render(nowTs, WINDOW_MS);
-  }
-}
-
-/** The four queue charts. */
+/** The four queue charts; options: {elements: {backlog, rates, consumers, latency}}. */
 export class QueueCharts extends ChartSet {
-  constructor(elements) {
-    super(elements);
+  constructor(options) {
+    super(options);
+    const { elements } = this.options;
     if (!this.available) return;
     this.backlog = new LiveChart({ element: elements.backlog, yTitle: "jobs" });
     this.backlog.ensure("backlog", { name: "backlog", colour: "#d97706" });
@@ -147,8 +117,9 @@ function comparePanel(element, { yTitle, y2Title, series }) {
 
 /** The side-by-side charts: latency on one scale for both paths, what happens to the excess, distributions. */
 export class CompareCharts extends ChartSet {
-  constructor(elements) {
-    super(elements);
+  constructor(options) {
+    super(options);
+    const { elements } = this.options;
     if (!this.available) return;
     this.distElement = elements.dist;
     this.lb = comparePanel(elements.lb, COMPARE_PANELS.lb);
@@ -191,7 +162,7 @@ export class CompareCharts extends ChartSet {
 
   /** Both paths' recent latencies as overlaid histograms with the same bins. */
   drawDistributions(lbSample, queueSample) {
-    if (!this.available || document.hidden) return;
+    if (!this.available || this.options.isHidden()) return;
     const all = [...lbSample, ...queueSample];
     const end = all.length ? Math.max(...all) : 100;
     const bins = { start: 0, end: end * 1.02 + 1, size: Math.max(1, end / 30) };

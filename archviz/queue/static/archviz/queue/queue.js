@@ -61,15 +61,15 @@ class QueuePage {
       onSkipped: (n) => text($("dots-skipped"), String(n)),
     });
     this.charts = new QueueCharts({
-      backlog: $("chart-backlog"),
-      rates: $("chart-rates"),
-      consumers: $("chart-consumers"),
-      latency: $("chart-latency"),
+      elements: {
+        backlog: $("chart-backlog"),
+        rates: $("chart-rates"),
+        consumers: $("chart-consumers"),
+        latency: $("chart-latency"),
+      },
     });
     this.compare = new CompareCharts({
-      lb: $("chart-compare-lb"),
-      queue: $("chart-compare-queue"),
-      dist: $("chart-compare-dist"),
+      elements: { lb: $("chart-compare-lb"), queue: $("chart-compare-queue"), dist: $("chart-compare-dist") },
     });
     this.tally = new CompareTally();
     this.log = new TraceLog({ list: $("trace-log"), describeKind: (kind) => TRACE_KINDS[kind] || "" });

@@ -183,3 +183,28 @@ def test_skip_link_is_the_first_tab_stop_and_moves_to_main(tabs, lab: RunningLab
     assert page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle") != "none"
     page.keyboard.press("Enter")
     expect(page.locator("main")).to_be_focused()
+
+
+def test_a_running_steps_figures_fit_a_phone(tabs, lab: RunningLab) -> None:
+    """A step's live figures (long words beside their numbers, as the lesson panel lists
+    them) stay on a phone's screen: the words wrap, the numbers are not cut off."""
+    page = tabs("phone", "learner").page
+    page.goto(lab.url + "/lb/?lesson=websockets")
+    _lesson(page)
+    page.evaluate(
+        """() => {
+          const dl = document.createElement("dl");
+          dl.className = "lesson-figures";
+          for (const [words, value] of [["WebSockets on the least busy node that is up", "30"],
+              ["cart reads that did not find the learner's session on that node", "12"]]) {
+            const dt = document.createElement("dt");
+            dt.textContent = words;
+            const dd = document.createElement("dd");
+            dd.textContent = value;
+            dl.append(dt, dd);
+          }
+          document.querySelector("#lesson-panel .lesson-step-title").after(dl);
+        }"""
+    )
+    assert cut_off(page) == []
+    assert horizontal_scroll(page) == 0

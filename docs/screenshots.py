@@ -98,6 +98,7 @@ def _shoot(base: str, link: str) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.set_default_timeout(90_000)  # a page with Plotly loads slowly on a busy machine
         page.goto(link)
         page.get_by_role("button", name="Sign in as the lab's instructor").click()
         expect(page.locator(".site-user")).to_contain_text("instructor")
@@ -114,6 +115,8 @@ def _shoot(base: str, link: str) -> None:
                     _click_until_seen(page, clicks)
                 expect(panel.locator(".lesson-next")).to_be_visible(timeout=90_000)
             page.wait_for_timeout(1500)  # the picture draws the step's last messages
+            if clicks:  # the learner's own requests and what they did: the picture beside them
+                page.locator(clicks).first.evaluate("(el) => el.scrollIntoView({block: 'center'})")
             page.screenshot(path=IMAGES / f"{slug}.png")
             print(f"docs/images/{slug}.png")
         browser.close()

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { ConnectionIndicator, InvalidEventsCounter } from "../../static/archviz/js/lib/status.js";
+import { ConnectionIndicator, InvalidEventsCounter, ackText } from "../../static/archviz/js/lib/status.js";
 
 /** Just enough of an element: text, attributes and classes, and one child found by selector. */
 function fakeElement() {
@@ -58,5 +58,15 @@ describe("ConnectionIndicator", () => {
     new ConnectionIndicator({ element }).show({ state: "closed", code: 4001, description: "login required" });
     assert.equal(element.attributes["data-state"], "closed");
     assert.equal(element.child.textContent, "closed (login required, code 4001)");
+  });
+});
+
+describe("ackText", () => {
+  test("names the node a command was for", () => {
+    assert.equal(ackText({ action: "kill", node: "node-2" }),
+      "kill accepted for node-2: watch the supervisor carry it out.");
+  });
+  test("a command for the whole lab names no node (it said 'for undefined')", () => {
+    assert.equal(ackText({ action: "traffic" }), "traffic accepted.");
   });
 });

@@ -56,6 +56,14 @@ export class InvalidEventsCounter {
   }
 }
 
+/** What a toast says of an ack: a command for a node is carried out by the supervisor;
+ * one for the whole lab (traffic, a mode) names no node. */
+export function ackText(frame) {
+  return frame.node
+    ? `${frame.action} accepted for ${frame.node}: watch the supervisor carry it out.`
+    : `${frame.action} accepted.`;
+}
+
 /** Dismissable toasts in a corner; they float over the page, so nothing shifts. */
 export class Notices {
   constructor({ container, timeoutMs = 12_000 }) {

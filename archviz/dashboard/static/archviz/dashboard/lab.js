@@ -2,7 +2,7 @@
 import { TRACE_KINDS, componentBoxId, controlRequest, pingRequest } from "../js/lib/protocol.js";
 import { renderSetBy } from "../js/lib/setby.js";
 import { ReconnectingSocket } from "../js/lib/socket.js";
-import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
+import { ConnectionIndicator, InvalidEventsCounter, Notices, ackText } from "../js/lib/status.js";
 import { SKIP_REASONS, TraceAnimator } from "../js/lib/animator.js";
 import { formatMegabytes } from "../js/lib/svg.js";
 import { renderProcesses } from "./processes.js";
@@ -246,7 +246,7 @@ class LabPage {
       },
       trace: () => this.onTrace(frame.events || []),
       pong: () => this.onPong(frame),
-      ack: () => this.notices.show(`${frame.action} accepted for ${frame.node}: watch the supervisor carry it out.`),
+      ack: () => this.notices.show(ackText(frame)),
       error: () => this.onError(frame),
       lagging: () => this.onLagging(frame.dropped),
     }[frame.type];

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "archviz.overload",
     "archviz.lessons",
     "archviz.recorder",
+    "archviz.classroom",
 ]
 
 MIDDLEWARE = [

@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("favicon.ico", RedirectView.as_view(url=static("archviz/favicon.svg"))),
     path("", include("archviz.lessons.urls")),
+    path("", include("archviz.classroom.urls")),
     path("", include("archviz.dashboard.urls")),
     path("", include("archviz.balancer.urls")),
     path("", include("archviz.sessions.urls")),

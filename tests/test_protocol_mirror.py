@@ -16,6 +16,7 @@ import pytest
 
 from archviz.balancer.algorithms import NAMES as ALGORITHM_NAMES
 from archviz.chat.store import LEDGER_FIELDS
+from archviz.classroom import messages as classroom_messages
 from archviz.core import close_codes, labsocket, set_by
 from archviz.dashboard import messages
 from archviz.gateway import messages as gateway_messages
@@ -97,14 +98,14 @@ def test_js_knows_exactly_the_node_statuses() -> None:
 def test_js_parses_exactly_the_frames_the_server_sends() -> None:
     """SERVER_FRAMES are the types of the dashboard's frames and the lab socket's answers (the
     gateway page's run of its comparison included)."""
-    python = _frames(messages, labsocket, gateway_messages)
+    python = _frames(messages, labsocket, gateway_messages, classroom_messages)
     assert {"ack", "error", "pong", "state"} <= set(python)  # both modules were read
     _same(python, _js_keys("SERVER_FRAMES", PROTOCOL_JS.read_text(), key=r"[a-z_]+"))
 
 
 def test_js_knows_each_frames_fields() -> None:
     """Each frame's fields in protocol.js are its TypedDict's (e.g. state's invalid_events)."""
-    python = _frames(messages, labsocket, gateway_messages)
+    python = _frames(messages, labsocket, gateway_messages, classroom_messages)
     js = _js_frames(PROTOCOL_JS.read_text())
     assert js.keys() == python.keys()
     for kind, fields in python.items():

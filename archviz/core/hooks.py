@@ -252,3 +252,18 @@ def register_startup_line(line: Callable[[], str]) -> None:
 
 def startup_lines() -> list[Callable[[], str]]:
     return list(_startup_lines)
+
+# --- what the dashboard's feed forwards to every tab ---------------------------------------
+
+_feed_channels: list[str] = []
+
+
+def register_feed_channel(channel: str) -> None:
+    """Every message published on `channel` (a JSON frame of the lab socket's vocabulary,
+    made by the app's own code) goes to every open tab as it is (the class's state)."""
+    if channel not in _feed_channels:
+        _feed_channels.append(channel)
+
+
+def feed_channels() -> list[str]:
+    return list(_feed_channels)

@@ -57,7 +57,7 @@ class LabConsumer(AsyncWebsocketConsumer):
                 recent=await self._recent(),
             )
         )
-        self.subscription = feed.subscribe()
+        self.subscription = feed.subscribe(forwarded_only=self._query("frames") == "forwarded")
         replays.attach(self.caller.socket, self.subscription, feed.live_state_frame)
         self.pump = asyncio.create_task(self._pump(self.subscription))
 
@@ -90,8 +90,11 @@ class LabConsumer(AsyncWebsocketConsumer):
 
     def _page(self) -> str:
         """The page this socket was opened from (its `?page=`), for what it sets to name."""
+        return set_by.page_or_blank(self._query("page"))
+
+    def _query(self, name: str) -> str:
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        return set_by.page_or_blank(query.get("page", [""])[0])
+        return query.get(name, [""])[0]
 
     async def _pump(self, subscription: Subscription) -> None:
         while True:

@@ -24,7 +24,7 @@ import time
 
 import redis
 
-from archviz.core import keys
+from archviz.core import hooks, keys
 from archviz.core.labsocket import MAX_FRAME_BYTES
 from archviz.core.redis_conn import async_blocking_client, shared_client
 from archviz.dashboard.messages import LabState, LaggingFrame, StateFrame, TraceFrame
@@ -93,6 +93,7 @@ def trace_frames(events: list, max_bytes: int = TRACE_FRAME_BYTES) -> tuple[list
 class LabFeed:
     def __init__(self) -> None:
         self._subscriptions: set[Subscription] = set()
+        self._forwarded_only: set[Subscription] = set()  # tabs that want only those frames
         self._pongs: dict[str, tuple[str, asyncio.Future]] = {}  # trace -> (nonce, future)
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -101,9 +102,13 @@ class LabFeed:
         self.ignored_pongs = 0  # pongs for no ping of ours, or with the wrong nonce (forged)
         self.too_slow_closes = 0  # lab sockets closed for not taking their frames, since start
 
-    def subscribe(self) -> Subscription:
+    def subscribe(self, *, forwarded_only: bool = False) -> Subscription:
+        """A tab's frames; `forwarded_only`: only the apps' forwarded channels' (a class bar)."""
         self._start()
         subscription = Subscription()
+        if forwarded_only:
+            self._forwarded_only.add(subscription)
+            return subscription
         self._subscriptions.add(subscription)
         if self.last_state is not None:
             subscription.offer(json.dumps(self._state_frame(self.last_state)))
@@ -115,10 +120,11 @@ class LabFeed:
 
     def unsubscribe(self, subscription: Subscription) -> None:
         self._subscriptions.discard(subscription)
+        self._forwarded_only.discard(subscription)
 
     @property
     def open_sockets(self) -> int:
-        return len(self._subscriptions)
+        return len(self._subscriptions) + len(self._forwarded_only)
 
     def count_too_slow(self) -> None:
         if self.too_slow_closes == 0:
@@ -151,7 +157,9 @@ class LabFeed:
                 # trace batches a learner's pong waited its turn (hundreds of ms, measured by
                 # bench/abuse while the balancer was flooded).
                 asyncio.create_task(self._listen(keys.TRACE_CHANNEL)),
-                asyncio.create_task(self._listen(keys.HEARTBEAT_CHANNEL, keys.PONG_CHANNEL)),
+                asyncio.create_task(
+                    self._listen(keys.HEARTBEAT_CHANNEL, keys.PONG_CHANNEL, *hooks.feed_channels())
+                ),
                 asyncio.create_task(self._publish_states()),
             ]
 
@@ -188,6 +196,10 @@ class LabFeed:
             self._wake.set()
         elif channel == keys.PONG_CHANNEL.encode():
             self._on_pong(data)
+        elif channel.decode() in hooks.feed_channels() and len(data) <= MAX_FRAME_BYTES:
+            frame = data.decode()
+            for subscription in [*self._subscriptions, *self._forwarded_only]:
+                subscription.offer(frame)
 
     def _count_invalid(self, invalid: int) -> None:
         if self.invalid_events == 0:

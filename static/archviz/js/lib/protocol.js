@@ -21,6 +21,8 @@ export const SERVER_FRAMES = Object.freeze({
   error: ["reason", "request", "node"],
   lagging: ["dropped"],
   gateway_compare: ["result"], // the gateway page's side-by-side run (archviz/gateway/socket.py)
+  class: ["state", "ended"], // the running class's state (archviz/classroom/messages.py)
+  class_roster: ["roster", "answered"], // the instructor's answer to class.roster
 });
 
 export const SERVER_FRAME_TYPES = Object.freeze(Object.keys(SERVER_FRAMES));
@@ -187,6 +189,14 @@ export const REQUEST_TYPES = Object.freeze([
   "overload.shed_policy",
   "replay",
   "replay.stop",
+  "class.goto",
+  "class.highlight",
+  "class.pause",
+  "class.poll",
+  "class.reveal",
+  "class.roster",
+  "class.heartbeat",
+  "class.answer",
 ]);
 
 /** The flight recorder (archviz/recorder/socket.py): replay from `start` (unix ms) at `speed`
@@ -343,4 +353,40 @@ export function overloadReconnectRequest(policy, { baseMs, capMs } = {}) {
 /** Instructors: which clients every node sheds first. */
 export function overloadShedPolicyRequest(policy) {
   return { type: "overload.shed_policy", policy };
+}
+
+// The classroom (archviz/classroom/socket.py): the instructor's commands, a member's tab's.
+/** where: {path, lesson?, step?}: the page the instructor is on, and its lesson's step. */
+export function classGotoRequest(where) {
+  return { type: "class.goto", ...where };
+}
+
+/** elementId: what the instructor points at on the page (null: nothing). */
+export function classHighlightRequest(elementId) {
+  return { type: "class.highlight", element: elementId };
+}
+
+export function classPauseRequest(paused) {
+  return { type: "class.pause", paused };
+}
+
+export function classPollRequest(lesson, step) {
+  return { type: "class.poll", lesson, step };
+}
+
+export function classRevealRequest() {
+  return { type: "class.reveal" };
+}
+
+export function classRosterRequest() {
+  return { type: "class.roster" };
+}
+
+/** member: the token of the learner's session; mode: "follow" or "free". */
+export function classHeartbeatRequest(member, mode) {
+  return { type: "class.heartbeat", member, mode };
+}
+
+export function classAnswerRequest(member, choice) {
+  return { type: "class.answer", member, choice };
 }

@@ -50,6 +50,8 @@ class LessonPanel {
     clearTimeout(this.timer);
     this.index = index;
     this.drawDots();
+    // a class bar (archviz/classroom) publishes the instructor's step, and follows it
+    document.dispatchEvent(new CustomEvent("archviz:lesson-step", { detail: { lesson: this.data.slug, step: index } }));
     if (index >= this.data.steps.length) return this.showTryIt();
     const step = this.data.steps[index];
     const narration = el("div", { class: "lesson-say" });
@@ -174,4 +176,10 @@ class LessonPanel {
 
 const root = document.getElementById("lesson-panel");
 const data = JSON.parse(document.getElementById("lesson-panel-data").textContent);
-new LessonPanel(root, data).show(resumeAt(data.progress, data.steps.length));
+const panel = new LessonPanel(root, data);
+// the class bar's "go to this step" (its presenter keys, or the instructor a learner follows)
+document.addEventListener("archviz:lesson-goto", (event) => {
+  const step = event.detail && event.detail.step;
+  if (Number.isInteger(step) && step >= 0 && step <= data.steps.length && step !== panel.index) panel.show(step);
+});
+panel.show(resumeAt(data.progress, data.steps.length));

@@ -1,0 +1,47 @@
+// The class bar's pure rules: where following takes a tab, and what the presenter keys do.
+
+/** The URL of the instructor's place: the page, with its lesson when there is one. */
+export function destination(where) {
+  return where.lesson ? `${where.path}?lesson=${encodeURIComponent(where.lesson)}` : where.path;
+}
+
+/** Whether a tab at `path` with `search` (location's) is on another page than `where`. */
+export function elsewhere(where, path, search) {
+  if (!where) return false;
+  const lesson = new URLSearchParams(search).get("lesson") || null;
+  return where.path !== path || (where.lesson || null) !== lesson;
+}
+
+// What a presenter remote (or a keyboard) sends: PageDown/PageUp, the arrows, "." (blank).
+const KEYS = Object.freeze({
+  PageDown: "next",
+  ArrowRight: "next",
+  PageUp: "previous",
+  ArrowLeft: "previous",
+  ".": "pause",
+  p: "pause",
+  P: "pause",
+  Pause: "pause",
+  b: "pause",
+  B: "pause",
+});
+
+/** The presenter action of a key event, or null (typing in a field is never one). */
+export function presenterAction(key, { inField = false, modified = false } = {}) {
+  if (inField || modified) return null;
+  return KEYS[key] || null;
+}
+
+/** The step after a move of `delta`, kept within 0..total (total: "try it yourself"). */
+export function movedStep(current, delta, total) {
+  return Math.max(0, Math.min(total, current + delta));
+}
+
+/** Roster counts in words: "3 following · 1 free · 2 dropped". */
+export function rosterWords(roster) {
+  if (!roster.length) return "no one has joined yet";
+  const count = (state) => roster.filter((row) => row.state === state).length;
+  return ["following", "free", "dropped"]
+    .map((state) => `${count(state)} ${state}`)
+    .join(" · ");
+}

@@ -103,6 +103,8 @@ def leave(request: HttpRequest) -> HttpResponse:
 @require_POST
 def command(request: HttpRequest) -> JsonResponse:
     """A class command as JSON ({"type": "class.goto", ...}), as on the lab socket."""
+    if not request.user.has_perm(PERMISSION):  # carry_out checks it too (and reads the user)
+        return JsonResponse({"error": ONLY_INSTRUCTORS}, status=403)
     try:
         body = json.loads(request.body or b"{}")
     except ValueError:

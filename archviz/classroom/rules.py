@@ -15,6 +15,8 @@ _PATH = re.compile(r"/(?:[a-z0-9_-]+/)*")
 _SLUG = re.compile(r"[a-z0-9-]{1,64}")
 # a highlight names an element by its id only: the bar looks it up with getElementById
 _ELEMENT_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+# pages a class is never sent to: the class's own (a learner's is the join form), logging in
+NOT_FOLLOWED = ("/class/", "/accounts/", "/admin/")
 
 
 class BadInput(ValueError):
@@ -48,6 +50,8 @@ def where(path: object, lesson: object, step: object) -> dict:
     """Where the instructor is, checked: a dashboard path, an optional lesson and step."""
     if not isinstance(path, str) or not _PATH.fullmatch(path) or len(path) > 200:
         raise BadInput("path must be a page of the lab, like /lb/")
+    if path.startswith(NOT_FOLLOWED):
+        raise BadInput(f"the class does not follow you to {path}: only to the lab's pages")
     if lesson in (None, ""):
         return {"path": path, "lesson": None, "step": None}
     if not isinstance(lesson, str) or not _SLUG.fullmatch(lesson):

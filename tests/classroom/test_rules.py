@@ -46,7 +46,8 @@ def test_where_accepts_a_lab_page_and_a_lesson_step() -> None:
     ("path", "lesson", "step"),
     [("https://evil.example/", None, None), ("//evil.example/", None, None), ("/lb", None, None),
      ("/lb/", "../x", 1), ("/lb/", "load-balancer", -1), ("/lb/", "load-balancer", True),
-     ("/lb/", "load-balancer", "2"), (3, None, None)],
+     ("/lb/", "load-balancer", "2"), (3, None, None), ("/class/", None, None),
+     ("/accounts/login/", None, None), ("/admin/", None, None)],
 )  # fmt: skip
 def test_where_refuses_other_sites_and_bad_steps(path, lesson, step) -> None:
     with pytest.raises(rules.BadInput):

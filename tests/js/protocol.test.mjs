@@ -9,6 +9,14 @@ import {
   algorithmRequest,
   chatBotsRequest,
   chatModeRequest,
+  classAnswerRequest,
+  classGotoRequest,
+  classHeartbeatRequest,
+  classHighlightRequest,
+  classPauseRequest,
+  classPollRequest,
+  classRevealRequest,
+  classRosterRequest,
   closeIsRetryable,
   componentBoxId,
   controlRequest,
@@ -150,6 +158,14 @@ describe("requests", () => {
     assert.deepEqual(replayStopRequest(true), { type: "replay.stop", everyone: true });
   });
 
+  test("the class's requests: the instructor's place flat beside the type, a member's token", () => {
+    assert.deepEqual(classGotoRequest({ path: "/lb/", lesson: "load-balancer", step: 2 }), {
+      type: "class.goto", path: "/lb/", lesson: "load-balancer", step: 2,
+    });
+    assert.deepEqual(classHeartbeatRequest("t", "free"), { type: "class.heartbeat", member: "t", mode: "free" });
+    assert.deepEqual(classAnswerRequest("t", 1), { type: "class.answer", member: "t", choice: 1 });
+  });
+
   test("the builders send every request type there is, and no other", () => {
     const built = [
       pingRequest("node-1"),
@@ -180,6 +196,14 @@ describe("requests", () => {
       overloadShedPolicyRequest("oldest"),
       replayRequest(1, 1),
       replayStopRequest(),
+      classGotoRequest({ path: "/lb/" }),
+      classHighlightRequest(null),
+      classPauseRequest(true),
+      classPollRequest("load-balancer", 1),
+      classRevealRequest(),
+      classRosterRequest(),
+      classHeartbeatRequest("token", "follow"),
+      classAnswerRequest("token", 0),
     ].map((request) => request.type);
     assert.deepEqual(built.toSorted(), [...REQUEST_TYPES].sort());
   });

@@ -6,7 +6,7 @@
 import { el, text } from "/static/archviz/js/lib/dom.js";
 import * as protocol from "/static/archviz/js/lib/protocol.js";
 import { ReconnectingSocket } from "/static/archviz/js/lib/socket.js";
-import { destination, elsewhere, movedStep, presenterAction, rosterWords } from "./follow.js";
+import { destination, elsewhere, followable, movedStep, presenterAction, rosterWords } from "./follow.js";
 
 const ROSTER_MS = 2000;
 const FREE_KEY = "archviz.class.free"; // a member's choice survives their tab's page loads
@@ -100,6 +100,7 @@ class ClassBar {
   }
 
   sendWhere() {
+    if (!followable(window.location.pathname)) return;
     const where = { path: window.location.pathname };
     if (this.panel && this.step !== null) Object.assign(where, { lesson: this.panel.slug, step: this.step });
     this.socket.send(protocol.classGotoRequest(where));
@@ -190,6 +191,7 @@ class ClassBar {
   // --- both ----------------------------------------------------------------------------
 
   draw() {
+    this.root.dataset.seq = String(this.state.seq); // what the tests wait on: the frame arrived
     const paused = Boolean(this.state.paused);
     this.pausedCover.hidden = !paused;
     this.pausedCover.classList.toggle("class-blank", this.data.role === "instructor");

@@ -5,6 +5,14 @@ export function destination(where) {
   return where.lesson ? `${where.path}?lesson=${encodeURIComponent(where.lesson)}` : where.path;
 }
 
+// the pages a class is never sent to (rules.NOT_FOLLOWED): its own, and logging in
+const NOT_FOLLOWED = ["/class/", "/accounts/", "/admin/"];
+
+/** Whether the instructor's tab at `path` says where it is (the class follows it there). */
+export function followable(path) {
+  return !NOT_FOLLOWED.some((prefix) => path.startsWith(prefix));
+}
+
 /** Whether a tab at `path` with `search` (location's) is on another page than `where`. */
 export function elsewhere(where, path, search) {
   if (!where) return false;

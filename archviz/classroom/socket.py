@@ -8,7 +8,7 @@ from typing import Literal, NotRequired, TypedDict
 import redis
 
 from archviz.classroom import commands, rules, store
-from archviz.classroom.messages import ClassRosterFrame
+from archviz.classroom.messages import ClassFrame, ClassRosterFrame
 from archviz.core.instructor import ControlRefused, User, require_instructor
 from archviz.core.labsocket import AckFrame, ack, socket_handler
 from archviz.core.redis_conn import shared_client
@@ -45,6 +45,13 @@ class ClassRosterRequest(TypedDict):
     type: Literal["class.roster"]
 
 
+class ClassStateRequest(TypedDict):
+    """A tab's bar asks for the class as it is now, when its socket opens: a change made
+    while it was away (a page loading) is not lost."""
+
+    type: Literal["class.state"]
+
+
 class ClassHeartbeatRequest(TypedDict):
     type: Literal["class.heartbeat"]
     member: str  # the token the join put in this learner's session
@@ -74,6 +81,12 @@ async def class_roster(user: User, message: ClassRosterRequest) -> ClassRosterFr
     await require_instructor(user)
     roster, answered = await _as_member_of_class(_roster)
     return ClassRosterFrame(type="class_roster", roster=roster, answered=answered)
+
+
+@socket_handler(ClassStateRequest)
+async def class_state(user: User, message: ClassStateRequest) -> ClassFrame:
+    """Anyone may ask: every tab is sent the same state with each change anyway."""
+    return await _as_member_of_class(lambda client, class_id: store.public_frame(client, class_id))
 
 
 @socket_handler(ClassHeartbeatRequest)

@@ -162,8 +162,20 @@ def answered(client: redis.Redis, class_id: str) -> int:
     return client.hlen(keys.answers(class_id))
 
 
+def public(state: dict) -> dict:
+    """The state as every tab may see it: no join code, no figures kept for the reveal."""
+    shown = {k: v for k, v in state.items() if k not in ("at_start", "code")}
+    if shown.get("poll"):
+        shown["poll"] = {k: v for k, v in shown["poll"].items() if k != "at_start"}
+    return shown
+
+
+def public_frame(client: redis.Redis, class_id: str) -> dict:
+    state = state_of(client, class_id)
+    if state is None:
+        raise BadInput("the class has ended")
+    return {"type": "class", "state": public(state)}
+
+
 def _publish(client: redis.Redis, state: dict) -> None:
-    public = {k: v for k, v in state.items() if k != "at_start"}
-    if public.get("poll"):
-        public["poll"] = {k: v for k, v in public["poll"].items() if k != "at_start"}
-    client.publish(keys.CHANNEL, json.dumps({"type": "class", "state": public}))
+    client.publish(keys.CHANNEL, json.dumps({"type": "class", "state": public(state)}))

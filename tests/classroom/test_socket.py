@@ -129,3 +129,16 @@ async def test_commands_without_a_class_say_so(connect: Connect, instructor_sess
     communicator, _ = await connect(instructor_session)
     await communicator.send_json_to({"type": "class.pause", "paused": True})
     assert "no class is running" in (await output_frame(communicator, "error"))["reason"]
+
+
+async def test_a_tab_that_opens_late_asks_for_the_class_as_it_is(
+    connect: Connect, instructor_session: str, learner
+) -> None:
+    """class.state: a change made while a page was loading is not lost to it."""
+    teacher, _ = await connect(instructor_session)
+    await teacher.send_json_to(COMMANDS[0])
+    await output_frame(teacher, "ack")
+    late, _ = await connect(path="/ws/lab/?frames=forwarded")
+    await late.send_json_to({"type": "class.state"})
+    frame = await output_frame(late, "class")
+    assert frame["state"]["where"]["step"] == 1 and "code" not in frame["state"]

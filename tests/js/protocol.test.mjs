@@ -17,6 +17,7 @@ import {
   classPollRequest,
   classRevealRequest,
   classRosterRequest,
+  classStateRequest,
   closeIsRetryable,
   componentBoxId,
   controlRequest,
@@ -202,6 +203,7 @@ describe("requests", () => {
       classPollRequest("load-balancer", 1),
       classRevealRequest(),
       classRosterRequest(),
+      classStateRequest(),
       classHeartbeatRequest("token", "follow"),
       classAnswerRequest("token", 0),
     ].map((request) => request.type);

@@ -30,9 +30,7 @@ def class_bar(context: template.Context) -> dict:
     member = None if instructor else membership.of(request, running["id"])
     if not instructor and member is None:
         return {}
-    state = {k: v for k, v in running.items() if k != "code"}
-    if state.get("poll"):
-        state["poll"] = {k: v for k, v in state["poll"].items() if k != "at_start"}
+    state = store.public(running)
     return {
         "class_bar": {
             "role": "instructor" if instructor else "member",

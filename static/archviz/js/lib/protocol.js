@@ -195,6 +195,7 @@ export const REQUEST_TYPES = Object.freeze([
   "class.poll",
   "class.reveal",
   "class.roster",
+  "class.state",
   "class.heartbeat",
   "class.answer",
 ]);
@@ -376,6 +377,11 @@ export function classPollRequest(lesson, step) {
 
 export function classRevealRequest() {
   return { type: "class.reveal" };
+}
+
+/** The class as it is now (a tab asks as its socket opens). */
+export function classStateRequest() {
+  return { type: "class.state" };
 }
 
 export function classRosterRequest() {

@@ -76,6 +76,7 @@ class ClassBar {
   }
 
   onLive() {
+    this.socket.send(protocol.classStateRequest()); // what changed while this page loaded
     if (this.data.role === "instructor") this.sendWhere();
     else this.heartbeat();
   }

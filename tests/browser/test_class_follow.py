@@ -132,8 +132,8 @@ def _follow_answer_free(tabs: Tabs, lab: RunningLab) -> None:
 
     _open_lesson_at_question(tabs, lab)
     _ask_and_reveal(tabs, "Some requests are refused at once (503)")
-    tabs.instructor.screenshot(path=SHOTS / "instructor-lesson-reveal-1366.png", full_page=True)
-    tabs.learner.screenshot(path=SHOTS / "learner-phone-reveal-390.png", full_page=True)
+    tabs.instructor.screenshot(path=SHOTS / "instructor-lesson-reveal-1366.png")
+    tabs.learner.screenshot(path=SHOTS / "learner-phone-reveal-390.png")
 
     # free: the learner stays on step 2 while the instructor moves to step 3, then elsewhere
     tabs.learner.get_by_role("button", name="Go free").click()
@@ -179,9 +179,10 @@ def test_class_screens_fit_and_read(tabs: Tabs, lab: RunningLab) -> None:
             expect(page.locator("#class-bar .class-chart .main-svg").first).to_be_visible(
                 timeout=LIVE_MS
             )
-        page.screenshot(
-            path=SHOTS / f"fit-{path.strip('/').split('/')[0]}-{view['width']}.png", full_page=True
-        )
+        who = "learner" if page is tabs.learner else "instructor"
+        name = f"fit-{who}-{path.strip('/').split('/')[0]}"
+        page.screenshot(path=SHOTS / f"{name}-{view['width']}.png")  # what the screen shows
+        page.screenshot(path=SHOTS / f"{name}-{view['width']}-full.png", full_page=True)
         violations = [
             f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:6]}"
             for v in axe.run(page).response["violations"]

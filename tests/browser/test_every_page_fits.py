@@ -63,6 +63,14 @@ def _recordings(page: Page) -> None:  # instructors only: learners are refused i
     expect(page.locator("form.recorder-import")).to_be_visible()
 
 
+def _class(page: Page) -> None:  # an instructor's start form; a learner lands on the join form
+    expect(page.locator("main form button.primary")).to_be_visible()
+
+
+def _class_join(page: Page) -> None:
+    expect(page.get_by_label("The code on the instructor's screen")).to_be_visible()
+
+
 def _login(page: Page) -> None:
     expect(page.locator('input[name="username"]')).to_be_visible()
 
@@ -81,6 +89,8 @@ PAGES: dict[str, Callable[[Page], None]] = {
     "/queue/": _ready,
     "/gateway/": _connected,
     "/accounts/login/": _login,
+    "/class/": _class,  # during a class: tests/browser/test_class_follow.py
+    "/class/join/": _class_join,
 }
 INSTRUCTOR_PAGES: dict[str, Callable[[Page], None]] = {"/recorder/": _recordings}
 CASES = [

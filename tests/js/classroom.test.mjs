@@ -9,6 +9,7 @@ import {
   movedStep,
   presenterAction,
   rosterWords,
+  wrapLabel,
 } from "../../archviz/classroom/static/archviz/classroom/follow.js";
 
 test("the destination is the page with its lesson", () => {
@@ -50,4 +51,10 @@ test("the roster in words", () => {
   assert.equal(rosterWords([]), "no one has joined yet");
   const roster = [{ state: "following" }, { state: "following" }, { state: "dropped" }];
   assert.equal(rosterWords(roster), "2 following · 0 free · 1 dropped");
+});
+
+test("a chart label wraps at whole words", () => {
+  assert.equal(wrapLabel("It waits longer, but every request is answered", 18), "It waits longer,<br>but every request<br>is answered");
+  assert.equal(wrapLabel("None", 18), "None");
+  assert.equal(wrapLabel("Averyveryverylongword here", 5), "Averyveryverylongword<br>here");
 });

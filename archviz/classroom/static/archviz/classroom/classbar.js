@@ -6,7 +6,7 @@
 import { el, text } from "/static/archviz/js/lib/dom.js";
 import * as protocol from "/static/archviz/js/lib/protocol.js";
 import { ReconnectingSocket } from "/static/archviz/js/lib/socket.js";
-import { destination, elsewhere, followable, movedStep, presenterAction, rosterWords } from "./follow.js";
+import { destination, elsewhere, followable, movedStep, presenterAction, rosterWords, wrapLabel } from "./follow.js";
 
 const ROSTER_MS = 2000;
 const FREE_KEY = "archviz.class.free"; // a member's choice survives their tab's page loads
@@ -272,9 +272,12 @@ class ClassBar {
 
   async chart(node, poll) {
     await loadPlotly(this.data.plotly_url);
-    const data = [{ type: "bar", x: poll.counts, y: poll.choices, orientation: "h", marker: { color: "#1d4ed8" }, hoverinfo: "x" }];
+    const width = node.clientWidth < 500 ? 18 : 32; // characters a label's line may take
+    const labels = poll.choices.map((choice) => wrapLabel(choice, width));
+    const lines = Math.max(...labels.map((label) => label.split("<br>").length));
+    const data = [{ type: "bar", x: poll.counts, y: labels, orientation: "h", marker: { color: "#1d4ed8" }, hoverinfo: "x" }];
     const layout = {
-      height: 60 + 40 * poll.choices.length,
+      height: 60 + (24 + 16 * lines) * poll.choices.length,
       margin: { l: 10, r: 10, t: 10, b: 30 },
       yaxis: { automargin: true, autorange: "reversed" },
       xaxis: { dtick: 1, rangemode: "tozero" },

@@ -53,3 +53,15 @@ export function rosterWords(roster) {
     .map((state) => `${count(state)} ${state}`)
     .join(" · ");
 }
+
+/** A chart label broken into lines of at most `width` characters (Plotly's <br>), words kept
+ * whole; the choices are lesson text, and Plotly draws tick labels as text, not HTML. */
+export function wrapLabel(label, width) {
+  const lines = [];
+  for (const word of label.split(/\s+/).filter(Boolean)) {
+    const last = lines.length - 1;
+    if (last >= 0 && (lines[last] + " " + word).length <= width) lines[last] += ` ${word}`;
+    else lines.push(word);
+  }
+  return lines.join("<br>");
+}

@@ -13,8 +13,11 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
+from archviz.classroom import store
+from archviz.core.redis_conn import sync_client
 from tests.harness.lab import RunningLab
 from tests.harness.layout import cut_off, horizontal_scroll, small_text
+from tests.harness.wait_for import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -85,10 +88,18 @@ def _step_title(page: Page):
     return page.locator("#lesson-panel .lesson-step-title")
 
 
-def _caught_up(tabs: Tabs) -> None:
-    """The learner's tab has the instructor's latest class frame (both bars show its seq)."""
-    seq = tabs.instructor.locator("#class-bar").get_attribute("data-seq")
-    expect(tabs.learner.locator("#class-bar")).to_have_attribute("data-seq", seq, timeout=LIVE_MS)
+def _caught_up(tabs: Tabs, lab: RunningLab, **where: object) -> None:
+    """The class in the lab's Redis is at `where` (the instructor's move was carried out), and
+    the learner's tab has had that state's frame (its bar shows the state's seq)."""
+    client = sync_client(lab.redis_url)
+    state = wait_for(
+        lambda: store.current(client),
+        f"the class at {where}",
+        LIVE_MS / 1000,
+        until=lambda state: state and all(state["where"][k] == v for k, v in where.items()),
+    )
+    bar = tabs.learner.locator("#class-bar")
+    expect(bar).to_have_attribute("data-seq", str(state["seq"]), timeout=LIVE_MS)
 
 
 def _open_lesson_at_question(tabs: Tabs, lab: RunningLab) -> None:
@@ -97,7 +108,6 @@ def _open_lesson_at_question(tabs: Tabs, lab: RunningLab) -> None:
     expect(tabs.learner).to_have_url(LESSON, timeout=LIVE_MS)
     tabs.instructor.keyboard.press("ArrowRight")  # a presenter remote's "next"
     expect(_step_title(tabs.instructor)).to_contain_text("Step 2 of 5: Too much work")
-    _caught_up(tabs)
     expect(_step_title(tabs.learner)).to_contain_text("Step 2 of 5: Too much work", timeout=LIVE_MS)
 
 
@@ -141,10 +151,10 @@ def _follow_answer_free(tabs: Tabs, lab: RunningLab) -> None:
     expect(summary).to_contain_text("0 following · 1 free", timeout=LIVE_MS)
     tabs.instructor.keyboard.press("PageDown")
     expect(_step_title(tabs.instructor)).to_contain_text("Step 3 of 5")
-    _caught_up(tabs)
+    _caught_up(tabs, lab, step=2)
     expect(_step_title(tabs.learner)).to_contain_text("Step 2 of 5")
     tabs.instructor.goto(lab.url + "/queue/")
-    _caught_up(tabs)
+    _caught_up(tabs, lab, path="/queue/")
     expect(tabs.learner).to_have_url(LESSON)
 
     # back to following: the learner's tab goes where the instructor is now

@@ -39,6 +39,11 @@ class ClassBar {
       onStatus: (status) => status.state === "live" && this.onLive(),
     });
     document.addEventListener("archviz:lesson-step", (event) => this.onStep(event.detail));
+    let resized = null;
+    window.addEventListener("resize", () => {
+      clearTimeout(resized);
+      resized = setTimeout(() => this.redrawChart(), 200);
+    });
     if (data.role === "instructor") this.pausedCover.addEventListener("click", () => this.togglePause());
   }
 
@@ -238,6 +243,12 @@ class ClassBar {
     if (poll.state === "revealed") this.chart(box.querySelector(".class-chart"), poll);
   }
 
+  /** A phone turned, a window widened: the labels wrap anew for the chart's width. */
+  redrawChart() {
+    const node = this.field("poll").querySelector(".class-chart");
+    if (node && this.state.poll && this.state.poll.state === "revealed") this.chart(node, this.state.poll);
+  }
+
   choices(poll) {
     const list = el("div", { class: "class-choices", role: "group", "aria-label": "Your prediction" });
     const said = el("p", { class: "class-said", role: "status" });
@@ -283,6 +294,7 @@ class ClassBar {
       xaxis: { dtick: 1, rangemode: "tozero" },
       font: { size: 13 },
     };
+    node.style.height = `${layout.height}px`; // a responsive plot takes its box's height
     window.Plotly.react(node, data, layout, { displayModeBar: false, responsive: true, staticPlot: true });
   }
 }

@@ -142,3 +142,16 @@ async def test_a_tab_that_opens_late_asks_for_the_class_as_it_is(
     await late.send_json_to({"type": "class.state"})
     frame = await output_frame(late, "class")
     assert frame["state"]["where"]["step"] == 1 and "code" not in frame["state"]
+
+
+async def test_a_highlight_is_shown_until_the_instructor_moves(
+    connect: Connect, instructor_session: str, running_class
+) -> None:
+    """What the instructor points at is in the state; a move to another step clears it."""
+    teacher, _ = await connect(instructor_session)
+    await teacher.send_json_to({"type": "class.highlight", "element": "lb-picture"})
+    await output_frame(teacher, "ack")
+    assert (await sync_to_async(store.current)(shared_client()))["highlight"] == "lb-picture"
+    await teacher.send_json_to(COMMANDS[0])
+    await output_frame(teacher, "ack")
+    assert (await sync_to_async(store.current)(shared_client()))["highlight"] is None

@@ -37,7 +37,10 @@ def class_page(request: HttpRequest) -> HttpResponse:
         context |= {
             "link": link,
             "code_spaced": f"{running['code'][:3]} {running['code'][3:]}",
-            "qr_svg": segno.make(link, error="m").svg_inline(scale=6, title="QR code of the link"),
+            # a full QR code (never a micro one, which some phones' cameras do not read)
+            "qr_svg": segno.make_qr(link, error="m").svg_inline(
+                omitsize=True, title="QR code of the link"
+            ),
         }
     return render(request, "archviz/classroom/class.html", context)
 

@@ -71,6 +71,8 @@ class ClassBar {
       if (frame.state.seq < this.state.seq) return; // an older picture, overtaken
       this.state = frame.state;
       this.draw();
+    } else if (frame.type === "lagging") {
+      this.socket.send(protocol.classStateRequest()); // a class frame may be among those missed
     } else if (frame.type === "class_roster") {
       this.drawRoster(frame);
     } else if (frame.type === "error" && String(frame.request).startsWith("class.")) {

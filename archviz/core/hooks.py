@@ -253,6 +253,7 @@ def register_startup_line(line: Callable[[], str]) -> None:
 def startup_lines() -> list[Callable[[], str]]:
     return list(_startup_lines)
 
+
 # --- what the dashboard's feed forwards to every tab ---------------------------------------
 
 _feed_channels: list[str] = []

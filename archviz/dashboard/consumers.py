@@ -60,6 +60,7 @@ class LabConsumer(AsyncWebsocketConsumer):
         self.subscription = feed.subscribe(forwarded_only=self._query("frames") == "forwarded")
         replays.attach(self.caller.socket, self.subscription, feed.live_state_frame)
         self.pump = asyncio.create_task(self._pump(self.subscription))
+        self.subscription.deliver = self._deliver  # after the pump took what was queued
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "subscription", None) is not None:
@@ -97,12 +98,21 @@ class LabConsumer(AsyncWebsocketConsumer):
         return query.get(name, [""])[0]
 
     async def _pump(self, subscription: Subscription) -> None:
+        """Send what waited in the queue (the feed sends straight to a tab not behind)."""
         while True:
             frame = await subscription.next_frame()
-            if self._unsent_bytes() > MAX_UNSENT_BYTES:
-                await self._too_slow()
+            if not await self._deliver(frame):
                 return
-            await self.send(text_data=frame)  # encoded once by the feed, for every tab
+            subscription.sent()
+
+    async def _deliver(self, frame: str) -> bool:
+        """Send a frame encoded once by the feed for every tab, unless this tab is too far
+        behind (then it is closed, and False)."""
+        if self._unsent_bytes() > MAX_UNSENT_BYTES:
+            await self._too_slow()
+            return False
+        await self.send(text_data=frame)
+        return True
 
     def _unsent_bytes(self) -> int:
         """What this tab has not taken yet (0 outside daphne: a test's communicator)."""

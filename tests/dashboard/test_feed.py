@@ -135,3 +135,26 @@ async def test_frames_that_waited_too_long_are_dropped_and_the_tab_told() -> Non
     assert json.loads(await subscription.next_frame()) == {"type": "lagging", "dropped": 3}
     assert json.loads(await subscription.next_frame())["n"] == 3
     assert subscription.queue.empty()
+
+
+async def test_a_caught_up_tab_is_sent_at_once_and_a_tab_behind_keeps_the_order() -> None:
+    """The feed sends straight to a tab with nothing waiting; once frames wait, new ones
+    queue behind them until the pump has sent them all, so the page sees them in order."""
+    sent: list[str] = []
+
+    async def deliver(frame: str) -> bool:
+        sent.append(frame)
+        return True
+
+    subscription = Subscription()
+    subscription.deliver = deliver
+    await subscription.push("a")
+    assert sent == ["a"] and subscription.queue.empty()
+    subscription.offer("b")  # a frame that had to wait (a replay's end, a burst)
+    await subscription.push("c")
+    assert sent == ["a"]  # behind "b": queued, not sent past it
+    for _ in range(2):  # what the page's pump does
+        await deliver(await subscription.next_frame())
+        subscription.sent()
+    await subscription.push("d")
+    assert sent == ["a", "b", "c", "d"] and subscription.queue.empty()

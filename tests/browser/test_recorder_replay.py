@@ -64,6 +64,10 @@ def test_a_replayed_sigkill_draws_the_node_going_down_and_up(
     expect(banner).to_be_visible(timeout=10_000)
     expect(banner).to_contain_text("REPLAY")
     expect(banner).to_contain_text("2\u00d7")  # 2x, as the banner writes it
+    # the status beside the picture does not say "live" while it shows the past
+    expect(page.locator("#connection-status .text")).to_be_hidden()
+    after = "getComputedStyle(document.getElementById('connection-status'), '::after').content"
+    assert "not live" in page.evaluate(after)
     page.wait_for_function(
         """() => { const s = window.statusesSeen.join(" ");
                    return /up .*(down|starting).* up/.test(s); }""",

@@ -37,6 +37,17 @@ VALID = {
     "overload.restore": {"type": "overload.restore"},
     "overload.reconnect": {"type": "overload.reconnect", "policy": "full_jitter"},
     "overload.shed_policy": {"type": "overload.shed_policy", "policy": "newest"},
+    "class.goto": {"type": "class.goto", "path": "/lb/", "lesson": "load-balancer", "step": 1},
+    "class.highlight": {"type": "class.highlight", "element": "lb-clients"},
+    "class.pause": {"type": "class.pause", "paused": True},
+    "class.poll": {"type": "class.poll", "lesson": "load-balancer", "step": 0},
+    "class.reveal": {"type": "class.reveal"},
+    "class.roster": {"type": "class.roster"},
+    "class.state": {"type": "class.state"},
+    "class.heartbeat": {"type": "class.heartbeat", "member": "a-token", "mode": "follow"},
+    "class.answer": {"type": "class.answer", "member": "a-token", "choice": 1},
+    "replay": {"type": "replay", "start": 1_765_000_000_000, "speed": 2.0, "everyone": True},
+    "replay.stop": {"type": "replay.stop", "everyone": False},
 }
 
 

@@ -12,6 +12,7 @@ import pytest
 import redis
 import redis.asyncio
 
+from archviz.classroom import store as class_store
 from archviz.core import close_codes, registry
 from archviz.trace.events import TRACE_CHANNEL, make_event
 from tests.harness.clients import lab_socket, log_in, next_frame, session
@@ -162,6 +163,40 @@ async def test_a_log_in_through_the_listener_holds_on_every_dashboard(
             "one signed-in lab socket on each dashboard",
         )
     assert [w["user"] for w in welcomes] == [{"name": "class-teacher", "instructor": True}] * 2
+
+
+async def test_one_class_is_shown_by_both_dashboards(class_lab: RunningLab) -> None:
+    """The instructor's tab on one dashboard moves the class; a learner's tab on the other
+    is sent there: the class lives in Redis, not in either process."""
+    class_lab.ensure_user("class-teacher", "class-teacher-pw-4", instructor=True)
+    async with session() as client:
+        await log_in(client, class_lab.url, "class-teacher", "class-teacher-pw-4")
+        cookies = {c.key: c.value for c in client.cookie_jar}
+    classes = redis.Redis.from_url(class_lab.redis_url)
+    class_store.start(classes, by="class-teacher")
+    try:
+        async with (
+            lab_socket(class_lab.url, cookies=cookies) as teacher,
+            lab_socket(class_lab.url) as learner,
+        ):
+            for ws in (teacher, learner):
+                await next_frame(ws, "welcome")
+            class_lab.wait_until(
+                lambda s: sorted(d["sockets"] for d in s["dashboards"]) == [1, 1],
+                "the instructor's tab on one dashboard, the learner's on the other",
+            )
+            await teacher.send_json(
+                {"type": "class.goto", "path": "/lb/", "lesson": "load-balancer", "step": 1}
+            )
+            assert (await next_frame(teacher, "ack"))["action"] == "class.goto"
+            moved = await next_frame(
+                learner, "class", lambda f: (f["state"]["where"] or {}).get("path") == "/lb/"
+            )
+        assert moved["state"]["where"] == {"path": "/lb/", "lesson": "load-balancer", "step": 1}
+        assert "code" not in moved["state"]  # the join code stays on the instructor's screen
+    finally:
+        class_store.end(classes)
+        classes.close()
 
 
 async def test_a_sigkilled_dashboard_is_restarted_and_served_again(

@@ -4,6 +4,7 @@ from urllib.parse import quote
 
 import redis
 from django import template
+from django.core.exceptions import ImproperlyConfigured
 from django.middleware.csrf import get_token
 from django.templatetags.static import static
 from django.urls import reverse
@@ -22,7 +23,7 @@ def class_bar(context: template.Context) -> dict:
         return {}
     try:
         running = store.current(shared_client())
-    except redis.RedisError:
+    except (redis.RedisError, ImproperlyConfigured):  # Redis away, or none (outside a lab)
         return {}
     if running is None:
         return {}

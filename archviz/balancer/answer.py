@@ -46,7 +46,7 @@ class Answering:
         if self._transport is None:
             return
         head = self._head(status, headers)
-        if status in _NO_BODY_STATUSES or status < 200:
+        if _has_no_body(status):
             self._transport.write(head + b"\r\n")
         elif self._method == "HEAD":
             announced = b"" if length is None else b"Content-Length: %d\r\n" % length
@@ -59,8 +59,12 @@ class Answering:
         self, status: int, headers: Iterable[tuple[str, str]], length: int | None
     ) -> None:
         """The head of an answer whose body follows through `send`; without a length it is
-        sent in chunks, or to an HTTP/1.0 client until the connection closes."""
-        if length is not None:
+        sent in chunks, or to an HTTP/1.0 client until the connection closes. A 1xx, 204 or
+        304 has no body, so no framing either: a last chunk after it would be read as the
+        start of the connection's next answer."""
+        if _has_no_body(status):
+            framing = b""
+        elif length is not None:
             framing = b"Content-Length: %d\r\n" % length
         elif self._version == "1.1":
             framing, self._chunked = b"Transfer-Encoding: chunked\r\n", True
@@ -96,3 +100,8 @@ class Answering:
         elif self._version == "1.0":
             lines.append("Connection: keep-alive\r\n")
         return "".join(lines).encode("utf-8", "surrogateescape")
+
+
+def _has_no_body(status: int) -> bool:
+    """HTTP's answers that never have a body (RFC 9110, 6.4.1)."""
+    return status in _NO_BODY_STATUSES or status < 200

@@ -7,6 +7,7 @@ its own OS process so that a test can SIGKILL it:
 - /ws/auctions/<id>/: a WebSocket that accepts the subprotocol "bearer" (as the gateway does
   with `Sec-WebSocket-Protocol: bearer, <token>`), first says which subprotocols it was
   offered, then echoes every text message;
+- OPTIONS anywhere: 204 with no body and no length, as the gateway answers a CORS preflight;
 - anything else: JSON naming the replica, the method, the path and the headers it got.
 
 The test registers it (as the supervisor's child) from its own process.
@@ -46,12 +47,17 @@ async def anything(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+async def preflight(request: web.Request) -> web.Response:
+    return web.Response(status=204, headers={"Access-Control-Allow-Methods": "POST"})
+
+
 def make_app(replica: str) -> web.Application:
     app = web.Application()
     app[REPLICA] = replica
     app.router.add_get("/gateway/health", health)
     app.router.add_get("/health", health)
     app.router.add_get("/ws/auctions/{auction_id}/", auction_socket)
+    app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
     app.router.add_route("*", "/{tail:.*}", anything)
     return app
 

@@ -17,9 +17,15 @@ HOST = "127.0.0.1"
 
 
 async def _echo(request: Request, client: ClientConnection) -> None:
-    """Answers with what it received; /stream answers in pieces, /boom fails."""
+    """Answers with what it received; /stream answers in pieces, /empty streams a 204 (as a
+    proxied CORS preflight's answer, which has no length), /boom fails."""
     if request.raw_path == "/boom":
         raise RuntimeError("a bug in the handler")
+    if request.raw_path == "/empty":
+        client.start_response(204, [("Vary", "Origin")], None)
+        await client.send(b"")
+        client.end_response()
+        return
     if request.raw_path.startswith("/stream"):
         client.start_response(200, [("Content-Type", "text/plain")], None)
         for piece in (b"one ", b"two ", b"three"):
@@ -142,6 +148,23 @@ async def test_an_answer_of_unknown_length_is_chunked_for_1_1_and_closed_for_1_0
     head, _, body = old.partition(b"\r\n\r\n")
     assert b"Transfer-Encoding" not in head and b"Connection: close" in head
     assert body == b"one two three"
+
+
+async def test_a_streamed_204_has_no_body_framing_and_the_next_answer_follows_clean(
+    served: int,
+) -> None:
+    """A 204 (or 304) has no body: chunked framing or a last chunk after it would be read by
+    the browser as the start of the next answer on the connection (Chromium:
+    ERR_INVALID_HTTP_RESPONSE on the POST that followed a proxied preflight)."""
+    preflight = b"OPTIONS /empty HTTP/1.1\r\nHost: a\r\n\r\n"
+    post = b"POST /after HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"
+    raw = await _exchange(served, preflight + post)
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 204 No Content")
+    assert b"Transfer-Encoding" not in head and b"Content-Length" not in head
+    assert rest.startswith(b"HTTP/1.1 200 OK"), rest[:40]
+    [(status, _, body)] = _answers(rest)
+    assert status == 200 and json.loads(body)["path"] == "/after"
 
 
 async def test_a_head_answer_announces_the_length_and_sends_no_body(served: int) -> None:

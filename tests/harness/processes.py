@@ -3,6 +3,7 @@ line, waited on (a printed line, a registration) and always stopped: SIGTERM, th
 for it and everything it started."""
 
 import contextlib
+import ctypes
 import os
 import re
 import signal
@@ -22,6 +23,13 @@ ROOT = Path(__file__).resolve().parents[2]
 MANAGE_PY = ROOT / "manage.py"
 START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 10
+
+
+def _die_with_pytest() -> None:
+    """In the child, before exec: SIGTERM it when pytest dies (a killed run, which tears
+    nothing down, must not leave a lab running). Linux only; elsewhere a no-op."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class ProcessError(AssertionError):
@@ -75,6 +83,7 @@ class ManagePy:
             text=True,
             errors="replace",
             start_new_session=True,  # its own group: a SIGKILL reaches what it started too
+            preexec_fn=_die_with_pytest,
         )
         threading.Thread(target=self._read_output, daemon=True, name=self.name).start()
 

@@ -4,7 +4,8 @@ draw live, each flagged with `replay`, at 0.25x to 8x, from the nearest keyframe
 A lab socket attaches its outgoing subscription here (archviz/dashboard/consumers.py); while
 a replay plays to it, the live feed skips it (`subscription.live` is False), and when the
 replay ends or is stopped the tab gets the live state again. A replay for the whole class is
-published on REPLAY_CHANNEL: every dashboard process plays it to every tab it serves.
+published on REPLAY_CHANNEL: every dashboard process plays it to every tab it serves, and to
+a tab opened while it plays, from the keyframe before where the class is, in step with it.
 """
 
 import asyncio
@@ -130,11 +131,17 @@ class Replays:
         self._tabs: dict[str, tuple[Tab, Callable[[], str | None]]] = {}
         self._playing: dict[str, asyncio.Task] = {}
         self._listener: asyncio.Task | None = None
+        self._class: tuple[Plan, float] | None = None  # the class's replay, and when it began
 
     def attach(self, socket: str, tab: Tab, live_frame: Callable[[], str | None]) -> None:
-        """A lab socket opened: `live_frame()` is the live state frame to return it to."""
+        """A lab socket opened: `live_frame()` is the live state frame to return it to. While
+        the class watches a replay, the new tab joins it where the class is."""
         self._tabs[socket] = (tab, live_frame)
         self._listen()
+        if (at := self._class_at()) is not None:
+            plan, began = self._class
+            tab.live = False
+            self._playing[socket] = asyncio.create_task(self._join(plan, began, at, socket, tab))
 
     def detach(self, socket: str) -> None:
         self._tabs.pop(socket, None)
@@ -171,17 +178,44 @@ class Replays:
     def sockets(self) -> list[str]:
         return list(self._tabs)
 
+    def _class_at(self) -> int | None:
+        """Where the class's replay is now (recording ms), None when none plays."""
+        if self._class is None:
+            return None
+        plan, began = self._class
+        at = plan.start + (asyncio.get_running_loop().time() - began) * 1000 * plan.speed
+        if at >= plan.end:
+            self._class = None
+            return None
+        return int(at)
+
+    async def _join(self, plan: Plan, began: float, at: int, socket: str, tab: Tab) -> None:
+        """Play the class's replay to a tab that came late: from the keyframe before `at`,
+        whose frames up to `at` go at once, then in step with the class."""
+        keyframe = None
+        try:
+            recording = await asyncio.to_thread(recording_named, shared_client(), plan.recording)
+            if recording is not None:
+                keyframe = await asyncio.to_thread(recording.keyframe_at_or_before, at)
+        except redis.RedisError as exc:
+            log.warning("a late tab joins the class's replay without its keyframe: %s", exc)
+        await self._play(plan, {socket: tab}, began, keyframe.ms if keyframe else at)
+
     def _back_to_live(self, socket: str) -> None:
         tab, live_frame = self._tabs[socket]
         tab.live = True
         if (frame := live_frame()) is not None:
             tab.offer(frame)
 
-    async def _play(self, plan: Plan, tabs: dict[str, Tab]) -> None:
+    async def _play(
+        self, plan: Plan, tabs: dict[str, Tab], began: float | None = None, from_ms: int = 0
+    ) -> None:
+        """Offer `plan`'s frames to `tabs` in time, as if it began at loop time `began`,
+        from recording time `from_ms` (default: all of it, starting now)."""
         loop = asyncio.get_running_loop()
-        began = loop.time()
+        began = loop.time() if began is None else began
         try:
-            async for entry in _entries(plan):
+            async for entry in _entries(plan, max(from_ms, plan.start)):
                 wait = began + (entry.ms - plan.start) / 1000 / plan.speed - loop.time()
                 if wait > 0:
                     await asyncio.sleep(wait)
@@ -221,19 +255,20 @@ class Replays:
         except (ValueError, TypeError, KeyError):
             return  # not ours: whoever can write to Redis can publish here
         if plan is not None:
+            self._class = (plan, asyncio.get_running_loop().time())
             self.start(self.sockets(), plan)
         elif found.get("action") == "stop":
+            self._class = None
             for socket in list(self._playing):
                 self.stop(socket)
 
 
-async def _entries(plan: Plan):
-    """The plan's keyframes and trace batches in time order, read a window at a time; the
-    first keyframe is also the handler's answer, for the tab that asked."""
+async def _entries(plan: Plan, lower: int):
+    """The plan's keyframes and trace batches in time order from `lower`, read a window at a
+    time; the first keyframe is also the handler's answer, for the tab that asked."""
     recording = recording_named(shared_client(), plan.recording)
     if recording is None:
         return
-    lower = plan.start
     while lower <= plan.end:
         upper = min(lower + WINDOW_MS, plan.end)
         for entry in await asyncio.to_thread(Recording.timeline, recording, lower, upper):

@@ -114,3 +114,26 @@ async def test_an_instructors_replay_plays_in_every_tab(
     assert seen["replay"]["everyone"] is True and seen["replay"]["by"] == "ingrid"
     await _ask(instructor, {"type": "replay.stop", "everyone": True}, "state")
     await output_frame(learner, "state", lambda f: "replay" not in f)
+
+
+async def test_a_tab_opened_during_the_class_replay_joins_it_where_the_class_is(
+    connect, recorded_run, instructor_session
+) -> None:
+    """A learner who opens the page while the class watches a replay gets the replay, from
+    the keyframe before where the class is (not the start, not the live lab); after the
+    instructor's stop it is live like the rest."""
+    instructor, _ = await connect(instructor_session)
+    request = {"type": "replay", "start": START_MS, "recording": RUN, "speed": 2,
+               "everyone": True}  # fmt: skip
+    await _ask(instructor, request, "state", lambda f: "replay" in f)
+    moved_on = await output_frame(
+        instructor, "state", lambda f: "replay" in f and f["replay"]["at"] >= START_MS + 2000
+    )
+    late, _ = await connect()
+    first = await output_frame(late, "state", lambda f: "replay" in f)
+    assert first["replay"]["everyone"] is True and first["replay"]["by"] == "ingrid"
+    assert first["replay"]["at"] >= moved_on["replay"]["at"]  # where the class is, or later
+    assert first["replay"]["start"] == START_MS  # the class's replay, its own timeline
+    await _ask(instructor, {"type": "replay.stop", "everyone": True}, "state")
+    live = await output_frame(late, "state", lambda f: "replay" not in f)
+    assert live["state"]["ts"] > START_MS + 10**9

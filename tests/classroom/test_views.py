@@ -26,6 +26,17 @@ def test_a_learner_is_sent_to_the_join_form_not_the_instructors_screen(in_proces
     assert Client().get("/class/").url == "/class/join/"
 
 
+def test_the_menu_leads_an_instructor_to_the_class_and_a_learner_to_the_join_form(
+    instructor_client: Client, in_process_db
+) -> None:
+    """Every page's navigation: "Class" (the instructor's screen) for instructors, "Join a
+    class" for everyone else."""
+    mine = instructor_client.get("/lb/").content.decode()
+    assert '<a href="/class/">Class</a>' in mine and "Join a class" not in mine
+    theirs = Client().get("/lb/").content.decode()
+    assert '<a href="/class/join/">Join a class</a>' in theirs and ">Class</a>" not in theirs
+
+
 @pytest.mark.parametrize("path", ["/class/start/", "/class/end/"])
 def test_only_instructors_start_or_end_a_class(running_class: dict, path: str) -> None:
     answer = Client().post(path)

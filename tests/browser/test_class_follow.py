@@ -161,6 +161,19 @@ def _follow_answer_free(tabs: Tabs, lab: RunningLab) -> None:
     tabs.learner.get_by_role("button", name="Follow again").click()
     expect(tabs.learner).to_have_url(re.compile(r"/queue/$"), timeout=LIVE_MS)
 
+    # "Point": what the instructor clicks is highlighted in the learner's tab, until "Point"
+    # is pressed again
+    point = tabs.instructor.locator('#class-bar [data-action="point"]')
+    point.click()
+    expect(point).to_have_attribute("aria-pressed", "true")
+    tabs.instructor.locator("#scenario-heading").click()
+    pointed = tabs.learner.locator("#scenario-heading")
+    expect(pointed).to_have_class(re.compile(r"\bclass-highlight\b"), timeout=LIVE_MS)
+    expect(pointed).to_be_in_viewport(timeout=LIVE_MS)  # scrolled to, on a phone too
+    tabs.learner.screenshot(path=SHOTS / "learner-phone-pointed-390.png")
+    point.click()
+    expect(pointed).not_to_have_class(re.compile(r"\bclass-highlight\b"), timeout=LIVE_MS)
+
     # "." (a presenter remote's blank key) pauses the class, and again resumes it
     tabs.instructor.keyboard.press(".")
     expect(tabs.learner.locator("#class-paused")).to_be_visible(timeout=LIVE_MS)

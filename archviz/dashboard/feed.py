@@ -35,6 +35,10 @@ from archviz.trace.reader import parse_batch
 log = logging.getLogger(__name__)
 
 STATE_EVERY_S = 0.5  # at least this often, even with no heartbeat (catches expiry)
+# and at most every STATE_GAP_S: a heartbeat wakes the reader at once (a node down shows at
+# once), but every process of the lab beats twice a second, and a state per beat was a
+# frame per beat to every tab
+STATE_GAP_S = 0.25
 QUEUE_FRAMES = 256
 MAX_FRAME_AGE_S = 1.0  # a frame that waited longer for its tab is dropped and counted
 TRACE_FRAME_BYTES = MAX_FRAME_BYTES - 1024  # a trace frame's JSON at most (ASCII: bytes)
@@ -259,7 +263,8 @@ class LabFeed:
         future.set_result(pong)
 
     async def _publish_states(self) -> None:
-        """Send the whole picture after every heartbeat (coalesced), and every 0.5 s."""
+        """Send the whole picture after a heartbeat (coalesced: at most one every
+        STATE_GAP_S), and every STATE_EVERY_S without one."""
         while True:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
             # cancellation that stops this task, which then loops for ever
@@ -273,6 +278,7 @@ class LabFeed:
                 state = unreachable(self.last_state)
             self.last_state = state
             await self._broadcast(json.dumps(self._state_frame(state)))
+            await asyncio.sleep(STATE_GAP_S)  # the beats meanwhile make one read, after it
 
 
 feed = LabFeed()

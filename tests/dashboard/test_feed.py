@@ -10,6 +10,7 @@ import redis
 from archviz.core import keys
 from archviz.dashboard.feed import (
     QUEUE_FRAMES,
+    STATE_GAP_S,
     TRACE_FRAME_BYTES,
     LabFeed,
     Subscription,
@@ -158,3 +159,23 @@ async def test_a_caught_up_tab_is_sent_at_once_and_a_tab_behind_keeps_the_order(
         subscription.sent()
     await subscription.push("d")
     assert sent == ["a", "b", "c", "d"] and subscription.queue.empty()
+
+
+async def test_a_storm_of_heartbeats_makes_one_state_frame_per_gap_not_one_per_beat(
+    feed: LabFeed, redis_client: redis.Redis
+) -> None:
+    """Every process of a lab beats twice a second; each beat wakes the state reader, but a
+    tab gets at most one state frame every STATE_GAP_S (a slow machine makes fewer)."""
+    subscription = feed.subscribe()
+    await _listening(redis_client)
+    await _frame(subscription, "state")
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    for _ in range(40):  # 20 processes' beats for a second, at 25 ms apart
+        redis_client.publish(keys.HEARTBEAT_CHANNEL, "node-1")
+        await asyncio.sleep(0.025)
+    took = loop.time() - began
+    states = 0
+    while not subscription.queue.empty():
+        states += json.loads(await subscription.next_frame())["type"] == "state"
+    assert 1 <= states <= took / STATE_GAP_S + 1, (states, took)

@@ -12,6 +12,7 @@ import time
 from urllib.parse import parse_qs
 
 import redis
+from autobahn.exception import Disconnected
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -107,11 +108,16 @@ class LabConsumer(AsyncWebsocketConsumer):
 
     async def _deliver(self, frame: str) -> bool:
         """Send a frame encoded once by the feed for every tab, unless this tab is too far
-        behind (then it is closed, and False)."""
+        behind (then it is closed, and False), or gone (False: daphne refuses a send on a
+        socket the tab closed before its disconnect reached this consumer)."""
         if self._unsent_bytes() > MAX_UNSENT_BYTES:
             await self._too_slow()
             return False
-        await self.send(text_data=frame)
+        try:
+            await self.send(text_data=frame)
+        except Disconnected:
+            feed.unsubscribe(self.subscription)  # the disconnect that follows ends the rest
+            return False
         return True
 
     def _unsent_bytes(self) -> int:

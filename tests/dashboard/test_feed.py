@@ -179,3 +179,26 @@ async def test_a_storm_of_heartbeats_makes_one_state_frame_per_gap_not_one_per_b
     while not subscription.queue.empty():
         states += json.loads(await subscription.next_frame())["type"] == "state"
     assert 1 <= states <= took / STATE_GAP_S + 1, (states, took)
+
+
+async def test_a_tab_gone_before_its_disconnect_arrived_is_let_go_quietly(
+    redis_url: str, caplog
+) -> None:
+    """daphne raises autobahn's Disconnected on a send to a socket the tab has closed, before
+    the consumer hears the disconnect: the tab gets no more frames, and nothing is logged as
+    an error (300 tabs leaving made 300 tracebacks)."""
+    from autobahn.exception import Disconnected
+
+    from archviz.dashboard.consumers import LabConsumer
+    from archviz.dashboard.feed import feed  # the process's own, as the consumer's
+
+    async def closed(message: dict) -> None:
+        raise Disconnected("Attempt to send on a closed protocol")
+
+    consumer = LabConsumer()
+    consumer.base_send, consumer.scope = closed, {}
+    consumer.subscription = feed.subscribe()
+    open_before = feed.open_sockets
+    assert await consumer._deliver('{"type": "trace", "events": []}') is False
+    assert feed.open_sockets == open_before - 1
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

@@ -9,6 +9,9 @@ processes, 300 clients of its own, straight (no balancer). Both stay connected f
 run; the emitter takes turns between them (the baseline's batches go to a channel of its own),
 so that the machine's background load hits both alike.
 
+The learners offer permessage-deflate, as every browser does (whoever accepts it deflates
+every frame for every tab).
+
 - latency: emit -> learner receipt, per trace frame, of the frame's oldest event (the first
   emitted of its batch: an upper bound of its events'), p50 and p99;
 - disconnects: learner sockets that closed during the run, and `lagging` notices (frames a
@@ -124,7 +127,8 @@ async def _learners(urls, ready, stop, out) -> None:
             for url in system_urls:
                 # a page of the dashboard it is served by: the socket's own host and port
                 origin = "http://" + urlsplit(url).netloc if system == "archviz" else None
-                ws = await session.ws_connect(url, origin=origin, max_msg_size=0)
+                # compress=15: offer permessage-deflate, as every browser does
+                ws = await session.ws_connect(url, origin=origin, max_msg_size=0, compress=15)
                 sockets.append((system, ws))
         tasks = [
             asyncio.create_task(_read(ws, system, records, tallies[system]))

@@ -25,6 +25,11 @@ HANDSHAKE_HEADERS = (
     "sec-websocket-extensions",
     "sec-websocket-protocol",
 )
+# NO_COMPRESSION: the balancer declines the permessage-deflate every browser offers, as the
+# nodes and the dashboards (daphne) do. aiohttp accepts it by default, and deflating every
+# frame to every tab cost the balancer the classroom: with 300 tabs offering it,
+# bench.classroom closed 281 of them as too slow (p99 25 s); the node's frames are relayed
+# as they came.
 # The node's side failed before its handshake answer: refused, closed or reset. Like an
 # HTTP request, the WebSocket is tried once more on another node.
 CONNECT_ERRORS = (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError)
@@ -111,6 +116,7 @@ async def _relay(
     client = web.WebSocketResponse(
         protocols=(upstream.protocol,) if upstream.protocol else (),
         max_msg_size=MAX_MESSAGE_BYTES,
+        compress=False,  # see NO_COMPRESSION
     )
     for name, value in lb_headers(request.method, node, cors=proxy.open_reads).items():
         client.headers[name] = value

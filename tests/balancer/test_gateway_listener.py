@@ -288,6 +288,18 @@ async def test_a_websocket_that_offers_no_subprotocol_is_given_none(gateway_lab)
         assert (await ws.receive_json(timeout=5))["offered"] == []
 
 
+async def test_the_balancer_declines_the_deflate_a_browser_offers(gateway_lab) -> None:
+    """Every browser offers permessage-deflate; the balancer relays frames as the node sent
+    them, uncompressed (deflating every frame to every tab cost it a classroom)."""
+    lab, _ = gateway_lab
+    url = f"ws://{HOST}:{lab.gateway_port}/ws/auctions/lamp/"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url, compress=15) as ws:
+        assert ws.compress == 0, "permessage-deflate was accepted"
+        assert (await ws.receive_json(timeout=5))["auction"] == "lamp"
+        await ws.send_str("still relayed")
+        assert (await ws.receive(timeout=5)).data == "still relayed"
+
+
 async def test_no_token_reaches_the_balancers_log(gateway_lab) -> None:
     """A socket with `bearer, <token>` logs nothing of it; one whose offer the replica does
     not take (the token alone) is warned about with the token replaced. The marker socket

@@ -44,15 +44,21 @@ async def test_an_anonymous_tab_can_send_no_class_command(connect: Connect, runn
     assert "only instructors" in (await output_frame(communicator, "error"))["reason"]
 
 
+async def _class_bar_and_teacher(connect: Connect, instructor_session: str, learner, path: str):
+    """A member's class-bar socket at `path`, and the instructor's lab socket."""
+    client, _member = learner
+    follower, _ = await connect(await sync_to_async(session_key)(client), path=path)
+    teacher, _ = await connect(instructor_session)
+    return follower, teacher
+
+
 async def test_the_instructors_move_reaches_every_tab(
     connect: Connect, instructor_session: str, learner
 ) -> None:
     """class.goto by the instructor: a class frame with the place on a member's class socket."""
-    client, _member = learner
-    follower, _ = await connect(
-        await sync_to_async(session_key)(client), path="/ws/lab/?frames=forwarded&page=/"
+    follower, teacher = await _class_bar_and_teacher(
+        connect, instructor_session, learner, "/ws/lab/?frames=forwarded&page=/"
     )
-    teacher, _ = await connect(instructor_session)
     await teacher.send_json_to(COMMANDS[0])
     assert (await output_frame(teacher, "ack"))["action"] == "class.goto"
     frame = await output_frame(follower, "class", lambda f: f["state"]["where"] is not None)
@@ -63,11 +69,9 @@ async def test_a_class_socket_gets_no_trace_or_state_frames(
     connect: Connect, instructor_session: str, learner
 ) -> None:
     """?frames=forwarded: only the class's frames (a class bar beside the page's own socket)."""
-    client, _member = learner
-    follower, _ = await connect(
-        await sync_to_async(session_key)(client), path="/ws/lab/?frames=forwarded"
+    follower, teacher = await _class_bar_and_teacher(
+        connect, instructor_session, learner, "/ws/lab/?frames=forwarded"
     )
-    teacher, _ = await connect(instructor_session)
     await output_frame(teacher, "state")  # the feed runs and has published a state
     await teacher.send_json_to({"type": "class.pause", "paused": True})
     first = await follower.receive_json_from(timeout=10)

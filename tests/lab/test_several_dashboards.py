@@ -68,6 +68,13 @@ def _dashboards_listener(lab: RunningLab) -> dict:
     return metrics.extra["dashboards_listener"]
 
 
+async def _one_on_each(lab: RunningLab, first, second, what: str) -> None:
+    """Both sockets welcomed, and the lab's state shows one on each dashboard."""
+    for ws in (first, second):
+        await next_frame(ws, "welcome")
+    lab.wait_until(lambda s: sorted(d["sockets"] for d in s["dashboards"]) == [1, 1], what)
+
+
 def _process(state: dict, child_id: str) -> dict:
     return next(p for p in state["processes"] if p["id"] == child_id)
 
@@ -117,12 +124,7 @@ async def test_lab_sockets_through_the_listener_reach_each_dashboard_with_one_st
             lab_socket(class_lab.url) as first,
             lab_socket(class_lab.url) as second,
         ):
-            for ws in (first, second):
-                await next_frame(ws, "welcome")
-            class_lab.wait_until(
-                lambda s: sorted(d["sockets"] for d in s["dashboards"]) == [1, 1],
-                "one lab socket on each dashboard",
-            )
+            await _one_on_each(class_lab, first, second, "one lab socket on each dashboard")
             states = [await next_frame(ws, "state", timeout=10) for ws in (first, second)]
             assert _stable(states[0]["state"]) == _stable(states[1]["state"])
             event = make_event("fault.inject", "test", "node-1", detail={"action": "probe"})
@@ -179,12 +181,10 @@ async def test_one_class_is_shown_by_both_dashboards(class_lab: RunningLab) -> N
             lab_socket(class_lab.url, cookies=cookies) as teacher,
             lab_socket(class_lab.url) as learner,
         ):
-            for ws in (teacher, learner):
-                await next_frame(ws, "welcome")
-            class_lab.wait_until(
-                lambda s: sorted(d["sockets"] for d in s["dashboards"]) == [1, 1],
+            await _one_on_each(
+                class_lab, teacher, learner,
                 "the instructor's tab on one dashboard, the learner's on the other",
-            )
+            )  # fmt: skip
             await teacher.send_json(
                 {"type": "class.goto", "path": "/lb/", "lesson": "load-balancer", "step": 1}
             )

@@ -135,7 +135,7 @@ class LoadBalancer:
             self._loop.add_signal_handler(sig, stop.set)
         session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=CONNECTION_LIMIT),
-            # Bounds each request, and the handshake (not the life) of each WebSocket.
+            # Bounds each health check.
             timeout=aiohttp.ClientTimeout(total=self.backend_timeout_s),
             cookie_jar=aiohttp.DummyCookieJar(),  # cookies belong to the clients, not to us
             auto_decompress=False,
@@ -143,7 +143,7 @@ class LoadBalancer:
         )
         async with session:
             for frontend in self.frontends.values():
-                frontend.start(session)
+                frontend.start()
             await asyncio.gather(*(f.refresh_once(self.redis) for f in self.frontends.values()))
             ports = {NODES.name: port, GATEWAYS.name: gateway_port, SERVICES.name: services_port}
             bound = await self._listen(host, ports | {DASHBOARDS.name: dashboards_port})

@@ -24,7 +24,6 @@ from typing import Any
 
 import aiohttp
 import redis
-from aiohttp import web
 
 from archviz.balancer import keys as balancer_keys
 from archviz.balancer.algorithms import make_balancer
@@ -45,7 +44,7 @@ from archviz.balancer.login_gate import LoginGate
 from archviz.balancer.proxy import Proxy
 from archviz.balancer.request import Request
 from archviz.balancer.server import KEEPALIVE_TIMEOUT_S, ClientConnection
-from archviz.balancer.websocket import close_all, proxy_websocket
+from archviz.balancer.websocket import proxy_websocket
 from archviz.trace.emitter import Emitter
 
 log = logging.getLogger(__name__)
@@ -184,11 +183,10 @@ class Frontend:
         self.port = 0
         self._rate = RateMeter()
 
-    def start(self, session: aiohttp.ClientSession) -> None:
-        """Make its proxy, which reaches the backends through `session`."""
+    def start(self) -> None:
+        """Make its proxy."""
         self.proxy = Proxy(
             self.pool,
-            session,
             self.emitter,
             source=self.source,
             demo=self.spec.demo,
@@ -243,9 +241,7 @@ class Frontend:
         return tasks
 
     async def close(self, grace_s: float) -> None:
-        """Close its WebSockets, then its connections (busy ones get `grace_s`)."""
-        if self.proxy is not None:
-            await close_all(self.proxy)
+        """Close its connections and WebSockets (busy ones get `grace_s`)."""
         if self.server is not None:
             await self.server.shutdown(grace_s)
         if self.proxy is not None:
@@ -262,17 +258,21 @@ class Frontend:
             return
         await self.proxy.http(request, client, arrival)
 
-    async def handle_upgrade(self, request: web.BaseRequest) -> web.StreamResponse:
-        """Every upgrade request, which the server hands to aiohttp: WebSockets only."""
+    async def handle_upgrade(
+        self, request: Request, client: ClientConnection, early: bytes
+    ) -> None:
+        """Every upgrade request: WebSockets only."""
         arrival = self.proxy.arrived(request)
         if not wants_websocket(request):
-            return self.proxy.error_response(request, 400, "only WebSocket upgrades are proxied")
+            self.proxy.error(client, request, 400, "only WebSocket upgrades are proxied")
+            return
         if why := await self._login_refusal(request):
             self.proxy.refuse(request, arrival, why)
-            return self.proxy.error_response(request, 401, why)
-        return await proxy_websocket(self.proxy, request, arrival)
+            self.proxy.error(client, request, 401, why)
+            return
+        await proxy_websocket(self.proxy, request, client, arrival, early)
 
-    async def _login_refusal(self, request: Request | web.BaseRequest) -> str | None:
+    async def _login_refusal(self, request: Request) -> str | None:
         """Why ARCHVIZ_REQUIRE_LOGIN keeps this request out, or None (also when it is off, or
         not enforced on this listener)."""
         if self.login is None or not self.login.required():

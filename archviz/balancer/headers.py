@@ -1,14 +1,13 @@
 """What the balancer does to headers: drop the hop-by-hop ones, add X-Forwarded-* and its own.
 
-Pure functions over header multidicts, so both the HTTP path (the balancer's own server)
-and the WebSocket path (aiohttp's) treat headers the same way.
+Pure functions over header multidicts, so that the HTTP path and the WebSocket handshake
+treat headers the same way.
 """
 
 import json
 from collections.abc import Iterable
 from typing import Protocol
 
-from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from archviz.core.http import LAB_CLIENT_HEADER, NO_NODE, NODE_HEADER, lab_client_token
@@ -40,8 +39,7 @@ Headers = CIMultiDictProxy[str] | CIMultiDict[str]
 
 
 class ClientRequest(Protocol):
-    """What the balancer reads of a client's request: aiohttp's (the WebSocket path) and the
-    balancer's own (the HTTP path) both have it."""
+    """What the balancer reads of a client's request (request.Request has it)."""
 
     method: str
     path: str
@@ -130,7 +128,7 @@ def response_headers(
     return headers
 
 
-def wants_websocket(request: web.BaseRequest) -> bool:
+def wants_websocket(request: ClientRequest) -> bool:
     upgrade = request.headers.get("Upgrade", "").lower()
     return request.method == "GET" and upgrade == "websocket"
 

@@ -12,16 +12,11 @@ import logging
 import time
 from collections.abc import Iterable
 
-import aiohttp
-from aiohttp import web
-
 from archviz.balancer.algorithms import Balancer, Pick, make_balancer
 from archviz.balancer.backends import BackendPool
 from archviz.balancer.headers import (
-    NO_NODE,
     ClientRequest,
     forward_headers,
-    lb_headers,
     own_answer_headers,
     response_headers,
     vouch,
@@ -56,7 +51,7 @@ READ_WHOLE_BODY = 64 * 1024  # smaller answers are read whole, to see if the nod
 CONNECT_ERRORS = (ConnectFailed, Disconnected)
 # No connection could be opened at all (HTTP path, WebSocket path): the node is ejected, and
 # as nothing of the request was sent, any request may be retried, a POST too.
-REFUSED = (ConnectFailed, aiohttp.ClientConnectorError)
+REFUSED = (ConnectFailed,)
 
 
 def may_retry(method: str, *, refused: bool, attempts: int) -> bool:
@@ -97,7 +92,6 @@ class Proxy:
     def __init__(
         self,
         pool: BackendPool,
-        session: aiohttp.ClientSession,
         emitter: Emitter,
         *,
         source: str = "lb",
@@ -110,7 +104,6 @@ class Proxy:
         self.pool = pool
         self.fronts_dashboards = fronts_dashboards  # frontend.DASHBOARDS says what changes
         self.open_reads = open_reads  # "*" for reads (headers.response_headers)
-        self.session = session  # for the WebSockets; HTTP requests go through `upstream`
         self.upstream = UpstreamPool(timeout_s=backend_timeout_s)
         self.emitter = emitter
         self.source = source
@@ -123,8 +116,11 @@ class Proxy:
         # The dashboards' origins, whose pages may read the balancer's own answers with
         # credentials (kept current by the LoadBalancer).
         self.dashboard_origins: frozenset[str] = frozenset()
-        self.open_websockets: set[tuple[web.WebSocketResponse, aiohttp.ClientWebSocketResponse]]
-        self.open_websockets = set()
+
+    @property
+    def timeout_s(self) -> float:
+        """How long a node has to answer (a WebSocket's handshake, too)."""
+        return self.upstream.timeout_s
 
     @property
     def algorithm(self) -> str:
@@ -226,13 +222,6 @@ class Proxy:
             ok=False,
             detail={"reason": reason, **where(request)},
         )
-
-    def error_response(
-        self, request: web.BaseRequest, status: int, error: str, extra: dict | None = None
-    ) -> web.Response:
-        """An answer the balancer makes itself, as JSON, on the WebSocket path (aiohttp's)."""
-        headers = lb_headers(request.method, NO_NODE, cors=self.open_reads) | (extra or {})
-        return web.json_response({"error": error}, status=status, headers=headers)
 
     def backend_headers(self, request: ClientRequest, *, drop: Iterable[str] = ()):
         """What a backend gets (forward_headers); a dashboard, the balancer's vouch too."""

@@ -2,7 +2,8 @@
 
 Why not aiohttp's server for every request: on the lab's 2-core machine it cost about 300 µs
 of CPU per request, a third of the balancer's whole cost, and the issue's budget is 1.5 ms of
-added latency. aiohttp's server still takes the WebSocket upgrades (see `_hand_over`).
+added latency. An upgrade request goes to the server's upgrade handler (websocket.py), which
+answers it or turns the connection into a tunnel to a node (`switch_protocols`).
 
 - Requests on one connection are answered in order, one at a time.
 - A malformed request gets 400, a request line over 8 KiB 414, a header over 8 KiB or more
@@ -56,6 +57,7 @@ Handler = Callable[[Request, "ClientConnection"], Awaitable[None]]
 
 if TYPE_CHECKING:
     from archviz.balancer.listener import Server
+    from archviz.balancer.tunnel import Tunnel
 
 
 class ClientConnection(Answering, asyncio.Protocol):
@@ -73,7 +75,7 @@ class ClientConnection(Answering, asyncio.Protocol):
         self._drained: asyncio.Future | None = None
         self._paused_reading = False
         self._refusal: BadRequest | None = None
-        self._upgrade: bytes | None = None
+        self._upgrade: tuple[Request, bytes] | None = None  # and the bytes after its head
         self._head_bytes: int | None = None  # the unfinished head's bytes so far
         self._head_tail = b""  # its last bytes, for an end split across reads
         self._lingered = 0  # bytes read and dropped after a refusal
@@ -117,7 +119,7 @@ class ClientConnection(Answering, asyncio.Protocol):
             self._drop_lingering(len(data))
             return
         if self._upgrade is not None:
-            return  # what follows an upgrade is aiohttp's to read
+            return  # reading is paused: what follows an upgrade is the tunnel's
         if self._head_bytes is not None and not self._head_within_cap(data):
             self._refuse(BadRequest(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "head"))
             return
@@ -126,10 +128,11 @@ class ClientConnection(Answering, asyncio.Protocol):
             if self._head_bytes is not None and not self._head_began_within_cap(data):
                 self._refuse(BadRequest(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "head"))
         except httptools.HttpParserUpgrade as upgrade:
-            self._upgrade = self._upgrade_head() + data[upgrade.args[0] :]
+            self._upgrade = (self._upgrade_request(), data[upgrade.args[0] :])
             self._transport.pause_reading()
+            self._cancel_idle_timer()
             if not self.busy:
-                self._hand_over()
+                self._worker = asyncio.get_running_loop().create_task(self._serve())
         except httptools.HttpParserCallbackError as exc:
             refused = exc.__context__
             if not isinstance(refused, BadRequest):
@@ -220,7 +223,7 @@ class ClientConnection(Answering, asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         if self._parser.should_upgrade():
-            return  # handed over to aiohttp's server once the parser stops
+            return  # the upgrade is served once the parser stops (data_received)
         self._cancel_idle_timer()
         parser = self._parser
         request = Request(
@@ -243,7 +246,7 @@ class ClientConnection(Answering, asyncio.Protocol):
     # --- the connection's life -------------------------------------------------------------
 
     async def _serve(self) -> None:
-        """Answer the waiting requests in order; then refuse, hand over, or wait idle."""
+        """Answer the waiting requests in order; then serve an upgrade, refuse, or wait idle."""
         while self._waiting and self._transport is not None:
             if self._drained is not None and not await self._client_took_its_answers():
                 break
@@ -258,12 +261,12 @@ class ClientConnection(Answering, asyncio.Protocol):
             if not self._keep_alive and self._transport is not None:
                 self._transport.close()
                 break
+        if self._upgrade is not None and self._refusal is None:
+            await self._serve_upgrade()
         self._worker = None
         if self._refusal is not None:
             self._write_refusal()
-        elif self._upgrade is not None:
-            self._hand_over()
-        else:
+        elif self._upgrade is None:
             self._start_idle_timer()
 
     async def _answer(self, request: Request) -> None:
@@ -311,29 +314,50 @@ class ClientConnection(Answering, asyncio.Protocol):
             self._resume_reading()
             asyncio.get_running_loop().call_later(LINGER_S, self.abort)
 
-    def _upgrade_head(self) -> bytes:
-        """The upgrade request's head as the client sent it, for aiohttp's parser."""
+    def _upgrade_request(self) -> Request:
         parser = self._parser
-        method = parser.get_method().decode("ascii", "replace")
-        url = b"".join(self._url).decode("utf-8", "surrogateescape")
-        lines = [f"{method} {url} HTTP/{parser.get_http_version()}\r\n"]
-        lines.extend(f"{name}: {value}\r\n" for name, value in self._headers)
-        lines.append("\r\n")
-        return "".join(lines).encode("utf-8", "surrogateescape")
+        return Request(
+            parser.get_method().decode("ascii", "replace"),
+            b"".join(self._url).decode("utf-8", "surrogateescape"),
+            parser.get_http_version(),
+            CIMultiDictProxy(CIMultiDict(self._headers)),
+            b"",
+            self._remote,
+            False,
+        )
 
-    def _hand_over(self) -> None:
-        """Give the connection, with the upgrade request, to aiohttp's server (WebSockets)."""
+    async def _serve_upgrade(self) -> None:
+        """Give the upgrade request to the upgrade handler. It answers it (a refusal, after
+        which the connection closes) or switches protocols and keeps the connection."""
+        request, early = self._upgrade
+        self._method, self._version, self._keep_alive = request.method, request.version, False
+        self.response_started = self._chunked = False
+        try:
+            await self._server.upgrade_handler(request, self, early)
+        except Exception:
+            log.exception("lb: failed to serve the upgrade to %s", request.raw_path)
+            if not self.response_started:
+                self.respond(500, [(NODE_HEADER, NO_NODE)], b"500 Internal Server Error\n")
+        if self._transport is not None:  # answered, not switched
+            self._transport.close()
+
+    def switch_protocols(
+        self, headers: CIMultiDictProxy[str], tunnel: "Tunnel"
+    ) -> asyncio.Transport | None:
+        """Answer the upgrade with 101 and `headers`, and give the connection to `tunnel`:
+        its transport (reading still paused), or None if the client has gone."""
         transport = self._transport
-        if transport is None:
-            return
-        self._cancel_idle_timer()
-        self._server.connections.discard(self)
-        protocol = self._server.websockets()
-        transport.set_protocol(protocol)
-        protocol.connection_made(transport)
-        protocol.data_received(self._upgrade)
-        transport.resume_reading()
+        if transport is None or transport.is_closing():
+            return None
+        lines = ["HTTP/1.1 101 Switching Protocols\r\n"]
+        lines.extend(f"{name}: {value}\r\n" for name, value in headers.items())
+        lines.append("\r\n")
+        transport.write("".join(lines).encode("utf-8", "surrogateescape"))
+        self.response_started = True
         self._transport = None
+        self._server.connections.discard(self)
+        self._server.tunnel_opened(tunnel)
+        return transport
 
     def _pause_reading(self) -> None:
         if not self._paused_reading and self._transport is not None:

@@ -321,11 +321,15 @@ class UpstreamPool:
 def _request_bytes(
     method: str, target: str, host: str, headers: Iterable[tuple[str, str]], body: bytes
 ) -> bytes:
-    """The request as it goes on the wire; header text goes back to the bytes it was read
-    from (aiohttp decodes it as UTF-8 with surrogate escapes)."""
+    """The request as it goes on the wire, with its Content-Length."""
+    length = [("Content-Length", str(len(body)))] if body or method in _BODY_METHODS else []
+    return request_head(method, target, host, [*headers, *length]) + body
+
+
+def request_head(method: str, target: str, host: str, headers: Iterable[tuple[str, str]]) -> bytes:
+    """A request's head as it goes on the wire; header text goes back to the bytes it was
+    read from (the balancer decodes it as UTF-8 with surrogate escapes)."""
     lines = [f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n"]
     lines.extend(f"{name}: {value}\r\n" for name, value in headers)
-    if body or method in _BODY_METHODS:
-        lines.append(f"Content-Length: {len(body)}\r\n")
     lines.append("\r\n")
-    return "".join(lines).encode("utf-8", "surrogateescape") + body
+    return "".join(lines).encode("utf-8", "surrogateescape")

@@ -4,7 +4,6 @@ pick uses it (the nodes' pool only)."""
 import json
 import os
 
-import aiohttp
 import redis
 from multidict import CIMultiDict, CIMultiDictProxy
 
@@ -83,18 +82,17 @@ def test_pressures_are_read_in_one_mget_from_the_real_redis(redis_client: redis.
     assert read_pressures(redis_client, []) == {}
 
 
-def _proxy(pool: BackendPool, session: aiohttp.ClientSession) -> Proxy:
+def _proxy(pool: BackendPool) -> Proxy:
     emitter = Emitter("lb-test", client_factory=lambda: sync_client("redis://unused"))
-    return Proxy(pool, session, emitter)  # never started: pick emits nothing
+    return Proxy(pool, emitter)  # never started: pick emits nothing
 
 
 async def test_pick_diverts_from_a_node_over_its_threshold_and_counts_it() -> None:
     """Round robin over three, node-2 over: it is never picked, each pick says why."""
     pool = _pool("node-1", "node-2", "node-3")
     pool.read_pressures({"node-1": ROOM, "node-2": OVER, "node-3": ROOM})
-    async with aiohttp.ClientSession() as session:
-        proxy = _proxy(pool, session)
-        picks = [proxy.pick(_request()) for _ in range(4)]
+    proxy = _proxy(pool)
+    picks = [proxy.pick(_request()) for _ in range(4)]
     assert [p.backend_id for p in picks] == ["node-1", "node-3", "node-1", "node-3"]
     why = "node-2 over its reject threshold (0.93 > 0.80): among node-1, node-3; round robin"
     assert all(p.reason.startswith(why) for p in picks), picks
@@ -105,9 +103,8 @@ async def test_pick_among_all_when_none_has_headroom() -> None:
     """Every node over: round robin over all of them, not counted as a diversion."""
     pool = _pool("node-1", "node-2")
     pool.read_pressures({"node-1": OVER, "node-2": OVER})
-    async with aiohttp.ClientSession() as session:
-        proxy = _proxy(pool, session)
-        picks = [proxy.pick(_request()) for _ in range(2)]
+    proxy = _proxy(pool)
+    picks = [proxy.pick(_request()) for _ in range(2)]
     assert [p.backend_id for p in picks] == ["node-1", "node-2"]
     assert picks[0].reason.startswith("no node under its reject threshold: among all; ")
     assert proxy.diverted_total == 0
@@ -116,9 +113,8 @@ async def test_pick_among_all_when_none_has_headroom() -> None:
 async def test_a_pool_without_reports_picks_as_before() -> None:
     """The gateway's pool: no report is not "overloaded" there; the reason is the algorithm's."""
     pool = _pool("gateway-1", "gateway-2", tracks_pressure=False)
-    async with aiohttp.ClientSession() as session:
-        proxy = _proxy(pool, session)
-        picks = [proxy.pick(_request()) for _ in range(2)]
+    proxy = _proxy(pool)
+    picks = [proxy.pick(_request()) for _ in range(2)]
     assert [p.backend_id for p in picks] == ["gateway-1", "gateway-2"]
     assert picks[0].reason == "round robin: starting with gateway-1"
     assert proxy.diverted_total == 0

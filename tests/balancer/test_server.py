@@ -4,14 +4,14 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
-from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from archviz.balancer import server as server_module
 from archviz.balancer.listener import Server
 from archviz.balancer.request import Request
 from archviz.balancer.server import ClientConnection
+from archviz.balancer.tunnel import Tunnel
 
 HOST = "127.0.0.1"
 
@@ -43,17 +43,32 @@ async def _echo(request: Request, client: ClientConnection) -> None:
     client.respond(200, [("Content-Type", "application/json")], json.dumps(seen).encode(), length=7)
 
 
-async def _websocket_echo(request: web.BaseRequest) -> web.StreamResponse:
-    ws = web.WebSocketResponse()
-    await ws.prepare(request)
-    async for message in ws:
-        await ws.send_str(f"echo: {message.data}")
-    return ws
+async def _echo_server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while data := await reader.read(65536):
+        writer.write(data.upper())
+    writer.close()
+
+
+async def _upgrade(request: Request, client: ClientConnection, early: bytes) -> None:
+    """/refuse is answered 426; any other upgrade becomes a tunnel to a TCP server that
+    echoes in capitals (no WebSocket needed at this layer)."""
+    if request.raw_path == "/refuse":
+        client.respond(426, [("Upgrade", "websocket")], b"no\n")
+        return
+    echo = await asyncio.start_server(_echo_server, HOST, 0)
+    loop = asyncio.get_running_loop()
+    node, _ = await loop.create_connection(asyncio.Protocol, HOST, echo.sockets[0].getsockname()[1])
+    tunnel = Tunnel()
+    answer = CIMultiDictProxy(CIMultiDict({"Upgrade": request.headers["Upgrade"]}))
+    transport = client.switch_protocols(answer, tunnel)
+    tunnel.start(transport, node, to_node=early)
+    await tunnel.closed()
+    echo.close()
 
 
 @pytest.fixture
 async def served() -> AsyncIterator[int]:
-    server = Server(_echo, _websocket_echo, idle_timeout_s=5)
+    server = Server(_echo, _upgrade, idle_timeout_s=5)
     port = await server.listen(HOST, 0)
     yield port
     await server.shutdown(0.5)
@@ -180,19 +195,35 @@ async def test_a_failing_handler_costs_a_500_and_the_connection_serves_on(served
     assert [status for status, _, _ in answers] == [500, 200]
 
 
-async def test_a_websocket_upgrade_is_handed_to_aiohttp_after_a_plain_request(served: int) -> None:
-    """A keep-alive connection that first carried a plain request can then upgrade."""
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"http://{HOST}:{served}/plain") as response:
-            assert response.status == 200
-        async with session.ws_connect(f"ws://{HOST}:{served}/ws") as ws:
-            await ws.send_str("hello")
-            assert (await ws.receive_str()) == "echo: hello"
+async def test_an_upgrade_after_a_plain_request_becomes_a_tunnel(served: int) -> None:
+    """A keep-alive connection that first carried a plain request can then upgrade: the
+    answer is 101, and from then on bytes go through both ways, those sent with the
+    request's head first."""
+    reader, writer = await asyncio.open_connection(HOST, served)
+    try:
+        writer.write(b"GET /plain HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert (await asyncio.wait_for(reader.readuntil(b"}"), 5)).startswith(b"HTTP/1.1 200 ")
+        upgrade = b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: tea\r\n\r\n"
+        writer.write(upgrade + b"early ")
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head == b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: tea\r\n\r\n"
+        writer.write(b"bytes")
+        assert await asyncio.wait_for(reader.readexactly(11), 5) == b"EARLY BYTES"
+    finally:
+        writer.close()
+
+
+async def test_an_upgrade_answered_without_switching_closes_its_connection(served: int) -> None:
+    answer = await _exchange(
+        served, b"GET /refuse HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: tea\r\n\r\n"
+    )
+    assert answer.startswith(b"HTTP/1.1 426 ")
+    assert b"\r\nConnection: close\r\n" in answer and answer.endswith(b"\r\n\r\nno\n")
 
 
 async def test_a_client_that_stalls_mid_request_is_closed_after_the_idle_timeout() -> None:
     """A request head that never ends does not hold its connection for ever."""
-    server = Server(_echo, _websocket_echo, idle_timeout_s=0.3)
+    server = Server(_echo, _upgrade, idle_timeout_s=0.3)
     port = await server.listen(HOST, 0)
     reader, writer = await asyncio.open_connection(HOST, port)
     try:

@@ -5,7 +5,6 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp import web
 
 from archviz.balancer import server as server_module
 from archviz.balancer.listener import Server
@@ -34,8 +33,8 @@ class Handler:
         client.respond(200, [("Content-Type", "text/plain")], body)
 
 
-async def _no_websockets(request: web.BaseRequest) -> web.StreamResponse:
-    return web.Response(status=400)
+async def _no_websockets(request: Request, client: ClientConnection, early: bytes) -> None:
+    client.respond(400, [], b"")
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from aiohttp import web
 
 from archviz.balancer import server as server_module
 from archviz.balancer.listener import Server
@@ -24,8 +23,8 @@ async def _length(request: Request, client: ClientConnection) -> None:
     client.respond(200, [("Content-Type", "text/plain")], b"%d" % len(request.body))
 
 
-async def _no_websockets(request: web.BaseRequest) -> web.StreamResponse:
-    return web.Response(status=400)
+async def _no_websockets(request: Request, client: ClientConnection, early: bytes) -> None:
+    client.respond(400, [], b"")
 
 
 @dataclass

@@ -170,10 +170,14 @@ def test_the_readers_see_a_difference() -> None:
 
 
 def test_chat_client_parses_exactly_the_frames_a_node_sends() -> None:
-    """The chat client's frame types are archviz/chat/messages.py's node -> client frames."""
+    """The chat client's frame types are archviz/chat/messages.py's node -> client frames,
+    and the refusal and shed frames an overloaded node sends any socket before closing it
+    (node/handshake.py, node/shedder.py)."""
     from archviz.chat import messages as chat_messages
+    from archviz.overload import messages as overload_messages
 
-    python = [get_args(typing.get_type_hints(frame)["type"])[0]
-              for frame in get_args(chat_messages.ServerFrame)]  # fmt: skip
+    frames = [*get_args(chat_messages.ServerFrame),
+              overload_messages.OverloadedFrame, overload_messages.ShedFrame]  # fmt: skip
+    python = [get_args(typing.get_type_hints(frame)["type"])[0] for frame in frames]
     source = (ROOT / "archviz/chat/static/archviz/chat/client.js").read_text()
     _same(python, _js_strings("CHAT_FRAME_TYPES", source))

@@ -66,6 +66,14 @@ describe("chat: the client's URLs and frames", () => {
     assert.deepEqual(chat.parseChatFrame('{"type": "message", "seq": 1}'), { type: "message", seq: 1 });
     assert.throws(() => chat.parseChatFrame("{oops"), /not JSON/);
     assert.throws(() => chat.parseChatFrame('{"type": "state"}'), /unknown chat frame "state"/);
+    const refused = '{"type": "overloaded", "node": "node-2", "retry_after_ms": 1000}';
+    assert.equal(chat.parseChatFrame(refused).type, "overloaded"); // no error toast
+    assert.equal(chat.parseChatFrame('{"type": "shed", "retry_after_ms": 5000}').type, "shed");
+    assert.equal(
+      chat.overloadWords(JSON.parse(refused)),
+      "node-2 is overloaded and refused this tab; reconnecting in 1.0 s or later",
+    );
+    assert.equal(chat.overloadWords({ type: "shed" }), "a node is overloaded and shed this tab");
     assert.throws(() => chat.parseChatFrame("null"), /unknown chat frame/);
   });
 });

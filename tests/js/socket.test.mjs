@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, mock, test } from "node:test";
 
 import { ProtocolError } from "../../static/archviz/js/lib/protocol.js";
 import {
+  MAX_HINT_MS,
   ReconnectingSocket,
   backoffDelay,
   reconnectDelay,
@@ -149,6 +150,23 @@ describe("ReconnectingSocket", () => {
     assert.deepEqual(messages, [{ type: "lagging", dropped: 3 }]);
     assert.equal(errors.length, 1);
     assert.ok(errors[0] instanceof ProtocolError);
+  });
+
+  test("a server's retry hint holds the next reconnect back, once, and at most a minute", () => {
+    const socket = start({ jitter: 0, minDelayMs: 500, maxDelayMs: 8000 });
+    FakeWebSocket.instances[0].open();
+    socket.holdOff(3000); // the node's "overloaded" frame, before its 4013
+    FakeWebSocket.instances[0].serverClose(4013);
+    assert.equal(statuses.at(-1).delayMs, 3000);
+    mock.timers.tick(2999);
+    assert.equal(FakeWebSocket.instances.length, 1, "not before the hint");
+    mock.timers.tick(1);
+    FakeWebSocket.instances[1].serverClose(1006);
+    assert.equal(statuses.at(-1).delayMs, 1000, "the next one is the backoff's again");
+    socket.holdOff(10 * 60_000);
+    mock.timers.tick(1000);
+    FakeWebSocket.instances[2].serverClose(4014);
+    assert.equal(statuses.at(-1).delayMs, MAX_HINT_MS);
   });
 
   test("a dropped connection is retried after the backoff, which grows until a connection opens", () => {

@@ -19,6 +19,9 @@ const DEFAULTS = {
   WebSocketImpl: globalThis.WebSocket,
 };
 
+// A server's retry hint past this is waited only this long (archviz/overload/reconnect.py's).
+export const MAX_HINT_MS = 60_000;
+
 /** The delay before reconnect attempt number `attempt` (0-based), before jitter. */
 export function backoffDelay(attempt, minDelayMs, maxDelayMs) {
   return Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt, 30));
@@ -58,6 +61,7 @@ export class ReconnectingSocket {
     this.attempt = 0;
     this.retryTimer = null;
     this.stopped = false;
+    this.hintMs = 0; // the server's "retry after" for the next reconnect (holdOff)
     if (new URL(this.options.url, "http://x").pathname === LAB_PATH) {
       labSockets.add(this);
     }
@@ -145,8 +149,15 @@ export class ReconnectingSocket {
     this.scheduleReconnect(code, description);
   }
 
+  /** The server said to come back no sooner than `ms` (an overloaded node's refusal or shed,
+   * before it closes): the next reconnect waits at least that long, at most MAX_HINT_MS. */
+  holdOff(ms) {
+    if (Number.isFinite(ms) && ms > 0) this.hintMs = Math.min(ms, MAX_HINT_MS);
+  }
+
   scheduleReconnect(code, description = null) {
-    const delayMs = reconnectDelay(this.attempt, this.options);
+    const delayMs = Math.max(reconnectDelay(this.attempt, this.options), this.hintMs);
+    this.hintMs = 0;
     this.attempt += 1;
     this.options.onStatus({
       state: "reconnecting",

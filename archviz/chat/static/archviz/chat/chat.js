@@ -1,7 +1,7 @@
 // The chat page: this tab's own chat client through the LB, the rooms with their nodes
 // and ledger (polled from /api/chat/state), presence, message paths and the trace log
 // (from the lab WebSocket), and the instructor's mode and bot controls.
-import { ChatConnection, lbBaseUrl } from "./client.js";
+import { ChatConnection, lbBaseUrl, overloadWords } from "./client.js";
 import {
   COUNT_HINT,
   DROPS_HINT,
@@ -176,6 +176,8 @@ class ChatPage {
       this.messages.note(`${frame.error} (#${frame.from}-#${frame.to}, ${frame.lost} lost)`, "error");
     } else if (frame.type === "mode") {
       this.messages.note(`broadcast mode is now ${frame.mode}`);
+    } else if (frame.type === "overloaded" || frame.type === "shed") {
+      this.messages.note(overloadWords(frame), "error");
     } else if (frame.type === "error") {
       this.notices.show(`chat: ${frame.error}`, "error");
     }

@@ -4,6 +4,8 @@
 import { ReconnectingSocket } from "../js/lib/socket.js";
 import { ProtocolError } from "../js/lib/protocol.js";
 
+// archviz/chat/messages.py's frames, and the two an overloaded node sends any socket before it
+// closes it (archviz/overload/messages.py): their retry hint holds the reconnect back.
 export const CHAT_FRAME_TYPES = Object.freeze([
   "welcome",
   "message",
@@ -13,6 +15,8 @@ export const CHAT_FRAME_TYPES = Object.freeze([
   "mode",
   "error",
   "pong",
+  "overloaded",
+  "shed",
 ]);
 
 const ACK_EVERY_MS = 1000; // the server allows 1,000 frames unacknowledged
@@ -43,6 +47,13 @@ export function parseChatFrame(text) {
     throw new ProtocolError(`unknown chat frame ${JSON.stringify(frame && frame.type)}`);
   }
   return frame;
+}
+
+/** What an overloaded node's refusal or shed means for this tab, in words. */
+export function overloadWords(frame) {
+  const what = frame.type === "shed" ? "shed this tab" : "refused this tab";
+  const wait = Number.isFinite(frame.retry_after_ms) ? `; reconnecting in ${(frame.retry_after_ms / 1000).toFixed(1)} s or later` : "";
+  return `${frame.node || "a node"} is overloaded and ${what}${wait}`;
 }
 
 /** Messages by sequence number: each kept once, in order; duplicates counted. */
@@ -136,6 +147,7 @@ export class ChatConnection {
       frame.reconnectMs = this.closedAt === null ? null : Date.now() - this.closedAt;
       this.closedAt = null;
     }
+    if (frame.type === "overloaded" || frame.type === "shed") this.socket.holdOff(frame.retry_after_ms);
     if (frame.type === "message" && !this.book.add(frame)) return;
     this.onFrame(frame);
   }

@@ -1,5 +1,5 @@
 // The standalone chat page (another tab, or a phone): one room through the LB, nothing else.
-import { ChatConnection, lbBaseUrl } from "./client.js";
+import { ChatConnection, lbBaseUrl, overloadWords } from "./client.js";
 import { MessageList, presenceWords } from "./views.js";
 import { text } from "../js/lib/dom.js";
 import { describeClose } from "../js/lib/protocol.js";
@@ -31,6 +31,8 @@ function onFrame(frame) {
     }
   } else if (frame.type === "history_lost") {
     messages.note(frame.error, "error");
+  } else if (frame.type === "overloaded" || frame.type === "shed") {
+    messages.note(overloadWords(frame), "error");
   } else if (frame.type === "error") {
     notices.show(`chat: ${frame.error}`, "error");
   }

@@ -45,6 +45,25 @@ def test_every_shipped_lesson_is_valid(path: Path) -> None:
     assert any(step.until for step in lesson.steps)
 
 
+# What every demo on the nodes shares (issue 13: "the pages share one traffic generator and
+# one set of node settings"); the gateway demo runs on processes of its own.
+NODES = ("node-1", "node-2", "node-3")
+ON_THE_NODES = [path for path in SHIPPED if "\npage: /gateway/" not in path.read_text()]
+
+
+@pytest.mark.parametrize("path", ON_THE_NODES, ids=lambda p: p.name)
+def test_every_lesson_on_the_nodes_sets_the_shared_state_it_runs_on(path: Path) -> None:
+    """The failure first, whatever page or lesson ran before: each lesson on the nodes
+    sets the traffic generator and every node's capacity and delay in its own setup."""
+    lesson = parse_lesson(path, path.read_text())
+    types = [action["type"] for action in lesson.setup]
+    assert "traffic" in types, f"{path.name} leaves the traffic generator as it finds it"
+    configured = {a["node"]: a["settings"] for a in lesson.setup if a["type"] == "node.config"}
+    for node in NODES:
+        settings_ = configured.get(node, {})
+        assert {"capacity", "latency_ms"} <= settings_.keys(), f"{path.name}: {node} not reset"
+
+
 def test_the_course_ships_its_lessons_in_order() -> None:
     course = read_course(Path(settings.ARCHVIZ_LESSONS_DIR))
     assert course.problems == ()

@@ -199,3 +199,22 @@ def test_an_instructor_kills_the_replica_their_socket_is_on_and_the_tab_resumes_
         f"{mine} restarted and up again",
         30,
     )
+
+
+def test_the_lab_page_draws_every_process_of_the_gateway_demo_too(
+    page: Page, lab: RunningLab
+) -> None:
+    """The Lab page draws every process of the lab (issue 13), the gateway demo's too: the
+    auth service, the catalog and bidding replicas and the gateway replicas each have one box
+    or line in the picture and one row in the process list."""
+    state = lab.wait_until(_gateway_ready, "every gateway process up, the replicas healthy", 60)
+    ids = [p["id"] for p in state["processes"]]
+    kinds = {p["kind"] for p in state["processes"]}
+    assert {"auth", "catalog", "bidding", "gateway"} <= kinds, kinds
+    page.goto(lab.url + "/lab/")
+    expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=15_000)
+    svg, table = page.locator("svg#topology"), page.locator("#process-list")
+    for process_id in ids:
+        expect(svg.locator(f'[data-process~="{process_id}"]')).to_have_count(1)
+        expect(table.locator(f'tr[data-process="{process_id}"]')).to_have_count(1)
+    page.screenshot(path=SHOTS.format("lab-page"), full_page=True)

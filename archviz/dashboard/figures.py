@@ -102,9 +102,7 @@ FIGURES: dict[str, LiveFigure] = {
         "queue consumers up",
         lambda s: sum(1 for c in (s["queue"] or {}).get("consumers", []) if c["status"] == "up"),
     ),
-    "gateway.compared_at": LiveFigure(
-        "when the last side-by-side run ended (unix ms; 0: never)", _compare("ts")
-    ),
+    "gateway.class_runs": LiveFigure("side-by-side runs for the class so far", _compare("run")),
     "gateway.bad_sent": LiveFigure(
         "bad requests sent each way by the side by side", _compare("bad_sent")
     ),

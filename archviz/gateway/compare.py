@@ -10,6 +10,7 @@ its own under the same kid. The conclusion is drawn from the measured numbers on
 """
 
 import asyncio
+import json
 import secrets
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from archviz.gateway.messages import CompareResult, CompareRow
 from archviz.trace.events import TRACE_HEADER, new_trace_id, now_ms
 
 LAST = gateway_keys.PREFIX + "compare:last"  # the class's latest run (JSON), for every page
+RUNS = gateway_keys.PREFIX + "compare:runs"  # how many the class has run (kept as long)
 LAST_KEPT_MS = 30 * 60_000
 BURST = 30  # over the "read" class's default burst (20): some must be refused
 TIMEOUT_S = 3.0
@@ -235,6 +237,18 @@ async def _run_path(session, base: str, sent: list[Probe]) -> list[dict[str, int
 def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     grown = {k: v - before.get(k, 0) for k, v in after.items()}
     return {k: v for k, v in grown.items() if v}
+
+
+def keep_for_class(client: redis.Redis, result: CompareResult) -> CompareResult:
+    """Keep `result` as the class's latest run for every page, numbered from 1: a lesson
+    waits for that number to rise (gateway.class_runs). Raises redis.RedisError."""
+    pipe = client.pipeline(transaction=True)
+    pipe.incr(RUNS)
+    pipe.pexpire(RUNS, LAST_KEPT_MS)
+    number, _ = pipe.execute()
+    numbered = CompareResult(**result, run=number)
+    client.set(LAST, json.dumps(numbered), px=LAST_KEPT_MS)
+    return numbered
 
 
 async def run(client_factory: Callable[[], redis.Redis], by: str) -> CompareResult:

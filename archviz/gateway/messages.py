@@ -6,7 +6,7 @@ heartbeat metrics, the auctions, the key ring and the bots' snapshot. Never key 
 never a token: only key ids, states and times.
 """
 
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 ServiceKind = Literal["auth", "catalog", "bidding"]
 KeyState = Literal["current", "retiring", "retired"]
@@ -110,6 +110,9 @@ class CompareResult(TypedDict):
     bad_reached_gateway: int
     bad_reached_direct: int
     conclusion: str
+    run: NotRequired[
+        int
+    ]  # the class's run number (compare.keep_for_class); none if not the class's
 
 
 class GatewayView(TypedDict):

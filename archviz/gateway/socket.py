@@ -3,7 +3,6 @@ scenarios (bots, kill a replica, a live rate limit, bypass the gateway for the c
 anyone's side-by-side run of the same five requests through the gateway and around it."""
 
 import asyncio
-import json
 import re
 from typing import Literal, NotRequired, TypedDict
 
@@ -97,9 +96,10 @@ async def run_compare(user: User, for_class: bool) -> CompareResult:
     except redis.RedisError:
         raise ControlRefused("Redis is unreachable: the comparison cannot run now", 503) from None
     if for_class:
-        await asyncio.to_thread(
-            client.set, compare.LAST, json.dumps(result), px=compare.LAST_KEPT_MS
-        )
+        try:
+            result = await asyncio.to_thread(compare.keep_for_class, client, result)
+        except redis.RedisError:
+            raise ControlRefused("Redis is unreachable: the run was not kept", 503) from None
     return result
 
 

@@ -6,7 +6,7 @@ import json
 import redis
 
 from archviz.core.registry import Metrics, Registration
-from archviz.gateway import auction, signing_keys
+from archviz.gateway import auction, compare, signing_keys
 from archviz.gateway import keys as gateway_keys
 from archviz.gateway.state import RECENT_UPDATES, RingRead, build_gateway, read_gateway
 
@@ -156,3 +156,16 @@ def test_the_class_comparison_is_shown_when_readable() -> None:
     shown = build_gateway({}, [], {}, _empty_ring(compare=json.dumps(run).encode()), NOW_MS)
     assert shown["compare"] == run
     assert build_gateway({}, [], {}, _empty_ring(compare=b"{oops"), NOW_MS)["compare"] is None
+
+
+def test_each_class_run_is_numbered_and_every_page_reads_the_latest(
+    redis_client: redis.Redis,
+) -> None:
+    """The lesson waits for the class's run number to rise (gateway.class_runs), not for a
+    unix time a learner would be shown."""
+    run = {"rows": [], "conclusion": "Through the gateway 0 of 4 ...", "ts": NOW_MS}
+    assert compare.keep_for_class(redis_client, run)["run"] == 1
+    assert compare.keep_for_class(redis_client, run | {"ts": NOW_MS + 1})["run"] == 2
+    shown = read_gateway(redis_client, {}, [], {}, NOW_MS)["compare"]
+    assert (shown["run"], shown["ts"]) == (2, NOW_MS + 1)
+    assert 0 < redis_client.pttl(compare.RUNS) <= compare.LAST_KEPT_MS

@@ -30,6 +30,7 @@ from archviz.trace.events import TRACE_LOG
 from tests.harness.wait_for import async_wait_for
 
 HOST = "127.0.0.1"
+SOURCE = "lb-tunnel-test"  # this file's route events only: other tests' emitters share the Redis
 FLOOD_FRAME = 64 * 1024
 FLOOD_FRAMES = 128  # 8 MiB in all
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
@@ -99,7 +100,7 @@ class Balancer:
             event
             for _, entry in client.xrange(TRACE_LOG)
             for event in json.loads(entry[b"batch"])
-            if event["kind"] == "lb.route"
+            if event["kind"] == "lb.route" and event["src"] == SOURCE
         ]
 
 
@@ -110,7 +111,7 @@ async def _balancer(node_ports: dict[str, int], redis_url: str) -> tuple[Server,
         for node, port in node_ports.items()
     )
     emitter = Emitter("lb", client_factory=lambda: sync_client(redis_url))
-    proxy = Proxy(pool, emitter, backend_timeout_s=5)
+    proxy = Proxy(pool, emitter, source=SOURCE, backend_timeout_s=5)
 
     async def upgrade(request: Request, client: ClientConnection, early: bytes) -> None:
         await proxy_websocket(proxy, request, client, proxy.arrived(request), early)

@@ -3,7 +3,7 @@
 Why not aiohttp's server for every request: on the lab's 2-core machine it cost about 300 µs
 of CPU per request, a third of the balancer's whole cost, and the issue's budget is 1.5 ms of
 added latency. An upgrade request goes to the server's upgrade handler (websocket.py), which
-answers it or turns the connection into a tunnel to a node (`switch_protocols`).
+answers it or turns the connection into a tunnel to a node (upgrade.py).
 
 - Requests on one connection are answered in order, one at a time.
 - A malformed request gets 400, a request line over 8 KiB 414, a header over 8 KiB or more
@@ -41,6 +41,7 @@ from archviz.balancer.request import (
     BadRequest,
     Request,
 )
+from archviz.balancer.upgrade import Upgrading
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +58,12 @@ Handler = Callable[[Request, "ClientConnection"], Awaitable[None]]
 
 if TYPE_CHECKING:
     from archviz.balancer.listener import Server
-    from archviz.balancer.tunnel import Tunnel
 
 
-class ClientConnection(Answering, asyncio.Protocol):
+class ClientConnection(Answering, Upgrading, asyncio.Protocol):
     """One client's connection: parses its requests, hands each to the handler in turn, and
-    writes the answers the handler gives through `respond` or `start_response`/`send`/`end`."""
+    writes the answers the handler gives through `respond` or `start_response`/`send`/`end`
+    (answer.py); an upgrade request goes to the upgrade handler (upgrade.py)."""
 
     def __init__(self, server: "Server") -> None:
         self._server = server
@@ -128,7 +129,7 @@ class ClientConnection(Answering, asyncio.Protocol):
             if self._head_bytes is not None and not self._head_began_within_cap(data):
                 self._refuse(BadRequest(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "head"))
         except httptools.HttpParserUpgrade as upgrade:
-            self._upgrade = (self._upgrade_request(), data[upgrade.args[0] :])
+            self._upgrade = (self._parsed_request(b"", False), data[upgrade.args[0] :])
             self._transport.pause_reading()
             self._cancel_idle_timer()
             if not self.busy:
@@ -225,16 +226,7 @@ class ClientConnection(Answering, asyncio.Protocol):
         if self._parser.should_upgrade():
             return  # the upgrade is served once the parser stops (data_received)
         self._cancel_idle_timer()
-        parser = self._parser
-        request = Request(
-            parser.get_method().decode("ascii", "replace"),
-            b"".join(self._url).decode("utf-8", "surrogateescape"),
-            parser.get_http_version(),
-            CIMultiDictProxy(CIMultiDict(self._headers)),
-            b"".join(self._body),
-            self._remote,
-            parser.should_keep_alive(),
-        )
+        request = self._parsed_request(b"".join(self._body), self._parser.should_keep_alive())
         self._body, self._held_bytes = [], self._held_bytes + self._body_length
         self._body_length = 0
         self._waiting.append(request)
@@ -242,6 +234,18 @@ class ClientConnection(Answering, asyncio.Protocol):
             self._pause_reading()
         if not self.busy:
             self._worker = asyncio.get_running_loop().create_task(self._serve())
+
+    def _parsed_request(self, body: bytes, keep_alive: bool) -> Request:
+        parser = self._parser
+        return Request(
+            parser.get_method().decode("ascii", "replace"),
+            b"".join(self._url).decode("utf-8", "surrogateescape"),
+            parser.get_http_version(),
+            CIMultiDictProxy(CIMultiDict(self._headers)),
+            body,
+            self._remote,
+            keep_alive,
+        )
 
     # --- the connection's life -------------------------------------------------------------
 
@@ -313,51 +317,6 @@ class ClientConnection(Answering, asyncio.Protocol):
             self._transport.write_eof()
             self._resume_reading()
             asyncio.get_running_loop().call_later(LINGER_S, self.abort)
-
-    def _upgrade_request(self) -> Request:
-        parser = self._parser
-        return Request(
-            parser.get_method().decode("ascii", "replace"),
-            b"".join(self._url).decode("utf-8", "surrogateescape"),
-            parser.get_http_version(),
-            CIMultiDictProxy(CIMultiDict(self._headers)),
-            b"",
-            self._remote,
-            False,
-        )
-
-    async def _serve_upgrade(self) -> None:
-        """Give the upgrade request to the upgrade handler. It answers it (a refusal, after
-        which the connection closes) or switches protocols and keeps the connection."""
-        request, early = self._upgrade
-        self._method, self._version, self._keep_alive = request.method, request.version, False
-        self.response_started = self._chunked = False
-        try:
-            await self._server.upgrade_handler(request, self, early)
-        except Exception:
-            log.exception("lb: failed to serve the upgrade to %s", request.raw_path)
-            if not self.response_started:
-                self.respond(500, [(NODE_HEADER, NO_NODE)], b"500 Internal Server Error\n")
-        if self._transport is not None:  # answered, not switched
-            self._transport.close()
-
-    def switch_protocols(
-        self, headers: CIMultiDictProxy[str], tunnel: "Tunnel"
-    ) -> asyncio.Transport | None:
-        """Answer the upgrade with 101 and `headers`, and give the connection to `tunnel`:
-        its transport (reading still paused), or None if the client has gone."""
-        transport = self._transport
-        if transport is None or transport.is_closing():
-            return None
-        lines = ["HTTP/1.1 101 Switching Protocols\r\n"]
-        lines.extend(f"{name}: {value}\r\n" for name, value in headers.items())
-        lines.append("\r\n")
-        transport.write("".join(lines).encode("utf-8", "surrogateescape"))
-        self.response_started = True
-        self._transport = None
-        self._server.connections.discard(self)
-        self._server.tunnel_opened(tunnel)
-        return transport
 
     def _pause_reading(self) -> None:
         if not self._paused_reading and self._transport is not None:

@@ -1,15 +1,18 @@
 """Every page on a phone (390 px) and a laptop (1366 px), once its live content is drawn: no
 sideways scroll, no text under 12 px, nothing cut off at the edge, and axe-core finds no
-serious or critical accessibility violation. A learner's view at both widths, an
-instructor's (with the controls) on the phone. The skip link is the first Tab stop.
+serious or critical accessibility violation. A learner's view and an instructor's (with the
+controls) at both widths; each demo page with its lesson's panel too. The skip link is the
+first Tab stop.
 Screenshots of every case are written to /tmp/phone-shots/."""
 
+import re
 from collections.abc import Callable, Iterator
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, Response, expect
 
+from archviz.core import signin_links
 from tests.harness.lab import RunningLab
 from tests.harness.layout import cut_off, horizontal_scroll, small_text
 
@@ -19,6 +22,7 @@ LIVE_MS = 15_000
 VIEWS = {"phone": {"width": 390, "height": 844}, "laptop": {"width": 1366, "height": 768}}
 SERIOUS = ("serious", "critical")
 SHOTS = "/tmp/phone-shots/{}.png"  # each case's page as drawn, to look at
+SOLO = f"{signin_links.PATH}<token>"  # the one-time sign-in page; the token is made per module
 
 
 def _connected(page: Page) -> None:
@@ -59,6 +63,16 @@ def _lesson(page: Page) -> None:  # a demo page with a lesson's panel above it
     expect(page.locator("#lesson-panel .lesson-step-title")).to_be_visible()
 
 
+def _with_lesson(check: Callable[[Page], None]) -> Callable[[Page], None]:
+    """The demo page's own check, then its lesson's panel: both drawn before the layout is."""
+
+    def checks(page: Page) -> None:
+        check(page)
+        _lesson(page)
+
+    return checks
+
+
 def _recordings(page: Page) -> None:  # instructors only: learners are refused it
     expect(page.locator("form.recorder-import")).to_be_visible()
 
@@ -75,11 +89,19 @@ def _login(page: Page) -> None:
     expect(page.locator('input[name="username"]')).to_be_visible()
 
 
+def _solo(page: Page) -> None:  # the button, not a refusal: the link is unused
+    expect(page.get_by_role("button", name="Sign in as the lab's instructor")).to_be_visible()
+
+
 # the shared lab runs without the gateway demo's processes: its page shows them not running
 PAGES: dict[str, Callable[[Page], None]] = {
     "/": _course,
-    "/lb/?lesson=load-balancer": _lesson,
-    "/chat/?lesson=chat-missed": _lesson,
+    "/lb/?lesson=load-balancer": _with_lesson(_ready),
+    "/chat/?lesson=chat-missed": _with_lesson(_chat),
+    "/chat/?lesson=chat-pubsub": _with_lesson(_chat),
+    "/sessions/?lesson=sessions": _with_lesson(_sessions),
+    "/queue/?lesson=queue-buffer": _with_lesson(_ready),
+    "/overload/?lesson=overload": _with_lesson(_ready),
     "/lab/": _lab,
     "/lb/": _ready,
     "/chat/": _chat,
@@ -89,22 +111,23 @@ PAGES: dict[str, Callable[[Page], None]] = {
     "/queue/": _ready,
     "/gateway/": _connected,
     "/accounts/login/": _login,
+    SOLO: _solo,  # what a lone learner first sees: the link `manage.py lab` printed
     "/class/": _class,  # during a class: tests/browser/test_class_follow.py
     "/class/join/": _class_join,
 }
 INSTRUCTOR_PAGES: dict[str, Callable[[Page], None]] = {"/recorder/": _recordings}
+SIGNED_OUT_PAGES = ("/accounts/login/", SOLO)  # an instructor, signed in, has no need of them
 CASES = [
-    *[pytest.param("phone", "learner", path, id=f"phone-learner-{path}") for path in PAGES],
-    *[pytest.param("laptop", "learner", path, id=f"laptop-learner-{path}") for path in PAGES],
     *[
-        pytest.param("phone", "instructor", path, id=f"phone-instructor-{path}")
+        pytest.param(view, "learner", path, id=f"{view}-learner-{path}")
+        for view in VIEWS
         for path in PAGES
-        if path != "/accounts/login/"
     ],
     *[
         pytest.param(view, "instructor", path, id=f"{view}-instructor-{path}")
-        for path in INSTRUCTOR_PAGES
         for view in VIEWS
+        for path in PAGES | INSTRUCTOR_PAGES
+        if path not in SIGNED_OUT_PAGES
     ],
 ]
 
@@ -142,6 +165,14 @@ def tabs(browser: Browser, lab: RunningLab, log_in_instructor) -> Iterator[dict]
 
 
 @pytest.fixture(scope="module")
+def solo_token(lab: RunningLab) -> str:
+    """A fresh one-time link's token, made as on the lab's terminal. Every case opens the same
+    one: a GET only shows the button, the POST uses it up (archviz/dashboard/solo.py)."""
+    printed = lab.manage("signin_link")
+    return re.search(rf"{re.escape(signin_links.PATH)}(\S+)", printed)[1]
+
+
+@pytest.fixture(scope="module")
 def axe() -> Axe:
     return Axe()
 
@@ -157,19 +188,21 @@ def _serious_violations(axe: Axe, page: Page) -> list[str]:
 
 @pytest.mark.parametrize(("view", "role", "path"), CASES)
 def test_page_fits_and_reads(
-    tabs, axe: Axe, lab: RunningLab, view: str, role: str, path: str
+    tabs, axe: Axe, lab: RunningLab, request: pytest.FixtureRequest, view: str, role: str, path: str
 ) -> None:
     """Once live: no sideways scroll, no text under 12 px, nothing cut off, no serious axe
     violation."""
     tab = tabs(view, role)
     page = tab.page
-    page.goto(lab.url + path)
+    token = request.getfixturevalue("solo_token") if path == SOLO else ""
+    page.goto(lab.url + path.replace("<token>", token))
     try:
         (PAGES | INSTRUCTOR_PAGES)[path](page)
     except AssertionError as error:  # say why: a page the lab stopped serving is not a layout bug
         output = lab.process.output(last=40)
         raise AssertionError(f"{path} never came live; the lab's last output:\n{output}") from error
-    name = path.strip("/").replace("/", "-").replace("?lesson=", "-") or "course"
+    name = path.replace("<token>", "token").strip("/").replace("/", "-").replace("?lesson=", "-")
+    name = name or "course"
     page.screenshot(path=SHOTS.format(f"{view}-{role}-{name}"), full_page=True)
     found = {
         "horizontal scroll (px)": horizontal_scroll(page),

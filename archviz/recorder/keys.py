@@ -7,6 +7,7 @@ from archviz.trace.events import TRACE_LOG
 
 KEYFRAMES = "archviz:recorder:keyframes"  # stream: {"state": JSON LabState}, one a second
 REPLAY_CHANNEL = "archviz:recorder:replay"  # pub/sub: an instructor's replay for the class
+CLASS_REPLAY = "archviz:recorder:class-replay"  # string: the class's replay, till its end
 IMPORTED = "archviz:recorder:imported"  # set: the names of the imported recordings
 
 

@@ -4,13 +4,17 @@ draw live, each flagged with `replay`, at 0.25x to 8x, from the nearest keyframe
 A lab socket attaches its outgoing subscription here (archviz/dashboard/consumers.py); while
 a replay plays to it, the live feed skips it (`subscription.live` is False), and when the
 replay ends or is stopped the tab gets the live state again. A replay for the whole class is
-published on REPLAY_CHANNEL: every dashboard process plays it to every tab it serves, and to
-a tab opened while it plays, from the keyframe before where the class is, in step with it.
+published on REPLAY_CHANNEL and kept in CLASS_REPLAY while it plays: every dashboard process
+plays it to every tab it serves, and to a tab opened while it plays, from the keyframe before
+where the class is, in step with it. A dashboard process that subscribes late (started during
+the replay, or back after losing Redis) reads CLASS_REPLAY and joins the class the same way.
 """
 
 import asyncio
 import json
 import logging
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -18,7 +22,7 @@ from typing import Any, Protocol
 import redis
 
 from archviz.core.redis_conn import async_blocking_client, shared_client
-from archviz.recorder.keys import REPLAY_CHANNEL
+from archviz.recorder.keys import CLASS_REPLAY, REPLAY_CHANNEL
 from archviz.recorder.source import Entry, Recording, recording_named
 
 log = logging.getLogger(__name__)
@@ -132,16 +136,15 @@ class Replays:
         self._playing: dict[str, asyncio.Task] = {}
         self._listener: asyncio.Task | None = None
         self._class: tuple[Plan, float] | None = None  # the class's replay, and when it began
+        self._class_began_ms: int | None = None  # its start as published: which replay it is
 
     def attach(self, socket: str, tab: Tab, live_frame: Callable[[], str | None]) -> None:
         """A lab socket opened: `live_frame()` is the live state frame to return it to. While
         the class watches a replay, the new tab joins it where the class is."""
         self._tabs[socket] = (tab, live_frame)
         self._listen()
-        if (at := self._class_at()) is not None:
-            plan, began = self._class
-            tab.live = False
-            self._playing[socket] = asyncio.create_task(self._join(plan, began, at, socket, tab))
+        if self._class_at() is not None:
+            self._join_class([socket])
 
     def detach(self, socket: str) -> None:
         self._tabs.pop(socket, None)
@@ -189,9 +192,22 @@ class Replays:
             return None
         return int(at)
 
-    async def _join(self, plan: Plan, began: float, at: int, socket: str, tab: Tab) -> None:
-        """Play the class's replay to a tab that came late: from the keyframe before `at`,
-        whose frames up to `at` go at once, then in step with the class."""
+    def _join_class(self, sockets: list[str]) -> None:
+        """Play the class's replay to these tabs where the class is now (one reader)."""
+        plan, began = self._class
+        at = self._class_at()
+        for socket in sockets:
+            self.stop(socket, back_to_live=False)
+        tabs = {s: self._tabs[s][0] for s in sockets if s in self._tabs}
+        for tab in tabs.values():
+            tab.live = False
+        task = asyncio.create_task(self._join(plan, began, at, tabs))
+        for socket in tabs:
+            self._playing[socket] = task
+
+    async def _join(self, plan: Plan, began: float, at: int, tabs: dict[str, Tab]) -> None:
+        """Play the class's replay from the keyframe before `at`, whose frames up to `at` go
+        at once, then in step with the class."""
         keyframe = None
         try:
             recording = await asyncio.to_thread(recording_named, shared_client(), plan.recording)
@@ -199,7 +215,7 @@ class Replays:
                 keyframe = await asyncio.to_thread(recording.keyframe_at_or_before, at)
         except redis.RedisError as exc:
             log.warning("a late tab joins the class's replay without its keyframe: %s", exc)
-        await self._play(plan, {socket: tab}, began, keyframe.ms if keyframe else at)
+        await self._play(plan, tabs, began, keyframe.ms if keyframe else at)
 
     def _back_to_live(self, socket: str) -> None:
         tab, live_frame = self._tabs[socket]
@@ -241,6 +257,7 @@ class Replays:
             try:
                 async with async_blocking_client().pubsub() as pubsub:
                     await pubsub.subscribe(REPLAY_CHANNEL)
+                    await self._catch_up()
                     async for message in pubsub.listen():
                         if message["type"] == "message":
                             self._on_class_message(message["data"])
@@ -248,17 +265,31 @@ class Replays:
                 log.debug("replay listener lost Redis (%s); retrying", exc)
                 await asyncio.sleep(0.5)
 
-    def _on_class_message(self, data: bytes) -> None:
+    async def _catch_up(self) -> None:
+        """Once subscribed: the class's replay that began before, or none (then one this
+        process was playing has been stopped while it was not listening)."""
+        kept = await asyncio.to_thread(shared_client().get, CLASS_REPLAY)
+        if kept is not None:
+            self._on_class_message(kept)
+        elif self._class is not None:
+            self._on_class_message(json.dumps({"action": "stop"}))
+
+    def _on_class_message(self, data: bytes | str) -> None:
         try:
             found = json.loads(data)
-            plan = Plan(**found["plan"]) if found.get("action") == "start" else None
-        except (ValueError, TypeError, KeyError):
+            action = found.get("action")
+            if action == "start":
+                plan, began_ms = Plan(**found["plan"]), int(found["began_ms"])
+        except (ValueError, TypeError, KeyError, AttributeError):
             return  # not ours: whoever can write to Redis can publish here
-        if plan is not None:
-            self._class = (plan, asyncio.get_running_loop().time())
-            self.start(self.sockets(), plan)
-        elif found.get("action") == "stop":
-            self._class = None
+        if action == "start" and began_ms != self._class_began_ms:  # not one already playing
+            ago_s = max(0.0, time.time() - began_ms / 1000)
+            began = asyncio.get_running_loop().time() - ago_s
+            self._class, self._class_began_ms = (plan, began), began_ms
+            if self._class_at() is not None:
+                self._join_class(self.sockets())
+        elif action == "stop":
+            self._class = self._class_began_ms = None
             for socket in list(self._playing):
                 self.stop(socket)
 
@@ -277,8 +308,18 @@ async def _entries(plan: Plan, lower: int):
 
 
 def publish_for_class(client: redis.Redis, action: str, plan: Plan | None = None) -> int:
-    body = {"action": action} | ({"plan": plan.__dict__} if plan else {})
-    return client.publish(REPLAY_CHANNEL, json.dumps(body))
+    """Start (`plan`) or stop the class's replay in every dashboard process: kept in
+    CLASS_REPLAY until it ends, for the processes that subscribe later, and published."""
+    body = {"action": action}
+    with client.pipeline() as pipe:
+        if plan is not None:
+            body |= {"plan": plan.__dict__, "began_ms": int(time.time() * 1000)}
+            lasts_ms = math.ceil((plan.end - plan.start) / plan.speed) + 1000
+            pipe.set(CLASS_REPLAY, json.dumps(body), px=lasts_ms)
+        else:
+            pipe.delete(CLASS_REPLAY)
+        pipe.publish(REPLAY_CHANNEL, json.dumps(body))
+        return pipe.execute()[-1]
 
 
 replays = Replays()

@@ -4,8 +4,9 @@ requests get clear errors; a replay for the class is an instructor's."""
 
 import json
 
+from archviz.recorder import replay
 from archviz.recorder.fileformat import store
-from archviz.recorder.keys import REPLAY_CHANNEL
+from archviz.recorder.keys import CLASS_REPLAY, REPLAY_CHANNEL
 from archviz.recorder.replay import replays
 from tests.harness.clients import output_frame
 from tests.recorder.conftest import RUN, START_MS
@@ -136,4 +137,24 @@ async def test_a_tab_opened_during_the_class_replay_joins_it_where_the_class_is(
     assert first["replay"]["start"] == START_MS  # the class's replay, its own timeline
     await _ask(instructor, {"type": "replay.stop", "everyone": True}, "state")
     live = await output_frame(late, "state", lambda f: "replay" not in f)
+    assert live["state"]["ts"] > START_MS + 10**9
+
+
+async def test_a_dashboard_that_was_not_listening_when_the_class_replay_began_joins_it(
+    connect, recorded_run, redis_client
+) -> None:
+    """The class's replay is kept in Redis while it plays: a dashboard process that was not
+    subscribed when it was published (started later, or away from Redis) still plays it to
+    its tabs where the class is; and after the stop, which removes it, they are live."""
+    message = {"start": START_MS, "recording": RUN, "speed": 2}
+    plan = replay.plan_for(redis_client, message, "ingrid", everyone=True)
+    assert replay.publish_for_class(redis_client, "start", plan) == 0  # nobody listened
+    assert 0 < redis_client.pttl(CLASS_REPLAY) <= 9000 / 2 + 1000  # kept till it ends
+    tab, _ = await connect()
+    first = await output_frame(tab, "state", lambda f: "replay" in f)
+    assert first["replay"]["everyone"] is True and first["replay"]["by"] == "ingrid"
+    assert replays.replaying == 1
+    assert replay.publish_for_class(redis_client, "stop") == 1  # this process listens now
+    assert not redis_client.exists(CLASS_REPLAY)
+    live = await output_frame(tab, "state", lambda f: "replay" not in f)
     assert live["state"]["ts"] > START_MS + 10**9

@@ -3,7 +3,6 @@ line, waited on (a printed line, a registration) and always stopped: SIGTERM, th
 for it and everything it started."""
 
 import contextlib
-import ctypes
 import os
 import re
 import signal
@@ -21,15 +20,9 @@ from tests.harness.wait_for import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 MANAGE_PY = ROOT / "manage.py"
+DIE_WITH_PARENT = Path(__file__).with_name("die_with_parent.py")
 START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 10
-
-
-def _die_with_pytest() -> None:
-    """In the child, before exec: SIGTERM it when pytest dies (a killed run, which tears
-    nothing down, must not leave a lab running). Linux only; elsewhere a no-op."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class ProcessError(AssertionError):
@@ -73,8 +66,11 @@ class ManagePy:
         self.lines: list[str] = []
         self._terminated = False
         self._drained = threading.Event()
+        # SIGTERMed when pytest dies: a killed run, which tears nothing down, must not
+        # leave a lab running (die_with_parent.py says why not with preexec_fn)
+        command = [sys.executable, str(MANAGE_PY), *args]
         self.popen = subprocess.Popen(
-            [sys.executable, str(MANAGE_PY), *args],
+            [sys.executable, str(DIE_WITH_PARENT), str(os.getpid()), *command],
             cwd=ROOT,
             env=dict(env),
             stdout=subprocess.PIPE,
@@ -83,7 +79,6 @@ class ManagePy:
             text=True,
             errors="replace",
             start_new_session=True,  # its own group: a SIGKILL reaches what it started too
-            preexec_fn=_die_with_pytest,
         )
         threading.Thread(target=self._read_output, daemon=True, name=self.name).start()
 

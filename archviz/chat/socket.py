@@ -29,7 +29,7 @@ async def chat_mode(user: User, message: ChatModeRequest) -> AckFrame:
     return ack("chat.mode")
 
 
-@socket_handler(ChatBotsRequest)
+@socket_handler(ChatBotsRequest, sets=("chat.bots",))
 async def chat_bots(user: User, message: ChatBotsRequest) -> AckFrame:
     await send_as(user, {"type": "chat.bots", "room": message["room"], "count": message["count"]})
     return ack("chat.bots")

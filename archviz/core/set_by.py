@@ -18,9 +18,11 @@ WHATS = (
     "nodes",
     "lb.algorithm",
     "chat.mode",
+    "chat.bots",
     "session.mode",
     "queue.consumers",
     "overload",
+    "gateway",
 )
 PAGE = re.compile(r"/[A-Za-z0-9/_.-]{0,80}")  # a path of the dashboard, as a page sends it
 MAX_LESSON_CHARS = 80

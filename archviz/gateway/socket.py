@@ -103,19 +103,19 @@ async def run_compare(user: User, for_class: bool) -> CompareResult:
     return result
 
 
-@socket_handler(GatewayBotsRequest)
+@socket_handler(GatewayBotsRequest, sets=("gateway",))
 async def on_bots(user: User, message: GatewayBotsRequest) -> AckFrame:
     await set_bots(user, message["count"])
     return ack("gateway.bots")
 
 
-@socket_handler(GatewayKillRequest)
+@socket_handler(GatewayKillRequest, sets=("gateway",))
 async def on_kill(user: User, message: GatewayKillRequest) -> AckFrame:
     await kill_replica(user, message["node"])
     return ack("gateway.kill", message["node"])
 
 
-@socket_handler(GatewayLimitRequest)
+@socket_handler(GatewayLimitRequest, sets=("gateway",))
 async def on_limit(user: User, message: GatewayLimitRequest) -> AckFrame:
     await set_limit(user, message)
     return ack("gateway.limit")

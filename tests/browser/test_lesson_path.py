@@ -61,3 +61,33 @@ def test_a_lone_learner_signs_in_and_sees_the_failure_before_the_fix(
 
     page.goto(lab.url + "/")
     expect(page.locator(".lesson-card").first).to_contain_text("step 3 of 5")
+
+
+def test_try_it_yourself_acts_on_the_lab_and_the_next_lesson_is_one_click_away(
+    page: Page, lab: RunningLab, log_in_instructor
+) -> None:
+    """A lesson's last card: its buttons act on the lab for the learner in control, the
+    page's own figures follow, and "Next lesson" opens the course's next lesson on its page.
+    (The card is reached by the class bar's "go to this step", which presenter keys send.)"""
+    log_in_instructor(page, "/lb/?lesson=load-balancer")
+    panel = page.locator("#lesson-panel")
+    expect(panel.locator(".lesson-step-title")).to_contain_text("One address, many servers")
+    page.evaluate(
+        """() => {
+          const steps = JSON.parse(document.getElementById("lesson-panel-data").textContent).steps;
+          document.dispatchEvent(
+            new CustomEvent("archviz:lesson-goto", { detail: { step: steps.length } }));
+        }"""
+    )
+    expect(panel.locator(".lesson-step-title")).to_have_text("Try it yourself")
+    panel.get_by_role("button", name="Use least connections").click()
+    expect(panel.locator(".lesson-status")).to_have_text("done: Use least connections")
+    lab.wait_until(
+        lambda s: s["lb"]["algorithm"] == "least_connections", "the learner's least connections"
+    )
+    now = page.locator("#current-algorithm")
+    expect(now).to_have_attribute("data-algorithm", "least_connections", timeout=10_000)
+
+    panel.get_by_role("link", name=re.compile("WebSockets are stateful")).click()
+    expect(page).to_have_url(re.compile(r"/lb/\?lesson=websockets$"))
+    expect(page.locator("#lesson-panel-title")).to_contain_text("WebSockets are stateful")

@@ -60,3 +60,27 @@ def test_the_lb_page_says_the_arrivals_go_to_the_queue_only(
     status = lb.locator("#traffic-status")
     expect(status).to_have_text("to the queue only, not the balancer")
     expect(lb.locator("main")).not_to_contain_text(re.compile(r"sending \d+ req/s"))
+
+
+def test_the_queue_pages_capacity_one_is_named_on_the_lb_pages_nodes(
+    page: Page, lab: RunningLab, log_in_instructor
+) -> None:
+    """The queue page's "Give nodes capacity 1" leaves the LB page's nodes at capacity 1: the
+    LB page's cards show it, and the notice under them says who did it and on which page."""
+    log_in_instructor(page, "/queue/")
+    expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=15_000)
+    page.locator("#compare-capacity").click()
+    lab.wait_until(
+        lambda s: all(n["capacity"] == 1 for n in s["nodes"]), "every node at capacity 1"
+    )
+    lb = page.context.new_page()
+    lb.goto(lab.url + "/lb/")
+    notice = lb.locator(".lb-nodes-column .set-by[data-set-by='nodes']")
+    expect(notice).to_have_text(
+        re.compile(rf"Node settings set (just now|\d+ s ago) by {INSTRUCTOR} on the Queue page"),
+        timeout=15_000,
+    )
+    capacities = lb.locator('#lb-nodes [data-field="capacity"]')
+    expect(capacities).to_have_count(3)
+    for capacity in capacities.all():
+        expect(capacity).to_have_text("1")

@@ -40,3 +40,19 @@ async def test_a_refused_change_sets_nothing(
     await socket.send_json_to({"type": "lb.algorithm", "algorithm": "telepathy"})
     assert (await output_frame(socket, "error"))["request"] == "lb.algorithm"
     assert set_by.read(redis_client) == {}
+
+
+async def test_the_chat_bots_and_the_gateway_scenario_say_who_set_them(
+    connect: Connect, instructor_session: str, control_channel: ControlChannel, redis_client
+) -> None:
+    """The chat page's bots and the gateway page's scenarios are shared state too: a lesson
+    that sets them is named on those pages."""
+    chat, _ = await connect(instructor_session, path="/ws/lab/?page=/chat/")
+    await chat.send_json_to({"type": "chat.bots", "room": "lobby", "count": 3})
+    assert await output_frame(chat, "ack") == {"type": "ack", "action": "chat.bots"}
+    gateway, _ = await connect(instructor_session, path="/ws/lab/?page=/gateway/")
+    await gateway.send_json_to({"type": "gateway.bots", "count": 2})
+    assert await output_frame(gateway, "ack") == {"type": "ack", "action": "gateway.bots"}
+    found = set_by.read(redis_client)
+    assert (found["chat.bots"]["by"], found["chat.bots"]["page"]) == (INSTRUCTOR, "/chat/")
+    assert (found["gateway"]["by"], found["gateway"]["page"]) == (INSTRUCTOR, "/gateway/")

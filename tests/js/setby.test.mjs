@@ -38,6 +38,22 @@ describe("setByNotice", () => {
     );
   });
 
+  test("a lesson's chat bots and gateway scenario are named on their pages", () => {
+    const lesson = "lesson: A chat client on A misses a message sent on B";
+    const setBy = {
+      "chat.bots": { by: "ingrid", page: lesson, ts: NOW },
+      gateway: { by: "ingrid", page: "lesson: API gateway versus load balancer", ts: NOW },
+    };
+    assert.equal(
+      setByNotice(setBy, "chat.bots", "/chat/", NOW),
+      "The chat bots set just now by ingrid in the lesson “A chat client on A misses a message sent on B”",
+    );
+    assert.equal(
+      setByNotice(setBy, "gateway", "/gateway/", NOW),
+      "The gateway scenario set just now by ingrid in the lesson “API gateway versus load balancer”",
+    );
+  });
+
   test("an unknown page is said as its path, a missing one not at all", () => {
     const odd = { traffic: { by: "bo", page: "/elsewhere/", ts: NOW } };
     assert.equal(setByNotice(odd, "traffic", "/lb/", NOW), "Traffic set just now by bo on the page /elsewhere/");

@@ -152,3 +152,42 @@ def test_a_started_step_is_a_marker_on_the_recording(teacher: Client, commands) 
     labels = [json.loads(fields[b"marker"])["label"] for _id, fields in written]
     lesson = course().lesson(LESSON)
     assert labels == [f"{lesson.title}: step 1 by ingrid"]
+
+
+@pytest.fixture
+def own_lessons(settings, tmp_path):
+    """A lessons folder of the test's own, with the shipped load-balancer lesson in it."""
+    shipped = settings.ARCHVIZ_LESSONS_DIR / f"{LESSON}.yaml"
+    (tmp_path / shipped.name).write_text(shipped.read_text(encoding="utf-8"))
+    settings.ARCHVIZ_LESSONS_DIR = tmp_path
+    return tmp_path
+
+
+def test_a_lesson_file_dropped_in_while_the_lab_runs_is_on_the_course_page(
+    learner: Client, own_lessons
+) -> None:
+    """No restart: the next page served reads the folder again and lists the new lesson."""
+    assert "Caching in front of the nodes" not in learner.get("/").content.decode()
+    (own_lessons / "caching.yaml").write_text(
+        "title: Caching in front of the nodes\nteaches: A cache answers before the nodes do\n"
+        "minutes: 5\norder: 99\npage: /lb/\n"
+        "setup: [{type: lb.algorithm, algorithm: round_robin}]\nsteps:\n  - title: Watch\n    say: Look at the nodes.\n"
+        "try_it:\n  say: Your turn.\n  buttons:\n    - label: Use least connections\n"
+        "      do: [{type: lb.algorithm, algorithm: least_connections}]\n"
+    )
+    page = learner.get("/").content.decode()
+    assert "Caching in front of the nodes" in page and 'href="/lessons/caching/"' in page
+    assert learner.get("/lessons/caching/").status_code == 302
+
+
+def test_an_instructor_sees_each_bad_lesson_file_with_its_line_and_a_learner_does_not(
+    teacher: Client, learner: Client, own_lessons
+) -> None:
+    """The bad file is named with its line and problem on the instructor's course page; the
+    good lesson still loads; a learner sees the course without the problems."""
+    (own_lessons / "broken.yaml").write_text("title: A lesson\nsteps: [unclosed\n")
+    page = teacher.get("/").content.decode()
+    assert "Lesson files that could not be used" in page and "broken.yaml:" in page
+    assert 'href="/lessons/load-balancer/"' in page
+    learners_page = learner.get("/").content.decode()
+    assert "broken.yaml" not in learners_page and 'href="/lessons/load-balancer/"' in learners_page

@@ -11,9 +11,11 @@ export const SET_BY_WHATS = Object.freeze({
   nodes: "Node settings",
   "lb.algorithm": "The algorithm",
   "chat.mode": "The chat mode",
+  "chat.bots": "The chat bots",
   "session.mode": "The session mode",
   "queue.consumers": "The consumers",
   overload: "The overload scenario",
+  gateway: "The gateway scenario",
 });
 
 const PAGES = Object.freeze([

@@ -3,6 +3,7 @@
 import { fieldsOf, text } from "../js/lib/dom.js";
 import { TRACE_KINDS, gatewayCompareRequest } from "../js/lib/protocol.js";
 import { ReconnectingSocket } from "../js/lib/socket.js";
+import { renderSetBy } from "../js/lib/setby.js";
 import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
 import { TraceLog } from "../js/lib/tracelog.js";
 import { AuctionPanel, GatewayClient } from "./auction.js";
@@ -136,6 +137,7 @@ class GatewayPage {
     this.state = state;
     $("redis-banner").hidden = state.redis.up;
     text($("last-update"), CLOCK.format(state.ts));
+    renderSetBy(document, state);
     const g = state.gateway;
     if (!g) {
       text($("gw-status").querySelector(".text"), "Redis unreachable");

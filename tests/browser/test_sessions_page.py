@@ -37,6 +37,7 @@ def _switch(teacher: Page, learner: Page, lab: RunningLab, mode: str) -> None:
     expect(learner.locator("#lb-algorithm")).to_have_attribute(
         "data-algorithm", wanted, timeout=10_000
     )
+    expect(teacher.locator(f'[data-mode-switch="{mode}"]')).to_be_disabled()  # in use now
 
 
 def _click(learner: Page, selector: str) -> dict:
@@ -74,7 +75,10 @@ def test_learner_sees_each_mode_lose_or_keep_the_cart(
     kept across nodes and a kill. The learner is an anonymous tab; the instructor switches."""
     learner = page
     _open(learner, lab)
-    _switch(teacher, learner, lab, "local")
+    # the lab starts with in-process sessions, which are not offered again
+    expect(learner.locator("#current-mode")).to_have_attribute("data-mode", "local")
+    expect(teacher.locator('[data-mode-switch="local"]')).to_be_disabled()
+    expect(teacher.locator('[data-mode-switch="sticky"]')).to_be_enabled()
     _click(learner, "#cart-clear")
     adds = [_click(learner, f'[data-item="{item}"]') for item in ("apple", "bread", "cheese")]
     assert len({a["node"] for a in adds}) == 3, "round robin: each add on another node"

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { ago, pageName, renderSetBy, setByNotice } from "../../static/archviz/js/lib/setby.js";
+import { ago, pageName, renderSetBy, setByNotice, setByNotices } from "../../static/archviz/js/lib/setby.js";
 
 const NOW = 1_700_000_000_000;
 const fromQueue = { traffic: { by: "ingrid", page: "/queue/", ts: NOW - 120_000 } };
@@ -78,6 +78,17 @@ describe("pageName", () => {
     assert.equal(pageName("/lb/"), "the LB page");
     assert.equal(pageName("/sessions/"), "the Sessions page");
     assert.equal(pageName(""), null);
+  });
+});
+
+describe("setByNotices", () => {
+  test("what one person set in one place is one sentence", () => {
+    const lesson = { by: "ingrid", page: "lesson: Sessions", ts: NOW };
+    const setBy = { "session.mode": lesson, "lb.algorithm": lesson, nodes: { ...lesson, by: "bo" } };
+    assert.deepEqual(setByNotices(setBy, ["session.mode", "lb.algorithm", "nodes"], "/sessions/", NOW), [
+      "The session mode and the algorithm set just now by ingrid in the lesson “Sessions”",
+      "Node settings set just now by bo in the lesson “Sessions”",
+    ]);
   });
 });
 

@@ -61,15 +61,34 @@ function where(page) {
  * page (the same page name: every chat room is the Chat page) or never.
  */
 export function setByNotice(setBy, what, here, now) {
-  const entry = setBy ? setBy[what] : null;
-  if (!entry || typeof entry !== "object" || !(what in SET_BY_WHATS)) return null;
-  if (entry.page && pageName(entry.page) === pageName(here)) return null;
-  const parts = [`${SET_BY_WHATS[what]} set`];
-  if (typeof entry.ts === "number") parts.push(ago(entry.ts, now));
-  parts.push(`by ${entry.by || "someone"}`);
-  const place = where(entry.page);
-  if (place) parts.push(place);
-  return parts.join(" ");
+  return setByNotices(setBy, [what], here, now)[0] ?? null;
+}
+
+/**
+ * The notices for several of the shared state's parts, one sentence per setter and place:
+ * "The session mode and the algorithm set just now by ingrid in the lesson “Sessions”".
+ */
+export function setByNotices(setBy, whats, here, now) {
+  const groups = new Map(); // what follows the names -> the names
+  for (const what of whats) {
+    const entry = setBy ? setBy[what] : null;
+    if (!entry || typeof entry !== "object" || !(what in SET_BY_WHATS)) continue;
+    if (entry.page && pageName(entry.page) === pageName(here)) continue;
+    const rest = [];
+    if (typeof entry.ts === "number") rest.push(ago(entry.ts, now));
+    rest.push(`by ${entry.by || "someone"}`);
+    const place = where(entry.page);
+    if (place) rest.push(place);
+    const key = rest.join(" ");
+    groups.set(key, [...(groups.get(key) || []), SET_BY_WHATS[what]]);
+  }
+  return [...groups].map(([rest, names]) => `${listed(names)} set ${rest}`);
+}
+
+function listed(names) {
+  const [first, ...others] = names;
+  const lower = others.map((name) => name.charAt(0).toLowerCase() + name.slice(1));
+  return [first, ...lower].join(" and ");
 }
 
 /**
@@ -81,7 +100,7 @@ export function renderSetBy(root, state, here = globalThis.location?.pathname) {
   const now = typeof state?.ts === "number" ? state.ts : Date.now();
   for (const element of root.querySelectorAll("[data-set-by]")) {
     const whats = element.dataset.setBy.split(" ").filter(Boolean);
-    const notices = whats.map((what) => setByNotice(state?.set_by, what, here, now)).filter(Boolean);
+    const notices = setByNotices(state?.set_by, whats, here, now);
     element.textContent = notices.join(". ");
     element.hidden = notices.length === 0;
   }

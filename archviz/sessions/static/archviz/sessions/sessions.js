@@ -179,6 +179,10 @@ class SessionsPage {
     const mismatch = Boolean(this.algorithm && wanted && this.algorithm !== wanted);
     warning.hidden = !mismatch;
     if (mismatch) text(warning, `This mode's lesson expects ${algorithmLabel(wanted)}: someone changed the balancer on the Load balancer page.`);
+    // the mode in use is not offered again, unless switching to it again mends the balancer
+    for (const button of document.querySelectorAll("[data-mode-switch]")) {
+      button.disabled = button.dataset.modeSwitch === this.mode && !mismatch;
+    }
   }
 
   // --- this tab's requests -----------------------------------------------------------

@@ -154,6 +154,24 @@ def test_a_started_step_is_a_marker_on_the_recording(teacher: Client, commands) 
     assert labels == [f"{lesson.title}: step 1 by ingrid"]
 
 
+CACHING_LESSON = """\
+title: Caching in front of the nodes
+teaches: A cache answers before the nodes do
+minutes: 5
+order: 99
+page: /lb/
+setup: [{type: lb.algorithm, algorithm: round_robin}]
+steps:
+  - title: Watch
+    say: Look at the nodes.
+try_it:
+  say: Your turn.
+  buttons:
+    - label: Use least connections
+      do: [{type: lb.algorithm, algorithm: least_connections}]
+"""
+
+
 @pytest.fixture
 def own_lessons(settings, tmp_path):
     """A lessons folder of the test's own, with the shipped load-balancer lesson in it."""
@@ -168,13 +186,7 @@ def test_a_lesson_file_dropped_in_while_the_lab_runs_is_on_the_course_page(
 ) -> None:
     """No restart: the next page served reads the folder again and lists the new lesson."""
     assert "Caching in front of the nodes" not in learner.get("/").content.decode()
-    (own_lessons / "caching.yaml").write_text(
-        "title: Caching in front of the nodes\nteaches: A cache answers before the nodes do\n"
-        "minutes: 5\norder: 99\npage: /lb/\n"
-        "setup: [{type: lb.algorithm, algorithm: round_robin}]\nsteps:\n  - title: Watch\n    say: Look at the nodes.\n"
-        "try_it:\n  say: Your turn.\n  buttons:\n    - label: Use least connections\n"
-        "      do: [{type: lb.algorithm, algorithm: least_connections}]\n"
-    )
+    (own_lessons / "caching.yaml").write_text(CACHING_LESSON)
     page = learner.get("/").content.decode()
     assert "Caching in front of the nodes" in page and 'href="/lessons/caching/"' in page
     assert learner.get("/lessons/caching/").status_code == 302

@@ -71,8 +71,12 @@ class LessonPanel {
         "Only an instructor can run a lesson's steps: open the sign-in link that “make run” printed, or log in."));
       run.disabled = true;
     }
-    parts.push(run, status, figures, reveal, next);
-    this.body.replaceChildren(...parts);
+    parts.push(run);
+    // what the step asks, and what the lab did: side by side on a wide screen, so that the
+    // panel leaves the picture it speaks of on the first screen
+    const ask = el("div", { class: "lesson-ask" }, ...parts);
+    const seen = el("div", { class: "lesson-seen" }, status, figures, reveal, next);
+    this.body.replaceChildren(el("div", { class: "lesson-step" }, ask, seen));
     if (this.root.getBoundingClientRect().top < 0) this.root.scrollIntoView({ block: "start" });
     run.addEventListener("click", () => this.run(index, { run, status, figures, reveal, next }));
   }

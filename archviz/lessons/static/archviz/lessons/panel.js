@@ -4,6 +4,8 @@
 import { el, text } from "/static/archviz/js/lib/dom.js";
 import { resumeAt, shown, waitWords } from "./waiting.js";
 
+const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+
 const POLL_MS = 700;
 
 class LessonPanel {
@@ -141,6 +143,8 @@ class LessonPanel {
     this.met.add(index);
     this.drawDots();
     view.run.hidden = true;
+    // the reveal quotes the figures of this moment, and the page's own go on moving
+    text(view.status, `${waitWords(step, answer)} Figures as at ${CLOCK.format(new Date())}; the page's own keep moving.`);
     if (step.has_reveal) {
       view.reveal.innerHTML = answer.reveal_html; // sanitised on the server
       if (step.predict && index in this.answers) {

@@ -15,7 +15,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -158,14 +158,7 @@ class Replays:
 
     def start(self, sockets: list[str], plan: Plan) -> None:
         """Play `plan` to these tabs (one reader; each tab gets the same frames)."""
-        for socket in sockets:
-            self.stop(socket, back_to_live=False)
-        tabs = {s: self._tabs[s][0] for s in sockets if s in self._tabs}
-        for tab in tabs.values():
-            tab.live = False
-        task = asyncio.create_task(self._play(plan, tabs))
-        for socket in tabs:
-            self._playing[socket] = task
+        self._play_to(sockets, lambda tabs: self._play(plan, tabs))
 
     def stop(self, socket: str, back_to_live: bool = True) -> None:
         task = self._playing.pop(socket, None)
@@ -196,12 +189,16 @@ class Replays:
         """Play the class's replay to these tabs where the class is now (one reader)."""
         plan, began = self._class
         at = self._class_at()
+        self._play_to(sockets, lambda tabs: self._join(plan, began, at, tabs))
+
+    def _play_to(self, sockets: list[str], playing: Callable[[dict[str, Tab]], Coroutine]) -> None:
+        """Stop what plays to these tabs, and play `playing(tabs)` to them instead."""
         for socket in sockets:
             self.stop(socket, back_to_live=False)
         tabs = {s: self._tabs[s][0] for s in sockets if s in self._tabs}
         for tab in tabs.values():
             tab.live = False
-        task = asyncio.create_task(self._join(plan, began, at, tabs))
+        task = asyncio.create_task(playing(tabs))
         for socket in tabs:
             self._playing[socket] = task
 

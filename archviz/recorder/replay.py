@@ -269,7 +269,7 @@ class Replays:
         if kept is not None:
             self._on_class_message(kept)
         elif self._class is not None:
-            self._on_class_message(json.dumps({"action": "stop"}))
+            self._end_class()
 
     def _on_class_message(self, data: bytes | str) -> None:
         try:
@@ -286,9 +286,13 @@ class Replays:
             if self._class_at() is not None:
                 self._join_class(self.sockets())
         elif action == "stop":
-            self._class = self._class_began_ms = None
-            for socket in list(self._playing):
-                self.stop(socket)
+            self._end_class()
+
+    def _end_class(self) -> None:
+        """The class's replay is over: every tab it played to goes back to live."""
+        self._class = self._class_began_ms = None
+        for socket in list(self._playing):
+            self.stop(socket)
 
 
 async def _entries(plan: Plan, lower: int):

@@ -1,5 +1,6 @@
 // The load-balancer page: wires the lab WebSocket to the LB picture, the charts, the
 // algorithm and traffic controls, the event log, and this tab's own requests through the LB.
+import { clock } from "../js/lib/clock.js";
 import { algorithmLabel } from "../js/lib/algorithms.js";
 import { CounterHistory, jainIndex, markerForEvent, sharesOf } from "../js/lib/chartdata.js";
 import { text } from "../js/lib/dom.js";
@@ -26,7 +27,6 @@ const RATE_WINDOW_MS = 1000; // requests/s per node: smoothed over about a secon
 const SHARE_WINDOW_MS = 5000; // a node's share of the requests: over the last five seconds
 const CHART_SAMPLE_MS = 500;
 const CHART_TURN_MS = 250; // one of the four charts redraws per turn: each once a second
-const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
 
 function webSocketUrl(path) {
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
@@ -182,7 +182,7 @@ class LbPage {
     this.el["redis-banner"].hidden = state.redis.up;
     this.el["lb-missing"].hidden = Boolean(lb);
     this.panel.classList.toggle("lb-down", !lb);
-    text(this.el["last-update"], CLOCK.format(state.ts));
+    text(this.el["last-update"], clock(state.ts));
     const status = this.el["lb-status"];
     status.setAttribute("data-state", lb ? "up" : "down");
     text(

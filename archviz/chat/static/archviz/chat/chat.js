@@ -7,7 +7,6 @@ import {
   DROPS_HINT,
   MessageList,
   PathLog,
-  clock,
   countWords,
   dropsLine,
   memberCount,
@@ -15,6 +14,7 @@ import {
   renderPresence,
   renderRooms,
 } from "./views.js";
+import { clock } from "../js/lib/clock.js";
 import { el, text } from "../js/lib/dom.js";
 import {
   TRACE_KINDS,

@@ -1,9 +1,7 @@
 // The chat page's pieces on screen: message list, rooms with their nodes and ledger,
 // presence log, and each traced message's path. Data always goes in as text.
+import { clock } from "../js/lib/clock.js";
 import { el, text } from "../js/lib/dom.js";
-
-const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
-export const clock = (ts) => CLOCK.format(new Date(ts));
 
 export const LEDGER_COLUMNS = Object.freeze([
   ["sent", "messages stored with a sequence number"],

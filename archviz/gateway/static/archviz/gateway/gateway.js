@@ -1,5 +1,6 @@
 // The API gateway page: wires the lab WebSocket (state and trace events) to the picture, and
 // the tab's own client of the gateway (token, auction socket, bids) to its panel.
+import { clock } from "../js/lib/clock.js";
 import { fieldsOf, text } from "../js/lib/dom.js";
 import { TRACE_KINDS, gatewayCompareRequest } from "../js/lib/protocol.js";
 import { ReconnectingSocket } from "../js/lib/socket.js";
@@ -15,7 +16,6 @@ const LOGGED = (e) =>
   e.kind === "gateway.deny" || e.kind === "gateway.retry" || e.kind.startsWith("auth.") ||
   ["gateway.subscribe", "gateway.unsubscribe", "fault.inject", "node.down", "node.up"].includes(e.kind) ||
   (e.kind === "gateway.unwatch" && !e.ok);
-const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
 
 const $ = (id) => document.getElementById(id);
 
@@ -136,7 +136,7 @@ class GatewayPage {
   renderState(state) {
     this.state = state;
     $("redis-banner").hidden = state.redis.up;
-    text($("last-update"), CLOCK.format(state.ts));
+    text($("last-update"), clock(state.ts));
     renderSetBy(document, state);
     const g = state.gateway;
     if (!g) {

@@ -2,6 +2,7 @@
 // live limit, the comparison) are checked by the dashboard; the auth service's admin routes
 // (rotate, revoke, expire every token) are called by the instructor's tab itself through
 // the gateway, with an instructor token it asks for with its dashboard login.
+import { clockMinutes } from "../js/lib/clock.js";
 import { el, fieldsOf, text } from "../js/lib/dom.js";
 import {
   gatewayBotsRequest,
@@ -11,7 +12,6 @@ import {
 } from "../js/lib/protocol.js";
 import { countsCell, defaultReplica, denialWords, keysWords, reachedWords } from "./model.js";
 
-const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", hour12: false });
 const LEARNER_REASON = "Instructors only: log in as one (permission control_lab). The server checks this too.";
 
 export class ComparePanel {
@@ -52,7 +52,7 @@ export class ComparePanel {
     text(this.fields["reached-gateway"], reachedWords(result.reached_gateway, result.by_token_gateway, result.counted));
     text(this.fields["reached-direct"], reachedWords(result.reached_direct, result.by_token_direct, result.counted));
     text(this.conclusion, result.conclusion);
-    this.say(`${forClass ? `Run for the class by ${result.by}` : "Your run"} at ${CLOCK.format(result.ts)}.`);
+    this.say(`${forClass ? `Run for the class by ${result.by}` : "Your run"} at ${clockMinutes(result.ts)}.`);
   }
 
   failed(reason) {
@@ -91,7 +91,7 @@ export class Scenarios {
   update(gateway) {
     this.fillChoices(this.$("kill-gateway"), gateway.replicas, this.auction.watch.replica);
     this.fillChoices(this.$("kill-bidding"), gateway.services.filter((s) => s.kind === "bidding"), "");
-    text(this.$("keys-now"), `${keysWords(gateway.keys, (ms) => CLOCK.format(ms))} · ${gateway.revoked} revoked`);
+    text(this.$("keys-now"), `${keysWords(gateway.keys, clockMinutes)} · ${gateway.revoked} revoked`);
     const b = gateway.bots;
     text(this.$("bots-now"), b.up ? `${b.running} (asked ${b.asked}) · ${b.connected} watching · ${b.accepted} of ${b.bids} bids accepted` : `none (asked ${b.asked})`);
     const jti = this.auction.token?.jti || "";

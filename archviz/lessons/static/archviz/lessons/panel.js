@@ -1,10 +1,10 @@
 // The lesson panel on a demo page: narration, the step's actions run on the real lab,
 // its wait on live figures, the prediction, the reveal from the measured numbers, then
 // "try it yourself" and the next lesson.
+import { clock } from "/static/archviz/js/lib/clock.js";
 import { el, text } from "/static/archviz/js/lib/dom.js";
 import { resumeAt, shown, waitWords } from "./waiting.js";
 
-const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
 
 const POLL_MS = 700;
 
@@ -144,7 +144,7 @@ class LessonPanel {
     this.drawDots();
     view.run.hidden = true;
     // the reveal quotes the figures of this moment, and the page's own go on moving
-    text(view.status, `${waitWords(step, answer)} Figures as at ${CLOCK.format(new Date())}; the page's own keep moving.`);
+    text(view.status, `${waitWords(step, answer)} Figures as at ${clock(Date.now())}; the page's own keep moving.`);
     if (step.has_reveal) {
       view.reveal.innerHTML = answer.reveal_html; // sanitised on the server
       if (step.predict && index in this.answers) {

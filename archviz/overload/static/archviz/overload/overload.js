@@ -1,6 +1,7 @@
 // The overload page: wires the lab WebSocket to the node cards, the four charts, the
 // scenarios (instructors; checked again on the server), the conclusion, the event log, and
 // this tab's own WebSocket through the load balancer (tab.js).
+import { clock } from "../js/lib/clock.js";
 import { CounterHistory } from "../js/lib/chartdata.js";
 import { text } from "../js/lib/dom.js";
 import {
@@ -27,7 +28,6 @@ import { NodeCards } from "./view.js";
 const SAMPLE_MS = 500;
 const STORM_WINDOW_MS = 1000; // handshakes/s: over about a second, so a herd shows as a spike
 const CHART_TURN_MS = 250;
-const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
 // The log lists what is notable: not routing and HTTP, nor each refused handshake (a flood
 // refuses hundreds a second; the node cards count them as "rejected").
 const LOGGED = (e) => !["lb.route", "http.request", "http.response", "shed.reject"].includes(e.kind);
@@ -92,7 +92,7 @@ class OverloadPage {
     renderSetBy(document, state);
     const overload = state.overload;
     $("redis-banner").hidden = state.redis.up;
-    text($("last-update"), CLOCK.format(state.ts));
+    text($("last-update"), clock(state.ts));
     if (overload) {
       this.reconnect = overload.reconnect;
       this.cards.update(overload.nodes);
@@ -234,7 +234,7 @@ class OverloadPage {
         li.setAttribute("data-kind", e.kind);
         const time = document.createElement("span");
         time.className = "mono hint";
-        time.textContent = `${CLOCK.format(e.ts)} `;
+        time.textContent = `${clock(e.ts)} `;
         li.append(time, tabEventText(e));
         return li;
       }),

@@ -1,5 +1,6 @@
 // The message-queue page: wires the lab WebSocket to the queue picture, the charts, the
 // scenarios, the producers, a learner's own jobs, and the side-by-side comparison with the LB.
+import { clock } from "../js/lib/clock.js";
 import { CounterHistory } from "../js/lib/chartdata.js";
 import { text } from "../js/lib/dom.js";
 import {
@@ -25,7 +26,6 @@ const RATE_WINDOW_MS = 2000;
 const CHART_TURN_MS = 250;
 const DIST_EVERY_MS = 2000;
 const BURST_MS = 10_000;
-const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
 
 function webSocketUrl(path) {
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
@@ -234,7 +234,7 @@ class QueuePage {
   renderStatus(state) {
     const q = state.queue;
     $("redis-banner").hidden = state.redis.up;
-    text($("last-update"), CLOCK.format(state.ts));
+    text($("last-update"), clock(state.ts));
     const up = q ? q.consumers.filter((c) => c.status === "up").length : 0;
     const words = q ? `${q.backlog} waiting · ${q.pending} in progress · ${up} of ${q.consumers.length} consumers up` : "Redis unreachable";
     text($("queue-status").querySelector(".text"), words);

@@ -1,7 +1,6 @@
 // What happened to the nodes, from the supervisor's trace events (pure): a kill, and the
 // restart that followed, as one line that stays on the page, not a notice that fades.
-
-const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+import { clock as wallClock } from "../js/lib/clock.js";
 
 /** "killed by SIGKILL on ana's command" -> "was killed (SIGKILL) on ana's command". */
 function whatHappened(reason = "exited") {
@@ -12,7 +11,7 @@ function whatHappened(reason = "exited") {
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
 export class NodeIncidents {
-  constructor({ maxRows = 8, clock = (ts) => CLOCK.format(new Date(ts)) } = {}) {
+  constructor({ maxRows = 8, clock = wallClock } = {}) {
     this.maxRows = maxRows;
     this.clock = clock;
     this.incidents = []; // oldest first: {node, down, start, failed}

@@ -1,6 +1,7 @@
 // The sessions page: the mode (and its switch, for instructors), this tab's cart through the
 // LB, the picture of where the session lives, and the nodes' session trace events.
 import { algorithmLabel } from "../js/lib/algorithms.js";
+import { clock } from "../js/lib/clock.js";
 import { el, text } from "../js/lib/dom.js";
 import { TRACE_KINDS, controlRequest, sessionModeRequest } from "../js/lib/protocol.js";
 import { CartClient, cartOutcome, describeRequest, newTraceId } from "./cart.js";
@@ -12,7 +13,6 @@ import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/st
 import { TraceLog } from "../js/lib/tracelog.js";
 
 const MAX_REQUEST_ROWS = 30;
-const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
 const $ = (id) => document.getElementById(id);
 
 function webSocketUrl(path) {
@@ -106,7 +106,7 @@ class SessionsPage {
   }
 
   onState(state) {
-    text($("last-update"), CLOCK.format(new Date(state.ts)));
+    text($("last-update"), clock(state.ts));
     this.picture.updateNodes(state.nodes || []);
     this.cart.port = state.lb && state.lb.port ? state.lb.port : null;
     this.algorithm = state.lb ? state.lb.algorithm : null;

@@ -13,7 +13,15 @@ from archviz.core.redis_conn import async_blocking_client
 from archviz.gateway import keys as gateway_keys
 from archviz.gateway.auction import Since
 from archviz.gateway.edge.pipeline import Ended
-from archviz.gateway.edge.watchers import CHECK, Hub, RefCounts, Watcher, catch_up, place
+from archviz.gateway.edge.watchers import (
+    CHECK,
+    Hub,
+    RefCounts,
+    Watcher,
+    catch_up,
+    live,
+    place,
+)
 from archviz.trace.emitter import Emitter
 from tests.harness.wait_for import async_wait_for
 
@@ -96,6 +104,58 @@ async def test_a_full_outbox_ends_the_watcher_too_slow_once() -> None:
     assert [e.code for e in ended] == [close_codes.TOO_SLOW]
 
 
+def test_a_live_update_is_encoded_once_as_an_update_frame() -> None:
+    heard = live(update(4))
+    assert heard.seq == 4
+    assert json.loads(heard.frame) == {"type": "update", "update": update(4), "replayed": False}
+
+
+class Socket:
+    """What the hub writes to a live watcher's socket, and whether its buffer is full."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.full = False
+
+    async def send(self, frame: bytes) -> None:
+        self.sent.append(frame)
+
+
+def live_watcher(last_seq: int) -> tuple[Watcher, Socket]:
+    watcher, socket = Watcher("lamp", CLAIMS, "k"), Socket()
+    watcher.go_live(last_seq, socket.send, lambda: socket.full)
+    return watcher, socket
+
+
+async def test_a_caught_up_watcher_takes_the_next_update_straight() -> None:
+    watcher, socket = live_watcher(4)
+    heard = live(update(5))
+    assert watcher.takes_straight(5)
+    await watcher.send_straight(heard)
+    assert socket.sent == [heard.frame] and watcher.last_seq == 5
+    assert watcher.outbox.empty()
+
+
+def test_only_a_live_caught_up_idle_watcher_with_room_takes_an_update_straight() -> None:
+    """Anything else goes through the outbox, where its socket's task keeps the order (and
+    fills a gap from the stream)."""
+    assert not Watcher("lamp", CLAIMS, "k").takes_straight(1)  # not welcomed yet
+    watcher, socket = live_watcher(4)
+    assert not watcher.takes_straight(6)  # a gap
+    assert not watcher.takes_straight(4)  # a duplicate
+    socket.full = True
+    assert not watcher.takes_straight(5)  # its socket is backed up
+    socket.full = False
+    watcher.offer(("frame", {"type": "pong"}))
+    assert not watcher.takes_straight(5)  # something waits before it
+    watcher.outbox.get_nowait()
+    watcher.pumping = True
+    assert not watcher.takes_straight(5)  # its task is sending
+    watcher.pumping = False
+    watcher.end(Ended(close_codes.TOO_SLOW, "too_slow", ""))
+    assert not watcher.takes_straight(5)  # ended
+
+
 async def test_the_first_reason_to_end_a_watcher_wins() -> None:
     watcher = Watcher("lamp", CLAIMS, "kid")
     ended = []
@@ -156,8 +216,20 @@ async def test_a_published_update_reaches_each_watcher_of_its_auction(
     redis_client.publish(gateway_keys.auction_channel("lamp"), "not json")  # ignored
     redis_client.publish(gateway_keys.auction_channel("lamp"), json.dumps(update(2)))
     kind, item = await asyncio.wait_for(lamp.outbox.get(), 5)
-    assert (kind, item["seq"]) == ("update", 2)
+    assert (kind, item) == ("update", live(update(2)))
     assert other.outbox.empty() and lamp.outbox.empty()
+
+
+async def test_a_published_update_is_written_straight_to_a_live_watcher(
+    hub: Hub, redis_client: redis.Redis
+) -> None:
+    """Caught up and idle: the hub writes the frame itself, no outbox, no task between."""
+    watcher, socket = live_watcher(1)
+    await hub.join(watcher)
+    redis_client.publish(gateway_keys.auction_channel("lamp"), json.dumps(update(2)))
+    await async_wait_for(lambda: socket.sent, "the frame", until=lambda sent: len(sent) == 1)
+    assert socket.sent == [live(update(2)).frame] and watcher.last_seq == 2
+    assert watcher.outbox.empty()
 
 
 async def test_a_keys_changed_notice_reaches_the_key_ring(
@@ -182,4 +254,4 @@ async def test_after_its_connection_is_cut_the_hub_resubscribes_and_watchers_che
     )
     redis_client.publish(gateway_keys.auction_channel("lamp"), json.dumps(update(3)))
     kind, item = await asyncio.wait_for(watcher.outbox.get(), 5)
-    assert (kind, item["seq"]) == ("update", 3)
+    assert (kind, item.seq) == ("update", 3)

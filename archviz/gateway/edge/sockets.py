@@ -36,12 +36,12 @@ from archviz.gateway.edge.pipeline import Ended, token_ended
 from archviz.gateway.edge.state import Gateway, Stages, refuse
 from archviz.gateway.edge.watchers import (
     CatchUp,
+    Live,
     PongFrame,
     Watcher,
     WelcomeFrame,
     catch_up,
     place,
-    update_frame,
 )
 from archviz.gateway.routes import Match, Route
 from archviz.gateway.signing_keys import KeysUnavailable
@@ -57,6 +57,9 @@ FRAMES_PER_S = 5
 FRAMES_BURST = 20
 TRY_AGAIN_LATER = 1013  # RFC 6455 §7.4.1 (aiohttp, unlike daphne, can send it)
 INTERNAL_ERROR = 1011
+# Bytes a socket may have waiting in its transport and still be written to by the hub at
+# once: well under the transport's high-water mark, so such a write never waits to drain.
+STRAIGHT_BUFFER_BYTES = 16 * 1024
 
 
 def check_tokens(gateway: Gateway) -> None:
@@ -190,7 +193,7 @@ class AuctionSocket:
                 if admitted is None:
                     return
                 claims, kid = admitted
-            await self._watch(Watcher(self.auction, claims, kid or ""))
+            await self._watch(Watcher(self.auction, claims, kid or ""), request.transport)
         finally:
             self.gateway.sockets.discard(self.ws)
             if self._closing is not None:
@@ -224,12 +227,13 @@ class AuctionSocket:
         self.stages.deny("authenticate", answers.unauthorized(exc.error, exc.message))
         await self._close(Ended(close_codes.TOKEN_REFUSED, exc.error, exc.message))
 
-    async def _watch(self, watcher: Watcher) -> None:
+    async def _watch(self, watcher: Watcher, transport: asyncio.Transport | None) -> None:
         watcher.on_end = self._end_soon
         try:
             await self.gateway.hub.join(watcher)
             last = await self._welcome(watcher)
-            self._pump = asyncio.create_task(self._pump_updates(watcher, last))
+            watcher.go_live(last, self._send_text, lambda: _backed_up(transport))
+            self._pump = asyncio.create_task(self._pump_updates(watcher))
             await self._receive(watcher)
         except (TimeoutError, redis.RedisError) as exc:
             log.warning("gateway: watcher of %s failed: %s", self.auction, exc)
@@ -286,32 +290,36 @@ class AuctionSocket:
             await self.ws.send_json(frame)
         return plan.last_seq
 
-    async def _pump_updates(self, watcher: Watcher, last: int) -> None:
+    async def _send_text(self, frame: bytes) -> None:
+        await self.ws.send_frame(frame, WSMsgType.TEXT)
+
+    async def _pump_updates(self, watcher: Watcher) -> None:
         """Send the outbox in order: each update once, gaps filled from the stream."""
         try:
             while True:
                 kind, item = await watcher.outbox.get()
+                watcher.pumping = True
                 if kind == "frame":
                     await self.ws.send_json(item)
                 elif kind == "check":
-                    last = await self._fill(last)
+                    watcher.last_seq = await self._fill(watcher.last_seq)
                 else:
-                    last = await self._live(item, last)
+                    watcher.last_seq = await self._live(item, watcher.last_seq)
+                watcher.pumping = False
         except (ConnectionError, RuntimeError):
             return  # the socket closed under it
         except redis.RedisError:
             watcher.end(Ended(INTERNAL_ERROR, "redis", "Redis did not answer"))
 
-    async def _live(self, update: dict[str, Any], last: int) -> int:
-        seq = int(update["seq"])
-        placed = place(last, seq)
+    async def _live(self, update: Live, last: int) -> int:
+        placed = place(last, update.seq)
         if placed == "gap":
             last = await self._fill(last)
-            placed = place(last, seq)
+            placed = place(last, update.seq)
         if placed == "duplicate":
             return last
-        await self.ws.send_json(update_frame(update, replayed=False))  # type: ignore[arg-type]
-        return seq
+        await self._send_text(update.frame)
+        return update.seq
 
     async def _receive(self, watcher: Watcher) -> None:
         """The client's frames until it closes: pings answered, floods closed."""
@@ -356,6 +364,10 @@ class AuctionSocket:
             reason=ended.error if ended else "closed by the client",
             open_s=round(time.monotonic() - self.opened, 3),
         )
+
+
+def _backed_up(transport: asyncio.Transport | None) -> bool:
+    return transport is None or transport.get_write_buffer_size() > STRAIGHT_BUFFER_BYTES
 
 
 def _refusal_close(denial: answers.Denial) -> Ended:

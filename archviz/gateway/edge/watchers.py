@@ -7,6 +7,10 @@ bounded outbox: one that cannot keep up is closed (TOO_SLOW), never buffered wit
 Updates are numbered (seq) by Redis: a watcher is sent each one once, in order; a gap (a
 message lost while the connection was re-made) is filled from the auction's stream.
 
+Each update is encoded once per replica, not once per watcher. A watcher that is caught up,
+with nothing waiting in its outbox and its socket not backed up, is written to at once by the
+hub (as a bare relay would); any other goes through its outbox and its socket's own task.
+
 The same connection hears keys.KEYS_CHANGED, for the key ring (credentials.Credentials).
 The reference counts, the outbox and the ordering are pure; Hub is the I/O.
 """
@@ -15,7 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal, NamedTuple, TypedDict
 
 import redis
@@ -95,6 +99,18 @@ def update_frame(update: AuctionUpdate, *, replayed: bool) -> UpdateFrame:
     return UpdateFrame(type="update", update=update, replayed=replayed)
 
 
+class Live(NamedTuple):
+    """A live update as heard, with its frame encoded once for every watcher."""
+
+    seq: int
+    frame: bytes  # an UpdateFrame's JSON, UTF-8
+
+
+def live(update: AuctionUpdate) -> Live:
+    frame = json.dumps(update_frame(update, replayed=False), separators=(",", ":"))
+    return Live(int(update["seq"]), frame.encode())
+
+
 class CatchUp(NamedTuple):
     """What a watcher is sent from the stream, and the last seq it then has."""
 
@@ -128,7 +144,8 @@ CHECK = ("check", None)  # an outbox item: look for missed updates (after a reco
 
 
 class Watcher:
-    """One socket's side of the hub: its auction, its token, and its outbox."""
+    """One socket's side of the hub: its auction, its token, its outbox, and the last seq
+    its socket was sent (by its own task, or straight by the hub once it is live)."""
 
     def __init__(
         self, auction: str, claims: Claims, kid: str, *, outbox: int = OUTBOX_FRAMES
@@ -139,6 +156,34 @@ class Watcher:
         self.outbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(outbox)
         self.ended: Ended | None = None
         self.on_end: Callable[[Ended], None] | None = None
+        self.last_seq = 0
+        self.pumping = False  # its socket's task is sending an outbox item
+        self._send: Callable[[bytes], Awaitable[None]] | None = None
+        self._backed_up: Callable[[], bool] = lambda: True
+
+    def go_live(
+        self, last_seq: int, send: Callable[[bytes], Awaitable[None]], backed_up: Callable[[], bool]
+    ) -> None:
+        """Welcomed and caught up to `last_seq`: from now on the hub may `send` it the next
+        update itself, while its socket is not `backed_up`."""
+        self.last_seq, self._send, self._backed_up = last_seq, send, backed_up
+
+    def takes_straight(self, seq: int) -> bool:
+        """Whether update `seq` may be written at once: live, next in order, nothing queued
+        or being sent before it, and room in its socket's buffer."""
+        return (
+            self._send is not None
+            and self.ended is None
+            and not self.pumping
+            and self.outbox.empty()
+            and place(self.last_seq, seq) == "next"
+            and not self._backed_up()
+        )
+
+    async def send_straight(self, update: Live) -> None:
+        assert self._send is not None
+        await self._send(update.frame)
+        self.last_seq = update.seq
 
     def offer(self, item: tuple[str, Any]) -> bool:
         """Queue a frame or an update; a full outbox ends the watcher (TOO_SLOW)."""
@@ -266,9 +311,9 @@ class Hub:
                 continue
             failing = False
             if message is not None:
-                self._handle(message)
+                await self._handle(message)
 
-    def _handle(self, message: dict[str, Any]) -> None:
+    async def _handle(self, message: dict[str, Any]) -> None:
         channel = _text(message.get("channel", b""))
         kind = message.get("type")
         if kind == "subscribe":
@@ -276,7 +321,7 @@ class Hub:
         elif kind == "message" and channel == gateway_keys.KEYS_CHANGED:
             self._on_keys_changed()
         elif kind == "message" and channel.startswith(CHANNEL_PREFIX):
-            self._deliver(channel[len(CHANNEL_PREFIX) :], message.get("data", b""))
+            await self._deliver(channel[len(CHANNEL_PREFIX) :], message.get("data", b""))
 
     def _subscribed(self, channel: str) -> None:
         future = self._confirmed.get(channel)
@@ -294,21 +339,25 @@ class Hub:
         for watcher in self.all():
             watcher.offer(CHECK)
 
-    def _deliver(self, auction: str, data: bytes | str) -> None:
+    async def _deliver(self, auction: str, data: bytes | str) -> None:
         group = self.watchers.get(auction)
         if not group:
             return
         try:
             update = json.loads(data)
-            seq = int(update["seq"])
+            heard = live(update)
         except (ValueError, TypeError, KeyError):
             log.warning("gateway: ignored a malformed update on %s", auction)
             return
         for watcher in list(group):
-            watcher.offer(("update", update))
+            if not watcher.takes_straight(heard.seq):
+                watcher.offer(("update", heard))
+                continue
+            with contextlib.suppress(ConnectionError, RuntimeError):  # closing: its task ends
+                await watcher.send_straight(heard)
         detail = {
             "channel": gateway_keys.auction_channel(auction),
-            "seq": seq,
+            "seq": heard.seq,
             "watchers": len(group),
         }
         self.trace.emit(

@@ -1,6 +1,6 @@
 """The gateway demo's real processes for the benchmark, on free ports: an embedded Redis,
-two catalog replicas, the bidding service, two gateway replicas, the archviz balancer (its
-gateway listener over the replicas) and a balancer listener over the catalog replicas.
+two catalog replicas, the bidding service, two gateway replicas, and the archviz balancer
+with its gateway listener over the replicas and its services listener over the catalogs.
 
 Each child is vouched for as the supervisor would (registry.vouch): the balancer and the
 gateway only send requests to the children the supervisor has a record of.
@@ -49,9 +49,10 @@ class Stack:
         self._spawn("bidding-1", "bidding")
         for name in GATEWAYS:
             self._spawn(name, "gateway")
-        self.ports["lb-gateway"] = free_port(HOST)
-        self._spawn("lb", "balancer", "--gateway-port", str(self.ports["lb-gateway"]))
-        self._spawn_services_lb()
+        self.ports["lb-gateway"], self.ports["lb-services"] = free_port(HOST), free_port(HOST)
+        listeners = ("--gateway-port", str(self.ports["lb-gateway"]),
+                     "--services-port", str(self.ports["lb-services"]))  # fmt: skip
+        self._spawn("lb", "balancer", *listeners)
         self._wait_registered()
         return self
 
@@ -66,14 +67,6 @@ class Stack:
         command = [sys.executable, str(ROOT / "manage.py"), kind, "--id", name, *args]
         self.processes[name] = self._popen(name, [*command, "--port", str(port), "--host", HOST])
         registry.vouch(self.client, name, kind, self.processes[name].pid, port)
-
-    def _spawn_services_lb(self) -> None:
-        """The balancer's listener code over the catalog replicas (bench/gateway/services_lb.py:
-        the product has no such listener yet)."""
-        port = free_port(HOST)
-        self.ports["lb-services"] = port
-        command = [sys.executable, "-m", "bench.gateway.services_lb", "--port", str(port)]
-        self.processes["lb-services"] = self._popen("lb-services", command)
 
     def _popen(self, name: str, command: list[str]) -> subprocess.Popen:
         """The child, its stderr in LOGS/<name>.log."""

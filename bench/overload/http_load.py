@@ -20,7 +20,7 @@ import aiohttp
 
 from archviz.core import keys, registry
 from bench.cluster import Cluster
-from bench.common import median, percentile
+from bench.common import percentile
 
 POLICIES = ("none", "fixed", "codel", "aimd", "gradient")
 LOADS = (0.5, 1.0, 2.0, 4.0)
@@ -236,17 +236,19 @@ def _score(figures: dict[str, dict], base_p99: float) -> tuple[float, float]:
 
 def _targets(runs: dict[str, dict[str, dict]]) -> dict:
     """The p99 at 0.5x is one baseline for all: at half its capacity no policy queues or
-    refuses, so the five 0.5x phases measure the same thing, and their median stands for it.
-    One policy's own 0.5x p99 is its third-worst of some 280 requests: a hiccup of the
-    machine in that phase once doubled it, and a ratio against it passed what missed."""
+    refuses, so the five 0.5x phases measure the same thing, and the lowest stands for it.
+    A phase's p99 is its third-worst of some 280 requests, and a hiccup of the machine only
+    ever raises it: one once doubled a policy's own, and on 2026-12-08 three of the five
+    were 89-118 ms against 46-47, which made their median a baseline that passed a p99 of
+    2.9 times the clean one. The lowest cannot turn a miss into a pass."""
     own = {p: figures["0.5x"]["p99_admitted_ms"] for p, figures in runs.items()}
-    base_p99 = median([v for v in own.values() if v]) or 1e-9
+    base_p99 = min([v for v in own.values() if v], default=1e-9)
     scores = {policy: _score(figures, base_p99) for policy, figures in runs.items()}
     on = {p: s for p, s in scores.items() if p != "none"}
     best = max(on, key=lambda p: (on[p][0] >= 0.9 and on[p][1] <= 2, on[p][0] >= 0.9, -on[p][1]))
     goodput, p99 = on[best]
     return {
-        "p99_at_0_5x_ms": {"median": base_p99, "each": own},
+        "p99_at_0_5x_ms": {"lowest": base_p99, "each": own},
         "scores": {
             p: {"goodput_2x_4x_over_1x": s[0], "p99_2x_4x_over_0_5x": s[1]}
             for p, s in scores.items()

@@ -91,19 +91,28 @@ async def _make_frames(target: Target, seconds: float, closed) -> None:
     loop = asyncio.get_running_loop()
     deadline, last = loop.time() + seconds, loop.time() + max(seconds, UNTIL_CLOSED_S)
     closed_now = False
+
+    def going() -> bool:
+        return loop.time() < deadline or (loop.time() < last and not closed_now)
+
+    async def requests(http) -> None:  # the trace events, as slow as the flooded lab answers
+        while going():
+            await asyncio.gather(*(_get(http, target.lb + LONG_PATH) for _ in range(20)))
+
+    async def chat() -> None:  # the room's frames, at their own pace whatever the requests'
+        while going():
+            await asyncio.gather(*(talker.send("x" * 2000) for talker in talkers))
+            await asyncio.sleep(0.06)  # each talker under the chat's 20 a second
+
     talkers = [ChatClient(target.lb, ROOM, f"talker{i}") for i in range(TALKERS)]
     async with contextlib.AsyncExitStack() as stack, session() as http:
         for talker in talkers:
             await stack.enter_async_context(running(talker, connect_timeout=20))
-        checked = loop.time()
-        while loop.time() < deadline or (loop.time() < last and not closed_now):
-            if loop.time() - checked > 1:
-                checked, closed_now = loop.time(), await asyncio.to_thread(closed)
-            await asyncio.gather(
-                *(_get(http, target.lb + LONG_PATH) for _ in range(20)),
-                *(talker.send("x" * 2000) for talker in talkers),
-            )
-            await asyncio.sleep(0.06)  # each talker under the chat's 20 a second
+        making = [asyncio.create_task(requests(http)), asyncio.create_task(chat())]
+        while going():
+            await asyncio.sleep(1)
+            closed_now = await asyncio.to_thread(closed)
+        await asyncio.gather(*making)
 
 
 async def _get(http, url: str) -> None:

@@ -10,7 +10,6 @@ is let go by daphne (its application timeout) or by the policy's own queue timeo
 Django, once let in, sees that it left before any work starts.
 """
 
-import asyncio
 import json
 import time
 from typing import NamedTuple
@@ -49,38 +48,10 @@ async def work(handle, scope, receive, send) -> None:
     try:
         async with runtime.gate.slot() as queued:
             waited_ms = round((time.perf_counter() - arrived) * 1000, 3)
-            admitted = scope | {ADMITTED: Admitted(work_ms, queued, waited_ms)}
-            handling = asyncio.create_task(handle(admitted, receive, answered := Answered(send)))
-            try:
-                await asyncio.wait([handling, answered.sent], return_when=asyncio.FIRST_COMPLETED)
-            except asyncio.CancelledError:  # daphne gave up on the request
-                handling.cancel()
-                raise
-            if handling.done():
-                handling.result()  # ended before its answer was sent: a failure in the slot
+            await handle(scope | {ADMITTED: Admitted(work_ms, queued, waited_ms)}, receive, send)
     except QueueFull as full:  # refused on arrival (a race with the check) or timed out
         body = {"node": runtime.node_id, "error": "over capacity", "detail": str(full)}
         await _answer(send, runtime, Refusal(503, body))
-        return
-    await handling  # Django's own end of the request, after the slot is free
-
-
-class Answered:
-    """The ASGI `send` of an admitted request, which says when its answer is all sent: the
-    slot is then free for the next request, while Django ends this one (its response.close
-    and request_finished, a hop to a thread and back) outside it. Held to the end, the slot
-    also covered that hop, which under load waits its turn for the thread, and the policies
-    read it as work: at 4x capacity the slots stood idle for it."""
-
-    def __init__(self, send) -> None:
-        self._send = send
-        self.sent = asyncio.get_running_loop().create_future()
-
-    async def __call__(self, message) -> None:
-        await self._send(message)
-        last = message["type"] == "http.response.body" and not message.get("more_body", False)
-        if last and not self.sent.done():
-            self.sent.set_result(None)
 
 
 async def _answer(send, runtime: NodeRuntime, refused: Refusal) -> None:

@@ -3,7 +3,6 @@ for its turn at the ASGI layer, before Django builds a request; only admitted wo
 Django and the view. Driven as daphne drives it, through the node's ASGI application."""
 
 import asyncio
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -99,31 +98,6 @@ async def test_work_with_room_goes_on_to_the_view(node, django_requests) -> None
     await async_wait_for(
         lambda: node.gate.served_total, "the slot given back", until=lambda n: n == 1
     )
-
-
-async def test_the_slot_is_free_once_the_answer_is_sent_while_django_ends_the_request(
-    node,
-) -> None:
-    """Django ends a request after its answer (response.close and request_finished, in a
-    thread): the next request does not wait for that, and the policies do not count it
-    as work."""
-    ending, end = threading.Event(), threading.Event()
-
-    def finished(sender, **kwargs) -> None:  # a slow end: held until the test lets it go
-        ending.set()
-        end.wait(10)
-
-    signals.request_finished.connect(finished)
-    try:
-        first = asyncio.create_task(node_get("/work?ms=1"))
-        await asyncio.to_thread(ending.wait, 10)
-        assert (node.gate.in_flight, node.gate.served_total) == (0, 1)  # given back
-        assert not first.done()  # Django is still ending it
-        end.set()
-        assert (await first).status == 200
-    finally:
-        end.set()
-        signals.request_finished.disconnect(finished)
 
 
 async def test_a_request_that_times_out_waiting_is_answered_at_the_door(node, django_requests):

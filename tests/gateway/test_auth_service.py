@@ -219,6 +219,14 @@ async def test_a_body_over_the_routes_limit_is_a_413(auth: TestClient) -> None:
     assert response.status == 413 and (await response.json())["error"] == "body_too_large"
 
 
+@pytest.fixture
+def slow_refill(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token route's burst, refilled so slowly that a loaded machine's slow requests do
+    not earn one back before the burst is spent (at 2 a second, 0.5 s of them would)."""
+    monkeypatch.setattr(auth_service, "TOKEN_POLICY", TOKEN_POLICY._replace(rate=0.01))
+
+
+@pytest.mark.usefixtures("slow_refill")
 async def test_a_flood_of_token_requests_is_refused_with_429(auth: TestClient) -> None:
     """Past the burst, per address: Retry-After and the RateLimit headers; counted."""
     statuses = []
@@ -232,6 +240,7 @@ async def test_a_flood_of_token_requests_is_refused_with_429(auth: TestClient) -
     assert auth.app[auth_service.COUNTS].snapshot()["refused"] == {"rate_limited": 2}
 
 
+@pytest.mark.usefixtures("slow_refill")
 async def test_only_the_labs_own_relay_may_name_the_client_address(auth: TestClient) -> None:
     """With the flood's address spent, X-Forwarded-For counts only with the lab client
     header (the gateway relaying): anyone else's is ignored."""

@@ -27,7 +27,8 @@ from archviz.trace.emitter import get_emitter
 def refusal(pressure: float, open_sockets: int, config: NodeConfig) -> str | None:
     """Why a new socket is refused, or None to admit it (pure)."""
     if open_sockets >= config.ws_limit:
-        return f"{open_sockets} WebSockets open: the node's limit is {config.ws_limit}"
+        sockets = f"{open_sockets} WebSocket{'' if open_sockets == 1 else 's'}"
+        return f"{sockets} open: the node's limit is {config.ws_limit}"
     if pressure > config.reject_above / 100:
         return f"pressure {pressure:.2f} over the reject threshold {config.reject_above / 100:.2f}"
     return None

@@ -83,3 +83,7 @@ def test_a_threshold_of_one_never_sheds():
 def test_a_handshake_is_refused_at_the_limit_or_over_the_threshold(pressure, sockets, why):
     """At ws_limit sockets, or strictly over reject_above, the node refuses, saying why."""
     assert refusal(pressure, sockets, NodeConfig(ws_limit=10, reject_above=80)) == why
+
+
+def test_a_limit_of_one_socket_is_said_in_the_singular():
+    assert refusal(0.0, 1, NodeConfig(ws_limit=1)) == "1 WebSocket open: the node's limit is 1"

@@ -16,6 +16,7 @@ import {
 } from "./views.js";
 import { clock } from "../js/lib/clock.js";
 import { el, text } from "../js/lib/dom.js";
+import { plural } from "../js/lib/words.js";
 import {
   TRACE_KINDS,
   chatBotsRequest,
@@ -232,7 +233,7 @@ class ChatPage {
           { class: "chat-node-row", "data-node": node.id, "data-status": node.status },
           el("strong", {}, node.id),
           el("span", { class: "mono" }, node.status),
-          el("span", { class: "mono" }, `${node.websockets} WebSockets`),
+          el("span", { class: "mono" }, plural(node.websockets, "WebSocket", "WebSockets")),
         );
         const drops = dropsLine(node.drops);
         if (drops) li.append(el("span", { class: "mono chat-drops", title: DROPS_HINT, "data-field": "drops" }, drops));

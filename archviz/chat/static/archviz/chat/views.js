@@ -2,6 +2,7 @@
 // presence log, and each traced message's path. Data always goes in as text.
 import { clock } from "../js/lib/clock.js";
 import { el, text } from "../js/lib/dom.js";
+import { plural } from "../js/lib/words.js";
 
 export const LEDGER_COLUMNS = Object.freeze([
   ["sent", "messages stored with a sequence number"],
@@ -16,7 +17,6 @@ export const LEDGER_COLUMNS = Object.freeze([
   ["untraced", "messages not drawn in the trace (sampling above 10/s per node)"],
 ]);
 
-const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
 /** A node's silent drops (its heartbeat's extra.drops, archviz/core/drops.py), in words;
  * "" while there are none. */

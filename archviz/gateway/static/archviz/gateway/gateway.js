@@ -5,6 +5,7 @@ import { fieldsOf, text } from "../js/lib/dom.js";
 import { TRACE_KINDS, gatewayCompareRequest } from "../js/lib/protocol.js";
 import { ReconnectingSocket } from "../js/lib/socket.js";
 import { renderSetBy } from "../js/lib/setby.js";
+import { plural } from "../js/lib/words.js";
 import { ConnectionIndicator, InvalidEventsCounter, Notices } from "../js/lib/status.js";
 import { TraceLog } from "../js/lib/tracelog.js";
 import { AuctionPanel, GatewayClient } from "./auction.js";
@@ -150,7 +151,7 @@ class GatewayPage {
     const up = g.replicas.filter((r) => r.status === "up").length;
     const sockets = g.replicas.reduce((n, r) => n + r.websockets, 0);
     const entry = g.entry_port ? `through :${g.entry_port}` : "no gateway listener yet";
-    text($("gw-status").querySelector(".text"), `${up} of ${g.replicas.length} replicas up · ${sockets} WebSockets · ${entry}`);
+    text($("gw-status").querySelector(".text"), `${up} of ${g.replicas.length} replicas up · ${plural(sockets, "WebSocket", "WebSockets")} · ${entry}`);
     if (!document.body.hasAttribute("data-ready") && g.entry_port) {
       $("signin").disabled = false;
       $("compare-run").disabled = false;

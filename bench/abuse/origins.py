@@ -61,7 +61,7 @@ async def _refused(host: str, port: int, path: str, origin: str) -> tuple[bool, 
     the connection was cut before the handshake was answered (nothing was tested)."""
     try:
         raw = await connect(host, port, path, origin=origin)
-    except (ConnectionError, EOFError, asyncio.IncompleteReadError, TimeoutError):
+    except (ConnectionError, EOFError, TimeoutError):  # EOFError: IncompleteReadError too
         return None
     try:
         if raw.status == REFUSED_HANDSHAKE:

@@ -17,7 +17,6 @@ export const LEDGER_COLUMNS = Object.freeze([
   ["untraced", "messages not drawn in the trace (sampling above 10/s per node)"],
 ]);
 
-
 /** A node's silent drops (its heartbeat's extra.drops, archviz/core/drops.py), in words;
  * "" while there are none. */
 export function dropsLine(drops = {}) {

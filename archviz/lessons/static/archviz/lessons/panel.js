@@ -5,7 +5,6 @@ import { clock } from "/static/archviz/js/lib/clock.js";
 import { el, text } from "/static/archviz/js/lib/dom.js";
 import { resumeAt, shown, waitWords } from "./waiting.js";
 
-
 const POLL_MS = 700;
 
 class LessonPanel {
